@@ -1,0 +1,361 @@
+"""The vectorised placer: filters as boolean masks over hosts, weighted scorers, seeded ties.
+
+A decision is a handful of numpy row operations over the host table; a batch of identical
+VMs is placed with one full scoring pass followed by one-row rescores of the chosen host,
+which gives exactly the hosts that placing them one by one would.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from cloudsim.placement.scorers import SCORERS, ScoreContext, Scorer, resolve_weights
+from cloudsim.scenario.schema import RESOURCES
+from cloudsim.state.hosts import PURPOSES, BoolArray, FloatArray, HostTable, IntArray
+
+ANTI_AFFINITY_LEVELS: tuple[str, ...] = ("none", "host", "rack")
+#: The purposes of pools an ordinary cloud host may land on (dedicated: own department only).
+VM_PURPOSES: tuple[int, ...] = (PURPOSES.index("general"), PURPOSES.index("dedicated"))
+_DEDICATED = PURPOSES.index("dedicated")
+#: Scores closer than this are ties, broken by the seeded placement stream.
+TIE_EPSILON = 1e-9
+
+#: Filters in the order they are applied and explained; a rejection names the first one
+#: that leaves no host. Capacity filters are named after their resource.
+FILTER_ORDER: tuple[str, ...] = (
+    "host_up",
+    "zone",
+    "architecture",
+    "datacenter",
+    "pool",
+    "anti_affinity",
+    *RESOURCES,
+)
+REJECTION_REASONS: dict[str, str] = {
+    "host_up": "no_host_up",
+    "zone": "no_host_in_zone",
+    "architecture": "no_host_with_architecture",
+    "datacenter": "no_host_in_datacenter",
+    "pool": "no_pool_for_department",
+    "anti_affinity": "anti_affinity",
+    **{r: f"no_capacity_{r}" for r in RESOURCES},
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Request:
+    """What one VM needs and where it may go; indices refer to the host table's names."""
+
+    demand: IntArray  # (R,) integer units
+    zone: int
+    datacenters: tuple[int, ...]
+    arch: int = -1  # -1: any architecture
+    department: int = -1
+    system: int = -1  # -1: no anti-affinity group
+    anti_affinity: int = 0  # index into ANTI_AFFINITY_LEVELS
+    purposes: tuple[int, ...] = VM_PURPOSES
+
+    @property
+    def static_key(self) -> tuple[object, ...]:
+        return (self.zone, self.datacenters, self.arch, self.department, self.purposes)
+
+
+@dataclass
+class Explanation:
+    """Why a decision came out as it did."""
+
+    candidates_before: int
+    removed_by: dict[str, int]
+    candidates: int
+    host: int  # -1: rejected
+    host_name: str | None
+    reason: str | None
+    score: float | None
+    score_parts: dict[str, dict[str, float]] = field(default_factory=dict)
+    tied_hosts: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "candidates_before": self.candidates_before,
+            "removed_by": self.removed_by,
+            "candidates": self.candidates,
+            "host": self.host_name,
+            "reason": self.reason,
+            "score": self.score,
+            "score_parts": self.score_parts,
+            "tied_hosts": self.tied_hosts,
+        }
+
+
+class Placer:
+    """Places requests on a :class:`HostTable`; the only writer of allocations."""
+
+    def __init__(
+        self,
+        hosts: HostTable,
+        rng: np.random.Generator,
+        *,
+        preset: str = "spread",
+        weights: dict[str, float] | None = None,
+        resource_weights: dict[str, float] | None = None,
+    ) -> None:
+        self.hosts = hosts
+        self.rng = rng
+        self.weights = resolve_weights(preset, weights)
+        self.scorers: list[tuple[str, Scorer, float]] = [
+            (name, SCORERS[name], w) for name, w in self.weights.items()
+        ]
+        rw = resource_weights if resource_weights is not None else {"cpu": 1.0, "memory": 1.0}
+        raw = np.array([float(rw.get(r, 0.0)) for r in RESOURCES])
+        if raw.sum() <= 0:
+            raise ValueError("placement.resource_weights must give some resource a weight")
+        self.resource_weights = raw / raw.sum()
+        self.weighted = tuple(int(r) for r in np.flatnonzero(self.resource_weights > 0))
+        self._host_count: dict[int, dict[int, int]] = defaultdict(dict)
+        self._rack_count: dict[int, dict[int, int]] = defaultdict(dict)
+        self._static_cache: dict[tuple[object, ...], BoolArray] = {}
+        self._cache_version = -1
+        self._refresh_limits()
+
+    # -- derived arrays ------------------------------------------------------------------
+    def _refresh_limits(self) -> None:
+        limit = self.hosts.limit.astype(np.float64)
+        with np.errstate(divide="ignore"):
+            inv = np.where(limit > 0, 1.0 / np.where(limit > 0, limit, 1.0), 0.0)
+        self.inv_limit: FloatArray = np.ascontiguousarray(inv)
+        self.weighted_inv: FloatArray = np.ascontiguousarray(
+            inv * (100.0 * self.resource_weights)[:, None]
+        )
+        self._limit_id = id(self.hosts.limit)
+
+    def _static_masks(self, req: Request) -> Iterator[tuple[str, BoolArray]]:
+        h = self.hosts
+        yield "host_up", h.up
+        yield "zone", h.zone == req.zone
+        if req.arch >= 0:
+            yield "architecture", h.arch == req.arch
+        if len(req.datacenters) == 1:
+            yield "datacenter", h.datacenter == req.datacenters[0]
+        else:
+            yield "datacenter", np.isin(h.datacenter, req.datacenters)
+        pool_ok = np.isin(h.purpose, req.purposes)
+        if _DEDICATED in req.purposes:
+            pool_ok &= (h.purpose != _DEDICATED) | (h.dedicated_to == req.department)
+        yield "pool", pool_ok
+
+    def static_mask(self, req: Request) -> BoolArray:
+        """Hosts that pass every filter that does not depend on allocations (cached)."""
+        if self._cache_version != self.hosts.version or self._limit_id != id(self.hosts.limit):
+            self._static_cache.clear()
+            self._cache_version = self.hosts.version
+            if self._limit_id != id(self.hosts.limit):
+                self._refresh_limits()
+        key = req.static_key
+        mask = self._static_cache.get(key)
+        if mask is None:
+            mask = np.ones(self.hosts.size, dtype=np.bool_)
+            for _, part in self._static_masks(req):
+                mask &= part
+            self._static_cache[key] = mask
+        return mask
+
+    def _anti_affinity_block(self, req: Request, mask: BoolArray) -> None:
+        if req.anti_affinity == 1:
+            used = self._host_count.get(req.system)
+            if used:
+                mask[np.fromiter(used, dtype=np.int64, count=len(used))] = False
+        elif req.anti_affinity == 2:
+            racks = self._rack_count.get(req.system)
+            if racks:
+                blocked = np.zeros(len(self.hosts.rack_names), dtype=np.bool_)
+                blocked[np.fromiter(racks, dtype=np.int64, count=len(racks))] = True
+                mask &= ~blocked[self.hosts.rack]
+
+    def _feasible(self, req: Request) -> BoolArray:
+        mask = self.static_mask(req).copy()
+        free = self.hosts.free_f
+        for r in range(len(RESOURCES)):
+            need = req.demand[r]
+            if need > 0:
+                mask &= free[r] >= need
+        self._anti_affinity_block(req, mask)
+        return mask
+
+    def _context(self, req: Request) -> ScoreContext:
+        return ScoreContext(
+            free=self.hosts.free_f,
+            inv_limit=self.inv_limit,
+            weighted_inv=self.weighted_inv,
+            weights=self.resource_weights,
+            demand=req.demand.astype(np.float64),
+            weighted=self.weighted,
+        )
+
+    # -- scoring ------------------------------------------------------------------------
+    def _raw_scores(self, ctx: ScoreContext, cols: slice | IntArray) -> list[FloatArray]:
+        return [scorer(ctx, cols) for _, scorer, _ in self.scorers]
+
+    def _combine(self, raw: list[FloatArray], mask: BoolArray) -> FloatArray:
+        total: FloatArray | None = None
+        for (_, scorer, weight), values in zip(self.scorers, raw, strict=True):
+            if scorer.normalize == "minmax":
+                values = _minmax(values, mask)
+            term = values * weight if weight != 1.0 else values
+            total = term.copy() if total is None else total + term
+        if total is None:
+            total = np.zeros(self.hosts.size)
+        return total
+
+    def _pick(self, total: FloatArray, mask: BoolArray) -> int:
+        masked = np.where(mask, total, -np.inf)
+        best = masked.max()
+        ties = np.flatnonzero(masked >= best - TIE_EPSILON)
+        if len(ties) == 1:
+            return int(ties[0])
+        return int(ties[self.rng.integers(len(ties))])
+
+    # -- decisions ----------------------------------------------------------------------
+    def place(self, req: Request) -> int:
+        """Place one VM and commit it; returns the host or -1 (see :meth:`reject_reason`)."""
+        mask = self._feasible(req)
+        if not mask.any():
+            return -1
+        ctx = self._context(req)
+        host = self._pick(self._combine(self._raw_scores(ctx, slice(None)), mask), mask)
+        self.commit(host, req)
+        return host
+
+    def place_batch(self, req: Request, count: int) -> list[int]:
+        """Place ``count`` identical VMs (same result as ``count`` calls to :meth:`place`)."""
+        mask = self._feasible(req)
+        if not mask.any():
+            return [-1] * count
+        ctx = self._context(req)
+        raw = self._raw_scores(ctx, slice(None))
+        needs_full = any(s.normalize == "minmax" for _, s, _ in self.scorers)
+        total = self._combine(raw, mask)
+        placed: list[int] = []
+        rack = self.hosts.rack
+        free = self.hosts.free_f
+        for i in range(count):
+            if not mask.any():
+                placed.extend([-1] * (count - i))
+                break
+            host = self._pick(total, mask)
+            self.commit(host, req)
+            placed.append(host)
+            one = np.array([host], dtype=np.int64)
+            mask[host] = bool(np.all(free[:, host] >= req.demand))
+            if req.anti_affinity == 1:
+                mask[host] = False
+            elif req.anti_affinity == 2:
+                mask &= rack != rack[host]
+            row = self._raw_scores(ctx, one)
+            for values, new in zip(raw, row, strict=True):
+                values[host] = new[0]
+            if needs_full:
+                total = self._combine(raw, mask)
+            else:
+                total[host] = self._combine(row, np.ones(1, dtype=np.bool_))[0]
+        return placed
+
+    def commit(self, host: int, req: Request) -> None:
+        """Allocate ``req`` on ``host`` (no checks: placement, restarts and moves use this)."""
+        self.hosts.allocate(host, req.demand)
+        if req.system >= 0:
+            _bump(self._host_count[req.system], host, 1)
+            _bump(self._rack_count[req.system], int(self.hosts.rack[host]), 1)
+
+    def release(self, host: int, demand: IntArray, system: int = -1) -> None:
+        """Give back what a VM held on ``host``."""
+        self.hosts.release(host, demand)
+        if system >= 0:
+            _bump(self._host_count[system], host, -1)
+            _bump(self._rack_count[system], int(self.hosts.rack[host]), -1)
+
+    # -- explanations -------------------------------------------------------------------
+    def _filter_chain(self, req: Request) -> Iterator[tuple[str, BoolArray]]:
+        yield from self._static_masks(req)
+        aa = np.ones(self.hosts.size, dtype=np.bool_)
+        self._anti_affinity_block(req, aa)
+        yield "anti_affinity", aa
+        for r, name in enumerate(RESOURCES):
+            yield name, self.hosts.free[r] >= req.demand[r]
+
+    def reject_reason(self, req: Request) -> str:
+        """The first filter, in :data:`FILTER_ORDER`, after which no host is left."""
+        explanation = self.explain(req)
+        return explanation.reason or "none"
+
+    def explain(self, req: Request) -> Explanation:
+        """Hosts removed by each filter and the score parts of the host that would win.
+
+        Changes nothing and draws no random numbers: among tied hosts the first is shown.
+        """
+        mask = np.ones(self.hosts.size, dtype=np.bool_)
+        removed: dict[str, int] = {}
+        reason = None
+        for name, part in self._filter_chain(req):
+            before = int(mask.sum())
+            mask &= part
+            removed[name] = before - int(mask.sum())
+            if reason is None and before > 0 and not mask.any():
+                reason = REJECTION_REASONS[name]
+        candidates = int(mask.sum())
+        if candidates == 0:
+            return Explanation(self.hosts.size, removed, 0, -1, None, reason or "no_host", None)
+        ctx = self._context(req)
+        raw = self._raw_scores(ctx, slice(None))
+        total = self._combine(raw, mask)
+        masked = np.where(mask, total, -np.inf)
+        best = float(masked.max())
+        ties = np.flatnonzero(masked >= best - TIE_EPSILON)
+        host = int(ties[0])
+        parts = {}
+        for (name, scorer, weight), values in zip(self.scorers, raw, strict=True):
+            norm = _minmax(values, mask) if scorer.normalize == "minmax" else values
+            parts[name] = {
+                "raw": float(values[host]),
+                "normalised": float(norm[host]),
+                "weight": weight,
+            }
+        return Explanation(
+            self.hosts.size,
+            removed,
+            candidates,
+            host,
+            self.hosts.names[host],
+            None,
+            best,
+            parts,
+            len(ties),
+        )
+
+
+def _minmax(values: FloatArray, mask: BoolArray) -> FloatArray:
+    if not mask.any():
+        return np.zeros_like(values)
+    lo = values[mask].min()
+    hi = values[mask].max()
+    if hi - lo <= 0:
+        return np.zeros_like(values)
+    result: FloatArray = (values - lo) * (100.0 / (hi - lo))
+    return result
+
+
+def _bump(counter: dict[int, int], key: int, delta: int) -> None:
+    value = counter.get(key, 0) + delta
+    if value:
+        counter[key] = value
+    else:
+        counter.pop(key, None)
+
+
+def anti_affinity_level(name: str) -> int:
+    return ANTI_AFFINITY_LEVELS.index(name)
+

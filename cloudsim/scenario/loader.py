@@ -1,0 +1,372 @@
+"""Read a scenario file: YAML (safe loader), ``extends:`` bases, ``--set`` overrides, validation.
+
+Every problem is reported at once, each naming the file that set the offending value, the
+dotted field path (list items by name where they have one) and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cloudsim.errors import Problem, ScenarioError
+from cloudsim.scenario.schema import Scenario
+
+Loc = tuple[str | int, ...]
+OVERRIDE_SOURCE = "--set"
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
+
+
+def format_path(loc: Iterable[str | int], data: Any = None) -> str:
+    """``pools[cs-idc-x86].datacenter``: list items by name when they have one."""
+    text = ""
+    node = data
+    for key in loc:
+        if isinstance(key, int):
+            name = None
+            if isinstance(node, list) and 0 <= key < len(node) and isinstance(node[key], dict):
+                name = node[key].get("name")
+            text += f"[{name}]" if isinstance(name, str) else f"[{key}]"
+        else:
+            text += f".{key}" if text else str(key)
+        node = _step(node, key)
+    return text
+
+
+def _step(node: Any, key: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
+
+
+class _Document:
+    """A merged YAML tree and, for every node, the file that last set it."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.origin: dict[Loc, str] = {}
+
+    def source_of(self, loc: Loc) -> str | None:
+        for end in range(len(loc), -1, -1):
+            found = self.origin.get(loc[:end])
+            if found is not None:
+                return found
+        return None
+
+
+def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(Problem(str(path), "", f"cannot read the file: {exc.strerror or exc}"))
+        return None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(str(path), "", f"not valid YAML{where}: {reason}"))
+        return None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(
+            Problem(str(path), "", f"expected a mapping of sections, got {type(data).__name__}")
+        )
+        return None
+    return data
+
+
+def _merge(doc: _Document, loc: Loc, base: Any, overlay: Any, source: str) -> Any:
+    """Deep-merge ``overlay`` into ``base``: mappings by key, lists of named items by name."""
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        merged = dict(base)
+        for key, value in overlay.items():
+            merged[key] = _merge(doc, (*loc, key), base.get(key), value, source)
+        return merged
+    if _named_list(base) and _named_list(overlay):
+        merged_list = list(base)
+        index = {item["name"]: i for i, item in enumerate(merged_list)}
+        for item in overlay:
+            at = index.get(item["name"])
+            if at is None:
+                index[item["name"]] = len(merged_list)
+                merged_list.append(None)
+                at = len(merged_list) - 1
+            merged_list[at] = _merge(doc, (*loc, at), merged_list[at], item, source)
+        return merged_list
+    _mark(doc, loc, overlay, source)
+    return overlay
+
+
+def _named_list(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in value)
+    )
+
+
+def _mark(doc: _Document, loc: Loc, value: Any, source: str) -> None:
+    doc.origin[loc] = source
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _mark(doc, (*loc, key), child, source)
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            _mark(doc, (*loc, i), child, source)
+
+
+def _load_chain(
+    path: Path, doc: _Document, problems: list[Problem], stack: tuple[Path, ...]
+) -> bool:
+    resolved = path.resolve()
+    if resolved in stack:
+        cycle = " -> ".join(str(p) for p in (*stack, resolved))
+        problems.append(Problem(str(path), "extends", f"extends cycle: {cycle}"))
+        return False
+    data = _read_yaml(path, problems)
+    if data is None:
+        return False
+    bases = data.pop("extends", None)
+    if bases is not None:
+        if isinstance(bases, str):
+            bases = [bases]
+        if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+            problems.append(
+                Problem(str(path), "extends", "expected a file name or a list of file names")
+            )
+            return False
+        for base in bases:
+            base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
+            if not base_path.exists():
+                problems.append(Problem(str(path), "extends", f"base file {base!r} not found"))
+                return False
+            if not _load_chain(base_path, doc, problems, (*stack, resolved)):
+                return False
+    doc.data = _merge(doc, (), doc.data, data, str(path))
+    return True
+
+
+def parse_override(text: str) -> tuple[Loc, Any]:
+    """``workload.growth_per_year=0.3`` -> (('workload', 'growth_per_year'), 0.3)."""
+    if "=" not in text:
+        raise ValueError(f"expected dotted.path=value, got {text!r}")
+    raw_path, raw_value = text.split("=", 1)
+    raw_path = raw_path.strip()
+    loc: list[str | int] = []
+    pos = 0
+    for match in _SEGMENT.finditer(raw_path):
+        if raw_path[pos : match.start()] not in ("", "."):
+            raise ValueError(f"cannot read the path {raw_path!r}")
+        pos = match.end()
+        plain, bracket = match.groups()
+        token = plain if plain is not None else bracket
+        loc.append(int(token) if token.isdigit() else token)
+    if not loc or pos != len(raw_path):
+        raise ValueError(f"cannot read the path {raw_path!r}")
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ValueError(f"cannot read the value {raw_value!r}: {exc}") from exc
+    return tuple(loc), value
+
+
+def _apply_override(doc: _Document, text: str, problems: list[Problem]) -> None:
+    try:
+        loc, value = parse_override(text)
+    except ValueError as exc:
+        problems.append(Problem(OVERRIDE_SOURCE, text, str(exc)))
+        return
+    node: Any = doc.data
+    resolved: list[str | int] = []
+    for depth, key in enumerate(loc):
+        last = depth == len(loc) - 1
+        if isinstance(node, list):
+            index = _list_index(node, key)
+            if index is None:
+                names = [item.get("name") for item in node if isinstance(item, dict)]
+                problems.append(
+                    Problem(
+                        OVERRIDE_SOURCE,
+                        format_path(loc),
+                        f"no item {key!r} in this list; it has {names or len(node)}",
+                    )
+                )
+                return
+            key = index
+        elif not isinstance(node, dict):
+            problems.append(
+                Problem(OVERRIDE_SOURCE, format_path(loc), "path goes through a plain value")
+            )
+            return
+        resolved.append(key)
+        if last:
+            node[key] = value  # type: ignore[index]
+        else:
+            child = node[key] if isinstance(node, list) else node.setdefault(key, {})
+            node = child
+    _mark(doc, tuple(resolved), value, OVERRIDE_SOURCE)
+
+
+def _list_index(items: list[Any], key: str | int) -> int | None:
+    if isinstance(key, int):
+        return key if 0 <= key < len(items) else None
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == key:
+            return i
+    return None
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """Candidate model classes inside an annotation (Optional, list, Annotated, unions)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (list, tuple, typing.Union, types.UnionType) or origin is dict:
+        found: list[Any] = []
+        for arg in typing.get_args(annotation):
+            found.extend(_unwrap(arg))
+        return found
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return []
+
+
+def _model_at(loc: Loc) -> list[type[BaseModel]]:
+    models: list[type[BaseModel]] = [Scenario]
+    for key in loc:
+        if isinstance(key, int):
+            continue
+        nxt: list[type[BaseModel]] = []
+        for model in models:
+            field = model.model_fields.get(key)
+            if field is not None:
+                nxt.extend(_unwrap(field.annotation))
+        if not nxt:
+            return models if any(key not in m.model_fields for m in models) else []
+        models = nxt
+    return models
+
+
+def _clean_loc(loc: Loc, data: Any) -> Loc:
+    """Drop discriminator tags that pydantic inserts into union locations."""
+    cleaned: list[str | int] = []
+    node = data
+    for i, key in enumerate(loc):
+        if (
+            isinstance(key, str)
+            and isinstance(node, dict)
+            and key not in node
+            and i + 1 < len(loc)
+            and loc[i + 1] in node
+        ):
+            continue
+        cleaned.append(key)
+        node = _step(node, key)
+    return tuple(cleaned)
+
+
+def _describe(error: Mapping[str, Any], loc: Loc) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parents = _model_at(loc[:-1])
+        fields = sorted({f for m in parents for f in m.model_fields})
+        key = str(loc[-1])
+        close = difflib.get_close_matches(key, fields, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown key {key!r}{hint} (expected one of: {', '.join(fields)})"
+    if kind == "missing":
+        return "required field is missing"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    if "input" in error and kind not in ("model_type", "union_tag_invalid"):
+        shown = repr(error["input"])
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        message += f", got {shown}"
+    return message
+
+
+def problems_from_validation(exc: ValidationError, doc_data: Any, source: Any) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        loc = _clean_loc(tuple(error["loc"]), doc_data)
+        file = source(loc) if callable(source) else str(source)
+        problems.append(Problem(file, format_path(loc, doc_data), _describe(error, loc)))
+    return problems
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    *,
+    check_feasibility: bool = True,
+) -> Scenario:
+    """Load, merge, override and validate a scenario file.
+
+    ``overrides`` are ``dotted.path=value`` strings (as on the command line) or a mapping of
+    dotted paths to values. Raises :class:`ScenarioError` listing every problem found.
+    """
+    path = Path(path)
+    problems: list[Problem] = []
+    doc = _Document()
+    if not path.exists():
+        raise ScenarioError([Problem(str(path), "", "no such scenario file")])
+    if not _load_chain(path, doc, problems, ()):
+        raise ScenarioError(problems)
+    if isinstance(overrides, Mapping):
+        texts = [f"{key}={yaml.safe_dump(value, default_flow_style=True).strip()}"
+                 for key, value in overrides.items()]
+        texts = [t.removesuffix("\n...") for t in texts]
+    else:
+        texts = list(overrides)
+    for text in texts:
+        _apply_override(doc, text, problems)
+    if problems:
+        raise ScenarioError(problems)
+
+    def source(loc: Loc) -> str:
+        return doc.source_of(loc) or str(path)
+
+    return _validate(doc.data, source, check_feasibility)
+
+
+def _validate(raw: dict[str, Any], source: Any, feasibility: bool) -> Scenario:
+    """Schema, cross-references, population expansion, then resources and feasibility."""
+    from cloudsim.scenario.checks import check_references, check_resources
+    from cloudsim.scenario.population import expand_population
+
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ScenarioError(problems_from_validation(exc, raw, source)) from None
+    problems = check_references(scenario, raw, source)
+    if problems:
+        raise ScenarioError(problems)
+    scenario = expand_population(scenario)
+    problems = check_resources(scenario, raw, source, feasibility=feasibility)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def scenario_from_dict(data: Mapping[str, Any], *, label: str = "<scenario>") -> Scenario:
+    """Validate an in-memory scenario (tests, notebooks) with the same checks as files."""
+    import copy
+
+    raw = copy.deepcopy(dict(data))
+    return _validate(raw, lambda loc: label, True)
