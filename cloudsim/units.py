@@ -123,7 +123,7 @@ def parse_bandwidth_gbps(value: object) -> float:
         gbps = float(value)
     elif isinstance(value, str):
         number, unit = _split(value, "bandwidth", "'10Gbps', '400Mbps'")
-        factor = _BANDWIDTH.get(unit.lower(), None) if unit else 1.0
+        factor = _BANDWIDTH.get(unit.lower()) if unit else 1.0
         if factor is None:
             raise ValueError(f"unknown bandwidth unit {unit!r} in {value!r}; use Mbps, Gbps, Tbps")
         gbps = number * factor

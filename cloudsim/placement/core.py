@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from cloudsim.placement.scorers import SCORERS, ScoreContext, Scorer, resolve_weights
 from cloudsim.scenario.schema import RESOURCES
@@ -358,4 +357,3 @@ def _bump(counter: dict[int, int], key: int, delta: int) -> None:
 
 def anti_affinity_level(name: str) -> int:
     return ANTI_AFFINITY_LEVELS.index(name)
-

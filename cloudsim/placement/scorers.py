@@ -36,7 +36,8 @@ class ScoreContext:
 
 @runtime_checkable
 class Scorer(Protocol):
-    normalize: Literal["none", "minmax"]
+    @property
+    def normalize(self) -> Literal["none", "minmax"]: ...
 
     def __call__(self, ctx: ScoreContext, cols: Columns) -> FloatArray: ...
 

@@ -213,11 +213,11 @@ def _apply_override(doc: _Document, text: str, problems: list[Problem]) -> None:
             )
             return
         resolved.append(key)
+        container: Any = node
         if last:
-            node[key] = value  # type: ignore[index]
+            container[key] = value
         else:
-            child = node[key] if isinstance(node, list) else node.setdefault(key, {})
-            node = child
+            node = container[key] if isinstance(node, list) else container.setdefault(key, {})
     _mark(doc, tuple(resolved), value, OVERRIDE_SOURCE)
 
 
@@ -329,8 +329,10 @@ def load_scenario(
     if not _load_chain(path, doc, problems, ()):
         raise ScenarioError(problems)
     if isinstance(overrides, Mapping):
-        texts = [f"{key}={yaml.safe_dump(value, default_flow_style=True).strip()}"
-                 for key, value in overrides.items()]
+        texts = [
+            f"{key}={yaml.safe_dump(value, default_flow_style=True).strip()}"
+            for key, value in overrides.items()
+        ]
         texts = [t.removesuffix("\n...") for t in texts]
     else:
         texts = list(overrides)

@@ -98,7 +98,9 @@ class Link(Model):
     @model_validator(mode="after")
     def _latency_known(self) -> Link:
         if self.between[0] == self.between[1]:
-            raise ValueError(f"a link must join two different data centres, got {self.between[0]!r} twice")
+            raise ValueError(
+                f"a link must join two different data centres, got {self.between[0]!r} twice"
+            )
         if self.latency_ms is None and self.distance_km is None:
             raise ValueError("give latency_ms (one-way) or distance_km")
         return self
@@ -285,9 +287,10 @@ class Placement(Model):
 
     preset: Name = "spread"
     weights: dict[str, float] | None = None
-    resource_weights: dict[Literal["cpu", "memory", "disk", "network"], float] = Field(
-        default_factory=lambda: {"cpu": 1.0, "memory": 1.0}
-    )
+    resource_weights: dict[Literal["cpu", "memory", "disk", "network"], float] = {
+        "cpu": 1.0,
+        "memory": 1.0,
+    }
 
 
 class WeightedCentres(Model):
@@ -314,11 +317,13 @@ class Population(Model):
     flavors: dict[Name, float] = Field(min_length=1)
     flavors_per_system: int = Field(default=2, ge=1, le=10)
     zones: dict[Name, float] = Field(min_length=1)
-    arch: dict[Arch, float] = Field(default_factory=lambda: {"x86_64": 1.0})
+    arch: dict[Arch, float] = {"x86_64": 1.0}
     mlps_levels: dict[int, float] = Field(default_factory=lambda: {2: 0.4, 3: 0.6})
-    priorities: dict[Literal["critical", "important", "normal"], float] = Field(
-        default_factory=lambda: {"critical": 0.1, "important": 0.3, "normal": 0.6}
-    )
+    priorities: dict[Literal["critical", "important", "normal"], float] = {
+        "critical": 0.1,
+        "important": 0.3,
+        "normal": 0.6,
+    }
     datacenters: list[WeightedCentres] = Field(min_length=1)
     anti_affinity: Literal["none", "host", "rack"] = "host"
     #: Department quotas are this multiple of the department's initial usage (None: no quota).

@@ -197,4 +197,3 @@ class HostTable:
             zone_names=tuple(zone_index),
             pool_names=tuple(pool.name for pool in scenario.pools),
         )
-

@@ -1,0 +1,96 @@
+"""The recorder: an append-only event log and vectorised utilisation samples.
+
+Events are appended column-wise (plain lists, cheap); a sample aggregates the whole host
+table per data centre and per pool with ``np.bincount`` — one pass, no per-host loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from cloudsim.scenario.schema import RESOURCES
+from cloudsim.state.hosts import HostTable
+
+EVENT_COLUMNS: tuple[str, ...] = (
+    "time",
+    "kind",
+    "system",
+    "vm",
+    "host",
+    "flavor",
+    "count",
+    "reason",
+)
+SERIES_COLUMNS: tuple[str, ...] = (
+    "time",
+    "scope",
+    "index",
+    *(f"{r}_allocated_ratio" for r in RESOURCES),
+    "vms",
+    "hosts_up",
+    "it_power_kw",
+)
+
+
+class Recorder:
+    """Collects what happened; turned into tables once, at the end."""
+
+    def __init__(self) -> None:
+        self.events: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
+        self._series: dict[str, list[npt.NDArray[Any]]] = {c: [] for c in SERIES_COLUMNS}
+
+    def event(
+        self,
+        time: float,
+        kind: str,
+        *,
+        system: int = -1,
+        vm: int = -1,
+        host: int = -1,
+        flavor: int = -1,
+        count: int = 1,
+        reason: str = "",
+    ) -> None:
+        e = self.events
+        e["time"].append(time)
+        e["kind"].append(kind)
+        e["system"].append(system)
+        e["vm"].append(vm)
+        e["host"].append(host)
+        e["flavor"].append(flavor)
+        e["count"].append(count)
+        e["reason"].append(reason)
+
+    def sample(self, time: float, hosts: HostTable, vm_hosts: npt.NDArray[np.int64]) -> None:
+        """Allocation ratios, VM counts, hosts up and IT power per data centre and per pool."""
+        allocated = hosts.limit - hosts.free
+        vms_per_host = np.bincount(vm_hosts, minlength=hosts.size)
+        cpu_capacity = np.maximum(hosts.capacity[0], 1)
+        busy = np.minimum(allocated[0] / cpu_capacity, 1.0)
+        power_w = np.where(
+            hosts.up, hosts.power_idle_w + (hosts.power_peak_w - hosts.power_idle_w) * busy, 0.0
+        )
+        for scope, index, n in (
+            ("datacenter", hosts.datacenter, len(hosts.datacenter_names)),
+            ("pool", hosts.pool, len(hosts.pool_names)),
+        ):
+            s = self._series
+            s["time"].append(np.full(n, time))
+            s["scope"].append(np.full(n, scope, dtype=object))
+            s["index"].append(np.arange(n, dtype=np.int64))
+            for r, name in enumerate(RESOURCES):
+                limit = np.bincount(index, weights=hosts.limit[r], minlength=n)
+                used = np.bincount(index, weights=allocated[r], minlength=n)
+                ratio = np.divide(used, limit, out=np.zeros(n), where=limit > 0)
+                s[f"{name}_allocated_ratio"].append(ratio)
+            s["vms"].append(np.bincount(index, weights=vms_per_host, minlength=n).astype(np.int64))
+            s["hosts_up"].append(np.bincount(index, weights=hosts.up, minlength=n).astype(np.int64))
+            s["it_power_kw"].append(np.bincount(index, weights=power_w, minlength=n) / 1000.0)
+
+    def series(self) -> dict[str, npt.NDArray[Any]]:
+        if not self._series["time"]:
+            return {c: np.zeros(0) for c in SERIES_COLUMNS}
+        return {c: np.concatenate(parts) for c, parts in self._series.items()}

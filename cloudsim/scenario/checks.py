@@ -1,0 +1,186 @@
+"""Checks that span sections: names that refer to each other, memory, and feasibility.
+
+Feasibility uses the real placement filters on an empty platform, so "cannot fit anywhere"
+at validation means exactly what a rejection would mean at run time.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cloudsim.errors import Problem
+from cloudsim.scenario.schema import Scenario
+from cloudsim.units import DAY, YEAR
+
+Source = Callable[[tuple[str | int, ...]], str]
+
+
+class _Collector:
+    def __init__(self, raw: Any, source: Source) -> None:
+        self.raw = raw
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def add(self, loc: tuple[str | int, ...], message: str, path: str | None = None) -> None:
+        from cloudsim.scenario.loader import format_path
+
+        shown = path if path is not None else str(format_path(loc, self.raw))
+        self.problems.append(Problem(self.source(loc), shown, message))
+
+    def unique(self, section: str, names: Iterable[str]) -> set[str]:
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                self.add((section, i, "name"), f"duplicate name {name!r} in {section}")
+            seen.add(name)
+        return seen
+
+    def known(self, loc: tuple[str | int, ...], value: str, names: set[str], what: str) -> None:
+        if value not in names:
+            import difflib
+
+            close = difflib.get_close_matches(value, sorted(names), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(sorted(names)[:12]) + (" …" if len(names) > 12 else "")
+            self.add(loc, f"unknown {what} {value!r}{hint} (known: {known or 'none'})")
+
+
+def check_references(scenario: Scenario, raw: Any, source: Source) -> list[Problem]:
+    """Every name used is defined once; preset and scorers exist."""
+    c = _Collector(raw, source)
+    s = scenario
+    sites = c.unique("sites", (x.name for x in s.sites))
+    dcs = c.unique("datacenters", (x.name for x in s.datacenters))
+    zones = c.unique("zones", (x.name for x in s.zones))
+    classes = c.unique("host_classes", (x.name for x in s.host_classes))
+    c.unique("pools", (x.name for x in s.pools))
+    flavors = c.unique("flavors", (x.name for x in s.flavors))
+    depts = c.unique("departments", (x.name for x in s.departments))
+    c.unique("systems", (x.name for x in s.systems))
+
+    for i, dc in enumerate(s.datacenters):
+        c.known(("datacenters", i, "site"), dc.site, sites, "site")
+        if dc.name in sites:
+            c.add(("datacenters", i, "name"), f"{dc.name!r} is already the name of a site")
+    pairs: set[frozenset[str]] = set()
+    for i, link in enumerate(s.links):
+        for j, end in enumerate(link.between):
+            c.known(("links", i, "between", j), end, dcs, "data centre")
+        pair = frozenset(link.between)
+        if pair in pairs:
+            c.add(("links", i, "between"), f"duplicate link {' — '.join(sorted(pair))}")
+        pairs.add(pair)
+    for i, pool in enumerate(s.pools):
+        c.known(("pools", i, "datacenter"), pool.datacenter, dcs, "data centre")
+        c.known(("pools", i, "zone"), pool.zone, zones, "zone")
+        for j, host_group in enumerate(pool.hosts):
+            c.known(
+                ("pools", i, "hosts", j, "host_class"), host_group.host_class, classes, "host class"
+            )
+        if pool.dedicated_to is not None:
+            c.known(("pools", i, "dedicated_to"), pool.dedicated_to, depts, "department")
+    for i, system in enumerate(s.systems):
+        c.known(("systems", i, "department"), system.department, depts, "department")
+        c.known(("systems", i, "zone"), system.zone, zones, "zone")
+        for j, dc_name in enumerate(system.datacenters):
+            c.known(("systems", i, "datacenters", j), dc_name, dcs, "data centre")
+        for j, group in enumerate(system.vms):
+            c.known(("systems", i, "vms", j, "flavor"), group.flavor, flavors, "flavor")
+    if s.population is not None:
+        for name in s.population.flavors:
+            c.known(("population", "flavors", name), name, flavors, "flavor")
+        for name in s.population.zones:
+            c.known(("population", "zones", name), name, zones, "zone")
+        for i, option in enumerate(s.population.datacenters):
+            for j, dc_name in enumerate(option.datacenters):
+                c.known(
+                    ("population", "datacenters", i, "datacenters", j), dc_name, dcs, "data centre"
+                )
+    if s.meta.sample_interval > s.meta.horizon:
+        c.add(("meta", "sample_interval"), "must not be longer than meta.horizon")
+
+    from cloudsim.placement.scorers import PRESETS, SCORERS, load_plugins
+
+    load_plugins()
+    c.known(("placement", "preset"), s.placement.preset, set(PRESETS), "placement preset")
+    for name in s.placement.weights or {}:
+        c.known(("placement", "weights", name), name, set(SCORERS), "scorer")
+    if not any(w > 0 for w in s.placement.resource_weights.values()):
+        c.add(("placement", "resource_weights"), "give at least one resource a positive weight")
+    return c.problems
+
+
+def expected_requests(scenario: Scenario) -> float:
+    """Expected number of VMs requested over the horizon (growth integrated)."""
+    w = scenario.workload
+    horizon = scenario.meta.horizon
+    g = w.growth_per_year
+    years = horizon / YEAR
+    factor = years if g == 0 else ((1 + g) ** years - 1) / math.log1p(g)
+    arrivals = w.arrivals_per_day * (YEAR / DAY) * factor
+    return arrivals * (w.batch.min + w.batch.max) / 2
+
+
+def memory_budget_mib(scenario: Scenario) -> int:
+    if scenario.meta.memory_limit is not None:
+        return scenario.meta.memory_limit
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 8 * 2**30
+    return int(total * 0.75 / 2**20)
+
+
+def estimate_memory_mib(scenario: Scenario) -> tuple[float, dict[str, float]]:
+    """A conservative estimate of the run's table memory, by part."""
+    from cloudsim.state.hosts import BYTES_PER_HOST
+    from cloudsim.state.vms import BYTES_PER_VM
+
+    samples = scenario.meta.horizon / scenario.meta.sample_interval + 1
+    parts = {
+        "hosts": scenario.host_count * BYTES_PER_HOST * 2.5,  # table + masks during placement
+        "vms": (sum(x.vm_count for x in scenario.systems) + expected_requests(scenario))
+        * BYTES_PER_VM
+        * 3,  # table, archive, event log
+        "timeseries": samples * (len(scenario.datacenters) + len(scenario.pools)) * 120,
+    }
+    return sum(parts.values()) / 2**20, parts
+
+
+def check_resources(
+    scenario: Scenario, raw: Any, source: Source, *, feasibility: bool = True
+) -> list[Problem]:
+    """Memory estimate, workload references and whether each system fits an empty platform."""
+    c = _Collector(raw, source)
+    names = {x.name for x in scenario.systems}
+    for i, name in enumerate(scenario.workload.systems or []):
+        c.known(("workload", "systems", i), name, names, "system")
+
+    needed, parts = estimate_memory_mib(scenario)
+    budget = memory_budget_mib(scenario)
+    if needed > budget:
+        worst = max(parts, key=lambda k: parts[k])
+        where: dict[str, tuple[str, ...]] = {
+            "hosts": ("pools",),
+            "vms": ("systems",),
+            "timeseries": ("meta", "sample_interval"),
+        }
+        c.add(
+            where[worst],
+            f"this scenario would need about {needed / 1024:,.1f} GiB of memory "
+            f"({scenario.host_count:,} hosts; {worst} alone {parts[worst] / 2**30:,.1f} GiB), "
+            f"over the limit of {budget / 1024:,.1f} GiB (meta.memory_limit, default 3/4 of RAM)",
+        )
+        return c.problems
+    if c.problems or not feasibility:
+        return c.problems
+
+    from cloudsim.iaas.platform import check_fit
+
+    for index, message in check_fit(scenario):
+        name = scenario.systems[index].name
+        c.add(("systems", index), message, path=f"systems[{name}]")
+    return c.problems
