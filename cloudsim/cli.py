@@ -25,8 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="cloudsim: simulate a government cloud's pools, placement and data centres.",
 )
-out_console = Console()
-err_console = Console(stderr=True)
+out_console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 SetOption = Annotated[
     list[str] | None,

@@ -7,6 +7,7 @@ float rounding; the parse functions are the only place where text becomes number
 
 from __future__ import annotations
 
+import math
 import re
 
 SECOND = 1.0
@@ -44,7 +45,7 @@ _BYTES = {
 
 _BANDWIDTH = {"kbps": 1e-6, "mbps": 1e-3, "gbps": 1.0, "tbps": 1e3}
 
-_QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
+_QUANTITY = re.compile(r"^\s*([+-]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*$")
 
 
 def _split(text: str, what: str, examples: str) -> tuple[float, str]:
@@ -52,6 +53,12 @@ def _split(text: str, what: str, examples: str) -> tuple[float, str]:
     if match is None:
         raise ValueError(f"expected a {what} such as {examples}, got {text!r}")
     return float(match.group(1)), match.group(2)
+
+
+def _finite(number: float, value: object, what: str) -> float:
+    if not math.isfinite(number):
+        raise ValueError(f"a {what} must be a finite number, got {value!r}")
+    return number
 
 
 def parse_duration(value: object) -> float:
@@ -65,7 +72,12 @@ def parse_duration(value: object) -> float:
         if not unit:
             seconds = number
         else:
-            factor = _DURATION_UNITS.get(unit.lower()) if unit != "M" else None
+            if unit == "M":
+                raise ValueError(
+                    f"ambiguous duration unit 'M' in {value!r} (minutes or months?); "
+                    "write 'm' or 'min' for minutes, 'd' or 'w' for longer spans"
+                )
+            factor = _DURATION_UNITS.get(unit.lower())
             if factor is None:
                 raise ValueError(
                     f"unknown duration unit {unit!r} in {value!r}; "
@@ -74,6 +86,7 @@ def parse_duration(value: object) -> float:
             seconds = number * factor
     else:
         raise ValueError(f"expected a duration such as '90s', '15m', '365d', got {value!r}")
+    _finite(seconds, value, "duration")
     if seconds < 0:
         raise ValueError(f"a duration cannot be negative, got {value!r}")
     return seconds
@@ -100,6 +113,7 @@ def _parse_bytes(value: object, default_unit: str, what: str) -> float:
         nbytes = number * factor
     else:
         raise ValueError(f"expected a {what} such as '512GiB' or '2TB', got {value!r}")
+    _finite(nbytes, value, what)
     if nbytes < 0:
         raise ValueError(f"a size cannot be negative, got {value!r}")
     return nbytes
@@ -129,14 +143,19 @@ def parse_bandwidth_gbps(value: object) -> float:
         gbps = number * factor
     else:
         raise ValueError(f"expected a bandwidth such as '10Gbps', got {value!r}")
+    _finite(gbps, value, "bandwidth")
     if gbps < 0:
         raise ValueError(f"a bandwidth cannot be negative, got {value!r}")
     return gbps
 
 
 def format_duration(seconds: float) -> str:
-    """The shortest exact spelling of a duration, for messages and echoes."""
+    """The shortest exact spelling of a duration, for messages and echoes.
+
+    ``parse_duration(format_duration(x)) == x`` for every finite non-negative ``x``.
+    """
     for unit, factor in (("y", YEAR), ("d", DAY), ("h", HOUR), ("m", MINUTE)):
         if seconds >= factor and seconds % factor == 0:
             return f"{int(seconds // factor)}{unit}"
-    return f"{seconds:g}s"
+    text = repr(float(seconds))  # shortest text that reads back as the same float
+    return f"{text.removesuffix('.0')}s"

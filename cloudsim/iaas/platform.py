@@ -87,48 +87,60 @@ def make_request(
 
 
 def check_fit(scenario: Scenario) -> list[tuple[int, str]]:
-    """Systems that cannot be placed even on an empty platform, with the reason why."""
+    """Systems that cannot be placed even on an empty platform, with the reason why.
+
+    Each flavor must fit in each centre the system may use, and hard anti-affinity needs as
+    many distinct hosts (racks) able to take the system's flavors as VMs dealt to a centre.
+    """
     hosts = HostTable.from_scenario(scenario)
     placer = Placer(hosts, np.random.default_rng(0))
     demand = flavor_demand(scenario)
     flavor_index = {f.name: i for i, f in enumerate(scenario.flavors)}
     dc_index = {name: i for i, name in enumerate(hosts.datacenter_names)}
+    prefix = "cannot fit anywhere even on an empty platform"
     found: list[tuple[int, str]] = []
     for profile, system in zip(system_profiles(scenario, hosts), scenario.systems, strict=True):
-        dealt = deal_datacenters(system)
-        for flavor, dc, _ in dealt:
-            dcs = profile.datacenters if dc is None else (dc_index[dc],)
-            req = make_request(profile, demand[:, flavor_index[flavor]], dcs)
-            req_no_aa = Request(**{**req.__dict__, "system": -1, "anti_affinity": 0})
-            explanation = placer.explain(req_no_aa)
+        places: list[tuple[str | None, tuple[int, ...]]] = (
+            [(None, profile.datacenters)]
+            if system.dc_placement == "any"
+            else [(dc, (dc_index[dc],)) for dc in system.datacenters]
+        )
+        problem = None
+        for dc, dcs in places:
             where = f"data centre {dc!r}" if dc else f"data centres {system.datacenters}"
-            if explanation.host < 0:
-                found.append(
-                    (
-                        profile.index,
-                        f"cannot fit anywhere even on an empty platform: flavor {flavor!r} in "
-                        f"{where}, zone {system.zone!r}, arch {system.arch!r}: "
-                        f"{explanation.reason} (hosts removed by each filter: "
-                        f"{ {k: v for k, v in explanation.removed_by.items() if v} })",
-                    )
+            takes_any = np.zeros(hosts.size, dtype=np.bool_)
+            for group in system.vms:
+                req = make_request(profile, demand[:, flavor_index[group.flavor]], dcs)
+                explanation = placer.explain(
+                    Request(**{**req.__dict__, "system": -1, "anti_affinity": 0})
                 )
-                break
-            if profile.anti_affinity:
-                mask = placer.static_mask(req)
-                mask = mask & np.all(hosts.limit >= req.demand[:, None], axis=0)
-                level = ANTI_AFFINITY_LEVELS[profile.anti_affinity]
-                domains = int(mask.sum()) if level == "host" else len(np.unique(hosts.rack[mask]))
-                same_place = sum(n for _, d, n in dealt if d == dc)
-                if same_place > domains:
-                    found.append(
-                        (
-                            profile.index,
-                            f"cannot fit anywhere even on an empty platform: anti_affinity "
-                            f"{level!r} needs {same_place} distinct {level}s in {where} for its "
-                            f"VMs but only {domains} can take flavor {flavor!r}",
-                        )
+                if explanation.host < 0:
+                    removed = {k: v for k, v in explanation.removed_by.items() if v}
+                    problem = (
+                        f"{prefix}: flavor {group.flavor!r} in {where}, zone {system.zone!r}, "
+                        f"arch {system.arch!r}: {explanation.reason} "
+                        f"(hosts removed by each filter: {removed})"
                     )
                     break
+                takes_any |= placer.static_mask(req) & np.all(
+                    hosts.limit >= req.demand[:, None], axis=0
+                )
+            if problem is None and profile.anti_affinity:
+                level = ANTI_AFFINITY_LEVELS[profile.anti_affinity]
+                domains = (
+                    int(takes_any.sum())
+                    if level == "host"
+                    else len(np.unique(hosts.rack[takes_any]))
+                )
+                dealt = sum(n for _, d, n in deal_datacenters(system) if d == dc)
+                if dealt > domains:
+                    problem = (
+                        f"{prefix}: anti_affinity {level!r} needs {dealt} distinct {level}s in "
+                        f"{where} but only {domains} can take the system's flavors"
+                    )
+            if problem is not None:
+                found.append((profile.index, problem))
+                break
     return found
 
 

@@ -203,8 +203,10 @@ class Flavor(Model):
 
 
 class VMGroup(Model):
+    """``count`` cloud hosts of one flavor (0: the system only grows through requests)."""
+
     flavor: Name
-    count: int = Field(ge=1)
+    count: int = Field(ge=0)
 
 
 class System(Model):

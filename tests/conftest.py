@@ -1,0 +1,61 @@
+"""Shared fixtures: small scenarios built as dictionaries, and the shared data folder."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cloudsim import Scenario, scenario_from_dict
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def tiny(**sections: Any) -> dict[str, Any]:
+    """A valid one-centre scenario as a dict; keyword sections replace the defaults."""
+    base: dict[str, Any] = {
+        "meta": {"name": "tiny", "horizon": "30d", "seed": 1, "sample_interval": "1d"},
+        "sites": [{"name": "city"}],
+        "datacenters": [{"name": "dc1", "site": "city", "racks": 4, "power_domains": 2}],
+        "zones": [{"name": "extranet"}],
+        "host_classes": [{"name": "std", "cores": 16, "memory": "128GiB", "disk": "2TB"}],
+        "pools": [
+            {
+                "name": "general",
+                "datacenter": "dc1",
+                "zone": "extranet",
+                "hosts": [{"host_class": "std", "count": 8}],
+                "cpu_overcommit": 2.0,
+            }
+        ],
+        "flavors": [
+            {"name": "c4m8", "vcpus": 4, "memory": "8GiB", "disk": "100GB"},
+            {"name": "c8m32", "vcpus": 8, "memory": "32GiB", "disk": "200GB"},
+        ],
+        "departments": [{"name": "health"}],
+        "systems": [
+            {
+                "name": "portal",
+                "department": "health",
+                "zone": "extranet",
+                "datacenters": ["dc1"],
+                "vms": [{"flavor": "c4m8", "count": 4}],
+            }
+        ],
+    }
+    base.update(copy.deepcopy(sections))
+    return base
+
+
+def build(data: dict[str, Any]) -> Scenario:
+    return scenario_from_dict(data)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared trace folder {SHARED_DATA} is absent (only in the team's workspace)")
+    return SHARED_DATA
