@@ -9,36 +9,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from cloudsim.units import (
-    DAY,
-    HOUR,
-    YEAR,
-    parse_bandwidth_gbps,
-    parse_disk_gb,
-    parse_duration,
-    parse_memory_mib,
+from cloudsim.scenario.base import (
+    RESOURCE_UNITS,
+    RESOURCES,
+    Arch,
+    DiskGB,
+    Duration,
+    Gbps,
+    MemoryMiB,
+    Model,
+    Name,
 )
+from cloudsim.units import DAY, HOUR, YEAR
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-MemoryMiB = Annotated[int, BeforeValidator(parse_memory_mib)]
-DiskGB = Annotated[int, BeforeValidator(parse_disk_gb)]
-Gbps = Annotated[float, BeforeValidator(parse_bandwidth_gbps)]
-Name = Annotated[
-    str,
-    Field(min_length=1, max_length=80, pattern=r"^[^\s\[\]=,]+$"),
+__all__ = [
+    "RESOURCES",
+    "RESOURCE_UNITS",
+    "Arch",
+    "DiskGB",
+    "Duration",
+    "Gbps",
+    "MemoryMiB",
+    "Model",
+    "Name",
 ]
-Arch = Literal["x86_64", "aarch64"]
-
-#: Resources tracked for every host and VM, in this order in every (R, H) array.
-RESOURCES: tuple[str, ...] = ("cpu", "memory", "disk", "network")
-#: Integer unit of each resource: milli-vCPU, MiB, GB, Mbit/s.
-RESOURCE_UNITS: tuple[str, ...] = ("millicores", "MiB", "GB", "Mbps")
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Meta(Model):

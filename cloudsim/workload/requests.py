@@ -91,10 +91,7 @@ def request_stream(scenario: Scenario, rng: np.random.Generator) -> RequestStrea
         empty_i = np.zeros(0, dtype=np.int64)
         return RequestStream(np.zeros(0), empty_i, empty_i, empty_i, np.zeros(0))
     sizes = np.array([scenario.systems[i].vm_count for i in chosen], dtype=np.float64)
-    if w.weight_by == "size" and sizes.sum() > 0:
-        weights = sizes
-    else:
-        weights = np.ones(len(chosen))
+    weights = sizes if w.weight_by == "size" and sizes.sum() > 0 else np.ones(len(chosen))
     systems = np.asarray(chosen, dtype=np.int64)[
         rng.choice(len(chosen), size=n, p=weights / weights.sum())
     ]
@@ -103,10 +100,10 @@ def request_stream(scenario: Scenario, rng: np.random.Generator) -> RequestStrea
     uniforms = rng.random(n)
     for s in np.unique(systems):
         groups = scenario.systems[int(s)].vms
-        counts = [g.count for g in groups]
-        if sum(counts) == 0:
-            counts = [1] * len(groups)
-        cumulative = np.cumsum(counts, dtype=np.float64)
+        sizes_of = [g.count for g in groups]
+        if sum(sizes_of) == 0:
+            sizes_of = [1] * len(groups)
+        cumulative = np.cumsum(sizes_of, dtype=np.float64)
         ids = np.array([flavor_index[g.flavor] for g in groups], dtype=np.int64)
         where = systems == s
         pick = np.searchsorted(cumulative / cumulative[-1], uniforms[where], side="right")
