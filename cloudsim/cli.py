@@ -6,12 +6,15 @@ per problem; no traceback.
 
 from __future__ import annotations
 
+import tempfile
 import time
+import typing
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -44,7 +47,11 @@ def _load(path: Path, overrides: list[str] | None) -> Scenario:
     except ScenarioError as exc:
         count = len(exc.problems)
         err_console.print(
-            f"[bold red]{path}: invalid scenario ({count} problem{'s' * (count != 1)})[/]"
+            f"{path}: invalid scenario ({count} problem{'s' * (count != 1)})",
+            style="bold red",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
         for problem in exc.problems:
             err_console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
@@ -61,11 +68,13 @@ def validate(scenario: ScenarioArg, set_: SetOption = None) -> None:
         for g in p.hosts
     )
     out_console.print(
-        f"[green]{scenario}: valid[/] — {s.meta.name}: {len(s.datacenters)} data centres on "
+        f"[green]{escape(str(scenario))}: valid[/] — {escape(s.meta.name)}: "
+        f"{len(s.datacenters)} data centres on "
         f"{len(s.sites)} sites, {s.host_count:,} hosts ({cores:,} physical cores), "
         f"{len(s.departments)} departments, {len(s.systems)} systems, "
         f"{sum(x.vm_count for x in s.systems):,} cloud hosts declared, "
-        f"horizon {format_duration(s.meta.horizon)}"
+        f"horizon {format_duration(s.meta.horizon)}",
+        soft_wrap=True,
     )
 
 
@@ -73,7 +82,7 @@ def validate(scenario: ScenarioArg, set_: SetOption = None) -> None:
 def run(
     scenario: ScenarioArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
-    seed: Annotated[int | None, typer.Option(help="Run seed (default: meta.seed).")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Run seed (default: meta.seed).")] = None,
     set_: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -81,11 +90,7 @@ def run(
     from cloudsim.engine import Simulation
 
     s = _load(scenario, set_)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        err_console.print(f"[bold red]--out {out}: cannot create the folder: {exc.strerror}[/]")
-        raise typer.Exit(code=2) from None
+    _check_out(out)
     started = time.perf_counter()
     sim = Simulation(s, seed)
     horizon_days = s.meta.horizon / DAY
@@ -103,9 +108,28 @@ def run(
     try:
         result.write(out)
     except OSError as exc:
-        err_console.print(f"[bold red]--out {out}: cannot write the results: {exc}[/]")
-        raise typer.Exit(code=2) from None
+        _out_error(out, f"cannot write the results: {exc.strerror or exc}")
     _print_summary(result.summary, wall, out)
+
+
+def _out_error(out: Path, message: str) -> typing.NoReturn:
+    err_console.print(
+        f"--out {out}: {message}", style="bold red", markup=False, highlight=False, soft_wrap=True
+    )
+    raise typer.Exit(code=2)
+
+
+def _check_out(out: Path) -> None:
+    """Create ``out`` and prove it writable before spending time on the run."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _out_error(out, f"cannot create the folder: {exc.strerror or exc}")
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        _out_error(out, f"cannot write in the folder: {exc.strerror or exc}")
 
 
 def _print_summary(summary: dict[str, object], wall: float, out: Path) -> None:

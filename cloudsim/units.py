@@ -55,6 +55,13 @@ def _split(text: str, what: str, examples: str) -> tuple[float, str]:
     return float(match.group(1)), match.group(2)
 
 
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the float range
+        return math.inf if value > 0 else -math.inf
+
+
 def _finite(number: float, value: object, what: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"a {what} must be a finite number, got {value!r}")
@@ -66,7 +73,7 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as '90s', '15m', '365d', got {value!r}")
     if isinstance(value, int | float):
-        seconds = float(value)
+        seconds = _as_float(value)
     elif isinstance(value, str):
         number, unit = _split(value, "duration", "'90s', '15m', '6h', '365d', '2y'")
         if not unit:
@@ -96,7 +103,7 @@ def _parse_bytes(value: object, default_unit: str, what: str) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a {what} such as '512GiB' or '2TB', got {value!r}")
     if isinstance(value, int | float):
-        nbytes = float(value) * _BYTES[default_unit]
+        nbytes = _as_float(value) * _BYTES[default_unit]
     elif isinstance(value, str):
         number, unit = _split(value, what, "'512GiB', '2TB', '64G'")
         if not unit:
@@ -134,7 +141,7 @@ def parse_bandwidth_gbps(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a bandwidth such as '10Gbps', got {value!r}")
     if isinstance(value, int | float):
-        gbps = float(value)
+        gbps = _as_float(value)
     elif isinstance(value, str):
         number, unit = _split(value, "bandwidth", "'10Gbps', '400Mbps'")
         factor = _BANDWIDTH.get(unit.lower()) if unit else 1.0
@@ -155,7 +162,7 @@ def format_duration(seconds: float) -> str:
     ``parse_duration(format_duration(x)) == x`` for every finite non-negative ``x``.
     """
     for unit, factor in (("y", YEAR), ("d", DAY), ("h", HOUR), ("m", MINUTE)):
-        if seconds >= factor and seconds % factor == 0:
+        if seconds >= factor and seconds % factor == 0 and seconds // factor < 2**53:
             return f"{int(seconds // factor)}{unit}"
     text = repr(float(seconds))  # shortest text that reads back as the same float
     return f"{text.removesuffix('.0')}s"

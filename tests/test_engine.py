@@ -138,7 +138,8 @@ def test_samples_at_every_interval_and_at_the_horizon() -> None:
     scenario = build(tiny(meta={"name": "s", "horizon": "10d", "sample_interval": "1d"}))
     result = simulate(scenario, seed=1)
     ts = result.tables["timeseries"].to_pydict()
-    dc_times = [t for t, scope in zip(ts["time"], ts["scope"], strict=True) if scope == "datacenter"]
+    scopes = zip(ts["time"], ts["scope"], strict=True)
+    dc_times = [t for t, scope in scopes if scope == "datacenter"]
     assert dc_times == [d * 86400.0 for d in range(11)]
     # 4 VMs of 4 vCPU on 8 hosts of 16 cores x 2 threads x 2 overcommit = 512 vCPU
     assert ts["cpu_allocated_ratio"][0] == pytest.approx(16 / 512)

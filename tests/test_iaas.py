@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections import Counter
+
+from hypothesis import given
+from hypothesis import strategies as st
+
 from cloudsim import Simulation, simulate
 from cloudsim.iaas.platform import deal_datacenters
 from cloudsim.scenario.schema import System, VMGroup
@@ -26,6 +31,28 @@ def test_split_systems_are_dealt_evenly_over_their_centres() -> None:
     assert deal_datacenters(anywhere) == [("x", None, 3), ("y", None, 2)]
 
 
+@given(
+    counts=st.lists(st.integers(0, 40), min_size=1, max_size=4),
+    centres=st.integers(1, 4),
+)
+def test_dealing_equals_handing_out_vms_one_by_one(counts: list[int], centres: int) -> None:
+    dcs = [f"dc{i}" for i in range(centres)]
+    system = System(
+        name="s",
+        department="d",
+        zone="z",
+        datacenters=dcs,
+        vms=[VMGroup(flavor=f"f{i}", count=c) for i, c in enumerate(counts)],
+    )
+    naive: Counter[tuple[str, str]] = Counter()
+    j = 0
+    for i, c in enumerate(counts):
+        for _ in range(c):
+            naive[(f"f{i}", dcs[j % centres])] += 1
+            j += 1
+    assert Counter({(f, d): n for f, d, n in deal_datacenters(system)}) == naive
+
+
 def two_centres() -> dict[str, object]:
     return tiny(
         datacenters=[
@@ -33,13 +60,22 @@ def two_centres() -> dict[str, object]:
             {"name": "dc2", "site": "city", "racks": 4},
         ],
         pools=[
-            {"name": f"p{i}", "datacenter": f"dc{i}", "zone": "extranet",
-             "hosts": [{"host_class": "std", "count": 4}]}
+            {
+                "name": f"p{i}",
+                "datacenter": f"dc{i}",
+                "zone": "extranet",
+                "hosts": [{"host_class": "std", "count": 4}],
+            }
             for i in (1, 2)
         ],
         systems=[
-            {"name": "aa", "department": "health", "zone": "extranet",
-             "datacenters": ["dc1", "dc2"], "vms": [{"flavor": "c4m8", "count": 6}]}
+            {
+                "name": "aa",
+                "department": "health",
+                "zone": "extranet",
+                "datacenters": ["dc1", "dc2"],
+                "vms": [{"flavor": "c4m8", "count": 6}],
+            }
         ],
     )
 
@@ -57,8 +93,14 @@ def test_initial_vms_land_in_their_dealt_centres_one_per_host() -> None:
 def test_initial_vms_that_do_not_fit_are_recorded_with_a_reason() -> None:
     data = tiny(
         systems=[
-            {"name": "big", "department": "health", "zone": "extranet", "datacenters": ["dc1"],
-             "anti_affinity": "none", "vms": [{"flavor": "c8m32", "count": 40}]}
+            {
+                "name": "big",
+                "department": "health",
+                "zone": "extranet",
+                "datacenters": ["dc1"],
+                "anti_affinity": "none",
+                "vms": [{"flavor": "c8m32", "count": 40}],
+            }
         ]
     )
     summary = simulate(build(data), seed=1).summary
@@ -92,10 +134,22 @@ def test_quota_rejects_whole_requests_and_is_given_back_on_deletion() -> None:
 
 
 def test_a_request_that_only_partly_fits_is_rolled_back() -> None:
-    sim = Simulation(build(tiny(systems=[
-        {"name": "portal", "department": "health", "zone": "extranet", "datacenters": ["dc1"],
-         "vms": [{"flavor": "c4m8", "count": 6}]}
-    ])), seed=1)
+    sim = Simulation(
+        build(
+            tiny(
+                systems=[
+                    {
+                        "name": "portal",
+                        "department": "health",
+                        "zone": "extranet",
+                        "datacenters": ["dc1"],
+                        "vms": [{"flavor": "c4m8", "count": 6}],
+                    }
+                ]
+            )
+        ),
+        seed=1,
+    )
     sim.start()
     free_before = sim.hosts.free.copy()
     # host anti-affinity: 6 of 8 hosts used, a request for 3 more cannot all be placed
@@ -114,8 +168,7 @@ def test_vms_leave_after_their_lifetime_and_free_their_host() -> None:
     sim = Simulation(build(data), seed=4)
     result = sim.run()
     vms = result.tables["vms"].to_pydict()
-    for created, deleted, status in zip(vms["created"], vms["deleted"], vms["status"],
-                                        strict=True):
+    for created, deleted, status in zip(vms["created"], vms["deleted"], vms["status"], strict=True):
         if created > 0 and created < 15 * 86400:
             assert status == VMStatus.DELETED.name.lower()
             assert deleted == created + 5 * 86400

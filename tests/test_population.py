@@ -5,10 +5,13 @@ from __future__ import annotations
 import math
 from collections import Counter
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from cloudsim.scenario.loader import load_scenario
 from cloudsim.scenario.population import expand_population, quota_for_usage
 from cloudsim.scenario.schema import (
     DataCenter,
@@ -27,6 +30,8 @@ from cloudsim.scenario.schema import (
     WeightedCentres,
     Zone,
 )
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 FLAVORS = [
     Flavor(name="2c4g", vcpus=2, memory="4GiB", disk="100GB"),
@@ -356,3 +361,22 @@ def test_expanded_scenario_reloads_to_itself() -> None:
     reloaded = Scenario.model_validate(expanded.model_dump(mode="json"))
     assert reloaded == expanded
     assert expand_population(reloaded) is reloaded
+
+
+@pytest.mark.parametrize(
+    ("name", "departments", "systems", "vms"),
+    [("hunan-3s4c", 62, 185, 3056), ("guangdong-1nm", 154, 510, 6349)],
+)
+def test_reference_scenarios_resolve_and_reload(
+    tmp_path: Path, name: str, departments: int, systems: int, vms: int
+) -> None:
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    assert scenario.population is None
+    assert len(scenario.departments) == departments
+    assert len(scenario.systems) == systems
+    assert sum(s.vm_count for s in scenario.systems) == vms
+    resolved = tmp_path / "resolved.yaml"
+    resolved.write_text(
+        yaml.safe_dump(scenario.model_dump(mode="json"), allow_unicode=True), encoding="utf-8"
+    )
+    assert load_scenario(resolved) == scenario

@@ -34,12 +34,17 @@ def deal_datacenters(system: System) -> list[tuple[str, str | None, int]]:
     """(flavor, data centre or None for 'any', count): 'split' deals VMs round-robin."""
     if system.dc_placement == "any":
         return [(g.flavor, None, g.count) for g in system.vms]
+    centres = system.datacenters
+    k = len(centres)
     dealt: Counter[tuple[str, str]] = Counter()
-    k = 0
+    offset = 0  # VM j of the system (counting across groups) goes to centre j mod k
     for group in system.vms:
-        for _ in range(group.count):
-            dealt[(group.flavor, system.datacenters[k % len(system.datacenters)])] += 1
-            k += 1
+        end = offset + group.count
+        for d, dc in enumerate(centres):
+            first = offset + (d - offset) % k
+            if first < end:
+                dealt[(group.flavor, dc)] += (end - 1 - first) // k + 1
+        offset = end
     return [(flavor, dc, n) for (flavor, dc), n in dealt.items()]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from cloudsim.errors import Problem
@@ -99,6 +99,12 @@ def check_references(scenario: Scenario, raw: Any, source: Source) -> list[Probl
                 c.known(
                     ("population", "datacenters", i, "datacenters", j), dc_name, dcs, "data centre"
                 )
+            if len(set(option.datacenters)) != len(option.datacenters):
+                c.add(
+                    ("population", "datacenters", i, "datacenters"),
+                    "lists a data centre twice",
+                )
+        _check_population(c, s)
     if s.meta.sample_interval > s.meta.horizon:
         c.add(("meta", "sample_interval"), "must not be longer than meta.horizon")
 
@@ -111,6 +117,39 @@ def check_references(scenario: Scenario, raw: Any, source: Source) -> list[Probl
     if not any(w > 0 for w in s.placement.resource_weights.values()):
         c.add(("placement", "resource_weights"), "give at least one resource a positive weight")
     return c.problems
+
+
+def _check_population(c: _Collector, s: Scenario) -> None:
+    """What expand_population would refuse, as one problem per offending field."""
+    population = s.population
+    assert population is not None
+    weights: dict[str, Mapping[Any, float]] = {
+        "flavors": population.flavors,
+        "zones": population.zones,
+        "arch": population.arch,
+        "mlps_levels": population.mlps_levels,
+        "priorities": population.priorities,
+    }
+    for field, mapping in weights.items():
+        bad = False
+        for key, weight in mapping.items():
+            if not math.isfinite(weight) or weight < 0:
+                c.add(
+                    ("population", field, key),
+                    f"a weight must be a finite number >= 0, got {weight!r}",
+                )
+                bad = True
+        if not bad and not any(weight > 0 for weight in mapping.values()):
+            c.add(("population", field), "at least one weight must be positive")
+    for level in population.mlps_levels:
+        if not 1 <= level <= 5:
+            c.add(("population", "mlps_levels", level), f"an MLPS level is 1..5, got {level}")
+    counts = population.vms_per_system
+    if counts.min > counts.max:
+        c.add(
+            ("population", "vms_per_system"),
+            f"min ({counts.min}) must not exceed max ({counts.max})",
+        )
 
 
 def expected_requests(scenario: Scenario) -> float:
@@ -134,20 +173,99 @@ def memory_budget_mib(scenario: Scenario) -> int:
     return int(total * 0.75 / 2**20)
 
 
+def _float(count: int) -> float:
+    """``float(count)``, infinite for integers beyond the float range (no OverflowError)."""
+    try:
+        return float(count)
+    except OverflowError:
+        return math.inf
+
+
+def expected_population_vms(scenario: Scenario) -> float:
+    """Expected VMs of the systems ``population`` would generate (0 without one)."""
+    population = scenario.population
+    if population is None:
+        return 0.0
+    dist = population.vms_per_system
+    try:
+        mean = dist.median * math.exp(dist.sigma**2 / 2)
+    except OverflowError:
+        mean = math.inf
+    return population.systems * min(max(mean, dist.min), dist.max)
+
+
 def estimate_memory_mib(scenario: Scenario) -> tuple[float, dict[str, float]]:
-    """A conservative estimate of the run's table memory, by part."""
+    """A conservative estimate of the run's table memory, by part.
+
+    Cheap and exact-input only: it runs before anything is built, and before a population is
+    drawn (using the population's expected size), so an absurd scenario is refused at once.
+    """
     from cloudsim.state.hosts import BYTES_PER_HOST
     from cloudsim.state.vms import BYTES_PER_VM
 
     samples = scenario.meta.horizon / scenario.meta.sample_interval + 1
+    vms = (
+        _float(sum(x.vm_count for x in scenario.systems))
+        + expected_population_vms(scenario)
+        + expected_requests(scenario)
+    )
     parts = {
-        "hosts": scenario.host_count * BYTES_PER_HOST * 2.5,  # table + masks during placement
-        "vms": (sum(x.vm_count for x in scenario.systems) + expected_requests(scenario))
-        * BYTES_PER_VM
-        * 3,  # table, archive, event log
+        "hosts": _float(scenario.host_count) * BYTES_PER_HOST * 2.5,  # table + placement masks
+        "vms": vms * BYTES_PER_VM * 3,  # table, archive, event log
         "timeseries": samples * (len(scenario.datacenters) + len(scenario.pools)) * 120,
     }
     return sum(parts.values()) / 2**20, parts
+
+
+def _largest(counts: Iterable[tuple[tuple[str | int, ...], int]]) -> tuple[str | int, ...] | None:
+    best: tuple[tuple[str | int, ...], int] | None = None
+    for loc, count in counts:
+        if best is None or count > best[1]:
+            best = (loc, count)
+    return best[0] if best is not None else None
+
+
+def _memory_culprit(scenario: Scenario, part: str) -> tuple[str | int, ...]:
+    """The field that makes ``part`` of the estimate big (the file that set it gets named)."""
+    if part == "hosts":
+        group = _largest(
+            (("pools", i, "hosts", j, "count"), g.count)
+            for i, pool in enumerate(scenario.pools)
+            for j, g in enumerate(pool.hosts)
+        )
+        return group or ("pools",)
+    if part == "vms":
+        declared = _float(sum(x.vm_count for x in scenario.systems))
+        generated = expected_population_vms(scenario)
+        requested = expected_requests(scenario)
+        if generated >= max(declared, requested):
+            return ("population", "systems")
+        if requested >= declared:
+            return ("workload", "arrivals_per_day")
+        group = _largest(
+            (("systems", i, "vms", j, "count"), g.count)
+            for i, system in enumerate(scenario.systems)
+            for j, g in enumerate(system.vms)
+        )
+        return group or ("systems",)
+    return ("meta", "sample_interval")
+
+
+def check_memory(scenario: Scenario, raw: Any, source: Source) -> list[Problem]:
+    """Refuse, with the estimate, a scenario whose tables would not fit in memory."""
+    c = _Collector(raw, source)
+    needed, parts = estimate_memory_mib(scenario)
+    budget = memory_budget_mib(scenario)
+    if needed > budget:
+        worst = max(parts, key=lambda k: parts[k])
+        c.add(
+            _memory_culprit(scenario, worst),
+            f"this scenario would need about {needed / 1024:,.1f} GiB of memory "
+            f"({_float(scenario.host_count):,.0f} hosts; {worst} alone "
+            f"{parts[worst] / 2**30:,.1f} GiB), over the limit of {budget / 1024:,.1f} GiB "
+            "(meta.memory_limit, default 3/4 of RAM); refused before building anything",
+        )
+    return c.problems
 
 
 def check_resources(
@@ -159,22 +277,9 @@ def check_resources(
     for i, name in enumerate(scenario.workload.systems or []):
         c.known(("workload", "systems", i), name, names, "system")
 
-    needed, parts = estimate_memory_mib(scenario)
-    budget = memory_budget_mib(scenario)
-    if needed > budget:
-        worst = max(parts, key=lambda k: parts[k])
-        where: dict[str, tuple[str, ...]] = {
-            "hosts": ("pools",),
-            "vms": ("systems",),
-            "timeseries": ("meta", "sample_interval"),
-        }
-        c.add(
-            where[worst],
-            f"this scenario would need about {needed / 1024:,.1f} GiB of memory "
-            f"({scenario.host_count:,} hosts; {worst} alone {parts[worst] / 2**30:,.1f} GiB), "
-            f"over the limit of {budget / 1024:,.1f} GiB (meta.memory_limit, default 3/4 of RAM)",
-        )
-        return c.problems
+    memory = check_memory(scenario, raw, source)
+    if memory:
+        return [*c.problems, *memory]
     if c.problems or not feasibility:
         return c.problems
 

@@ -50,19 +50,67 @@ def _step(node: Any, key: str | int) -> Any:
     return None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """The safe loader, refusing a key given twice in one mapping (YAML keeps the last one
+    silently, so a second ``pools:`` section would quietly replace the first)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> Any:
+    first_line: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<` merge keys, and complex keys the constructor below deals with
+        key = loader.construct_object(key_node)
+        if key in first_line:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                f"duplicate key {key!r} (first given at line {first_line[key] + 1})",
+                key_node.start_mark,
+            )
+        first_line[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_unique_mapping,
+)
+
+
 class _Document:
     """A merged YAML tree and, for every node, the file that last set it."""
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
         self.origin: dict[Loc, str] = {}
+        #: Sources in the order they were applied (bases first, then the file, then --set).
+        self.layers: list[str] = []
 
     def source_of(self, loc: Loc) -> str | None:
-        for end in range(len(loc), -1, -1):
+        """The file that set ``loc``; for a section or item, the latest layer that set any
+        value inside it (a rule such as "a link joins two different centres" breaks there)."""
+        rank = {source: i for i, source in enumerate(self.layers)}
+        inside = [
+            source
+            for at, source in self.origin.items()
+            if len(at) > len(loc) and at[: len(loc)] == loc
+        ]
+        exact = self.origin.get(loc)
+        if exact is not None:
+            inside.append(exact)
+        if inside:
+            return max(inside, key=lambda source: rank.get(source, -1))
+        for end in range(len(loc) - 1, -1, -1):
             found = self.origin.get(loc[:end])
             if found is not None:
                 return found
         return None
+
+    def add_layer(self, source: str) -> None:
+        if source in self.layers:
+            self.layers.remove(source)
+        self.layers.append(source)
 
 
 def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -72,7 +120,7 @@ def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
         problems.append(Problem(str(path), "", f"cannot read the file: {exc.strerror or exc}"))
         return None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -133,10 +181,6 @@ def _load_chain(
     path: Path, doc: _Document, problems: list[Problem], stack: tuple[Path, ...]
 ) -> bool:
     resolved = path.resolve()
-    if resolved in stack:
-        cycle = " -> ".join(str(p) for p in (*stack, resolved))
-        problems.append(Problem(str(path), "extends", f"extends cycle: {cycle}"))
-        return False
     data = _read_yaml(path, problems)
     if data is None:
         return False
@@ -152,10 +196,17 @@ def _load_chain(
         for base in bases:
             base_path = (path.parent / base) if not Path(base).is_absolute() else Path(base)
             if not base_path.exists():
-                problems.append(Problem(str(path), "extends", f"base file {base!r} not found"))
+                problems.append(
+                    Problem(str(path), "extends", f"base file {base!r} not found (at {base_path})")
+                )
+                return False
+            if base_path.resolve() in (*stack, resolved):
+                cycle = " -> ".join(str(p) for p in (*stack, resolved, base_path.resolve()))
+                problems.append(Problem(str(path), "extends", f"extends cycle {base!r}: {cycle}"))
                 return False
             if not _load_chain(base_path, doc, problems, (*stack, resolved)):
                 return False
+    doc.add_layer(str(path))
     doc.data = _merge(doc, (), doc.data, data, str(path))
     return True
 
@@ -180,7 +231,8 @@ def parse_override(text: str) -> tuple[Loc, Any]:
     try:
         value = yaml.safe_load(raw_value) if raw_value.strip() else ""
     except yaml.YAMLError as exc:
-        raise ValueError(f"cannot read the value {raw_value!r}: {exc}") from exc
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"cannot read the value {raw_value!r} as YAML: {reason}") from None
     return tuple(loc), value
 
 
@@ -188,8 +240,10 @@ def _apply_override(doc: _Document, text: str, problems: list[Problem]) -> None:
     try:
         loc, value = parse_override(text)
     except ValueError as exc:
-        problems.append(Problem(OVERRIDE_SOURCE, text, str(exc)))
+        shown = text.split("=", 1)[0].strip() if "=" in text else text
+        problems.append(Problem(OVERRIDE_SOURCE, shown, str(exc)))
         return
+    written = text.split("=", 1)[0].strip()
     node: Any = doc.data
     resolved: list[str | int] = []
     for depth, key in enumerate(loc):
@@ -198,18 +252,29 @@ def _apply_override(doc: _Document, text: str, problems: list[Problem]) -> None:
             index = _list_index(node, key)
             if index is None:
                 names = [item.get("name") for item in node if isinstance(item, dict)]
+                named = [n for n in names if isinstance(n, str)]
+                has = (
+                    ", ".join(named)
+                    if named and len(named) == len(node)
+                    else f"{len(node)} item{'s' * (len(node) != 1)}, indexed from 0"
+                )
                 problems.append(
                     Problem(
                         OVERRIDE_SOURCE,
-                        format_path(loc),
-                        f"no item {key!r} in this list; it has {names or len(node)}",
+                        written,
+                        f"no item {key!r} in {format_path(resolved, doc.data) or 'this list'} "
+                        f"(it has: {has or 'nothing'})",
                     )
                 )
                 return
             key = index
         elif not isinstance(node, dict):
             problems.append(
-                Problem(OVERRIDE_SOURCE, format_path(loc), "path goes through a plain value")
+                Problem(
+                    OVERRIDE_SOURCE,
+                    written,
+                    f"{format_path(resolved, doc.data)} is a plain value, not a section or list",
+                )
             )
             return
         resolved.append(key)
@@ -218,6 +283,7 @@ def _apply_override(doc: _Document, text: str, problems: list[Problem]) -> None:
             container[key] = value
         else:
             node = container[key] if isinstance(node, list) else container.setdefault(key, {})
+    doc.add_layer(OVERRIDE_SOURCE)
     _mark(doc, tuple(resolved), value, OVERRIDE_SOURCE)
 
 
@@ -293,7 +359,12 @@ def _describe(error: Mapping[str, Any], loc: Loc) -> str:
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    if "input" in error and kind not in ("model_type", "union_tag_invalid"):
+    if (
+        "input" in error
+        and kind not in ("model_type", "union_tag_invalid")
+        and not isinstance(error["input"], dict)
+        and repr(error["input"]) not in message
+    ):
         shown = repr(error["input"])
         if len(shown) > 60:
             shown = shown[:57] + "..."
@@ -349,7 +420,7 @@ def load_scenario(
 
 def _validate(raw: dict[str, Any], source: Any, feasibility: bool) -> Scenario:
     """Schema, cross-references, population expansion, then resources and feasibility."""
-    from cloudsim.scenario.checks import check_references, check_resources
+    from cloudsim.scenario.checks import check_memory, check_references, check_resources
     from cloudsim.scenario.population import expand_population
 
     try:
@@ -359,7 +430,16 @@ def _validate(raw: dict[str, Any], source: Any, feasibility: bool) -> Scenario:
     problems = check_references(scenario, raw, source)
     if problems:
         raise ScenarioError(problems)
-    scenario = expand_population(scenario)
+    if scenario.population is not None:
+        # Refuse an absurd population before drawing it (drawing is the slow part).
+        problems = check_memory(scenario, raw, source)
+        if problems:
+            raise ScenarioError(problems)
+        try:
+            scenario = expand_population(scenario)
+        except ValueError as exc:
+            loc: Loc = ("population",)
+            raise ScenarioError([Problem(source(loc), "population", str(exc))]) from None
     problems = check_resources(scenario, raw, source, feasibility=feasibility)
     if problems:
         raise ScenarioError(problems)

@@ -109,16 +109,21 @@ def expand_population(scenario: Scenario) -> Scenario:
     priorities, priority_p = _weights(population.priorities, "population.priorities")
     priority_idx = streams["priority"].choice(len(priorities), size=n, p=priority_p)
     flavor_names, flavor_p = _weights(population.flavors, "population.flavors")
-    flavor_rng = streams["flavors"]
+    n_flavors, flavor_idx, flavor_split = _flavor_mixes(
+        vm_counts, flavor_p, population.flavors_per_system, streams["flavors"]
+    )
 
     systems: list[System] = []
     for i in range(n):
         zone = zone_names[int(zone_idx[i])]
         archs, cumulative = arch_by_combo[(int(zone_idx[i]), int(centre_idx[i]))]
         arch = archs[min(int(np.searchsorted(cumulative, arch_u[i], side="right")), len(archs) - 1)]
-        groups = _vm_groups(
-            int(vm_counts[i]), flavor_names, flavor_p, population.flavors_per_system, flavor_rng
-        )
+        groups = [
+            VMGroup(flavor=flavor_names[int(f)], count=int(c))
+            for f, c in zip(
+                flavor_idx[i, : n_flavors[i]], flavor_split[i, : n_flavors[i]], strict=True
+            )
+        ]
         systems.append(
             System(
                 name=sys_names[i],
@@ -243,25 +248,38 @@ def _vm_counts(population: Population, n: int, rng: np.random.Generator) -> NDAr
     return np.clip(np.rint(raw), dist.min, dist.max).astype(np.int64)
 
 
-def _vm_groups(
-    count: int,
-    flavor_names: list[str],
+def _flavor_mixes(
+    counts: NDArray[np.int64],
     flavor_p: NDArray[np.float64],
     per_system: int,
     rng: np.random.Generator,
-) -> list[VMGroup]:
-    """1..per_system distinct flavours drawn by weight; every flavour gets at least one VM."""
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Per system: how many distinct flavours, which (in draw order), and VMs of each.
+
+    Each system takes k ~ uniform{1..per_system} distinct flavours (fewer if it has fewer VMs
+    or there are fewer flavours of positive weight), drawn by weight without replacement, and
+    its VMs are split evenly at random among them with at least one each. Vectorised: the
+    draw without replacement sorts exponential keys E/w (Efraimidis-Spirakis), which picks
+    flavours in the same law as successive weighted draws.
+
+    Returns ``k`` (n,), ``chosen`` (n, F) flavour indices of which the first k of each row
+    are used, and ``split`` (n, F) VM counts aligned with ``chosen`` (zero beyond k).
+    """
+    n = counts.shape[0]
     usable = int(np.count_nonzero(flavor_p))
-    most = min(per_system, usable, count)
-    k = int(rng.integers(1, most + 1))
-    chosen = rng.choice(len(flavor_names), size=k, replace=False, p=flavor_p)
-    split = np.ones(k, dtype=np.int64)
-    if count > k:
-        split += rng.multinomial(count - k, np.full(k, 1.0 / k))
-    return [
-        VMGroup(flavor=flavor_names[int(f)], count=int(c))
-        for f, c in zip(chosen, split, strict=True)
-    ]
+    most = np.minimum(min(per_system, usable), counts)
+    k = rng.integers(1, most + 1, size=n).astype(np.int64)
+    with np.errstate(divide="ignore"):
+        keys = rng.exponential(size=(n, flavor_p.shape[0])) / flavor_p
+    chosen = np.argsort(keys, axis=1, kind="stable").astype(np.int64)
+    split = np.zeros_like(chosen)
+    for kk in range(1, int(k.max(initial=1)) + 1):
+        rows = np.flatnonzero(k == kk)
+        if rows.size == 0:
+            continue
+        extra = rng.multinomial(counts[rows] - kk, np.full(kk, 1.0 / kk))
+        split[rows, :kk] = 1 + extra
+    return k, chosen, split
 
 
 def _arch_choices(

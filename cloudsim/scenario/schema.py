@@ -154,7 +154,10 @@ class Pool(Model):
     datacenter: Name
     zone: Name
     hosts: list[HostGroup] = Field(min_length=1)
-    purpose: Literal["general", "dedicated", "container", "standby"] = "general"
+    #: general: any department's cloud hosts; dedicated: one department's; container: nodes
+    #: of the container cloud; standby: DR capacity used only at failover; storage: backup
+    #: storage that never hosts cloud hosts.
+    purpose: Literal["general", "dedicated", "container", "standby", "storage"] = "general"
     dedicated_to: Name | None = None
     cpu_overcommit: float = Field(default=1.0, gt=0, le=64)
     memory_overcommit: float = Field(default=1.0, gt=0, le=8)
@@ -255,17 +258,21 @@ Lifetime = Annotated[
 ]
 
 
-class BatchSize(Model):
-    """Number of identical VMs in one request, uniform on [min, max]."""
+class IntRange(Model):
+    """A whole-number range [min, max]."""
 
     min: int = Field(default=1, ge=1)
     max: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
-    def _order(self) -> BatchSize:
+    def _order(self) -> IntRange:
         if self.max < self.min:
             raise ValueError(f"max ({self.max}) must be at least min ({self.min})")
         return self
+
+
+class BatchSize(IntRange):
+    """Number of identical VMs in one request, uniform on [min, max]."""
 
 
 class Workload(Model):
@@ -296,12 +303,11 @@ class WeightedCentres(Model):
     weight: float = Field(default=1.0, gt=0)
 
 
-class VMCountDistribution(Model):
+class VMCountDistribution(IntRange):
     """Lognormal number of VMs per generated system, clipped to [min, max]."""
 
     median: float = Field(default=10.0, gt=0)
     sigma: float = Field(default=0.8, ge=0, le=5)
-    min: int = Field(default=1, ge=1)
     max: int = Field(default=200, ge=1)
 
 

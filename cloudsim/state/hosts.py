@@ -17,7 +17,7 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 FloatArray = npt.NDArray[np.float64]
 
-PURPOSES: tuple[str, ...] = ("general", "dedicated", "container", "standby")
+PURPOSES: tuple[str, ...] = ("general", "dedicated", "container", "standby", "storage")
 ARCHES: tuple[str, ...] = ("x86_64", "aarch64")
 #: Bytes of memory one host row costs in the tables (measured order of magnitude, with names).
 BYTES_PER_HOST = 260
