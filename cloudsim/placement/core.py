@@ -117,7 +117,8 @@ class Placer:
         self.weighted = tuple(int(r) for r in np.flatnonzero(self.resource_weights > 0))
         self._host_count: dict[int, dict[int, int]] = defaultdict(dict)
         self._rack_count: dict[int, dict[int, int]] = defaultdict(dict)
-        self._static_cache: dict[tuple[object, ...], BoolArray] = {}
+        self._static_cache: dict[tuple[object, ...], tuple[BoolArray, IntArray]] = {}
+        self._dedicated_owners: frozenset[int] = frozenset()
         self._cache_version = -1
         self._refresh_limits()
 
@@ -147,23 +148,34 @@ class Placer:
             pool_ok &= (h.purpose != _DEDICATED) | (h.dedicated_to == req.department)
         yield "pool", pool_ok
 
-    def static_mask(self, req: Request) -> BoolArray:
-        """Hosts that pass every filter that does not depend on allocations (cached)."""
+    def _static_entry(self, req: Request) -> tuple[BoolArray, IntArray]:
         if self._cache_version != self.hosts.version or self._limit_id != id(self.hosts.limit):
             self._static_cache.clear()
             self._cache_version = self.hosts.version
+            owners = self.hosts.dedicated_to[self.hosts.purpose == _DEDICATED]
+            self._dedicated_owners = frozenset(int(d) for d in np.unique(owners))
             if self._limit_id != id(self.hosts.limit):
                 self._refresh_limits()
-        key = req.static_key
-        mask = self._static_cache.get(key)
-        if mask is None:
+        # The department only matters to dedicated pools: departments that own none share
+        # one entry, so the cache grows with the distinct constraints, not the tenants.
+        owner = req.department if req.department in self._dedicated_owners else None
+        key = (req.zone, req.datacenters, req.arch, owner, req.purposes)
+        entry = self._static_cache.get(key)
+        if entry is None:
             mask = np.ones(self.hosts.size, dtype=np.bool_)
             for _, part in self._static_masks(req):
                 mask &= part
-            self._static_cache[key] = mask
-        return mask
+            entry = (mask, np.flatnonzero(mask))
+            self._static_cache[key] = entry
+        return entry
+
+    def static_mask(self, req: Request) -> BoolArray:
+        """Hosts that pass every filter that does not depend on allocations (cached)."""
+        return self._static_entry(req)[0]
 
     def _anti_affinity_block(self, req: Request, mask: BoolArray) -> None:
+        if req.system < 0:
+            return
         if req.anti_affinity == 1:
             used = self._host_count.get(req.system)
             if used:
@@ -175,15 +187,45 @@ class Placer:
                 blocked[np.fromiter(racks, dtype=np.int64, count=len(racks))] = True
                 mask &= ~blocked[self.hosts.rack]
 
-    def _feasible(self, req: Request) -> BoolArray:
-        mask = self.static_mask(req).copy()
+    def _candidates(self, req: Request) -> IntArray:
+        """Ascending ids of the hosts that pass every filter. When no filter past the static
+        ones removed a host this is the cached static array itself: never write to it."""
+        cand = self._static_entry(req)[1]
         free = self.hosts.free_f
-        for r in range(len(RESOURCES)):
-            need = req.demand[r]
+        fits: BoolArray | None = None
+        for r, need in enumerate(req.demand.tolist()):
             if need > 0:
-                mask &= free[r] >= need
-        self._anti_affinity_block(req, mask)
-        return mask
+                ok = free[r].take(cand) >= need
+                if fits is None:
+                    fits = ok
+                else:
+                    fits &= ok
+        if fits is not None:
+            cand = cand[fits]
+        if req.system < 0 or req.anti_affinity == 0 or not cand.size:
+            return cand
+        if req.anti_affinity == 1:
+            used = self._host_count.get(req.system)
+            if used:
+                ids = np.fromiter(used, dtype=np.int64, count=len(used))
+                pos = np.searchsorted(cand, ids)
+                inside = pos < cand.size
+                pos = pos[inside]
+                hit = pos[cand[pos] == ids[inside]]
+                if hit.size:
+                    cand = np.delete(cand, hit)
+        elif req.anti_affinity == 2:
+            racks = self._rack_count.get(req.system)
+            if racks:
+                blocked = np.zeros(len(self.hosts.rack_names), dtype=np.bool_)
+                blocked[np.fromiter(racks, dtype=np.int64, count=len(racks))] = True
+                cand = cand[~blocked[self.hosts.rack[cand]]]
+        return cand
+
+    def _fits(self, req: Request, host: int) -> bool:
+        """The capacity filters of :meth:`_candidates` for one host."""
+        free = self.hosts.free_f
+        return all(free[r, host] >= need for r, need in enumerate(req.demand.tolist()) if need > 0)
 
     def _context(self, req: Request) -> ScoreContext:
         return ScoreContext(
@@ -199,68 +241,80 @@ class Placer:
     def _raw_scores(self, ctx: ScoreContext, cols: slice | IntArray) -> list[FloatArray]:
         return [scorer(ctx, cols) for _, scorer, _ in self.scorers]
 
-    def _combine(self, raw: list[FloatArray], mask: BoolArray) -> FloatArray:
+    def _combine(self, raw: list[FloatArray], mask: BoolArray | None, size: int) -> FloatArray:
+        """Weighted sum of the scorers over ``size`` hosts; min-max ones are scaled over
+        ``mask`` (None: all of them). No scorer at all: every host scores 0 (all tie)."""
         total: FloatArray | None = None
         for (_, scorer, weight), values in zip(self.scorers, raw, strict=True):
             if scorer.normalize == "minmax":
                 values = _minmax(values, mask)
             term = values * weight if weight != 1.0 else values
-            total = term.copy() if total is None else total + term
+            # A lone unweighted scorer's values are the total itself (callers only ever
+            # write the same value into both).
+            total = term if total is None else total + term
         if total is None:
-            total = np.zeros(self.hosts.size)
+            total = np.zeros(size)
         return total
 
-    def _pick(self, total: FloatArray, mask: BoolArray) -> int:
-        masked = np.where(mask, total, -np.inf)
-        best = masked.max()
-        ties = np.flatnonzero(masked >= best - TIE_EPSILON)
-        if len(ties) == 1:
-            return int(ties[0])
-        return int(ties[self.rng.integers(len(ties))])
+    def _pick(self, total: FloatArray) -> int:
+        """Position of the best score; ties (within TIE_EPSILON) drawn from the placement
+        stream, which is used only when there is a tie."""
+        if total.size == 1:
+            return 0
+        first = int(total.argmax())
+        near = total >= total[first] - TIE_EPSILON
+        count = int(np.count_nonzero(near))
+        if count == 1:
+            return first
+        return int(near.nonzero()[0][self.rng.integers(count)])
 
     # -- decisions ----------------------------------------------------------------------
     def place(self, req: Request) -> int:
         """Place one VM and commit it; returns the host or -1 (see :meth:`reject_reason`)."""
-        mask = self._feasible(req)
-        if not mask.any():
+        cand = self._candidates(req)
+        if not cand.size:
             return -1
-        ctx = self._context(req)
-        host = self._pick(self._combine(self._raw_scores(ctx, slice(None)), mask), mask)
+        total = self._combine(self._raw_scores(self._context(req), cand), None, cand.size)
+        host = int(cand[self._pick(total)])
         self.commit(host, req)
         return host
 
     def place_batch(self, req: Request, count: int) -> list[int]:
         """Place ``count`` identical VMs (same result as ``count`` calls to :meth:`place`)."""
-        mask = self._feasible(req)
-        if not mask.any():
+        cand = self._candidates(req)
+        if not cand.size:
             return [-1] * count
         ctx = self._context(req)
-        raw = self._raw_scores(ctx, slice(None))
+        raw = self._raw_scores(ctx, cand)
         needs_full = any(s.normalize == "minmax" for _, s, _ in self.scorers)
-        total = self._combine(raw, mask)
+        total = self._combine(raw, None, cand.size)
+        alive = np.ones(cand.size, dtype=np.bool_)
+        n_alive = cand.size
+        aa = req.anti_affinity if req.system >= 0 else 0
+        cand_rack = self.hosts.rack[cand] if aa == 2 else None
         placed: list[int] = []
-        rack = self.hosts.rack
-        free = self.hosts.free_f
         for i in range(count):
-            if not mask.any():
+            if n_alive == 0:
                 placed.extend([-1] * (count - i))
                 break
-            host = self._pick(total, mask)
+            pos = self._pick(total if n_alive == cand.size else np.where(alive, total, -np.inf))
+            host = int(cand[pos])
             self.commit(host, req)
             placed.append(host)
-            one = np.array([host], dtype=np.int64)
-            mask[host] = bool(np.all(free[:, host] >= req.demand))
-            if req.anti_affinity == 1:
-                mask[host] = False
-            elif req.anti_affinity == 2:
-                mask &= rack != rack[host]
-            row = self._raw_scores(ctx, one)
+            if aa == 1 or not self._fits(req, host):
+                alive[pos] = False
+            if cand_rack is not None:
+                alive &= cand_rack != cand_rack[pos]
+            n_alive = int(np.count_nonzero(alive))
+            row = self._raw_scores(ctx, cand[pos : pos + 1])
             for values, new in zip(raw, row, strict=True):
-                values[host] = new[0]
+                values[pos] = new[0]
             if needs_full:
-                total = self._combine(raw, mask)
+                if n_alive:
+                    mask = None if n_alive == cand.size else alive
+                    total = self._combine(raw, mask, cand.size)
             else:
-                total[host] = self._combine(row, np.ones(1, dtype=np.bool_))[0]
+                total[pos] = self._combine(row, None, 1)[0]
         return placed
 
     def commit(self, host: int, req: Request) -> None:
@@ -310,7 +364,7 @@ class Placer:
             return Explanation(self.hosts.size, removed, 0, -1, None, reason or "no_host", None)
         ctx = self._context(req)
         raw = self._raw_scores(ctx, slice(None))
-        total = self._combine(raw, mask)
+        total = self._combine(raw, mask, self.hosts.size)
         masked = np.where(mask, total, -np.inf)
         best = float(masked.max())
         ties = np.flatnonzero(masked >= best - TIE_EPSILON)
@@ -336,11 +390,13 @@ class Placer:
         )
 
 
-def _minmax(values: FloatArray, mask: BoolArray) -> FloatArray:
-    if not mask.any():
+def _minmax(values: FloatArray, mask: BoolArray | None) -> FloatArray:
+    """Rescale to 0..100 over the hosts in ``mask`` (None: every entry); all equal: 0."""
+    chosen = values if mask is None else values[mask]
+    if not chosen.size:
         return np.zeros_like(values)
-    lo = values[mask].min()
-    hi = values[mask].max()
+    lo = chosen.min()
+    hi = chosen.max()
     if hi - lo <= 0:
         return np.zeros_like(values)
     result: FloatArray = (values - lo) * (100.0 / (hi - lo))

@@ -51,11 +51,19 @@ class FunctionScorer:
         return self.function(ctx, cols)
 
 
+def _row(array: FloatArray, r: int, cols: Columns) -> FloatArray:
+    """``array[r, cols]``; ``take`` gathers a column list about twice as fast."""
+    if isinstance(cols, slice):
+        return array[r, cols]
+    gathered: FloatArray = array[r].take(cols)
+    return gathered
+
+
 def _least_allocated(ctx: ScoreContext, cols: Columns) -> FloatArray:
     """Share of each resource left free after placing, weighted: spreads load (k8s)."""
     score: FloatArray | None = None
     for r in ctx.weighted:
-        term = (ctx.free[r, cols] - ctx.demand[r]) * ctx.weighted_inv[r, cols]
+        term = (_row(ctx.free, r, cols) - ctx.demand[r]) * _row(ctx.weighted_inv, r, cols)
         if score is None:
             score = term
         else:
@@ -72,7 +80,8 @@ def _most_allocated(ctx: ScoreContext, cols: Columns) -> FloatArray:
 def _balanced(ctx: ScoreContext, cols: Columns) -> FloatArray:
     """(1 - std of allocated fractions across weighted resources) x 100 (k8s)."""
     fractions = [
-        1.0 - (ctx.free[r, cols] - ctx.demand[r]) * ctx.inv_limit[r, cols] for r in ctx.weighted
+        1.0 - (_row(ctx.free, r, cols) - ctx.demand[r]) * _row(ctx.inv_limit, r, cols)
+        for r in ctx.weighted
     ]
     if len(fractions) < 2:
         return np.full_like(fractions[0], 100.0)
@@ -86,7 +95,7 @@ def _free_of(resource: str) -> Callable[[ScoreContext, Columns], FloatArray]:
     r = RESOURCES.index(resource)
 
     def free_after(ctx: ScoreContext, cols: Columns) -> FloatArray:
-        result: FloatArray = ctx.free[r, cols] - ctx.demand[r]
+        result: FloatArray = _row(ctx.free, r, cols) - ctx.demand[r]
         return result
 
     free_after.__doc__ = f"Free {resource} left after placing (Nova weigher, min-max scaled)."
