@@ -1,4 +1,4 @@
-"""The ``cloudsim`` command: validate and run scenarios.
+"""The ``cloudsim`` command: validate, run and explain scenarios.
 
 User errors (an invalid scenario, an unwritable output folder) exit with code 2 and one line
 per problem; no traceback.
@@ -110,6 +110,81 @@ def run(
     except OSError as exc:
         _out_error(out, f"cannot write the results: {exc.strerror or exc}")
     _print_summary(result.summary, wall, out)
+
+
+def _usage_error(message: str) -> typing.NoReturn:
+    err_console.print(f"[bold red]{escape(message)}[/]")
+    raise typer.Exit(code=2)
+
+
+def _pick_name(what: str, value: str, names: list[str]) -> int:
+    if value in names:
+        return names.index(value)
+    import difflib
+
+    close = difflib.get_close_matches(value, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    _usage_error(f"--{what}: unknown {what} {value!r}{hint}")
+
+
+@app.command()
+def explain(
+    scenario: ScenarioArg,
+    system: Annotated[str, typer.Option(help="Business system that asks for a cloud host.")],
+    flavor: Annotated[
+        str | None, typer.Option(help="Flavor (default: the system's first).")
+    ] = None,
+    datacenter: Annotated[
+        str | None, typer.Option(help="Only this centre (default: any of the system's).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Simulate up to this time first, e.g. 180d.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Run seed (default: meta.seed).")] = None,
+    set_: SetOption = None,
+) -> None:
+    """Explain where one more cloud host of SYSTEM would be placed, and why."""
+    from cloudsim.engine import Simulation
+    from cloudsim.iaas.platform import make_request
+    from cloudsim.units import parse_duration
+
+    s = _load(scenario, set_)
+    index = _pick_name("system", system, [x.name for x in s.systems])
+    spec = s.systems[index]
+    flavor_names = [f.name for f in s.flavors]
+    flavor_index = _pick_name("flavor", flavor or spec.vms[0].flavor, flavor_names)
+    sim = Simulation(s, seed)
+    sim.start()
+    if at is not None:
+        try:
+            until = parse_duration(at)
+        except ValueError as exc:
+            _usage_error(f"--at: {exc}")
+        if until > 0:
+            sim.env.run(until=min(until, s.meta.horizon))
+    dcs = None
+    if datacenter is not None:
+        if datacenter not in spec.datacenters:
+            _usage_error(f"--datacenter: system {system!r} runs only in {spec.datacenters}")
+        dcs = (sim.hosts.datacenter_names.index(datacenter),)
+    req = make_request(sim.platform.profiles[index], sim.platform.demand[:, flavor_index], dcs)
+    e = sim.placer.explain(req)
+    when = format_duration(sim.env.now)
+    table = Table(title=f"{system}: one more {flavor_names[flavor_index]} at t={when}")
+    table.add_column("filter")
+    table.add_column("hosts removed", justify="right")
+    for name, removed in e.removed_by.items():
+        table.add_row(name, f"{removed:,}")
+    out_console.print(table)
+    out_console.print(f"{e.candidates:,} of {e.candidates_before:,} hosts pass every filter")
+    if e.host < 0:
+        out_console.print(f"[bold red]rejected[/]: {e.reason}")
+        return
+    parts = ", ".join(
+        f"{k} {v['normalised']:.2f} x {v['weight']:g}" for k, v in e.score_parts.items()
+    )
+    ties = f" (tied with {e.tied_hosts - 1} others; the run draws one)" if e.tied_hosts > 1 else ""
+    out_console.print(f"winner: {escape(e.host_name or '')} score {e.score:.3f} = {parts}{ties}")
 
 
 def _out_error(out: Path, message: str) -> typing.NoReturn:
