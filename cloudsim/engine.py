@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
+from cloudsim.faults.injector import FaultInjector
 from cloudsim.iaas.platform import Platform
 from cloudsim.metrics.recorder import Recorder
 from cloudsim.placement.core import Placer
@@ -70,6 +71,8 @@ class Simulation:
         self.events_processed = 0
         self._departures: list[tuple[float, int, int]] = []  # (time, vm_id, row)
         self._started = False
+        #: Failures and local HA (cloudsim/faults): one more process, only with a faults section.
+        self.faults = FaultInjector(self) if scenario.faults is not None else None
 
     # -- processes ----------------------------------------------------------------------
     def _lifecycle(self) -> Generator[simpy.Event, Any, None]:
@@ -125,6 +128,8 @@ class Simulation:
         self.platform.place_initial()
         self.env.process(self._lifecycle())
         self.env.process(self._sampler())
+        if self.faults is not None:
+            self.env.process(self.faults.run())
 
     def run(self, progress: Callable[[float], None] | None = None, steps: int = 200) -> RunResult:
         """Run to the horizon and return the results.

@@ -21,13 +21,14 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cloudsim.dr.ledger import build_ledger
 from cloudsim.scenario.schema import RESOURCE_UNITS, RESOURCES
 from cloudsim.state.vms import VMStatus
 
 if TYPE_CHECKING:
     from cloudsim.engine import Simulation
 
-TABLES: tuple[str, ...] = ("events", "timeseries", "vms", "systems")
+TABLES: tuple[str, ...] = ("events", "timeseries", "vms", "systems", "incidents", "availability")
 _DEPENDENCIES = ("numpy", "simpy", "networkx", "pydantic", "PyYAML", "pyarrow")
 
 
@@ -178,6 +179,9 @@ def build_result(sim: Simulation) -> RunResult:
 
     tables = {"events": events, "timeseries": timeseries, "vms": vms, "systems": systems_table}
     summary = _summary(sim, series, kinds, ev_count)
+    ledger = build_ledger(sim)
+    tables |= {"incidents": ledger.incidents, "availability": ledger.availability}
+    summary |= ledger.summary
     return RunResult(summary=summary, metadata=_metadata(sim), tables=tables)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 
 SECOND = 1.0
 MINUTE = 60.0
@@ -68,62 +69,69 @@ def _finite(number: float, value: object, what: str) -> float:
     return number
 
 
+def _quantity(
+    value: object,
+    *,
+    noun: str,
+    what: str,
+    examples: str,
+    units: Mapping[str, float],
+    plain: float,
+    unit_key: Callable[[str], str] = str.lower,
+    known: str,
+) -> float:
+    """``value`` in base units: text is a number and a unit of ``units``; a bare number (or
+    text without a unit) counts ``plain`` base units. Finite and non-negative, or ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a {what} such as {examples}, got {value!r}")
+    if isinstance(value, str):
+        number, unit = _split(value, what, examples)
+        factor = units.get(unit_key(unit)) if unit else plain
+        if factor is None:
+            raise ValueError(f"unknown {noun} unit {unit!r} in {value!r}; use one of {known}")
+        amount = number * factor
+    else:
+        amount = _as_float(value) * plain
+    _finite(amount, value, what)
+    if amount < 0:
+        raise ValueError(f"a {noun} cannot be negative, got {value!r}")
+    return amount
+
+
 def parse_duration(value: object) -> float:
     """Seconds from ``90s``, ``15m``, ``1h``, ``365d``, ``2y`` or a plain number of seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration such as '90s', '15m', '365d', got {value!r}")
-    if isinstance(value, int | float):
-        seconds = _as_float(value)
-    elif isinstance(value, str):
-        number, unit = _split(value, "duration", "'90s', '15m', '6h', '365d', '2y'")
-        if not unit:
-            seconds = number
-        else:
-            if unit == "M":
-                raise ValueError(
-                    f"ambiguous duration unit 'M' in {value!r} (minutes or months?); "
-                    "write 'm' or 'min' for minutes, 'd' or 'w' for longer spans"
-                )
-            factor = _DURATION_UNITS.get(unit.lower())
-            if factor is None:
-                raise ValueError(
-                    f"unknown duration unit {unit!r} in {value!r}; "
-                    f"use one of {', '.join(_DURATION_UNITS)}"
-                )
-            seconds = number * factor
-    else:
-        raise ValueError(f"expected a duration such as '90s', '15m', '365d', got {value!r}")
-    _finite(seconds, value, "duration")
-    if seconds < 0:
-        raise ValueError(f"a duration cannot be negative, got {value!r}")
-    return seconds
+    if isinstance(value, str) and _QUANTITY.match(value) and value.strip().endswith("M"):
+        raise ValueError(
+            f"ambiguous duration unit 'M' in {value!r} (minutes or months?); "
+            "write 'm' or 'min' for minutes, 'd' or 'w' for longer spans"
+        )
+    return _quantity(
+        value,
+        noun="duration",
+        what="duration",
+        examples="'90s', '15m', '6h', '365d', '2y'",
+        units=_DURATION_UNITS,
+        plain=SECOND,
+        known=", ".join(_DURATION_UNITS),
+    )
+
+
+def _byte_unit(unit: str) -> str:
+    key = unit.lower()
+    return key + "ib" if key in {"k", "m", "g", "t", "p"} else key  # bare 'G' is binary
 
 
 def _parse_bytes(value: object, default_unit: str, what: str) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a {what} such as '512GiB' or '2TB', got {value!r}")
-    if isinstance(value, int | float):
-        nbytes = _as_float(value) * _BYTES[default_unit]
-    elif isinstance(value, str):
-        number, unit = _split(value, what, "'512GiB', '2TB', '64G'")
-        if not unit:
-            unit = default_unit
-        key = unit.lower()
-        if key in {"k", "m", "g", "t", "p"}:
-            key += "ib"  # 'G' in memory sizes is conventionally binary
-        factor = _BYTES.get(key)
-        if factor is None:
-            raise ValueError(
-                f"unknown size unit {unit!r} in {value!r}; use one of "
-                "KiB, MiB, GiB, TiB, KB, MB, GB, TB"
-            )
-        nbytes = number * factor
-    else:
-        raise ValueError(f"expected a {what} such as '512GiB' or '2TB', got {value!r}")
-    _finite(nbytes, value, what)
-    if nbytes < 0:
-        raise ValueError(f"a size cannot be negative, got {value!r}")
-    return nbytes
+    return _quantity(
+        value,
+        noun="size",
+        what=what,
+        examples="'512GiB', '2TB', '64G'",
+        units=_BYTES,
+        plain=_BYTES[default_unit],
+        unit_key=_byte_unit,
+        known="KiB, MiB, GiB, TiB, KB, MB, GB, TB",
+    )
 
 
 def parse_memory_mib(value: object) -> int:
@@ -138,22 +146,15 @@ def parse_disk_gb(value: object) -> int:
 
 def parse_bandwidth_gbps(value: object) -> float:
     """Gbit/s from ``10Gbps``, ``400Mbps`` or a plain number of Gbit/s."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a bandwidth such as '10Gbps', got {value!r}")
-    if isinstance(value, int | float):
-        gbps = _as_float(value)
-    elif isinstance(value, str):
-        number, unit = _split(value, "bandwidth", "'10Gbps', '400Mbps'")
-        factor = _BANDWIDTH.get(unit.lower()) if unit else 1.0
-        if factor is None:
-            raise ValueError(f"unknown bandwidth unit {unit!r} in {value!r}; use Mbps, Gbps, Tbps")
-        gbps = number * factor
-    else:
-        raise ValueError(f"expected a bandwidth such as '10Gbps', got {value!r}")
-    _finite(gbps, value, "bandwidth")
-    if gbps < 0:
-        raise ValueError(f"a bandwidth cannot be negative, got {value!r}")
-    return gbps
+    return _quantity(
+        value,
+        noun="bandwidth",
+        what="bandwidth",
+        examples="'10Gbps', '400Mbps'",
+        units=_BANDWIDTH,
+        plain=1.0,
+        known="Mbps, Gbps, Tbps",
+    )
 
 
 def format_duration(seconds: float) -> str:

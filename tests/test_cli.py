@@ -22,6 +22,8 @@ RESULT_FILES = {
     "timeseries.parquet",
     "vms.parquet",
     "systems.parquet",
+    "incidents.parquet",
+    "availability.parquet",
 }
 
 runner = CliRunner()

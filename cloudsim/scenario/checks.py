@@ -116,6 +116,11 @@ def check_references(scenario: Scenario, raw: Any, source: Source) -> list[Probl
         c.known(("placement", "weights", name), name, set(SCORERS), "scorer")
     if not any(w > 0 for w in s.placement.resource_weights.values()):
         c.add(("placement", "resource_weights"), "give at least one resource a positive weight")
+    if s.containers is not None:
+        from cloudsim.containers.checks import reference_problems
+
+        for loc, message in reference_problems(s):
+            c.add(loc, message)
     return c.problems
 
 
@@ -280,6 +285,11 @@ def check_resources(
     memory = check_memory(scenario, raw, source)
     if memory:
         return [*c.problems, *memory]
+    if scenario.faults is not None:  # fault targets name hosts: only once memory is known OK
+        from cloudsim.faults.checks import fault_problems
+
+        for loc, message in fault_problems(scenario):
+            c.add(loc, message)
     if c.problems or not feasibility:
         return c.problems
 
@@ -288,4 +298,9 @@ def check_resources(
     for index, message in check_fit(scenario):
         name = scenario.systems[index].name
         c.add(("systems", index), message, path=f"systems[{name}]")
+    if scenario.containers is not None:
+        from cloudsim.containers.checks import feasibility_problems
+
+        for loc, message in feasibility_problems(scenario):
+            c.add(loc, message)
     return c.problems

@@ -22,6 +22,8 @@ from cloudsim.scenario.base import (
     Model,
     Name,
 )
+from cloudsim.scenario.containers import Containers
+from cloudsim.scenario.faults import Faults
 from cloudsim.units import DAY, HOUR, YEAR
 
 __all__ = [
@@ -350,6 +352,8 @@ class Scenario(Model):
     workload: Workload = Workload()
     placement: Placement = Placement()
     population: Population | None = None
+    faults: Faults | None = None
+    containers: Containers | None = None
 
     @property
     def host_count(self) -> int:

@@ -1,0 +1,170 @@
+"""Fault injection cost: a year of the Hunan scenario with and without failures.
+
+Run from the repository root::
+
+    python benchmarks/faults.py [--json PATH] [--repeats 3] [--stress 10]
+
+Times one simulated year of ``scenarios/hunan-3s4c.yaml`` (seed 7) as is, then the same
+year with the failures of ``scenarios/drills/rolling-host-failures.yaml`` (host, rack and
+power-domain failures at the published rates of DOMAIN.md, local HA restarts), then, as a
+stress case, with every failure rate multiplied by ``--stress``. Each timing is the best of
+``--repeats`` runs of scenario build + run + results (what ``simulate`` does); events are
+the simulation's processed events (arrivals, departures, samples, fault actions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from cloudsim import Scenario, Simulation, load_scenario  # noqa: E402
+from cloudsim.scenario.faults import COMPONENT_CLASSES  # noqa: E402
+
+SEED = 7
+TARGET_YEAR_S = 60.0
+BASE = ROOT / "scenarios" / "hunan-3s4c.yaml"
+DRILL = ROOT / "scenarios" / "drills" / "rolling-host-failures.yaml"
+
+
+@dataclass
+class Timing:
+    label: str
+    wall_s: float
+    events: int
+    outages: int
+    vms_stopped: int
+    vms_restarted: int
+    vms_lost: int
+    availability_mean: float
+
+
+def time_year(label: str, scenario: Scenario, repeats: int) -> Timing:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        sim = Simulation(scenario, SEED)
+        result = sim.run()
+        best = min(best, time.perf_counter() - start)
+    faults = result.summary["faults"]
+    return Timing(
+        label=label,
+        wall_s=best,
+        events=sim.events_processed,
+        outages=faults["outages"],
+        vms_stopped=faults["vms_stopped"],
+        vms_restarted=faults["vms_restarted"],
+        vms_lost=faults["vms_lost"],
+        availability_mean=result.summary["availability"]["mean"],
+    )
+
+
+def stressed(scenario: Scenario, factor: float) -> Scenario:
+    """The same scenario with every mean time to failure divided by ``factor``."""
+    faults = scenario.faults
+    assert faults is not None
+    update: dict[str, Any] = {}
+    for kind in COMPONENT_CLASSES:
+        spec = getattr(faults, kind)
+        if spec is None:
+            continue
+        ttf = spec.time_to_failure
+        field = "mean" if ttf.distribution == "exponential" else "scale"
+        faster = ttf.model_copy(update={field: getattr(ttf, field) / factor})
+        update[kind] = spec.model_copy(update={"time_to_failure": faster})
+    return scenario.model_copy(update={"faults": faults.model_copy(update=update)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--json", type=Path, default=None, help="write all figures here")
+    parser.add_argument("--repeats", type=int, default=3, help="timings are the best of these")
+    parser.add_argument("--stress", type=float, default=10.0, help="rate multiplier, 0 to skip")
+    args = parser.parse_args(argv)
+
+    with_faults = load_scenario(DRILL)
+    without = load_scenario(BASE)
+    runs = [
+        time_year("no faults", without, args.repeats),
+        time_year("published rates", with_faults, args.repeats),
+    ]
+    if args.stress > 0:
+        runs.append(
+            time_year(f"{args.stress:g}x rates", stressed(with_faults, args.stress), args.repeats)
+        )
+    base = runs[0]
+
+    print(
+        f"hunan-3s4c, one year, seed {SEED}, {with_faults.host_count} hosts, "
+        f"best of {args.repeats} runs"
+    )
+    print(
+        f"{'faults':>16} {'wall s':>7} {'events':>8} {'x wall':>7} {'x events':>9} "
+        f"{'outages':>8} {'VMs stopped':>12} {'restarted':>10} {'lost':>5} {'mean avail':>11}"
+    )
+    for r in runs:
+        print(
+            f"{r.label:>16} {r.wall_s:>7.2f} {r.events:>8,} {r.wall_s / base.wall_s:>6.2f}x "
+            f"{r.events / base.events:>8.2f}x {r.outages:>8,} {r.vms_stopped:>12,} "
+            f"{r.vms_restarted:>10,} {r.vms_lost:>5,} {r.availability_mean:>11.6f}"
+        )
+    published = runs[1]
+    ok = published.wall_s < TARGET_YEAR_S
+    verdict = "PASS" if ok else "FAIL"
+    print(
+        f"  {verdict}  Hunan year with faults < {TARGET_YEAR_S:.0f} s "
+        f"(measured {published.wall_s:.2f})"
+    )
+
+    if args.json is not None:
+        record = {
+            "seed": SEED,
+            "scenario": str(BASE.relative_to(ROOT)),
+            "faults_scenario": str(DRILL.relative_to(ROOT)),
+            "repeats": args.repeats,
+            "runs": [
+                {
+                    **r.__dict__,
+                    "wall_ratio_to_no_faults": r.wall_s / base.wall_s,
+                    "events_ratio_to_no_faults": r.events / base.events,
+                }
+                for r in runs
+            ],
+            "checks": {
+                "year_with_faults_s": {
+                    "value": published.wall_s,
+                    "target": TARGET_YEAR_S,
+                    "pass": ok,
+                }
+            },
+            "machine": {
+                "cpu_count": os.cpu_count(),
+                "python": sys.version.split()[0],
+                "implementation": platform.python_implementation(),
+                "numpy": np.__version__,
+                "platform": platform.platform(),
+                "processor": platform.processor() or platform.machine(),
+            },
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.json.with_suffix(args.json.suffix + ".tmp")
+        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(args.json)
+        print(f"wrote {args.json}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

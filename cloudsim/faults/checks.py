@@ -1,0 +1,85 @@
+"""Validation of the ``faults`` section against the rest of the scenario.
+
+Returns ``(location, message)`` pairs; :mod:`cloudsim.scenario.checks` turns them into
+problems naming the file that set the value. Runs only once names elsewhere are consistent.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import datetime
+
+from cloudsim.faults.components import HOST_DOMAINS, ComponentCatalog
+from cloudsim.faults.trace import read_failure_trace
+from cloudsim.scenario.faults import FaultTime, seconds_after
+from cloudsim.scenario.schema import Scenario
+from cloudsim.state.hosts import HostTable
+from cloudsim.units import format_duration
+
+Loc = tuple[str | int, ...]
+
+
+def fault_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """Unknown targets and scopes, times outside the horizon, unreadable traces."""
+    faults = scenario.faults
+    if faults is None:
+        return []
+    found: list[tuple[Loc, str]] = []
+    meta = scenario.meta
+    catalog = ComponentCatalog(scenario, HostTable.from_scenario(scenario))
+
+    def check_time(loc: Loc, at: FaultTime) -> None:
+        try:
+            offset = seconds_after(at, meta.start)
+        except ValueError as exc:
+            found.append((loc, str(exc)))
+            return
+        shown = at.isoformat() if isinstance(at, datetime) else format_duration(float(at))
+        if offset < 0:
+            found.append((loc, f"{shown} is before meta.start ({meta.start.isoformat()})"))
+        elif offset >= meta.horizon:
+            found.append(
+                (loc, f"{shown} is at or after the horizon ({format_duration(meta.horizon)})")
+            )
+
+    sites = set(catalog.names["site"])
+    if faults.witness_site is not None and faults.witness_site not in sites:
+        close = difflib.get_close_matches(faults.witness_site, sorted(sites), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        found.append(
+            (
+                ("faults", "witness_site"),
+                f"unknown site {faults.witness_site!r}{hint} (known: {', '.join(sorted(sites))})",
+            )
+        )
+    if faults.link is not None and not scenario.links:
+        found.append((("faults", "link"), "failure rates for links, but the scenario has none"))
+
+    for i, fault in enumerate(faults.scripted):
+        try:
+            catalog.resolve(fault.target)
+        except KeyError as exc:
+            found.append((("faults", "scripted", i, "target"), str(exc.args[0])))
+        check_time(("faults", "scripted", i, "at"), fault.at)
+
+    for i, trace in enumerate(faults.traces):
+        if trace.scope is not None:
+            try:
+                kind = catalog.resolve(trace.scope).kind
+            except KeyError as exc:
+                found.append((("faults", "traces", i, "scope"), str(exc.args[0])))
+            else:
+                if kind not in HOST_DOMAINS or kind == "host":
+                    found.append(
+                        (
+                            ("faults", "traces", i, "scope"),
+                            f"{trace.scope!r} is a {kind}; a trace scope is a site, data "
+                            "centre, power domain or rack (or absent: every host)",
+                        )
+                    )
+        check_time(("faults", "traces", i, "start"), trace.start)
+        try:
+            read_failure_trace(trace.path)
+        except ValueError as exc:
+            found.append((("faults", "traces", i, "path"), str(exc)))
+    return found

@@ -1,0 +1,216 @@
+"""The ``faults`` section: stochastic failures per component class, scripted and trace faults,
+local high availability, and the rule that says when a business system counts as up.
+
+Component names follow the topology: sites (``changsha``), data centres (``cs-idc``), power
+domains (``cs-idc/pd1``), racks (``cs-idc/rack003``), hosts (``cs-idc-ext-x86-0007``), links
+(``cs-idc—cs-dc2`` or ``cs-idc--cs-dc2``, either order) and the witness (``witness@<site>``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, model_validator
+
+from cloudsim.scenario.base import Duration, Model, Name
+from cloudsim.units import parse_duration
+
+#: Component classes that fail, in the order their random streams are spawned.
+COMPONENT_CLASSES: tuple[str, ...] = (
+    "host",
+    "rack",
+    "power_domain",
+    "datacenter",
+    "site",
+    "link",
+    "witness",
+)
+
+_DATE = re.compile(r"^\s*\d{4}-\d{2}-\d{2}")
+
+
+def parse_fault_time(value: object) -> datetime | float:
+    """A datetime (same clock as ``meta.start``) or an offset from it (``'36h'``, ``'90d'``)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(
+                f"expected a date and time such as '2026-03-01T02:00', got {value!r}"
+            ) from None
+    return parse_duration(value)
+
+
+#: When a fault happens: a datetime, or a duration offset from ``meta.start``.
+FaultTime = Annotated[datetime | float, BeforeValidator(parse_fault_time)]
+
+
+class ExponentialTTF(Model):
+    """Memoryless time to failure; ``mean`` is the MTTF."""
+
+    distribution: Literal["exponential"]
+    mean: Duration = Field(gt=0)
+
+    @property
+    def mean_s(self) -> float:
+        return self.mean
+
+
+class WeibullTTF(Model):
+    """Weibull time to failure: shape < 1 infant mortality, > 1 wear-out; scale in time."""
+
+    distribution: Literal["weibull"]
+    shape: float = Field(gt=0, le=100)
+    scale: Duration = Field(gt=0)
+
+    @property
+    def mean_s(self) -> float:
+        return self.scale * math.gamma(1.0 + 1.0 / self.shape)
+
+
+TimeToFailure = Annotated[ExponentialTTF | WeibullTTF, Field(discriminator="distribution")]
+
+
+class LognormalRepair(Model):
+    distribution: Literal["lognormal"]
+    median: Duration = Field(gt=0)
+    sigma: float = Field(gt=0, le=10)
+
+    @property
+    def mean_s(self) -> float:
+        return self.median * math.exp(self.sigma**2 / 2)
+
+
+class ExponentialRepair(Model):
+    distribution: Literal["exponential"]
+    mean: Duration = Field(gt=0)
+
+    @property
+    def mean_s(self) -> float:
+        return self.mean
+
+
+class FixedRepair(Model):
+    distribution: Literal["fixed"]
+    value: Duration = Field(gt=0)
+
+    @property
+    def mean_s(self) -> float:
+        return self.value
+
+
+RepairTime = Annotated[
+    LognormalRepair | ExponentialRepair | FixedRepair, Field(discriminator="distribution")
+]
+
+
+class ComponentFaults(Model):
+    """Every component of one class fails and is repaired independently (as good as new).
+
+    Repairs wait for a free crew of the class (first come, first served); ``crews`` absent
+    means one crew per failed component (no queue).
+    """
+
+    time_to_failure: TimeToFailure
+    repair: RepairTime
+    crews: int | None = Field(default=None, ge=1)
+
+
+class ScriptedFault(Model):
+    """``target`` fails at ``at`` for ``duration`` (no repair crew involved)."""
+
+    name: Name | None = None
+    target: Name
+    at: FaultTime
+    duration: Duration = Field(gt=0)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.target
+
+
+class TraceFaults(Model):
+    """Faults replayed from a failure trace (Parquet: ``failure_interval`` ms since the
+    previous failure, ``failure_duration`` ms, ``failure_intensity`` fraction of hosts).
+
+    Each row takes that fraction of the hosts in ``scope`` (a site, data centre, power domain
+    or rack; absent: every host), drawn at random, down for its duration. ``path`` is read
+    relative to the working directory.
+    """
+
+    name: Name
+    path: str = Field(min_length=1)
+    scope: Name | None = None
+    start: FaultTime = 0.0
+    #: Replay the trace again from its start until the horizon.
+    repeat: bool = False
+
+
+class LocalHA(Model):
+    """Local high availability: a failed host's VMs restart on other hosts of its centre.
+
+    ``restart_time`` is from the failure (or from the repair that makes room) to the VM
+    running again. Without ``enabled`` a VM waits for its own host. A VM that could not run
+    again within ``give_up_after`` is recorded as lost (absent: it waits forever).
+    """
+
+    enabled: bool = True
+    restart_time: Duration = Field(default=180.0, ge=0)
+    give_up_after: Duration | None = Field(default=None, gt=0)
+
+
+class AvailabilityRule(Model):
+    """A system is up while at least ceil(required_fraction x its declared VMs) run."""
+
+    required_fraction: float = Field(default=0.5, gt=0, le=1)
+
+
+class Faults(Model):
+    """Failures injected into a run, local HA, and the availability rule of the ledger."""
+
+    host: ComponentFaults | None = None
+    rack: ComponentFaults | None = None
+    power_domain: ComponentFaults | None = None
+    datacenter: ComponentFaults | None = None
+    site: ComponentFaults | None = None
+    link: ComponentFaults | None = None
+    witness: ComponentFaults | None = None
+    #: Site of the quorum witness (a component named ``witness@<site>``; a site loss takes it).
+    witness_site: Name | None = None
+    scripted: list[ScriptedFault] = []
+    traces: list[TraceFaults] = []
+    local_ha: LocalHA = LocalHA()
+    availability: AvailabilityRule = AvailabilityRule()
+
+    @model_validator(mode="after")
+    def _witness_declared(self) -> Faults:
+        if self.witness is not None and self.witness_site is None:
+            raise ValueError("failure rates for 'witness' need witness_site (where it runs)")
+        return self
+
+    def rates(self) -> dict[str, ComponentFaults]:
+        """The classes given stochastic failures, in :data:`COMPONENT_CLASSES` order."""
+        found = {kind: getattr(self, kind) for kind in COMPONENT_CLASSES}
+        return {kind: spec for kind, spec in found.items() if spec is not None}
+
+
+def witness_name(site: str) -> str:
+    return f"witness@{site}"
+
+
+def seconds_after(at: datetime | float, start: datetime) -> float:
+    """Offset of a fault time from ``meta.start`` in seconds (ValueError on mixed zones)."""
+    if not isinstance(at, datetime):
+        return float(at)
+    try:
+        return (at - start).total_seconds()
+    except TypeError:
+        raise ValueError(
+            f"{at.isoformat()} and meta.start {start.isoformat()} must both have a time zone "
+            "or both have none"
+        ) from None
