@@ -100,6 +100,8 @@ NOT_READY_TAINTS = (
     Taint(TAINT_NOT_READY, "", "NoSchedule"),
     Taint(TAINT_NOT_READY, "", "NoExecute"),
 )
+#: What Kubernetes' node controller puts on a cordoned node.
+UNSCHEDULABLE_TAINT = Taint(TAINT_UNSCHEDULABLE, "", "NoSchedule")
 
 
 @dataclass
@@ -211,10 +213,14 @@ class NodeTable:
             [self.tainted, np.zeros((len(self.taint_list), n), dtype=np.bool_)], axis=1
         )
         for taint in group.taints:
-            self.tainted[self._taint_id(taint), rows] = True
+            t = self._taint_id(taint)  # may grow self.tainted: look it up after
+            self.tainted[t, rows] = True
         self.unschedulable = np.concatenate(
             [self.unschedulable, np.full(n, group.unschedulable, dtype=np.bool_)]
         )
+        if group.unschedulable:
+            t = self._taint_id(UNSCHEDULABLE_TAINT)
+            self.tainted[t, rows] = True
         self.ready = np.concatenate([self.ready, np.ones(n, dtype=np.bool_)])
         host = group.host if group.host is not None else np.full(n, -1, dtype=np.int64)
         self.host = np.concatenate([self.host, np.asarray(host, dtype=np.int64)])
@@ -236,7 +242,8 @@ class NodeTable:
 
     # -- static attributes (each change invalidates the schedulers' cached masks) ------
     def add_taint(self, nodes: npt.ArrayLike, taint: Taint) -> None:
-        self.tainted[self._taint_id(taint), np.asarray(nodes, dtype=np.int64)] = True
+        t = self._taint_id(taint)
+        self.tainted[t, np.asarray(nodes, dtype=np.int64)] = True
         self.version += 1
 
     def remove_taint(self, nodes: npt.ArrayLike, taint: Taint) -> None:
@@ -249,8 +256,11 @@ class NodeTable:
         return [self.taint_list[t] for t in np.flatnonzero(self.tainted[:, node])]
 
     def set_unschedulable(self, nodes: npt.ArrayLike, unschedulable: bool = True) -> None:
-        """Cordon (or uncordon) nodes: ``spec.unschedulable``."""
-        self.unschedulable[np.asarray(nodes, dtype=np.int64)] = unschedulable
+        """Cordon (or uncordon) nodes: ``spec.unschedulable`` and its NoSchedule taint."""
+        rows = np.asarray(nodes, dtype=np.int64)
+        self.unschedulable[rows] = unschedulable
+        t = self._taint_id(UNSCHEDULABLE_TAINT)
+        self.tainted[t, rows] = unschedulable
         self.version += 1
 
     def set_ready(self, nodes: npt.ArrayLike, ready: bool = True) -> None:
@@ -259,7 +269,8 @@ class NodeTable:
         rows = np.asarray(nodes, dtype=np.int64)
         self.ready[rows] = ready
         for taint in NOT_READY_TAINTS:
-            self.tainted[self._taint_id(taint), rows] = not ready
+            t = self._taint_id(taint)
+            self.tainted[t, rows] = not ready
         self.version += 1
 
     def set_label(self, nodes: npt.ArrayLike, key: str, value: str | None) -> None:
@@ -277,6 +288,8 @@ class NodeTable:
         version, order = self._scan
         if version == self.version:
             return order
+        if not self.size:
+            return None
         region = self.labels.column(REGION).astype(np.int64)
         zone = self.labels.column(ZONE).astype(np.int64)
         key = (region + 1) * (self.labels.domains(ZONE) + 1) + (zone + 1)

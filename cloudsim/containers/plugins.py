@@ -545,7 +545,7 @@ class NodeResourcesBalancedAllocation(ScorePlugin):
         usage = self.cluster.info[tid].usage
         key = tuple(int(usage[row]) for row in self.rows)
         if not any(key):
-            return None  # best-effort pod (kube-scheduler >= 1.33 skips it)
+            return None  # best-effort pods are skipped (kubernetes/kubernetes#129138)
         cache = self._scores.get(key)
         if cache is None:
             cache = ColumnCache(self.cluster, lambda cols: self.node_score(key, cols), np.int64)
@@ -563,20 +563,16 @@ class NodeResourcesBalancedAllocation(ScorePlugin):
             f = (_take(nodes.requested[row], cols) + request) / _nz(alloc)
             fractions.append(f - (f > 1) * (f - 1))
             present.append(alloc > 0)
-        if len(fractions) == 2:
+        if len(fractions) == 2:  # CPU and memory, the usual case: |f1 - f2| / 2
             std = (present[0] * present[1]) * abs(fractions[0] - fractions[1]) / 2
-        else:
+        else:  # over the resources a node has: two as above, more: population std
+            pairs = list(zip(present, fractions, strict=True))
             n = sum(present, 0)
-            total = sum((p * f for p, f in zip(present, fractions, strict=True)), 0.0)
-            mean = total / _nz(n)
-            var = sum((p * (f - mean) ** 2 for p, f in zip(present, fractions, strict=True)), 0.0)
-            many = np.sqrt(var / _nz(n))
-            hi = lo = None
-            for p, f in zip(present, fractions, strict=True):
-                hi = np.where(p, f, -1.0) if hi is None else np.maximum(hi, np.where(p, f, -1.0))
-                lo = np.where(p, f, 2.0) if lo is None else np.minimum(lo, np.where(p, f, 2.0))
-            two = (hi - lo) / 2 if hi is not None and lo is not None else 0.0
-            std = (n == 2) * two + (n > 2) * many
+            mean = sum((p * f for p, f in pairs), 0.0) / _nz(n)
+            var = sum((p * (f - mean) ** 2 for p, f in pairs), 0.0) / _nz(n)
+            hi = np.max([np.where(p, f, -1.0) for p, f in pairs], axis=0)
+            lo = np.min([np.where(p, f, 2.0) for p, f in pairs], axis=0)
+            std = (n == 2) * (hi - lo) / 2 + (n > 2) * np.sqrt(var)
         return (1 - std) * MAX_NODE_SCORE
 
     def score(self, prep: Any, cands: IntArray) -> IntArray:

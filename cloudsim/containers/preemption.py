@@ -23,9 +23,11 @@ import numpy as np
 
 from cloudsim.containers.cluster import PodDisruptionBudget
 from cloudsim.containers.pods import PodPhase
+from cloudsim.containers.scheduler import fit_error
 
 if TYPE_CHECKING:
     from cloudsim.containers.scheduler import Scheduler, _Diagnosis
+
 
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
@@ -85,8 +87,7 @@ class DefaultPreemption:
                 if clean and len(found) >= wanted:
                     break
         if not found:
-            parts = sorted(f"{count} {reason}" for reason, count in reasons.items() if count)
-            return -1, f"preemption: 0/{size} nodes are available: {', '.join(parts)}."
+            return -1, f"preemption: {fit_error(size, reasons)}"
         found.sort(key=lambda c: c.violations > 0)  # non-violating candidates first, stably
         best = self.pick_one(found)
         for victim in best.victims:

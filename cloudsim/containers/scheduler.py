@@ -33,7 +33,7 @@ from cloudsim.containers.plugins import (
     Plugin,
     ScorePlugin,
 )
-from cloudsim.containers.pods import PodPhase, PodTemplate
+from cloudsim.containers.pods import PENDING, PodTemplate
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
@@ -48,6 +48,14 @@ def num_feasible_nodes_to_find(nodes: int, percentage: int = 0) -> int:
     if percentage <= 0:
         percentage = max(50 - nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
     return max(nodes * min(percentage, 100) // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def fit_error(nodes: int, reasons: Mapping[str, int]) -> str:
+    """kube-scheduler's FitError text: reason counts, sorted as strings."""
+    parts = sorted(f"{count} {reason}" for reason, count in reasons.items() if count)
+    if not parts:
+        return f"0/{nodes} nodes are available."
+    return f"0/{nodes} nodes are available: {', '.join(parts)}."
 
 
 @dataclass(frozen=True)
@@ -144,8 +152,7 @@ class _Diagnosis:
     resolvable: BoolArray  # failing nodes whose first failing filter preemption might fix
 
     def message(self, nodes: int) -> str:
-        parts = sorted(f"{count} {reason}" for reason, count in self.reasons.items() if count)
-        return f"0/{nodes} nodes are available: {', '.join(parts)}."
+        return fit_error(nodes, self.reasons)
 
 
 class Scheduler:
@@ -221,7 +228,7 @@ class Scheduler:
         phase = self.cluster.pods.phase
         while queue:
             row = heapq.heappop(queue)[2]
-            if phase[row] == PodPhase.PENDING and self.schedule_one(row, time) >= 0:
+            if phase[row] == PENDING and self.schedule_one(row, time) >= 0:
                 bound += 1
             phase = self.cluster.pods.phase  # the table may have grown
         return bound
@@ -281,7 +288,11 @@ class Scheduler:
 
     def _candidates(self, mask: BoolArray, start: int) -> tuple[IntArray, int]:
         """The first numFeasibleNodesToFind feasible nodes from ``start`` in node order, and
-        where the next cycle starts (kube-scheduler's ``nextStartNodeIndex``)."""
+        where the next cycle starts (kube-scheduler's ``nextStartNodeIndex``).
+
+        kube-scheduler stops searching when it meets one feasible node more than it needs,
+        and advances the start by the nodes it checked before that one (all nodes when
+        there are not that many feasible ones)."""
         n = len(mask)
         order = self.cluster.nodes.scan_order()
         found = np.flatnonzero(mask if order is None else mask[order])
@@ -296,12 +307,11 @@ class Scheduler:
             processed = n
         else:
             end = i + to_find
-            chosen = (
-                found[i:end]
-                if end <= feasible
-                else np.concatenate((found[i:], found[: end - feasible]))
-            )
-            processed = (int(chosen[-1]) - start) % n + 1
+            if end <= feasible:
+                chosen = found[i:end]
+            else:
+                chosen = np.concatenate((found[i:], found[: end - feasible]))
+            processed = (int(found[end % feasible]) - start) % n
         nodes = chosen if order is None else order[chosen]
         return nodes, (start + processed) % n
 
@@ -309,13 +319,16 @@ class Scheduler:
         self, plan: _Plan, cands: IntArray
     ) -> tuple[IntArray, dict[str, tuple[IntArray, IntArray]]]:
         """Weighted total over ``cands`` and, per plugin, (raw, normalised) scores."""
-        total = np.zeros(len(cands), dtype=np.int64)
+        total: IntArray | None = None
         parts = {}
         for scorer, weight, prep in plan.scores:
             raw = scorer.score(prep, cands)
             normalised = scorer.normalize(prep, raw)
-            total += normalised * weight if weight != 1 else normalised
+            term = normalised * weight if weight != 1 else normalised
+            total = term if total is None else total + term
             parts[scorer.name] = (raw, normalised)
+        if total is None:
+            total = np.zeros(len(cands), dtype=np.int64)
         return total, parts
 
     def _select(self, plan: _Plan, cands: IntArray) -> int:
@@ -405,8 +418,8 @@ class Scheduler:
     def explain(self, pod: int | PodTemplate) -> Explanation:
         """Nodes removed by each filter and the score parts of the node that would win now.
 
-        ``pod`` is a pod row or a template. Changes nothing and draws no random numbers:
-        among tied nodes the first in the scheduler's order is shown.
+        ``pod`` is a pod row or a template (registered if new). Binds nothing and draws no
+        random numbers: among tied nodes the first in the scheduler's order is shown.
         """
         cluster = self.cluster
         tid, label = self._template_of(pod)
