@@ -245,8 +245,160 @@ def _print_summary(summary: dict[str, object], wall: float, out: Path) -> None:
         f"requested, {summary['vms_placed']:,} placed, {summary['vms_rejected']:,} rejected "
         f"({why}); {summary['vms_end']:,} at the end"
     )
+    _print_availability(summary)
+    _print_containers(summary)
     out_console.print(
         f"{summary['events_processed']:,} events in {wall:.2f} s wall; results in {out}/"
+    )
+
+
+def _print_availability(summary: dict[str, object]) -> None:
+    """Faults, availability and DR headline numbers (when the run had any)."""
+    faults, avail, dr = summary.get("faults"), summary.get("availability"), summary.get("dr")
+    if isinstance(faults, dict) and faults.get("outages"):
+        out_console.print(
+            f"faults: {faults['outages']:,} outages, {faults['host_down_hours']:,.1f} host-hours "
+            f"down, {faults['vms_stopped']:,} cloud hosts stopped, {faults['vms_lost']:,} lost"
+        )
+    if isinstance(avail, dict) and (avail.get("incidents") or isinstance(dr, dict)):
+        worst = ", ".join(f"{k} {v:.4%}" for k, v in list(avail["worst"].items())[:3]) or "none"
+        out_console.print(
+            f"availability: mean {avail['mean']:.5%}, min {avail['min']:.5%} "
+            f"({avail['systems_ever_down']:,} systems ever down, "
+            f"{avail['downtime_hours']:,.2f} h in all); worst: {worst}",
+            markup=False,
+            highlight=False,
+        )
+    if isinstance(dr, dict):
+        levels = ", ".join(f"L{k}: {v}" for k, v in dr["gbt20988_levels"].items())
+        out_console.print(
+            f"DR ({dr['failover_policy']}, witness {dr['witness'] or 'none'}): "
+            f"{dr['failovers']:,} failovers ({dr['unnecessary_failovers']:,} unnecessary), "
+            f"{dr['fences']:,} fences, {dr['sheds']:,} sheds, "
+            f"split-brain {dr['split_brain_s']:,.0f} s, data lost {dr['data_lost_gb']:,.2f} GB, "
+            f"worst RPO {dr['worst_rpo_s']:,.0f} s, worst RTO {dr['worst_rto_s']:,.0f} s; "
+            f"GB/T 20988 {levels}",
+            markup=False,
+            highlight=False,
+        )
+        if dr["policy_failures"]:
+            out_console.print(
+                f"policy failures: {dr['policy_failures']:,} (see summary.json)",
+                style="bold red",
+                markup=False,
+            )
+
+
+def _print_containers(summary: dict[str, object]) -> None:
+    """The container cloud's headline numbers (when the scenario has one)."""
+    containers = summary.get("containers")
+    if not isinstance(containers, dict):
+        return
+    for name, c in containers["clusters"].items():
+        gpu = (
+            f", GPU {c['gpu_allocated_ratio_end']:.1%} (fragmented "
+            f"{c['gpu_fragmentation_ratio_mean']:.1%} of free on average)"
+            if c["gpu_allocated_ratio_peak"]
+            else ""
+        )
+        out_console.print(
+            f"cluster {name}: {c['nodes_start']:,} nodes at the start, {c['nodes_end']:,} at "
+            f"the end (peak {c['nodes_peak']:,}); CPU allocated {c['cpu_allocated_ratio_end']:.1%}"
+            f" (peak {c['cpu_allocated_ratio_peak']:.1%}){gpu}; {c['pods_created']:,} pods "
+            f"created, {c['pods_pending_end']:,} pending at the end, wait p95 "
+            f"{c['wait_s_p95']:,.0f} s, {c['pods_evicted']:,} evicted, "
+            f"{c['pods_preempted']:,} preempted",
+            markup=False,
+            highlight=False,
+        )
+    a, h = containers["autoscaler"], containers["hpa"]
+    if a["scale_ups"] or a["scale_downs"] or h["hpas"]:
+        out_console.print(
+            f"autoscaling: {h['rescales']:,} HPA rescales; cluster autoscaler "
+            f"+{a['nodes_added']:,} / -{a['nodes_removed']:,} nodes",
+            markup=False,
+            highlight=False,
+        )
+    for name, svc in containers["services"].items():
+        out_console.print(
+            f"service {name}: availability {svc['availability']:.5%} (ready endpoints below "
+            f"{svc['required_endpoints']} for {svc['short_s']:,.0f} s), demand served "
+            f"{svc['demand_served']:.4%}, {svc['mean_ready']:.1f} ready endpoints on average",
+            markup=False,
+            highlight=False,
+        )
+
+
+@app.command()
+def replay(
+    nodes: Annotated[Path, typer.Option(help="openb node list (sn, cpu_milli, memory_mib, ...)")],
+    pods: Annotated[Path, typer.Option(help="openb pod list (name, cpu_milli, ...)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the results.")],
+    profile: Annotated[
+        str,
+        typer.Option(help="default-scheduler, spread, binpack or gpu-packing."),
+    ] = "default-scheduler",
+    keep_running: Annotated[
+        bool,
+        typer.Option(
+            "--keep-running/--delete",
+            help="Keep pods once scheduled (as the fragmentation paper) or delete them at "
+            "their deletion_time.",
+        ),
+    ] = True,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N pods by creation time.")
+    ] = None,
+    horizon: Annotated[str, typer.Option(help="How long to replay, e.g. 150d.")] = "150d",
+    sample: Annotated[str, typer.Option(help="Sampling interval of the time series.")] = "1h",
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the scheduler's tie-breaks.")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Replay an Alibaba openb trace (node and pod lists) through the scheduler."""
+    from cloudsim.containers.replay import replay_scenario
+    from cloudsim.engine import Simulation
+    from cloudsim.scenario.loader import scenario_from_dict
+
+    for what, path in (("--nodes", nodes), ("--pods", pods)):
+        if not path.is_file():
+            _usage_error(f"{what}: no such file {path}")
+    data = replay_scenario(
+        nodes.resolve(),
+        pods.resolve(),
+        profile=profile,
+        keep_running=keep_running,
+        limit=limit,
+        horizon=horizon,
+        sample_interval=sample,
+        seed=seed,
+    )
+    try:
+        s = scenario_from_dict(data, label="cloudsim replay")
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            err_console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    _check_out(out)
+    started = time.perf_counter()
+    sim = Simulation(s)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.1f}/{task.total:,.1f} simulated days"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task(s.meta.name, total=s.meta.horizon / DAY)
+        result = sim.run(progress=lambda t: progress.update(task, completed=t / DAY))
+    try:
+        result.write(out)
+    except OSError as exc:
+        _out_error(out, f"cannot write the results: {exc.strerror or exc}")
+    _print_containers(result.summary)
+    out_console.print(
+        f"{result.summary['events_processed']:,} events in "
+        f"{time.perf_counter() - started:.2f} s wall; results in {out}/"
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
+from cloudsim.dr.controller import DRController
 from cloudsim.faults.injector import FaultInjector
 from cloudsim.iaas.platform import Platform
 from cloudsim.metrics.recorder import Recorder
@@ -24,11 +25,20 @@ from cloudsim.topology import Topology
 from cloudsim.workload.requests import RequestStream, request_stream
 
 if TYPE_CHECKING:
+    from cloudsim.containers.cloud import ContainerCloud
     from cloudsim.results import RunResult
 
 #: Subsystems with a random stream each; a stream depends only on (seed, name), so adding
 #: one, or changing how another is used, never changes the numbers the others draw.
-STREAMS: tuple[str, ...] = ("workload", "placement", "faults", "repairs", "detection", "containers")
+STREAMS: tuple[str, ...] = (
+    "workload",
+    "placement",
+    "faults",
+    "repairs",
+    "detection",
+    "containers",
+    "policies",
+)
 
 
 def random_stream(seed: int, name: str) -> np.random.Generator:
@@ -72,7 +82,13 @@ class Simulation:
         self._departures: list[tuple[float, int, int]] = []  # (time, vm_id, row)
         self._started = False
         #: Failures and local HA (cloudsim/faults): one more process, only with a faults section.
-        self.faults = FaultInjector(self) if scenario.faults is not None else None
+        self.faults = (
+            FaultInjector(self) if scenario.faults is not None or scenario.dr is not None else None
+        )
+        #: Disaster recovery (cloudsim/dr): replication tick, monitors, policies.
+        self.dr = DRController(self) if scenario.dr is not None else None
+        #: The container cloud (cloudsim/containers): clusters and their controllers.
+        self.containers = _container_cloud(self) if scenario.containers is not None else None
 
     # -- processes ----------------------------------------------------------------------
     def _lifecycle(self) -> Generator[simpy.Event, Any, None]:
@@ -117,6 +133,8 @@ class Simulation:
     def sample(self) -> None:
         vms = self.platform.vms
         self.recorder.sample(self.env.now, self.hosts, vms.ints["host"][vms.live])
+        if self.containers is not None:
+            self.containers.sample(self.env.now)
         self.events_processed += 1
 
     # -- running ------------------------------------------------------------------------
@@ -125,11 +143,18 @@ class Simulation:
         if self._started:
             return
         self._started = True
+        if self.containers is not None:  # first: bare-metal nodes leave IaaS placement
+            self.containers.start()
+            for process in self.containers.processes():
+                self.env.process(process)
         self.platform.place_initial()
         self.env.process(self._lifecycle())
         self.env.process(self._sampler())
         if self.faults is not None:
             self.env.process(self.faults.run())
+        if self.dr is not None:
+            self.dr.start()
+            self.env.process(self.dr.run())
 
     def run(self, progress: Callable[[float], None] | None = None, steps: int = 200) -> RunResult:
         """Run to the horizon and return the results.
@@ -146,7 +171,15 @@ class Simulation:
             if progress is not None:
                 progress(until)
         self.sample()  # the state at the horizon
+        if self.dr is not None:
+            self.dr.finish(self.horizon)
         return build_result(self)
+
+
+def _container_cloud(sim: Simulation) -> ContainerCloud:
+    from cloudsim.containers.cloud import ContainerCloud
+
+    return ContainerCloud(sim)
 
 
 def simulate(scenario: Scenario, seed: int | None = None) -> RunResult:

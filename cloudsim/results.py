@@ -182,6 +182,10 @@ def build_result(sim: Simulation) -> RunResult:
     ledger = build_ledger(sim)
     tables |= {"incidents": ledger.incidents, "availability": ledger.availability}
     summary |= ledger.summary
+    if sim.containers is not None:  # pods, services, service_outages, cluster_timeseries, nodes
+        container_tables = sim.containers.tables()
+        tables |= container_tables
+        summary["containers"] = sim.containers.summary(container_tables)
     return RunResult(summary=summary, metadata=_metadata(sim), tables=tables)
 
 

@@ -365,7 +365,7 @@ def test_expanded_scenario_reloads_to_itself() -> None:
 
 @pytest.mark.parametrize(
     ("name", "departments", "systems", "vms"),
-    [("hunan-3s4c", 62, 185, 3056), ("guangdong-1nm", 154, 510, 6349)],
+    [("hunan-3s4c", 63, 186, 3056), ("guangdong-1nm", 154, 510, 6349)],
 )
 def test_reference_scenarios_resolve_and_reload(
     tmp_path: Path, name: str, departments: int, systems: int, vms: int

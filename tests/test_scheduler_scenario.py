@@ -32,6 +32,7 @@ CONTAINERS: dict[str, Any] = {
     "clusters": [
         {
             "name": "stretched",
+            "system": "portal",
             "node_groups": [
                 {
                     "name": "a",

@@ -10,6 +10,11 @@ node list), wrap it in a :class:`Cluster`, and schedule :class:`PodTemplate` pod
     scheduler.submit(PodTemplate(cpu=2000, memory=4096, gpu_milli=500), count=10)
     scheduler.schedule_pending()
     scheduler.explain(PodTemplate(cpu=2000, memory=4096))
+
+In a simulation, a scenario's ``containers`` section becomes a
+:class:`~cloudsim.containers.cloud.ContainerCloud`: clusters whose node VMs are cloud hosts
+of the IaaS platform, and the controllers (replica sets, node lifecycle, endpoints, HPAs,
+cluster autoscaler, trace replay) as simpy processes of the engine.
 """
 
 from cloudsim.containers.cluster import Cluster, PodDisruptionBudget

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from cloudsim.containers.nodes import (
     Taint,
     bare_metal_nodes,
     label_key,
+    read_openb_nodes,
     reserve_vector,
     vm_nodes,
 )
@@ -234,7 +236,7 @@ def _pool_hosts(hosts: HostTable, pool_index: int) -> IntArray:
     return np.flatnonzero(hosts.pool == pool_index).astype(np.int64)
 
 
-def _vm_group(
+def vm_group(
     scenario: Scenario,
     cluster: spec.Cluster,
     group: spec.NodeGroup,
@@ -278,7 +280,7 @@ def build_nodes(
         ok = np.array([h for h in placed if h >= 0], dtype=np.int64)
         unplaced[group.name] = len(placed) - len(ok)
         if len(ok):
-            table.add(_vm_group(scenario, cluster, group, hosts, ok))
+            table.add(vm_group(scenario, cluster, group, hosts, ok))
     return table, unplaced
 
 
@@ -289,6 +291,8 @@ def potential_nodes(scenario: Scenario, cluster: spec.Cluster, hosts: HostTable)
 
     placer = Placer(hosts, np.random.default_rng(0))
     table = NodeTable()
+    if cluster.trace_nodes is not None and Path(cluster.trace_nodes).is_file():
+        table.add(read_openb_nodes(cluster.trace_nodes))
     for group in cluster.node_groups:
         pool_index, _ = _pool(scenario, group.pool)
         if group.flavor is None:
@@ -300,7 +304,7 @@ def potential_nodes(scenario: Scenario, cluster: spec.Cluster, hosts: HostTable)
         rows = np.flatnonzero(fits).astype(np.int64)
         names = [f"{cluster.name}-{group.name}@{hosts.names[h]}" for h in rows]
         if len(rows):
-            table.add(_vm_group(scenario, cluster, group, hosts, rows, names))
+            table.add(vm_group(scenario, cluster, group, hosts, rows, names))
     return table
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 from cloudsim.containers.build import (
     BUILTIN_PRIORITIES,
@@ -166,6 +167,78 @@ def reference_problems(scenario: Scenario) -> Found:
             found.append(
                 ((*ROOT, "pdbs", i, "cluster"), _unknown(pdb.cluster, clusters, "cluster"))
             )
+    found += _run_time_problems(scenario)
+    return found
+
+
+def _file_problem(found: Found, loc: Loc, path: str, what: str) -> None:
+    if not Path(path).is_file():
+        found.append((loc, f"no such {what} file: {path}"))
+
+
+def _run_time_problems(scenario: Scenario) -> Found:
+    """Names and files the controllers, services and trace replay refer to."""
+    c = scenario.containers
+    assert c is not None
+    found: Found = []
+    systems = {s.name for s in scenario.systems}
+    clusters = {x.name: x for x in c.clusters}
+    deployments = {d.name: d for d in c.deployments}
+    for i, cluster in enumerate(c.clusters):
+        loc: Loc = (*ROOT, "clusters", i)
+        vm_groups = [g.name for g in cluster.node_groups if g.flavor is not None]
+        if cluster.system is None and vm_groups:
+            found.append(
+                (
+                    (*loc, "system"),
+                    f"node groups {vm_groups} are VMs: name the business system whose cloud "
+                    "hosts they are (its department's quota applies)",
+                )
+            )
+        elif cluster.system is not None and cluster.system not in systems:
+            found.append(((*loc, "system"), _unknown(cluster.system, systems, "system")))
+        if cluster.trace_nodes is not None:
+            _file_problem(found, (*loc, "trace_nodes"), cluster.trace_nodes, "openb node list")
+    for i, d in enumerate(c.deployments):
+        if d.system is not None and d.system not in systems:
+            found.append(
+                ((*ROOT, "deployments", i, "system"), _unknown(d.system, systems, "system"))
+            )
+    _unique(found, (*ROOT, "services"), (s.name for s in c.services), "services")
+    for i, svc in enumerate(c.services):
+        loc = (*ROOT, "services", i)
+        if svc.cluster not in clusters:
+            found.append(((*loc, "cluster"), _unknown(svc.cluster, clusters, "cluster")))
+        if svc.deployment is not None:
+            dep = deployments.get(svc.deployment)
+            if dep is None:
+                found.append(
+                    ((*loc, "deployment"), _unknown(svc.deployment, deployments, "deployment"))
+                )
+            elif dep.cluster != svc.cluster:
+                found.append(
+                    (
+                        (*loc, "deployment"),
+                        f"deployment {svc.deployment!r} runs in cluster {dep.cluster!r}, "
+                        f"not {svc.cluster!r}",
+                    )
+                )
+        if svc.system is not None and svc.system not in systems:
+            found.append(((*loc, "system"), _unknown(svc.system, systems, "system")))
+    _unique(found, (*ROOT, "hpas"), (h.name for h in c.hpas), "HPAs")
+    scaled: set[str] = set()
+    for i, hpa in enumerate(c.hpas):
+        loc = (*ROOT, "hpas", i, "deployment")
+        if hpa.deployment not in deployments:
+            found.append((loc, _unknown(hpa.deployment, deployments, "deployment")))
+        elif hpa.deployment in scaled:
+            found.append((loc, f"deployment {hpa.deployment!r} already has an HPA"))
+        scaled.add(hpa.deployment)
+    if c.replay is not None:
+        loc = (*ROOT, "replay")
+        if c.replay.cluster not in clusters:
+            found.append(((*loc, "cluster"), _unknown(c.replay.cluster, clusters, "cluster")))
+        _file_problem(found, (*loc, "pods"), c.replay.pods, "openb pod list")
     return found
 
 

@@ -80,6 +80,8 @@ class Cluster:
         #: Bumped when a template brings affinity terms of its own (schedulers re-prepare).
         self.terms_version = 0
         self.pdbs: list[PodDisruptionBudget] = []
+        #: Bumped on every change of a pod's phase or node (what readers may cache on).
+        self.changes = 0
 
     # -- templates and pods ----------------------------------------------------------
     def template_id(self, template: PodTemplate) -> int:
@@ -101,9 +103,10 @@ class Cluster:
     def add_pod(self, template: PodTemplate, name: str | None = None, time: float = 0.0) -> int:
         """A new pending pod; returns its row."""
         tid = self.template_id(template)
-        row = self.pods.size
-        label = name if name is not None else f"{template.owner or 'pod'}-{row}"
-        return self.pods.add(label, tid, template.priority, time)
+        pods = self.pods
+        label = name if name is not None else f"{template.owner or 'pod'}-{pods.next_serial}"
+        self.changes += 1
+        return pods.add(label, tid, template.priority, time)
 
     def bind(self, row: int, node: int, time: float = 0.0, devices: int | None = None) -> None:
         """Bind a pending pod to ``node`` (no checks: the scheduler decided)."""
@@ -117,6 +120,8 @@ class Cluster:
         pods.node[row] = node
         pods.phase[row] = BOUND
         pods.started[row] = time
+        pods.running_since[row] = time
+        self.changes += 1
         self.counters.on_bind(tid, node, 1)
 
     def unbind(self, row: int, phase: PodPhase = PodPhase.PENDING) -> int:
@@ -131,6 +136,7 @@ class Cluster:
         pods.phase[row] = phase
         pods.node[row] = -1
         self.counters.on_bind(tid, node, -1)
+        self.changes += 1
         return node
 
     def delete(self, row: int, phase: PodPhase = PodPhase.DELETED) -> None:
@@ -139,6 +145,7 @@ class Cluster:
             self.unbind(row, phase)
         else:
             self.pods.phase[row] = phase
+            self.changes += 1
 
     def pods_on(self, node: int) -> IntArray:
         return self.pods.on_node(node)

@@ -175,7 +175,6 @@ class Counters:
         self.cluster = cluster
         self._counters: dict[Hashable, PodCounter] = {}
         self._by_template: dict[int, list[tuple[PodCounter, int]]] = {}
-        self._size = cluster.nodes.size
 
     def _get(self, key: Hashable, weight: Callable[[int], int]) -> PodCounter:
         counter = self._counters.get(key)
@@ -183,6 +182,8 @@ class Counters:
             counter = PodCounter(self.cluster, weight)
             self._counters[key] = counter
             self._by_template.clear()
+        elif counter._version != self.cluster.nodes.version:
+            counter.rebuild()  # the node table changed: counts (and views) from scratch
         return counter
 
     def matching(self, conditions: Iterable[Match]) -> PodCounter:
@@ -207,13 +208,6 @@ class Counters:
 
     def on_bind(self, template: int, node: int, delta: int) -> None:
         """A pod of ``template`` was bound to (+1) or unbound from (-1) ``node``."""
-        if self._size != self.cluster.nodes.size:
-            self._size = self.cluster.nodes.size
-            self._by_template.clear()
-            for counter in self._counters.values():
-                counter.rebuild()
-            # The pod being bound is already in the table: rebuilding counted it.
-            return
         affected = self._by_template.get(template)
         if affected is None:
             affected = []
@@ -222,5 +216,10 @@ class Counters:
                 if w:
                     affected.append((counter, w))
             self._by_template[template] = affected
+        version = self.cluster.nodes.version
         for counter, w in affected:
-            counter.add(node, w * delta)
+            if counter._version != version:
+                # counted for another node table: recount (the pod is in the table already)
+                counter.rebuild()
+            else:
+                counter.add(node, w * delta)

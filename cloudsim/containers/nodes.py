@@ -408,7 +408,7 @@ class NodeTable:
 Labels = dict[str, str | list[str | None]]
 
 
-def _host_labels(hosts: HostTable, rows: IntArray) -> Labels:
+def host_labels(hosts: HostTable, rows: IntArray) -> Labels:
     return {
         HOST: [hosts.names[h] for h in rows],
         RACK: [hosts.rack_names[hosts.rack[h]] for h in rows],
@@ -446,7 +446,7 @@ def bare_metal_nodes(
         names=[hosts.names[h] for h in host_rows],
         capacity=cap,
         reserve=reserve if reserve is not None else reserve_vector(),
-        labels=_merge_labels(_host_labels(hosts, host_rows), labels),
+        labels=_merge_labels(host_labels(hosts, host_rows), labels),
         taints=tuple(taints),
         host=host_rows,
     )
@@ -471,7 +471,7 @@ def vm_nodes(
         names=list(names),
         capacity=capacity_columns(len(rows), cpu, memory, gpus, max_pods),
         reserve=reserve if reserve is not None else reserve_vector(),
-        labels=_merge_labels(_host_labels(hosts, rows), labels),
+        labels=_merge_labels(host_labels(hosts, rows), labels),
         taints=tuple(taints),
         host=rows,
     )

@@ -15,6 +15,7 @@ evaluates every node at once (numpy arrays) or one node (numpy scalars).
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -120,6 +121,26 @@ class ColumnCache:
         self._version = nodes.version
         self._position = position
         return self.values
+
+
+class Bounded(OrderedDict[Hashable, Any]):
+    """A dict of per-request caches that keeps the ``limit`` most recently used entries
+    (a replay may bring thousands of distinct requests; each entry holds node arrays)."""
+
+    def __init__(self, limit: int = 512) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def find(self, key: Hashable) -> Any:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+    def keep(self, key: Hashable, value: Any) -> None:
+        self[key] = value
+        if len(self) > self.limit:
+            self.popitem(last=False)
 
 
 # -- plugin interfaces ---------------------------------------------------------------------
@@ -435,14 +456,14 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
         self.shape = tuple(
             (u, s * (MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE)) for u, s in self.args.shape
         )
-        self._fit: dict[tuple[int, ...], _FitPrep] = {}
-        self._scores: dict[tuple[int, ...], ColumnCache] = {}
+        self._fit = Bounded()
+        self._scores = Bounded()
 
     # filter
     def prefilter(self, tid: int) -> Any:
         need = self.cluster.info[tid].need
         key = tuple(int(v) for v in need)
-        prep = self._fit.get(key)
+        prep = self._fit.find(key)
         if prep is None:
             rows = [r for r in range(len(need)) if need[r] > 0]
 
@@ -454,7 +475,7 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
                 return ok
 
             prep = _FitPrep(need, ColumnCache(self.cluster, fits, np.bool_))
-            self._fit[key] = prep
+            self._fit.keep(key, prep)
         return prep
 
     def filter(self, prep: Any, cols: IntArray | None) -> BoolArray:
@@ -487,10 +508,10 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
 
     def prescore(self, tid: int) -> Any:
         key = self._pod_requests(tid)
-        cache = self._scores.get(key)
+        cache = self._scores.find(key)
         if cache is None:
             cache = ColumnCache(self.cluster, lambda cols: self.node_score(key, cols), np.int64)
-            self._scores[key] = cache
+            self._scores.keep(key, cache)
         return cache
 
     def node_score(self, pod: tuple[int, ...], cols: Cols) -> Any:
@@ -539,17 +560,17 @@ class NodeResourcesBalancedAllocation(ScorePlugin):
         if unknown:
             raise ValueError(f"unknown resources {unknown}; use {sorted(SCORING_RESOURCES)}")
         self.rows = tuple(SCORING_RESOURCES[r] for r in names)
-        self._scores: dict[tuple[int, ...], ColumnCache] = {}
+        self._scores = Bounded()
 
     def prescore(self, tid: int) -> Any:
         usage = self.cluster.info[tid].usage
         key = tuple(int(usage[row]) for row in self.rows)
         if not any(key):
             return None  # best-effort pods are skipped (kubernetes/kubernetes#129138)
-        cache = self._scores.get(key)
+        cache = self._scores.find(key)
         if cache is None:
             cache = ColumnCache(self.cluster, lambda cols: self.node_score(key, cols), np.int64)
-            self._scores[key] = cache
+            self._scores.keep(key, cache)
         return cache
 
     def node_score(self, pod: tuple[int, ...], cols: Cols) -> Any:

@@ -232,6 +232,8 @@ class PodPhase(IntEnum):
     BOUND = 1
     DELETED = 2
     PREEMPTED = 3
+    #: Taken off a NotReady node after its NoExecute toleration, or drained by the autoscaler.
+    EVICTED = 4
 
 
 #: Plain-int phases for hot paths (an IntEnum member lookup costs a function call).
@@ -239,7 +241,12 @@ PENDING, BOUND = int(PodPhase.PENDING), int(PodPhase.BOUND)
 
 
 class PodTable:
-    """One row per pod ever created; ``usage`` is resource-major ``(R, P)``."""
+    """One row per pod; ``usage`` is resource-major ``(R, P)``.
+
+    Rows are never reused unless their owner calls :meth:`release` (after recording what it
+    needs of the finished pod), so a long replay keeps the table as large as the pods alive.
+    ``serial`` tells a reused row's pods apart (queues remember it with the row).
+    """
 
     def __init__(self, capacity: int = 1024) -> None:
         n = max(1, capacity)
@@ -247,32 +254,69 @@ class PodTable:
         self.names: list[str] = []
         self.template = np.zeros(n, dtype=np.int64)
         self.node = np.full(n, -1, dtype=np.int64)
-        self.phase = np.zeros(n, dtype=np.int8)
+        self.phase = np.full(n, int(PodPhase.DELETED), dtype=np.int8)
         self.priority = np.zeros(n, dtype=np.int64)
         self.devices = np.zeros(n, dtype=np.int64)  # bitmask of GPU devices held
         self.created = np.zeros(n, dtype=np.float64)
         self.started = np.full(n, np.nan, dtype=np.float64)
+        #: When a NoExecute taint of the pod's node evicts it (NaN: not due).
+        self.evict_at = np.full(n, np.nan, dtype=np.float64)
+        #: When its containers last (re)started: the bind, or its node coming back.
+        self.running_since = np.full(n, np.nan, dtype=np.float64)
+        self.serial = np.full(n, -1, dtype=np.int64)
+        self.next_serial = 0
+        self._free: list[int] = []
 
     def _grow(self) -> None:
         old = len(self.node)
         self.template = np.concatenate([self.template, np.zeros(old, dtype=np.int64)])
         self.node = np.concatenate([self.node, np.full(old, -1, dtype=np.int64)])
-        self.phase = np.concatenate([self.phase, np.zeros(old, dtype=np.int8)])
+        self.phase = np.concatenate(
+            [self.phase, np.full(old, int(PodPhase.DELETED), dtype=np.int8)]
+        )
         self.priority = np.concatenate([self.priority, np.zeros(old, dtype=np.int64)])
         self.devices = np.concatenate([self.devices, np.zeros(old, dtype=np.int64)])
         self.created = np.concatenate([self.created, np.zeros(old)])
         self.started = np.concatenate([self.started, np.full(old, np.nan)])
+        self.evict_at = np.concatenate([self.evict_at, np.full(old, np.nan)])
+        self.running_since = np.concatenate([self.running_since, np.full(old, np.nan)])
+        self.serial = np.concatenate([self.serial, np.full(old, -1, dtype=np.int64)])
 
     def add(self, name: str, template: int, priority: int, time: float) -> int:
-        if self.size == len(self.node):
-            self._grow()
-        row = self.size
-        self.size += 1
-        self.names.append(name)
+        """A new pending pod; returns its row (a released row if there is one)."""
+        if self._free:
+            row = self._free.pop()
+            self.names[row] = name
+        else:
+            if self.size == len(self.node):
+                self._grow()
+            row = self.size
+            self.size += 1
+            self.names.append(name)
         self.template[row] = template
         self.priority[row] = priority
         self.created[row] = time
+        self.phase[row] = PENDING
+        self.node[row] = -1
+        self.devices[row] = 0
+        self.started[row] = np.nan
+        self.evict_at[row] = np.nan
+        self.running_since[row] = np.nan
+        self.serial[row] = self.next_serial
+        self.next_serial += 1
         return row
+
+    def release(self, row: int) -> None:
+        """Let a finished (not pending, not bound) pod's row be reused."""
+        if self.phase[row] in (PENDING, BOUND):
+            raise ValueError(f"pod row {row} is still pending or bound")
+        self.serial[row] = -1
+        self._free.append(row)
+
+    @property
+    def count(self) -> int:
+        """Rows holding a pod (live, or finished and not released yet)."""
+        return self.size - len(self._free)
 
     def live(self) -> npt.NDArray[np.bool_]:
         """Pods bound to a node now."""

@@ -75,10 +75,22 @@ class DefaultPreemption:
         if len(potential):
             offset = scheduler.draw(len(potential))
             wanted = self.candidates_wanted(len(potential))
-            budgets = [(pdb, cluster.disruptions_allowed(pdb)) for pdb in cluster.pdbs]
+            pods = cluster.pods
+            bound = pods.phase[: pods.size] == PodPhase.BOUND
+            lower = bound & (pods.priority[: pods.size] < template.priority)
+            has_lower = np.zeros(size, dtype=np.bool_)
+            has_lower[pods.node[: pods.size][lower]] = True
+            budgets = (
+                [(pdb, cluster.disruptions_allowed(pdb)) for pdb in cluster.pdbs]
+                if has_lower.any()
+                else []
+            )
             clean = 0
             for i in range(len(potential)):
                 node = int(potential[(offset + i) % len(potential)])
+                if not has_lower[node]:  # what _select_victims would find, quickly
+                    reasons[NO_VICTIMS] += 1
+                    continue
                 candidate = self._select_victims(tid, node, budgets, reasons)
                 if candidate is None:
                     continue

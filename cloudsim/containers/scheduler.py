@@ -16,7 +16,8 @@ moves them back (:meth:`Scheduler.requeue_unschedulable`).
 from __future__ import annotations
 
 import heapq
-from collections import Counter
+import math
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,8 @@ from cloudsim.containers.plugins import (
 from cloudsim.containers.pods import PENDING, PodTemplate
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
+#: Templates whose preparation a scheduler keeps (least recently used ones are dropped).
+MAX_PLANS = 256
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
 Record = Callable[..., None]
 
@@ -94,6 +97,17 @@ class Profile:
                 raise ValueError(f"weight of {name!r} must not be negative")
         if not 0 <= self.percentage_of_nodes_to_score <= 100:
             raise ValueError("percentage_of_nodes_to_score must be 0..100 (0: adaptive)")
+
+
+#: Failure reasons another pod's arrival can resolve (pod affinity, topology spread).
+POD_DEPENDENT_REASONS: tuple[str, ...] = (
+    "node(s) didn't match pod affinity rules",
+    "node(s) didn't match pod topology spread constraints",
+)
+
+
+def _waits_for_pods(u: Unschedulable) -> bool:
+    return any(r in u.reasons for r in POD_DEPENDENT_REASONS)
 
 
 @dataclass
@@ -185,11 +199,11 @@ class Scheduler:
             if w and isinstance(plugin := self.plugins[name], ScorePlugin)
         ]
         self.preemption = DefaultPreemption(self) if p.preemption else None
-        self.queue: list[tuple[int, int, int]] = []  # (-priority, sequence, row)
+        self.queue: list[tuple[int, int, int, int]] = []  # (-priority, sequence, row, serial)
         self._sequence = 0
         self.unschedulable: dict[int, Unschedulable] = {}
         self.next_start = 0
-        self._plans: dict[int, _Plan] = {}
+        self._plans: OrderedDict[int, _Plan] = OrderedDict()
         self._uniform = self.rng.random(1024)
         self._drawn = 0
         self.attempts = 0
@@ -211,8 +225,51 @@ class Scheduler:
     def enqueue(self, row: int) -> None:
         """Put a pending pod in the active queue (behind pods of its priority already there)."""
         self.unschedulable.pop(row, None)
-        heapq.heappush(self.queue, (-int(self.cluster.pods.priority[row]), self._sequence, row))
+        pods = self.cluster.pods
+        heapq.heappush(
+            self.queue, (-int(pods.priority[row]), self._sequence, row, int(pods.serial[row]))
+        )
         self._sequence += 1
+
+    def forget(self, row: int) -> None:
+        """A pod ended: drop it from the unschedulable pods (its queue entry goes stale)."""
+        self.unschedulable.pop(row, None)
+
+    def flush_due(self, max_age: float) -> float:
+        """When the next unschedulable pod that only another pod's arrival could help
+        (pod affinity, topology spread) has waited ``max_age``: kube-scheduler's periodic
+        flush, for the failures no other queueing hint covers (inf: none)."""
+        times = [u.time for u in self.unschedulable.values() if _waits_for_pods(u)]
+        return min(times) + max_age if times else math.inf
+
+    def requeue_stale(self, now: float, max_age: float) -> int:
+        """Move back the pods :meth:`flush_due` is about that have waited ``max_age``."""
+        rows = [
+            row
+            for row, u in sorted(self.unschedulable.items())
+            if _waits_for_pods(u) and u.time + max_age <= now
+        ]
+        for row in rows:
+            self.enqueue(row)
+        return len(rows)
+
+    def requeue_fitting(self, node: int) -> int:
+        """Queueing hint after resources were freed on ``node``: move back the unschedulable
+        pods whose requests now fit its headroom (the others cannot have become schedulable
+        by it). Returns how many."""
+        if not self.unschedulable:
+            return 0
+        cluster = self.cluster
+        head = cluster.nodes.headroom[:, node]
+        template = cluster.pods.template
+        rows = [
+            row
+            for row in sorted(self.unschedulable)
+            if (cluster.info[int(template[row])].need <= head).all()
+        ]
+        for row in rows:
+            self.enqueue(row)
+        return len(rows)
 
     def requeue_unschedulable(self) -> int:
         """Move every unschedulable pod back to the active queue (after a cluster event)."""
@@ -225,12 +282,15 @@ class Scheduler:
         """Run cycles until the active queue is empty; returns the number of pods bound."""
         bound = 0
         queue = self.queue
-        phase = self.cluster.pods.phase
+        pods = self.cluster.pods
         while queue:
-            row = heapq.heappop(queue)[2]
-            if phase[row] == PENDING and self.schedule_one(row, time) >= 0:
+            _, _, row, serial = heapq.heappop(queue)
+            if (
+                pods.phase[row] == PENDING
+                and pods.serial[row] == serial
+                and self.schedule_one(row, time) >= 0
+            ):
                 bound += 1
-            phase = self.cluster.pods.phase  # the table may have grown
         return bound
 
     # -- one cycle ---------------------------------------------------------------------
@@ -258,6 +318,7 @@ class Scheduler:
         key = (cluster.nodes.version, cluster.terms_version)
         plan = self._plans.get(tid)
         if plan is not None and plan.key == key:
+            self._plans.move_to_end(tid)
             return plan
         preps: dict[str, Any] = {}
         static = np.ones(cluster.nodes.size, dtype=np.bool_)
@@ -284,6 +345,9 @@ class Scheduler:
                 scores.append((scorer, weight, prep))
         plan = _Plan(key, preps, static, dynamic, scores, constants)
         self._plans[tid] = plan
+        self._plans.move_to_end(tid)
+        if len(self._plans) > MAX_PLANS:  # bounded for replays with many distinct pods
+            self._plans.popitem(last=False)
         return plan
 
     def _candidates(self, mask: BoolArray, start: int) -> tuple[IntArray, int]:

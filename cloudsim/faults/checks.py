@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from datetime import datetime
 
-from cloudsim.faults.components import HOST_DOMAINS, ComponentCatalog
+from cloudsim.faults.components import HOST_DOMAINS, ComponentCatalog, scenario_witness_site
 from cloudsim.faults.trace import read_failure_trace
 from cloudsim.scenario.faults import FaultTime, seconds_after
 from cloudsim.scenario.schema import Scenario
@@ -43,6 +43,17 @@ def fault_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
             )
 
     sites = set(catalog.names["site"])
+    if faults.witness is not None and scenario_witness_site(scenario) is None:
+        found.append((("faults",), "failure rates for 'witness' need witness_site (where it runs)"))
+    dr_site = scenario.dr.witness_site if scenario.dr is not None else None
+    if None not in (dr_site, faults.witness_site) and dr_site != faults.witness_site:
+        found.append(
+            (
+                ("faults", "witness_site"),
+                f"{faults.witness_site!r} differs from dr.witness_site {dr_site!r} "
+                "(there is one witness; give its site once)",
+            )
+        )
     if faults.witness_site is not None and faults.witness_site not in sites:
         close = difflib.get_close_matches(faults.witness_site, sorted(sites), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -55,11 +66,30 @@ def fault_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
     if faults.link is not None and not scenario.links:
         found.append((("faults", "link"), "failure rates for links, but the scenario has none"))
 
+    systems = [system.name for system in scenario.systems]
     for i, fault in enumerate(faults.scripted):
-        try:
-            catalog.resolve(fault.target)
-        except KeyError as exc:
-            found.append((("faults", "scripted", i, "target"), str(exc.args[0])))
+        loc: Loc = ("faults", "scripted", i, "target")
+        if fault.effect == "corrupt":
+            if fault.target not in systems:
+                close = difflib.get_close_matches(fault.target, systems, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                found.append(
+                    (
+                        loc,
+                        f"effect corrupt targets a business system; no system {fault.target!r}"
+                        f"{hint}",
+                    )
+                )
+        else:
+            try:
+                kind = catalog.resolve(fault.target).kind
+            except KeyError as exc:
+                found.append((loc, str(exc.args[0])))
+            else:
+                if fault.effect == "degrade" and kind != "link":
+                    found.append(
+                        (loc, f"{fault.target!r} is a {kind}; effect degrade applies to links")
+                    )
         check_time(("faults", "scripted", i, "at"), fault.at)
 
     for i, trace in enumerate(faults.traces):

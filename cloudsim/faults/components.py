@@ -30,6 +30,13 @@ def _groups(column: npt.NDArray[np.int32], count: int) -> list[IntArray]:
     return [order[bounds[i] : bounds[i + 1]] for i in range(count)]
 
 
+def scenario_witness_site(scenario: Scenario) -> str | None:
+    """The quorum witness's site: ``dr.witness_site``, else ``faults.witness_site``."""
+    if scenario.dr is not None and scenario.dr.witness_site is not None:
+        return scenario.dr.witness_site
+    return scenario.faults.witness_site if scenario.faults is not None else None
+
+
 @dataclass(frozen=True)
 class Component:
     kind: str
@@ -41,8 +48,7 @@ class ComponentCatalog:
     """Names, kinds and member hosts of every component of a scenario."""
 
     def __init__(self, scenario: Scenario, hosts: HostTable) -> None:
-        faults = scenario.faults
-        witness_site = faults.witness_site if faults is not None else None
+        witness_site = scenario_witness_site(scenario)
         links = [tuple(link.between) for link in scenario.links]
         self.names: dict[str, tuple[str, ...]] = {
             "host": tuple(hosts.names),

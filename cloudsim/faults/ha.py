@@ -13,6 +13,7 @@ first, identical VMs of a system placed with one :meth:`Placer.place_batch`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -23,12 +24,13 @@ import numpy as np
 from cloudsim.iaas.platform import make_request
 from cloudsim.placement.core import Request
 from cloudsim.scenario.faults import LocalHA as LocalHASettings
-from cloudsim.state.hosts import IntArray
+from cloudsim.state.hosts import PURPOSES, IntArray
 from cloudsim.state.vms import VMStatus
 
 if TYPE_CHECKING:
     from cloudsim.iaas.platform import Platform
 
+STANDBY = PURPOSES.index("standby")
 #: Restart order: critical systems first (as HA restart priorities do).
 PRIORITY_RANK = {"critical": 0, "important": 1, "normal": 2}
 Schedule = Callable[[float, Callable[[float], None]], None]
@@ -164,13 +166,14 @@ class LocalHA:
         rows = np.array([self.waiting[v].row for v in ids], dtype=np.int64)
         system = vms.ints["system"][rows]
         order = np.lexsort((np.array(ids, dtype=np.int64), self.rank[system]))
-        groups: dict[tuple[int, int, int], list[int]] = {}
+        groups: dict[tuple[int, int, int, tuple[int, ...]], list[int]] = {}
         for k in order.tolist():
             row = int(rows[k])
             key = (
                 int(vms.ints["system"][row]),
                 int(vms.ints["flavor"][row]),
                 int(vms.ints["datacenter"][row]),
+                tuple(vms.demand[:, row].tolist()),  # a warm standby holds less
             )
             groups.setdefault(key, []).append(ids[k])
         for key, members in groups.items():
@@ -181,7 +184,7 @@ class LocalHA:
             )
             if not failed:
                 continue
-            system_i, flavor, _ = key
+            system_i, flavor, _, _ = key
             self.record(
                 time,
                 "restart_failed",
@@ -200,11 +203,13 @@ class LocalHA:
                     w.reason = reason
 
     def _restart_group(
-        self, key: tuple[int, int, int], members: list[int], time: float
+        self, key: tuple[int, int, int, tuple[int, ...]], members: list[int], time: float
     ) -> tuple[list[int], str]:
-        system, flavor, dc = key
+        system, _, dc, demand = key
         profile = self.platform.profiles[system]
-        req = make_request(profile, self.platform.demand[:, flavor], (dc,))
+        req = make_request(profile, np.array(demand, dtype=np.int64), (dc,))
+        if dc not in profile.datacenters:  # a disaster-recovery copy: standby pools too
+            req = dataclasses.replace(req, purposes=(*req.purposes, STANDBY))
         for vm_id in members:  # release first: a VM may come back to its own slot
             self.placer.release(self.waiting[vm_id].host, req.demand, system)
         placed = self.placer.place_batch(req, len(members))

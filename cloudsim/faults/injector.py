@@ -10,7 +10,10 @@ Failure domains: a component's failure takes down every host under it (a power d
 racks' hosts; a data centre or site all of its hosts; a site also its witness); a link or a
 witness takes no host, it only changes reachability (:meth:`FaultInjector.removed`). Each
 host counts the failed components above it and is up exactly when that count is zero
-(:meth:`HostTable.set_up` is the ground truth the placer sees).
+(:meth:`HostTable.set_up` is the ground truth the placer sees). A degraded link stays up
+with packet loss and extra latency (:attr:`FaultInjector.link_loss`); a corrupted system's
+data is a fault of its own (no host goes down). Listeners (the DR controller) are told of
+every change, after the hosts and local HA have been.
 
 Randomness: each class draws times to failure from its own child of the ``faults`` stream
 and repair times from its own child of the ``repairs`` stream, and each trace picks hosts
@@ -88,6 +91,11 @@ class Outage:
     hosts_down: int = 0  # hosts this failure took down (not already down)
     end: float = math.nan
     repair_started: float = math.nan  # stochastic: when a crew took it
+    effect: str = "fail"  # fail, degrade (a link) or corrupt (a system's data)
+
+
+#: ``listener(change, outage, time)`` with change "begin", "end" or "noticed" (corruption).
+Listener = Callable[[str, Outage, float], None]
 
 
 @dataclass
@@ -101,8 +109,7 @@ class FaultInjector:
     """Injects a scenario's faults into a :class:`~cloudsim.engine.Simulation`."""
 
     def __init__(self, sim: Simulation) -> None:
-        faults = sim.scenario.faults
-        assert faults is not None
+        faults = sim.scenario.faults or Faults()
         self.sim = sim
         self.spec: Faults = faults
         self.env = sim.env
@@ -133,6 +140,13 @@ class FaultInjector:
         self._hosts_down_now = 0
         self._down_clock = 0.0
         self._host_down_s = 0.0
+        self.listeners: list[Listener] = []
+        links = self.catalog.count("link")
+        #: Ground truth of degraded links (scenario order): packet loss and extra one-way ms.
+        self.link_loss = np.zeros(links)
+        self.link_extra_ms = np.zeros(links)
+        self._degradations: dict[int, list[tuple[float, float]]] = {}
+        self._system_index = {system.name: i for i, system in enumerate(sim.scenario.systems)}
 
     # -- the heap ---------------------------------------------------------------------------
     def schedule(self, time: float, action: Action) -> None:
@@ -177,14 +191,23 @@ class FaultInjector:
                 self.schedule(t, partial(self._fail, kind, i))
         start = self.sim.scenario.meta.start
         for fault in self.spec.scripted:
-            target = self.catalog.resolve(fault.target)
-            at = seconds_after(fault.at, start)
-            self.schedule(
-                at,
-                partial(
-                    self._scripted, fault.label, target.kind, target.index, at + fault.duration
-                ),
-            )
+            first = seconds_after(fault.at, start)
+            for n, at in enumerate(fault.starts(first)):
+                if at >= self.horizon:
+                    break
+                label = fault.label if fault.times == 1 else f"{fault.label}#{n}"
+                until = at + fault.duration
+                if fault.effect == "corrupt":
+                    system = self._system_index[fault.target]
+                    action = partial(self._corrupt, label, system, until)
+                elif fault.effect == "degrade":
+                    link = self.catalog.resolve(fault.target).index
+                    degradation = (fault.loss, fault.extra_latency_ms)
+                    action = partial(self._degrade, label, link, degradation, until)
+                else:
+                    target = self.catalog.resolve(fault.target)
+                    action = partial(self._scripted, label, target.kind, target.index, until)
+                self.schedule(at, action)
         for trace, rng in zip(self.spec.traces, self._trace_rng, strict=True):
             self._prime_trace(trace, rng)
 
@@ -220,6 +243,55 @@ class FaultInjector:
     def _scripted(self, label: str, kind: str, index: int, until: float, time: float) -> None:
         outage = self._begin(label, kind, "scripted", [(kind, index)], time)
         self.schedule(until, partial(self._end, outage))
+
+    def _degrade(
+        self, label: str, link: int, degradation: tuple[float, float], until: float, time: float
+    ) -> None:
+        outage = Outage(
+            len(self.outages), label, "link", "scripted", time, (("link", link),), effect="degrade"
+        )
+        self.outages.append(outage)
+        self._degradations.setdefault(link, []).append(degradation)
+        self._apply_degradation(link)
+        self.record(time, "fault", count=0, reason=label)
+        self.schedule(until, partial(self._undegrade, outage, link, degradation))
+        self._tell("begin", outage, time)
+
+    def _undegrade(
+        self, outage: Outage, link: int, degradation: tuple[float, float], time: float
+    ) -> None:
+        self._degradations[link].remove(degradation)
+        self._apply_degradation(link)
+        outage.end = time
+        self.record(time, "repair", count=0, reason=outage.label)
+        self._tell("end", outage, time)
+
+    def _apply_degradation(self, link: int) -> None:
+        active = self._degradations.get(link, [])
+        survive = math.prod(1.0 - loss for loss, _ in active)
+        self.link_loss[link] = 1.0 - survive
+        self.link_extra_ms[link] = sum(extra for _, extra in active)
+
+    def _corrupt(self, label: str, system: int, noticed: float, time: float) -> None:
+        """A system's data is corrupted at ``time``; the damage is noticed at ``noticed``;
+        the outage ends when DR restores the data (the controller sets ``end``)."""
+        outage = Outage(
+            len(self.outages),
+            label,
+            "data",
+            "scripted",
+            time,
+            (("data", system),),
+            effect="corrupt",
+        )
+        self.outages.append(outage)
+        self.record(time, "fault", system=system, count=0, reason=label)
+        self.schedule(noticed, partial(self._tell, "noticed", outage))
+        self._tell("begin", outage, time)
+
+    def _tell(self, change: str, outage: Outage, time: float) -> None:
+        for listener in self.listeners:
+            listener(change, outage, time)
 
     def _prime_trace(self, trace: TraceFaults, rng: np.random.Generator) -> None:
         data = read_failure_trace(trace.path)
@@ -303,6 +375,7 @@ class FaultInjector:
             self._count_down(time, len(newly))
             self.hosts.set_up(newly, False)
             self.ha.hosts_down(newly, time, label)
+        self._tell("begin", outage, time)
         return outage
 
     def _end(self, outage: Outage, time: float) -> None:
@@ -322,6 +395,7 @@ class FaultInjector:
             self._count_down(time, -len(back))
             self.hosts.set_up(back, True)
             self.ha.hosts_up(back, time)
+        self._tell("end", outage, time)
 
     def _count_down(self, time: float, change: int) -> None:
         self._host_down_s += self._hosts_down_now * (time - self._down_clock)

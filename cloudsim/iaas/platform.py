@@ -6,6 +6,7 @@ checked first, then the N are placed as one batch and rolled back if any cannot 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -225,7 +226,14 @@ class Platform:
         return []
 
     def _admit(
-        self, profile: SystemProfile, flavor: int, hosts: list[int], time: float, kind: str
+        self,
+        profile: SystemProfile,
+        flavor: int,
+        hosts: list[int],
+        time: float,
+        kind: str,
+        demand: IntArray | None = None,
+        reason: str = "",
     ) -> list[int]:
         rows = []
         for host in hosts:
@@ -235,7 +243,7 @@ class Platform:
                 flavor=flavor,
                 host=host,
                 datacenter=int(self.hosts.datacenter[host]),
-                demand=self.demand[:, flavor],
+                demand=self.demand[:, flavor] if demand is None else demand,
                 time=time,
             )
             rows.append(row)
@@ -247,12 +255,56 @@ class Platform:
                 host=host,
                 vm=int(self.vms.ints["vm_id"][row]),
                 flavor=flavor,
+                reason=reason,
             )
         self.usage[:, profile.department] += self._quota_need(flavor, len(hosts))
         return rows
 
-    def delete(self, row: int, time: float, status: VMStatus = VMStatus.DELETED) -> None:
-        """End a cloud host: free its host's resources and the department's quota."""
+    def place_recovery(
+        self,
+        system: int,
+        flavor: int,
+        count: int,
+        datacenter: int,
+        time: float,
+        *,
+        reason: str,
+        purposes: tuple[int, ...] | None = None,
+        scale: float = 1.0,
+    ) -> tuple[list[int], str]:
+        """Start ``count`` VMs of a system in one centre for disaster recovery: no quota
+        check (recovery is not a tenant's order) but usage is counted; each VM that cannot
+        be placed is left out. Away from the system's own centres hard anti-affinity is best
+        effort (a standby centre runs compressed). Returns the new rows and the placer's
+        reason for any missing (event ``dr_create``; ``scale`` < 1: a warm standby's reduced
+        resources)."""
+        profile = self.profiles[system]
+        demand = self.demand[:, flavor]
+        if scale != 1.0:
+            demand = np.maximum(np.ceil(demand * scale).astype(np.int64), 0)
+        req = make_request(profile, demand, (datacenter,))
+        if purposes is not None:
+            req = dataclasses.replace(req, purposes=purposes)
+        placed = [h for h in self.placer.place_batch(req, count) if h >= 0]
+        if len(placed) < count and req.anti_affinity and datacenter not in profile.datacenters:
+            req = dataclasses.replace(req, anti_affinity=0)
+            placed += [h for h in self.placer.place_batch(req, count - len(placed)) if h >= 0]
+        hosts = placed
+        why = self.placer.reject_reason(req) if len(hosts) < count else ""
+        rows = self._admit(profile, flavor, hosts, time, "dr_create", demand, reason)
+        return rows, why
+
+    def delete(
+        self,
+        row: int,
+        time: float,
+        status: VMStatus = VMStatus.DELETED,
+        *,
+        kind: str | None = None,
+        reason: str = "",
+    ) -> None:
+        """End a cloud host: free its host's resources and the department's quota
+        (event ``delete``, ``lost``, or ``kind`` — ``dr_delete`` for disaster recovery)."""
         ints = self.vms.ints
         host = int(ints["host"][row])
         system = int(ints["system"][row])
@@ -261,12 +313,13 @@ class Platform:
         self.usage[:, int(ints["department"][row])] -= self._quota_need(flavor, 1)
         self.record(
             time,
-            "delete" if status == VMStatus.DELETED else "lost",
+            kind or ("delete" if status == VMStatus.DELETED else "lost"),
             system=system,
             count=1,
             host=host,
             vm=int(ints["vm_id"][row]),
             flavor=flavor,
+            reason=reason,
         )
         self.vms.remove(row, time, status)
 

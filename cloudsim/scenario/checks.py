@@ -290,6 +290,11 @@ def check_resources(
 
         for loc, message in fault_problems(scenario):
             c.add(loc, message)
+    if scenario.dr is not None:
+        from cloudsim.dr.checks import dr_problems
+
+        for loc, message in dr_problems(scenario):
+            c.add(loc, message)
     if c.problems or not feasibility:
         return c.problems
 

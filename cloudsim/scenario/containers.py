@@ -1,5 +1,6 @@
-"""The ``containers`` section: container clusters on the resource pools, scheduler profiles,
-deployments and disruption budgets, with Kubernetes' field meanings in snake_case.
+"""The ``containers`` section: container clusters on the resource pools (and their cluster
+autoscaler), scheduler profiles, deployments, disruption budgets, services with their
+demand, HPAs and a trace replay, with Kubernetes' field meanings in snake_case.
 
 Quantities follow Kubernetes: CPU as ``500m``, ``2`` or ``0.5`` (stored in millicores),
 memory as ``512Mi``, ``4Gi`` or the scenario's ``4GiB`` (stored in MiB). Topology and
@@ -17,7 +18,7 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
 from cloudsim.scenario.base import Duration, Model, Name
 from cloudsim.units import parse_memory_mib
@@ -87,7 +88,12 @@ def _label_value(value: object) -> object:
     return value
 
 
-CpuMilli = Annotated[int, BeforeValidator(parse_cpu_milli)]
+#: Millicores; written back as ``"<n>m"`` so that a dumped scenario reloads to itself.
+CpuMilli = Annotated[
+    int,
+    BeforeValidator(parse_cpu_milli),
+    PlainSerializer(lambda v: f"{v}m", return_type=str, when_used="json"),
+]
 PodMemoryMiB = Annotated[int, BeforeValidator(parse_pod_memory_mib)]
 LabelKey = Annotated[str, BeforeValidator(_label_key)]
 LabelValue = Annotated[str, BeforeValidator(_label_value)]
@@ -307,21 +313,70 @@ class NodeGroup(Model):
     labels: Labels = {}
     taints: list[Taint] = []
     unschedulable: bool = False
+    #: Bounds for the cluster autoscaler (a group with ``max_count`` is autoscaled).
+    min_count: int | None = Field(default=None, ge=0)
+    max_count: int | None = Field(default=None, ge=0)
 
     @model_validator(mode="after")
     def _count(self) -> NodeGroup:
         if self.flavor is not None and self.count is None:
             raise ValueError("a node group of VMs (with a flavor) needs a count")
+        if self.max_count is not None:
+            if self.flavor is None:
+                raise ValueError("only node groups of VMs (with a flavor) can be autoscaled")
+            low = self.min_count or 0
+            if not low <= (self.count or 0) <= self.max_count:
+                raise ValueError("autoscaled groups need min_count <= count <= max_count")
+        elif self.min_count is not None:
+            raise ValueError("min_count needs max_count (the group is autoscaled)")
         return self
 
 
+class Autoscaler(Model):
+    """The cluster autoscaler: grows node groups that have a ``max_count`` when pods are
+    pending, shrinks them when nodes stay under-used (cluster-autoscaler's defaults)."""
+
+    scan_interval: Duration = Field(default=10.0, gt=0)
+    expander: Literal["least-waste", "random"] = "least-waste"
+    #: A node is unneeded while the CPU and memory its pods request are both below this share.
+    scale_down_utilization_threshold: float = Field(default=0.5, gt=0, le=1)
+    scale_down_unneeded_time: Duration = Field(default=600.0, ge=0)
+    scale_down_delay_after_add: Duration = Field(default=600.0, ge=0)
+    #: Empty nodes removed at once; a node with pods is drained one at a time.
+    max_empty_bulk_delete: int = Field(default=10, ge=1)
+    #: From ordering a node VM to the node joining Ready (VM boot, kubelet registration).
+    node_provision_time: Duration = Field(default=180.0, ge=0)
+    #: How long a node group is left alone after its scale-up failed (no host, quota).
+    backoff: Duration = Field(default=300.0, ge=0)
+
+
 class Cluster(Model):
-    """A container cluster (one per centre, or one stretched over several)."""
+    """A container cluster (one per centre, or one stretched over several), or the nodes of
+    an Alibaba openb node list (``trace_nodes``) for a trace replay."""
 
     name: Name
-    node_groups: list[NodeGroup] = Field(min_length=1)
+    node_groups: list[NodeGroup] = []
     #: The scheduler profile of pods that name none.
     scheduler: Name = "default-scheduler"
+    #: The business system whose cloud hosts the node VMs are (its department's quota
+    #: applies); needed when a node group has a flavor.
+    system: Name | None = None
+    #: An openb node list (``sn, cpu_milli, memory_mib, gpu, model``) giving the nodes.
+    trace_nodes: str | None = None
+    #: node-monitor-grace-period: a node whose host stopped is NotReady after this.
+    node_monitor_grace_period: Duration = Field(default=40.0, gt=0)
+    #: DefaultTolerationSeconds: how long pods without their own toleration stay on a
+    #: NotReady node before they are evicted.
+    default_toleration_seconds: Duration = Field(default=300.0, ge=0)
+    #: How often pods that found no node are tried again without a cluster event.
+    pod_max_unschedulable: Duration = Field(default=300.0, gt=0)
+    autoscaler: Autoscaler | None = None
+
+    @model_validator(mode="after")
+    def _has_nodes(self) -> Cluster:
+        if not self.node_groups and self.trace_nodes is None:
+            raise ValueError("give node_groups or trace_nodes")
+        return self
 
 
 class Deployment(Model):
@@ -343,6 +398,11 @@ class Deployment(Model):
     pod_anti_affinity: PodAffinity | None = None
     topology_spread: list[TopologySpreadConstraint] = []
     scheduler_name: Name | None = None
+    #: The business system the deployment belongs to (a containerised system, or the
+    #: containerised part of one).
+    system: Name | None = None
+    #: From binding to Ready (image pull, start, readiness probe).
+    startup: Duration = Field(default=0.0, ge=0)
 
     @model_validator(mode="after")
     def _limits(self) -> Deployment:
@@ -382,6 +442,139 @@ class PodDisruptionBudget(Model):
         return self
 
 
+#: Hourly shape of an online government service's load: night lull, office-hour peaks
+#: (9-11, 14-17) and a smaller evening peak from mobile users.
+GOVERNMENT_DAY: tuple[float, ...] = (
+    *(0.15,) * 6,
+    0.25,
+    0.5,
+    0.8,
+    *(1.0,) * 3,
+    0.75,
+    0.8,
+    *(1.0,) * 3,
+    0.8,
+    0.6,
+    0.65,
+    0.7,
+    0.55,
+    0.35,
+    0.2,
+)
+#: Monday first: weekends carry about 40 % of a weekday's load.
+GOVERNMENT_WEEK: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 0.95, 0.45, 0.35)
+
+
+class Demand(Model):
+    """A service's CPU demand: ``peak`` at the busiest hour of the busiest day, shaped by
+    hour of day (``daily``, interpolated linearly) and day of week (``weekly``, Monday
+    first), times lognormal noise drawn once per ``step`` from the ``containers`` stream."""
+
+    peak: CpuMilli = Field(gt=0)
+    daily: list[float] = Field(default=list(GOVERNMENT_DAY), min_length=24, max_length=24)
+    weekly: list[float] = Field(default=list(GOVERNMENT_WEEK), min_length=7, max_length=7)
+    noise: float = Field(default=0.05, ge=0, le=2)
+    step: Duration = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _shape(self) -> Demand:
+        for name in ("daily", "weekly"):
+            values = getattr(self, name)
+            if min(values) < 0 or max(values) <= 0:
+                raise ValueError(f"{name} factors must be >= 0 with one above 0")
+        return self
+
+
+class Service(Model):
+    """A Service: its endpoints are the ready pods its selector matches (default: the pods
+    of ``deployment``); ``demand`` is the load spread evenly over them."""
+
+    name: Name
+    cluster: Name
+    namespace: Name = "default"
+    deployment: Name | None = None
+    selector: LabelSelector | None = None
+    #: Default: the deployment's system.
+    system: Name | None = None
+    demand: Demand | None = None
+    #: Ready endpoints the service needs to count as up (default: half the deployment's
+    #: declared replicas or HPA minimum, rounded up, as the availability ledger's rule).
+    required_endpoints: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _selects(self) -> Service:
+        if self.deployment is None and self.selector is None:
+            raise ValueError("give deployment or selector")
+        return self
+
+
+class ScalingPolicy(Model):
+    type: Literal["Pods", "Percent"]
+    value: int = Field(ge=1)
+    period: Duration = Field(gt=0, le=1800)
+
+
+class ScalingRules(Model):
+    stabilization_window: Duration = Field(ge=0, le=3600)
+    select_policy: Literal["Max", "Min", "Disabled"] = "Max"
+    policies: list[ScalingPolicy] = Field(min_length=1)
+
+
+def _default_up() -> ScalingRules:
+    return ScalingRules(
+        stabilization_window=0.0,
+        policies=[
+            ScalingPolicy(type="Percent", value=100, period=15.0),
+            ScalingPolicy(type="Pods", value=4, period=15.0),
+        ],
+    )
+
+
+def _default_down() -> ScalingRules:
+    return ScalingRules(
+        stabilization_window=300.0,
+        policies=[ScalingPolicy(type="Percent", value=100, period=15.0)],
+    )
+
+
+class HPA(Model):
+    """A HorizontalPodAutoscaler on a deployment's CPU (autoscaling/v2, Kubernetes' defaults).
+
+    Target ``target_utilization`` (percent of the CPU request) or ``target_average_value``
+    (CPU per pod); the load comes from the demand of the services selecting the pods."""
+
+    name: Name
+    deployment: Name
+    min_replicas: int = Field(default=1, ge=1)
+    max_replicas: int = Field(ge=1)
+    target_utilization: int | None = Field(default=None, ge=1, le=1000)
+    target_average_value: CpuMilli | None = Field(default=None, gt=0)
+    tolerance: float = Field(default=0.1, ge=0, lt=1)
+    scale_up: ScalingRules = Field(default_factory=_default_up)
+    scale_down: ScalingRules = Field(default_factory=_default_down)
+
+    @model_validator(mode="after")
+    def _target(self) -> HPA:
+        if (self.target_utilization is None) == (self.target_average_value is None):
+            raise ValueError("give exactly one of target_utilization and target_average_value")
+        if self.min_replicas > self.max_replicas:
+            raise ValueError("min_replicas must not exceed max_replicas")
+        return self
+
+
+class Replay(Model):
+    """Replay an Alibaba openb pod list on a cluster: each pod is submitted at its
+    ``creation_time`` and deleted at its ``deletion_time`` (unless ``keep_running``, as the
+    simulator of "Beware of Fragmentation" does)."""
+
+    cluster: Name
+    pods: str
+    keep_running: bool = False
+    #: Only the first pods in creation order (a slice of the trace).
+    limit: int | None = Field(default=None, ge=1)
+    namespace: Name = "openb"
+
+
 class Containers(Model):
     """The container cloud (容器云) of the scenario."""
 
@@ -390,3 +583,8 @@ class Containers(Model):
     clusters: list[Cluster] = Field(min_length=1)
     deployments: list[Deployment] = []
     pdbs: list[PodDisruptionBudget] = []
+    services: list[Service] = []
+    hpas: list[HPA] = []
+    #: --horizontal-pod-autoscaler-sync-period of kube-controller-manager.
+    hpa_sync_period: Duration = Field(default=15.0, gt=0)
+    replay: Replay | None = None

@@ -122,16 +122,46 @@ class ComponentFaults(Model):
 
 
 class ScriptedFault(Model):
-    """``target`` fails at ``at`` for ``duration`` (no repair crew involved)."""
+    """``target`` fails at ``at`` for ``duration`` (no repair crew involved).
+
+    ``effect``: ``fail`` takes the target down; ``degrade`` keeps a link up but loses
+    ``loss`` of its packets and adds ``extra_latency_ms`` one way (a gray failure that
+    makes heartbeats unreliable and slows replication); ``corrupt`` targets a business
+    system whose data is corrupted (ransomware-style: replicas copy the damage, only a
+    backup taken before ``at`` is clean) and ``duration`` is how long until it is noticed.
+    With ``every``, the fault happens ``times`` times, ``every`` apart (a flapping link).
+    """
 
     name: Name | None = None
     target: Name
     at: FaultTime
     duration: Duration = Field(gt=0)
+    effect: Literal["fail", "degrade", "corrupt"] = "fail"
+    loss: float = Field(default=0.0, ge=0, lt=1)
+    extra_latency_ms: float = Field(default=0.0, ge=0)
+    every: Duration | None = Field(default=None, gt=0)
+    times: int = Field(default=1, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _effect_fields(self) -> ScriptedFault:
+        if self.effect == "degrade" and self.loss == 0 and self.extra_latency_ms == 0:
+            raise ValueError("a degrade fault needs loss > 0 or extra_latency_ms > 0")
+        if self.effect != "degrade" and (self.loss or self.extra_latency_ms):
+            raise ValueError("loss and extra_latency_ms belong to effect: degrade")
+        if self.times > 1 and self.every is None:
+            raise ValueError("times > 1 needs every (the period between repetitions)")
+        if self.every is not None and self.every <= self.duration:
+            raise ValueError("every must be longer than duration (repetitions must not overlap)")
+        return self
 
     @property
     def label(self) -> str:
         return self.name or self.target
+
+    def starts(self, first: float) -> list[float]:
+        """Offsets of every repetition, the first at ``first``."""
+        step = self.every or 0.0
+        return [first + k * step for k in range(self.times)]
 
 
 class TraceFaults(Model):
@@ -139,8 +169,8 @@ class TraceFaults(Model):
     previous failure, ``failure_duration`` ms, ``failure_intensity`` fraction of hosts).
 
     Each row takes that fraction of the hosts in ``scope`` (a site, data centre, power domain
-    or rack; absent: every host), drawn at random, down for its duration. ``path`` is read
-    relative to the working directory.
+    or rack; absent: every host), drawn at random, down for its duration. A relative
+    ``path`` is read relative to the scenario file that sets it.
     """
 
     name: Name
@@ -180,18 +210,13 @@ class Faults(Model):
     site: ComponentFaults | None = None
     link: ComponentFaults | None = None
     witness: ComponentFaults | None = None
-    #: Site of the quorum witness (a component named ``witness@<site>``; a site loss takes it).
+    #: Site of the quorum witness (a component named ``witness@<site>``; a site loss takes
+    #: it); ``dr.witness_site`` says the same (give either, or both alike).
     witness_site: Name | None = None
     scripted: list[ScriptedFault] = []
     traces: list[TraceFaults] = []
     local_ha: LocalHA = LocalHA()
     availability: AvailabilityRule = AvailabilityRule()
-
-    @model_validator(mode="after")
-    def _witness_declared(self) -> Faults:
-        if self.witness is not None and self.witness_site is None:
-            raise ValueError("failure rates for 'witness' need witness_site (where it runs)")
-        return self
 
     def rates(self) -> dict[str, ComponentFaults]:
         """The classes given stochastic failures, in :data:`COMPONENT_CLASSES` order."""

@@ -415,7 +415,45 @@ def load_scenario(
     def source(loc: Loc) -> str:
         return doc.source_of(loc) or str(path)
 
+    _anchor_trace_paths(doc)
+    _anchor_container_paths(doc)
     return _validate(doc.data, source, check_feasibility)
+
+
+def _anchor_trace_paths(doc: _Document) -> None:
+    """Relative failure-trace paths are relative to the file that set them (``--set``
+    values to the working directory)."""
+    faults = doc.data.get("faults")
+    traces = faults.get("traces") if isinstance(faults, dict) else None
+    if not isinstance(traces, list):
+        return
+    for i, trace in enumerate(traces):
+        if not isinstance(trace, dict) or not isinstance(trace.get("path"), str):
+            continue
+        where = doc.origin.get(("faults", "traces", i, "path"))
+        if where is None or where == OVERRIDE_SOURCE or Path(trace["path"]).is_absolute():
+            continue
+        trace["path"] = str(Path(where).parent / trace["path"])
+
+
+def _anchor_container_paths(doc: _Document) -> None:
+    """Relative openb node and pod lists (``containers.clusters[].trace_nodes``,
+    ``containers.replay.pods``) are relative to the file that set them, too."""
+    containers = doc.data.get("containers")
+    if not isinstance(containers, dict):
+        return
+    places: list[tuple[Loc, Any, str]] = []
+    clusters = containers.get("clusters")
+    for i, cluster in enumerate(clusters if isinstance(clusters, list) else []):
+        places.append((("containers", "clusters", i, "trace_nodes"), cluster, "trace_nodes"))
+    places.append((("containers", "replay", "pods"), containers.get("replay"), "pods"))
+    for loc, holder, key in places:
+        if not isinstance(holder, dict) or not isinstance(holder.get(key), str):
+            continue
+        where = doc.origin.get(loc)
+        if where is None or where == OVERRIDE_SOURCE or Path(holder[key]).is_absolute():
+            continue
+        holder[key] = str(Path(where).parent / holder[key])
 
 
 def _validate(raw: dict[str, Any], source: Any, feasibility: bool) -> Scenario:

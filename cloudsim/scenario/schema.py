@@ -23,6 +23,7 @@ from cloudsim.scenario.base import (
     Name,
 )
 from cloudsim.scenario.containers import Containers
+from cloudsim.scenario.dr import DR
 from cloudsim.scenario.faults import Faults
 from cloudsim.units import DAY, HOUR, YEAR
 
@@ -354,6 +355,7 @@ class Scenario(Model):
     population: Population | None = None
     faults: Faults | None = None
     containers: Containers | None = None
+    dr: DR | None = None
 
     @property
     def host_count(self) -> int:

@@ -1,0 +1,426 @@
+"""The controllers of the container cloud: one simpy process each, over every object at once.
+
+A controller sleeps until it has something to do — a time it computed (a node's grace
+period running out, a pod's toleration expiring, the next HPA sync that would change
+something) or a poke from another part of the run (a host failed, a pod was evicted,
+replicas changed) — and then handles every cluster, deployment, node or autoscaler in one
+vectorised step. Nothing ticks per pod, and nothing ticks at all while nothing can happen:
+a quiet HPA sleeps until the demand curve would next move its recommendation.
+
+- :class:`ReplicaSets`: pods to match each deployment's replicas (creations go through the
+  scheduler; deletions take pending, then not-ready, then the newest pods first), and the
+  scheduler's retries of unschedulable pods: on the cluster events that can help them
+  (queueing hints: a pod deleted from a node it would fit, a node added or Ready again),
+  and after ``pod_max_unschedulable`` for those only another pod's arrival can help.
+- :class:`NodeLifecycle`: a node whose host stops is NotReady after the grace period
+  (40 s); its pods are evicted when their NoExecute toleration runs out (300 s by
+  default) and the replica sets recreate them elsewhere; a node whose host comes back is
+  Ready again and its pods restart.
+- :class:`Endpoints`: wakes when starting pods become ready, so service accounting and
+  the HPAs see them at that instant.
+- :class:`HorizontalPodAutoscaling`: every HPA synced on one grid (15 s).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from cloudsim.containers.hpa import Autoscalers, Forecast
+from cloudsim.containers.labels import FloatArray, IntArray
+from cloudsim.containers.pods import BOUND, PENDING, PodPhase
+from cloudsim.containers.runtime import ClusterState
+
+if TYPE_CHECKING:
+    from cloudsim.containers.cloud import ContainerCloud
+
+#: kube-controller-manager's node-monitor-period: how often NotReady nodes are looked at.
+NODE_MONITOR_PERIOD = 5.0
+#: How far a quiet HPA looks ahead for the next sync that would change something.
+HPA_LOOKAHEAD_SYNCS = 480
+
+
+class Trigger:
+    """Wakes a sleeping controller at the current time (``poke``), or at a time it set."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+        self.poked = False
+        self._event: simpy.Event | None = None
+
+    def poke(self) -> None:
+        self.poked = True
+        event = self._event
+        if event is not None and not event.triggered:
+            event.succeed()
+
+    def wait(self, until: float) -> simpy.Event:
+        self._event = self.env.event()
+        if math.isinf(until):
+            return self._event
+        return self.env.timeout(max(until - self.env.now, 0.0)) | self._event
+
+
+class Controller:
+    """One process: ``due`` says when to step next (``now``: at once), ``step`` acts."""
+
+    def __init__(self, cloud: ContainerCloud) -> None:
+        self.cloud = cloud
+        self.env = cloud.env
+        self.trigger = Trigger(cloud.env)
+        self.steps = 0
+
+    def poke(self) -> None:
+        self.trigger.poke()
+
+    def recheck(self) -> None:
+        """Wake to look at ``due`` again (something it depends on changed), not to step."""
+        event = self.trigger._event
+        if event is not None and not event.triggered:
+            event.succeed()
+
+    def due(self, now: float) -> float:
+        raise NotImplementedError
+
+    def step(self, now: float) -> None:
+        raise NotImplementedError
+
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        env = self.env
+        horizon = self.cloud.horizon
+        while True:
+            due = self.due(env.now)
+            if due > env.now:
+                yield self.trigger.wait(due if due < horizon else math.inf)
+                if env.now < due:  # poked before the time it set: look again
+                    continue
+            now = env.now
+            self.trigger.poked = False
+            self.step(now)
+            self.steps += 1
+            self.cloud.sim.events_processed += 1
+
+
+def grid_after(now: float, period: float, strictly: bool = False) -> float:
+    """The first multiple of ``period`` at or after (strictly: after) ``now``."""
+    k = math.floor(now / period)
+    at = k * period
+    if at < now - 1e-9 or (strictly and at <= now + 1e-9):
+        at = (k + 1) * period
+    return at
+
+
+class ReplicaSets(Controller):
+    """Pods to match replicas; the schedulers' queues."""
+
+    def __init__(self, cloud: ContainerCloud) -> None:
+        super().__init__(cloud)
+        self.created = 0
+        self.deleted = 0
+
+    def due(self, now: float) -> float:
+        if self.trigger.poked:
+            return now
+        flush = math.inf
+        for cs in self.cloud.clusters:
+            age = cs.spec.pod_max_unschedulable
+            for scheduler in cs.schedulers.values():
+                flush = min(flush, scheduler.flush_due(age))
+        return max(flush, now)
+
+    def step(self, now: float) -> None:
+        for cs in self.cloud.clusters:
+            for scheduler in cs.schedulers.values():
+                scheduler.requeue_stale(now, cs.spec.pod_max_unschedulable)
+            if cs.deployments:
+                self.reconcile(cs, now)
+            cs.schedule(now)
+        self.cloud.changed(now)
+
+    def reconcile(self, cs: ClusterState, now: float) -> None:
+        pods = cs.cluster.pods
+        n = pods.size
+        phase = pods.phase[:n]
+        live = (phase == PENDING) | (phase == BOUND)
+        diff = cs.desired - cs.per_deployment(live)
+        for d in np.flatnonzero(diff > 0).tolist():
+            dep = cs.deployments[d]
+            for _ in range(int(diff[d])):
+                dep.scheduler.submit(dep.template, name=f"{dep.name}-{dep.created}", time=now)
+                dep.created += 1
+                cs.pods_created += 1
+                self.created += 1
+        shrink = np.flatnonzero(diff < 0)
+        if not len(shrink):
+            return
+        ready = cs.pod_states(now)[0]
+        dep_of = cs.dep_of_tid[pods.template[:n]]
+        freed: set[int] = set()
+        for d in shrink.tolist():
+            rows = np.flatnonzero(live & (dep_of == d))
+            # pending first, then not ready, then the most recently started, newest
+            order = np.lexsort(
+                (
+                    -pods.created[rows],
+                    -np.nan_to_num(pods.started[rows], nan=np.inf),
+                    ready[rows],
+                    phase[rows] == BOUND,
+                )
+            )
+            for row in rows[order][: int(-diff[d])].tolist():
+                node = cs.end_pod(row, now, PodPhase.DELETED)
+                if node >= 0:
+                    freed.add(node)
+                self.deleted += 1
+        for node in sorted(freed):
+            for scheduler in cs.schedulers.values():
+                scheduler.requeue_fitting(node)
+
+
+class NodeLifecycle(Controller):
+    """NotReady after the grace period, NoExecute evictions, Ready again on recovery."""
+
+    def __init__(self, cloud: ContainerCloud) -> None:
+        super().__init__(cloud)
+        self.last = -math.inf
+        self.not_ready_events = 0
+
+    def due(self, now: float) -> float:
+        if self.trigger.poked:
+            return now
+        due = math.inf
+        for cs in self.cloud.clusters:
+            info = cs.info
+            up = cs.node_up()
+            down = info.present & ~up
+            known = ~np.isnan(info.down_since)
+            if (down & ~known).any() or (info.present & up & known).any():
+                return now  # a change not handled yet
+            waiting = down & cs.nodes.ready
+            if waiting.any():
+                due = min(due, float((info.down_since[waiting] + cs.grace).min()))
+            if (down & (info.vm_row >= 0)).any():  # a node VM may be restarted elsewhere
+                due = min(due, self.last + NODE_MONITOR_PERIOD)
+            pods = cs.cluster.pods
+            evict = pods.evict_at[: pods.size][cs.bound_mask()]
+            if len(evict) and np.isfinite(evict).any():
+                due = min(due, float(np.nanmin(evict)))
+        return max(due, now)
+
+    def step(self, now: float) -> None:
+        self.last = now
+        changed = False
+        for cs in self.cloud.clusters:
+            self.cloud.refresh_node_hosts(cs, now)
+            info = cs.info
+            nodes = cs.nodes
+            up = cs.node_up()
+            present = info.present
+            newly = present & ~up & np.isnan(info.down_since)
+            info.down_since[newly] = now
+            back = np.flatnonzero(present & up & ~np.isnan(info.down_since))
+            if len(back):
+                info.down_since[back] = np.nan
+                cs.restart_pods(back, now)
+                again = back[~nodes.ready[back]]
+                cs.set_ready(again)
+                self._record(cs, "node_ready", again, now)
+                changed = True
+            late = present & ~up & nodes.ready & (info.down_since + cs.grace <= now)
+            if late.any():
+                rows = np.flatnonzero(late)
+                cs.set_not_ready(rows, now)
+                self._record(cs, "node_not_ready", rows, now)
+                self.not_ready_events += len(rows)
+                changed = True
+            pods = cs.cluster.pods
+            n = pods.size
+            due = np.flatnonzero((pods.phase[:n] == BOUND) & (pods.evict_at[:n] <= now))
+            if len(due):
+                cs.evict(due.astype(np.int64), now)
+                self.cloud.sim.recorder.event(now, "pods_evicted", count=len(due), reason=cs.name)
+                changed = True
+            changed |= bool(newly.any())
+        if changed:
+            self.cloud.replicasets.poke()
+        self.cloud.changed(now)
+
+    def _record(self, cs: ClusterState, kind: str, rows: IntArray, now: float) -> None:
+        """One event per node (``host``: its host; ``reason``: cluster/node)."""
+        record = self.cloud.sim.recorder.event
+        for node in rows.tolist():
+            host = int(cs.nodes.host[node])
+            record(now, kind, host=host, reason=f"{cs.name}/{cs.nodes.names[node]}")
+
+
+class Endpoints(Controller):
+    """Wakes when a starting pod becomes ready (services and HPAs see it at once)."""
+
+    def due(self, now: float) -> float:
+        if self.trigger.poked:
+            return now
+        return min((cs.next_ready(now) for cs in self.cloud.clusters), default=math.inf)
+
+    def step(self, now: float) -> None:
+        self.cloud.changed(now, readiness_only=True)
+
+
+@dataclass
+class _HPAInputs:
+    """What the HPAs read at each of some sync times (the first one: now). Pods that are
+    starting become ready at known times; nothing else changes without a poke."""
+
+    times: FloatArray  # (J,)
+    current: IntArray  # (H,) replicas asked for
+    request: IntArray  # (H,) CPU request of one pod
+    missing: IntArray  # (H,) pods without metrics (their node is NotReady or down)
+    ready: IntArray  # (J, H)
+    unready: IntArray  # (J, H) pending or starting
+    usage: IntArray  # (J, H) CPU used by the ready pods
+
+    def same_at(self, j: int, other: _HPAInputs) -> bool:
+        """Whether ``other`` (read now) is what this forecast expected at its sync ``j``."""
+        return bool(
+            np.array_equal(self.current, other.current)
+            and np.array_equal(self.missing, other.missing)
+            and np.array_equal(self.ready[j], other.ready[0])
+            and np.array_equal(self.unready[j], other.unready[0])
+            and np.array_equal(self.usage[j], other.usage[0])
+        )
+
+
+class HorizontalPodAutoscaling(Controller):
+    """Every HPA, synced together every ``hpa_sync_period`` on a fixed grid.
+
+    The syncs ahead are forecast at once (demand curves, pods finishing their start, the
+    rest fixed); the process sleeps until the first forecast sync that changes some HPA's
+    replicas, runs it, and records the recommendations of the syncs in between exactly as
+    if each had run. A poke (pods or nodes changed) makes it read its inputs again at once:
+    if they are what the forecast expected the forecast stands, otherwise it is redone."""
+
+    def __init__(self, cloud: ContainerCloud, autoscalers: Autoscalers, targets: IntArray) -> None:
+        super().__init__(cloud)
+        self.hpas = autoscalers
+        self.targets = targets  # (H, 2): cluster, deployment
+        self.sync = autoscalers.sync
+        self.wake_at = 0.0
+        self.last = -math.inf
+        self.forecast: Forecast | None = None
+        self.expected: _HPAInputs | None = None
+        self.rescales = 0
+        self.syncs = 0
+
+    def due(self, now: float) -> float:
+        if not len(self.hpas):
+            return math.inf
+        if self.trigger.poked:
+            return now
+        return max(self.wake_at, now)
+
+    def _inputs(self, now: float, times: FloatArray) -> _HPAInputs:
+        cloud = self.cloud
+        ledger = cloud.ledger
+        h, j = len(self.hpas), len(times)
+        current = np.zeros(h, dtype=np.int64)
+        request = np.zeros(h, dtype=np.int64)
+        missing = np.zeros(h, dtype=np.int64)
+        ready = np.zeros((j, h), dtype=np.int64)
+        unready = np.zeros((j, h), dtype=np.int64)
+        share = np.zeros((j, h, len(ledger)))
+        for c, cs in enumerate(cloud.clusters):
+            mine = np.flatnonzero(self.targets[:, 0] == c)
+            if not len(mine):
+                continue
+            deps = self.targets[mine, 1]
+            tids = np.array([cs.deployments[d].tid for d in deps.tolist()], dtype=np.int64)
+            is_ready, is_unready, is_missing = cs.pod_states(now)
+            pods = cs.cluster.pods
+            n = pods.size
+            starting = is_unready & (pods.phase[:n] == BOUND)
+            template = pods.template[:n][starting]
+            at = pods.running_since[:n][starting] + cs.startup_of_tid[template]
+            first = np.searchsorted(times, at - 1e-9)  # the first sync that sees it ready
+            grown = np.zeros((j + 1, len(cs.cluster.templates)), dtype=np.int64)
+            np.add.at(grown, (first, template), 1)
+            became = np.cumsum(grown, axis=0)[:j]  # (J, T)
+            per_ready = cs.per_template(is_ready)[None, :] + became  # (J, T)
+            current[mine] = cs.desired[deps]
+            request[mine] = [cs.deployments[d].template.cpu for d in deps.tolist()]
+            missing[mine] = cs.per_deployment(is_missing)[deps]
+            ready[:, mine] = per_ready[:, tids]
+            unready[:, mine] = cs.per_deployment(is_unready)[deps][None, :] - became[:, tids]
+            rows = ledger.cluster_services(c)
+            if len(rows):
+                sel = ledger.selects(c).astype(np.int64)  # (S_c, T)
+                ready_s = per_ready @ sel.T  # (J, S_c)
+                served = sel[:, tids][None, :, :] * per_ready[:, tids][:, None, :]
+                part = served / np.maximum(ready_s, 1)[:, :, None]  # (J, S_c, H_c)
+                share[:, mine[:, None], rows[None, :]] = part.transpose(0, 2, 1)
+        demand = ledger.demand.at_times(times)  # (J, S)
+        usage = np.floor(np.einsum("jhs,js->jh", share, demand)).astype(np.int64)
+        return _HPAInputs(times, current, request, missing, ready, unready, usage)
+
+    def step(self, now: float) -> None:
+        hpas = self.hpas
+        start = grid_after(now, self.sync, strictly=self.last >= now)  # next sync not run
+        times: FloatArray = start + self.sync * np.arange(HPA_LOOKAHEAD_SYNCS + 1.0)
+        times = times[times < self.cloud.horizon]
+        if not len(times):
+            self.wake_at = math.inf
+            return
+        x = self._inputs(now, times)
+        expected = self.expected
+        if start > now and expected is not None:  # between syncs: does the forecast stand?
+            j = int(np.searchsorted(expected.times, start - 1e-9))
+            if j < len(expected.times) and expected.same_at(j, x):
+                return
+        if self.forecast is not None:
+            hpas.commit(self.forecast, start)
+        self.forecast = self.expected = None
+        current = x.current
+        first = 0
+        if start <= now:  # a sync is due now
+            out = hpas.step(
+                now, current, x.ready[0], x.unready[0], x.missing, x.usage[0], x.request
+            )
+            self.last = now
+            self.syncs += 1
+            changed = np.flatnonzero(out != current)
+            for h in changed.tolist():
+                c, d = (int(v) for v in self.targets[h])
+                self.cloud.clusters[c].desired[d] = out[h]
+                self.rescales += 1
+            if len(changed):  # the replica sets act now and poke back: forecast then
+                self.cloud.replicasets.poke()
+                self.wake_at = now + self.sync
+                return
+            current = out
+            first = 1
+        if len(times) <= first:
+            self.wake_at = math.inf
+            return
+        ahead = _HPAInputs(
+            times[first:],
+            current,
+            x.request,
+            x.missing,
+            x.ready[first:],
+            x.unready[first:],
+            x.usage[first:],
+        )
+        forecast = hpas.forecast(
+            ahead.times,
+            current,
+            ahead.ready,
+            ahead.unready,
+            ahead.missing,
+            ahead.usage,
+            ahead.request,
+        )
+        self.forecast, self.expected = forecast, ahead
+        self.wake_at = float(ahead.times[min(forecast.first, len(ahead.times) - 1)])

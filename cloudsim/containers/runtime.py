@@ -1,0 +1,366 @@
+"""A running cluster: its nodes' place in the IaaS world, its deployments and its pods' fate.
+
+:class:`ClusterState` wraps a :class:`~cloudsim.containers.cluster.Cluster` with what the
+controllers need and the scheduler does not: which node VM (cloud host) or bare-metal host
+is under each node and whether it is up (ground truth from the host table), which
+deployment owns each pod template, the replicas each deployment should have, and the record
+of every pod that ended (rows are then released for reuse, so a long run keeps the pod
+table as large as the pods alive).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cloudsim.containers.cluster import Cluster
+from cloudsim.containers.labels import BoolArray, IntArray
+from cloudsim.containers.nodes import NOT_READY_TAINTS, NodeTable
+from cloudsim.containers.pods import BOUND, PENDING, PodPhase, PodTemplate
+from cloudsim.containers.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from cloudsim.scenario import containers as spec
+
+#: Why a pod ended, as written in the results.
+END_STATUS: dict[int, str] = {
+    int(PodPhase.DELETED): "deleted",
+    int(PodPhase.PREEMPTED): "preempted",
+    int(PodPhase.EVICTED): "evicted",
+}
+
+
+@dataclass
+class Deployment:
+    """A deployment at run time: its pod template, scheduler, system and replica target."""
+
+    index: int
+    name: str
+    template: PodTemplate
+    tid: int
+    scheduler: Scheduler
+    system: int  # index into scenario.systems, -1: none
+    startup: float
+    declared: int  # replicas in the scenario (the HPA minimum when autoscaled)
+    created: int = 0  # pods created so far (names)
+
+
+class NodeInfo:
+    """Per node: node group, the node VM under it, presence and lifecycle times."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.group = np.zeros(0, dtype=np.int64)
+        self.vm_row = np.zeros(0, dtype=np.int64)
+        self.vm_id = np.zeros(0, dtype=np.int64)
+        self.present = np.zeros(0, dtype=np.bool_)
+        self.joined = np.zeros(0)
+        self.left = np.zeros(0)
+        self.down_since = np.zeros(0)
+        self.unneeded_since = np.zeros(0)
+        self.unremovable_until = np.zeros(0)
+
+    def extend(self, group: int, vm_rows: IntArray, vm_ids: IntArray, time: float) -> None:
+        n = len(vm_rows)
+        self.size += n
+        self.group = np.concatenate([self.group, np.full(n, group, dtype=np.int64)])
+        self.vm_row = np.concatenate([self.vm_row, vm_rows])
+        self.vm_id = np.concatenate([self.vm_id, vm_ids])
+        self.present = np.concatenate([self.present, np.ones(n, dtype=np.bool_)])
+        self.joined = np.concatenate([self.joined, np.full(n, time)])
+        self.left = np.concatenate([self.left, np.full(n, np.nan)])
+        self.down_since = np.concatenate([self.down_since, np.full(n, np.nan)])
+        self.unneeded_since = np.concatenate([self.unneeded_since, np.full(n, np.nan)])
+        self.unremovable_until = np.concatenate([self.unremovable_until, np.full(n, -np.inf)])
+
+
+@dataclass
+class PodArchive:
+    """Pods that ended, as columns (live pods are added when the results are built)."""
+
+    name: list[str] = field(default_factory=list)
+    tid: list[int] = field(default_factory=list)
+    created: list[float] = field(default_factory=list)
+    started: list[float] = field(default_factory=list)
+    ended: list[float] = field(default_factory=list)
+    node: list[int] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+
+    def add(
+        self,
+        name: str,
+        tid: int,
+        created: float,
+        started: float,
+        ended: float,
+        node: int,
+        status: str,
+    ) -> None:
+        self.name.append(name)
+        self.tid.append(tid)
+        self.created.append(created)
+        self.started.append(started)
+        self.ended.append(ended)
+        self.node.append(node)
+        self.status.append(status)
+
+
+#: Ready, unready and missing pods (see :meth:`ClusterState.pod_states`).
+PodStates = tuple[BoolArray, BoolArray, BoolArray]
+#: ``host_up(nodes_host) -> bool[N]``: ground truth of the hosts under the nodes.
+HostUp = Callable[[IntArray], BoolArray]
+
+
+class ClusterState:
+    """One cluster at run time (see the module docstring)."""
+
+    def __init__(
+        self,
+        index: int,
+        spec_: spec.Cluster,
+        cluster: Cluster,
+        schedulers: dict[str, Scheduler],
+        host_up: HostUp,
+        host_version: Callable[[], int] = lambda: 0,
+    ) -> None:
+        self.index = index
+        self.spec = spec_
+        self.name = spec_.name
+        self.cluster = cluster
+        self.nodes: NodeTable = cluster.nodes
+        self.schedulers = schedulers
+        self.host_up = host_up
+        self.host_version = host_version
+        self._states: tuple[tuple[float, int, int, int], PodStates] | None = None
+        self.info = NodeInfo()
+        self.deployments: list[Deployment] = []
+        self.desired = np.zeros(0, dtype=np.int64)
+        self.archive = PodArchive()
+        #: Per template: owning deployment (-1: none), startup, NotReady eviction delay.
+        self.dep_of_tid = np.zeros(0, dtype=np.int64)
+        self.startup_of_tid = np.zeros(0)
+        self.evict_delay_of_tid = np.zeros(0)
+        self.grace = spec_.node_monitor_grace_period
+        self.default_toleration = spec_.default_toleration_seconds
+        self.requeue_all = False
+        self.evictions = 0
+        self.preemptions = 0
+        self.pods_created = 0
+
+    # -- templates ----------------------------------------------------------------------
+    def sync_templates(self) -> None:
+        """Extend the per-template columns to every template the cluster registered."""
+        templates = self.cluster.templates
+        t = len(templates)
+        old = len(self.dep_of_tid)
+        if t == old:
+            return
+        self.dep_of_tid = np.concatenate([self.dep_of_tid, np.full(t - old, -1, dtype=np.int64)])
+        self.startup_of_tid = np.concatenate([self.startup_of_tid, np.zeros(t - old)])
+        delays = [self.eviction_delay(templates[i]) for i in range(old, t)]
+        self.evict_delay_of_tid = np.concatenate([self.evict_delay_of_tid, np.array(delays)])
+        for d in self.deployments:
+            if d.tid >= old:
+                self.dep_of_tid[d.tid] = d.index
+                self.startup_of_tid[d.tid] = d.startup
+
+    def eviction_delay(self, template: PodTemplate) -> float:
+        """How long a pod stays on a NotReady node (the taint manager's minimum toleration
+        time over the not-ready NoExecute taint; DefaultTolerationSeconds when the pod has
+        no toleration of its own for it)."""
+        taint = NOT_READY_TAINTS[1]
+        matching = [t for t in template.tolerations if t.tolerates(taint)]
+        if not matching:
+            return self.default_toleration
+        seconds = [t.toleration_seconds for t in matching]
+        if any(s is None for s in seconds):
+            return math.inf
+        return max(0.0, min(float(s) for s in seconds if s is not None))
+
+    def add_deployment(self, d: Deployment) -> None:
+        self.deployments.append(d)
+        self.desired = np.append(self.desired, d.declared).astype(np.int64)
+        self.sync_templates()
+        self.dep_of_tid[d.tid] = d.index
+        self.startup_of_tid[d.tid] = d.startup
+
+    # -- ground truth ---------------------------------------------------------------------
+    def node_up(self) -> BoolArray:
+        """Nodes present whose host (or node VM's host) is up right now."""
+        nodes = self.nodes
+        up = self.info.present.copy()
+        has = nodes.host >= 0
+        if has.any():
+            up[has] &= self.host_up(nodes.host[has])
+        return up
+
+    def state_key(self, now: float) -> tuple[float, int, int, int]:
+        """What pod states depend on: time, pods, nodes, hosts (a cache key)."""
+        return (now, self.cluster.changes, self.nodes.version, self.host_version())
+
+    def pod_states(self, now: float) -> tuple[BoolArray, BoolArray, BoolArray]:
+        """Over pod rows ``[0, size)``: ready (bound to a Ready node that is up, started),
+        unready (pending, or still starting) and missing (bound where nothing answers)."""
+        key = self.state_key(now)
+        if self._states is not None and self._states[0] == key:
+            return self._states[1]
+        states = self._pod_states(now)
+        self._states = (key, states)
+        return states
+
+    def _pod_states(self, now: float) -> tuple[BoolArray, BoolArray, BoolArray]:
+        pods = self.cluster.pods
+        n = pods.size
+        phase = pods.phase[:n]
+        bound = phase == BOUND
+        node_ok = self.nodes.ready & self.node_up()
+        on_ok = bound & node_ok[np.maximum(pods.node[:n], 0)]
+        started = self._started(now, n)
+        ready = on_ok & started
+        unready = (phase == PENDING) | (on_ok & ~started)
+        missing = bound & ~on_ok
+        return ready, unready, missing
+
+    def _started(self, now: float, n: int) -> BoolArray:
+        """Pods past their startup; the pods of the initial inventory (created and bound at
+        the start) are running when the run starts, as the initial cloud hosts are."""
+        pods = self.cluster.pods
+        since = pods.running_since[:n]
+        done: BoolArray = (since + self.startup_of_tid[pods.template[:n]] <= now) | (
+            (since <= 0.0) & (pods.created[:n] <= 0.0)
+        )
+        return done
+
+    def next_ready(self, now: float) -> float:
+        """When the next starting pod becomes ready (inf: none is starting)."""
+        pods = self.cluster.pods
+        n = pods.size
+        starting = (pods.phase[:n] == BOUND) & ~self._started(now, n)
+        if not starting.any():
+            return math.inf
+        at = pods.running_since[:n][starting] + self.startup_of_tid[pods.template[:n][starting]]
+        return float(at.min())
+
+    def per_deployment(self, mask: BoolArray) -> IntArray:
+        """(D,) pods in ``mask`` (over rows ``[0, size)``) per owning deployment."""
+        pods = self.cluster.pods
+        dep = self.dep_of_tid[pods.template[: pods.size][mask]]
+        return np.bincount(dep[dep >= 0], minlength=len(self.deployments)).astype(np.int64)
+
+    def per_template(self, mask: BoolArray) -> IntArray:
+        pods = self.cluster.pods
+        return np.bincount(
+            pods.template[: pods.size][mask], minlength=len(self.cluster.templates)
+        ).astype(np.int64)
+
+    # -- pods ending ----------------------------------------------------------------------
+    def end_pod(self, row: int, now: float, phase: PodPhase) -> int:
+        """End a pending or bound pod (record it, free its row); returns the node it was on."""
+        cluster = self.cluster
+        pods = cluster.pods
+        node = int(pods.node[row])
+        if pods.phase[row] in (PENDING, BOUND):
+            cluster.delete(row, phase)
+        self.archive_row(row, now, node)
+        return node
+
+    def archive_row(self, row: int, now: float, node: int) -> None:
+        """Record a pod that has ended (its phase says how) and release its row."""
+        pods = self.cluster.pods
+        for scheduler in self.schedulers.values():
+            scheduler.forget(row)
+        self.archive.add(
+            pods.names[row],
+            int(pods.template[row]),
+            float(pods.created[row]),
+            float(pods.started[row]),
+            now,
+            node,
+            END_STATUS.get(int(pods.phase[row]), "deleted"),
+        )
+        pods.evict_at[row] = np.nan
+        pods.release(row)
+
+    def evict(self, rows: IntArray, now: float) -> None:
+        """Evict bound pods (NoExecute, drain); schedulers get a hint for each freed node."""
+        freed: set[int] = set()
+        for row in rows.tolist():
+            freed.add(self.end_pod(row, now, PodPhase.EVICTED))
+            self.evictions += 1
+        for node in sorted(freed):
+            for scheduler in self.schedulers.values():
+                scheduler.requeue_fitting(node)
+
+    # -- nodes ----------------------------------------------------------------------------
+    def bound_on(self, rows: IntArray) -> BoolArray:
+        """Over pod rows ``[0, size)``: pods bound to one of the nodes ``rows``."""
+        pods = self.cluster.pods
+        n = pods.size
+        on = np.zeros(self.nodes.size, dtype=np.bool_)
+        on[rows] = True
+        result: BoolArray = (pods.phase[:n] == BOUND) & on[np.maximum(pods.node[:n], 0)]
+        return result
+
+    def bound_mask(self) -> BoolArray:
+        pods = self.cluster.pods
+        result: BoolArray = pods.phase[: pods.size] == BOUND
+        return result
+
+    def set_not_ready(self, rows: IntArray, now: float) -> None:
+        """Mark nodes NotReady (NoExecute taint) and schedule their pods' eviction."""
+        if not len(rows):
+            return
+        self.nodes.set_ready(rows, False)
+        pods = self.cluster.pods
+        bound = np.flatnonzero(self.bound_on(rows))
+        pods.evict_at[bound] = now + self.evict_delay_of_tid[pods.template[bound]]
+
+    def set_ready(self, rows: IntArray) -> None:
+        """Nodes Ready again: the taint goes and pending evictions are cancelled."""
+        if not len(rows):
+            return
+        self.nodes.set_ready(rows, True)
+        pods = self.cluster.pods
+        pods.evict_at[np.flatnonzero(self.bound_on(rows))] = np.nan
+        self.requeue_all = True
+
+    def restart_pods(self, rows: IntArray, now: float) -> None:
+        """The hosts of nodes ``rows`` came back: the pods still bound there start again."""
+        pods = self.cluster.pods
+        pods.running_since[np.flatnonzero(self.bound_on(rows))] = now
+        self.cluster.changes += 1
+
+    def remove_node(self, node: int, now: float) -> None:
+        """Take a node out of the cluster for good: its pods are evicted, it is cordoned,
+        NotReady and loses its labels (so it is in no topology domain any more)."""
+        pods = self.cluster.pods
+        self.evict(pods.on_node(node), now)
+        pending = pods.evict_at[: pods.size]
+        pending[pods.node[: pods.size] == node] = np.nan
+        nodes = self.nodes
+        nodes.set_unschedulable([node], True)
+        if nodes.ready[node]:
+            nodes.set_ready([node], False)
+        for key in list(nodes.labels.keys):
+            nodes.labels.remove(key, np.array([node], dtype=np.int64))
+        nodes.version += 1
+        self.info.present[node] = False
+        self.info.left[node] = now
+
+    def schedule(self, now: float) -> int:
+        """Run every scheduler of the cluster over its queue; returns pods bound."""
+        bound = 0
+        if self.requeue_all:
+            for scheduler in self.schedulers.values():
+                scheduler.requeue_unschedulable()
+            self.requeue_all = False
+        for scheduler in self.schedulers.values():
+            bound += scheduler.schedule_pending(now)
+        return bound
+
+    def unschedulable_count(self) -> int:
+        return sum(len(s.unschedulable) for s in self.schedulers.values())

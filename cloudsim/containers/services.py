@@ -1,0 +1,285 @@
+"""Services: endpoints (the ready pods a selector matches), capacity against demand, and
+exact accounting of the time each service spends short of ready endpoints.
+
+The endpoint state changes only when something happens to pods or nodes (a bind, an
+eviction, a node NotReady, a host failing or coming back, a pod finishing its start), and
+every controller calls :meth:`ServiceLedger.advance` after acting, so the state between two
+calls is constant: time short of endpoints is integrated exactly. Demand is piecewise
+constant per step and integrated step by step over each interval (core-seconds demanded
+and unserved, seconds overloaded), without waking up at each step.
+
+A pod is a ready endpoint only if it is bound to a node that is Ready *and* whose host is
+really up (ground truth): a pod on a failed host never counts, even during the 40 s before
+Kubernetes notices.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from cloudsim.containers.demand import DemandCurves
+from cloudsim.containers.labels import BoolArray, IntArray, LabelSelector
+from cloudsim.containers.runtime import ClusterState
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A service resolved against its cluster."""
+
+    name: str
+    cluster: int
+    namespace: str
+    selector: LabelSelector
+    deployment: int  # the deployment it fronts, -1: selector only
+    system: int  # index into scenario.systems, -1: none
+    required: int
+
+
+@dataclass
+class _Series:
+    columns: dict[str, list[npt.NDArray[np.generic]]] = field(default_factory=dict)
+
+    def add(self, **values: npt.NDArray[np.generic]) -> None:
+        for key, value in values.items():
+            self.columns.setdefault(key, []).append(value)
+
+    def concat(self, key: str, dtype: type) -> npt.NDArray[np.generic]:
+        parts = self.columns.get(key)
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+class ServiceLedger:
+    """Every service of the run: current endpoint state and integrals since the start."""
+
+    def __init__(
+        self, specs: Sequence[ServiceSpec], clusters: Sequence[ClusterState], demand: DemandCurves
+    ) -> None:
+        self.specs = list(specs)
+        self.clusters = clusters
+        self.demand = demand
+        n = len(self.specs)
+        self.required = np.array([s.required for s in self.specs], dtype=np.int64)
+        self.ready = np.zeros(n, dtype=np.int64)
+        self.endpoints = np.zeros(n, dtype=np.int64)
+        self.capacity = np.zeros(n, dtype=np.int64)
+        self.last = 0.0
+        # totals since the start, and since the last sample
+        self.short_s = np.zeros(n)
+        self.overload_s = np.zeros(n)
+        self.demand_ms = np.zeros(n)
+        self.unserved_ms = np.zeros(n)
+        self.ready_s = np.zeros(n)
+        self._mark = np.zeros((5, n))
+        self.min_ready = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        self.series = _Series()
+        self._last_sample = 0.0
+        # outages (ready < required), closed and open
+        self.outage_start = np.full(n, np.nan)
+        self.outage_min = np.zeros(n, dtype=np.int64)
+        self.outages: list[tuple[int, float, float, int]] = []
+        self._selects: dict[int, BoolArray] = {}  # per cluster: (S_c, T)
+        self._read: tuple[tuple[float, int, int, int], ...] | None = None
+        self._by_cluster = {
+            c: np.array([i for i, s in enumerate(self.specs) if s.cluster == c], dtype=np.int64)
+            for c in range(len(clusters))
+        }
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def cluster_services(self, c: int) -> IntArray:
+        """Indices of the services of cluster ``c`` (the rows of :meth:`selects`)."""
+        return self._by_cluster[c]
+
+    # -- endpoint state -------------------------------------------------------------------
+    def selects(self, c: int) -> BoolArray:
+        """(S_c, T) which templates of cluster ``c`` each of its services selects."""
+        cluster = self.clusters[c].cluster
+        t = len(cluster.templates)
+        found = self._selects.get(c)
+        if found is not None and found.shape[1] == t:
+            return found
+        rows = self._by_cluster[c]
+        matrix = np.zeros((len(rows), t), dtype=np.bool_)
+        for i, s in enumerate(rows.tolist()):
+            spec = self.specs[s]
+            for tid, template in enumerate(cluster.templates):
+                matrix[i, tid] = template.namespace == spec.namespace and spec.selector.matches(
+                    template.label_map
+                )
+        self._selects[c] = matrix
+        return matrix
+
+    def state(self, now: float) -> tuple[IntArray, IntArray, IntArray]:
+        """(S,) ready endpoints, bound endpoints and capacity (millicores) right now."""
+        n = len(self.specs)
+        ready = np.zeros(n, dtype=np.int64)
+        bound = np.zeros(n, dtype=np.int64)
+        capacity = np.zeros(n, dtype=np.int64)
+        for c, rows in self._by_cluster.items():
+            if not len(rows):
+                continue
+            state = self.clusters[c]
+            sel = self.selects(c).astype(np.int64)
+            is_ready = state.pod_states(now)[0]
+            per_ready = state.per_template(is_ready)
+            per_bound = state.per_template(state.bound_mask())
+            per_pod = np.array(
+                [t.cpu_limit or t.cpu for t in state.cluster.templates], dtype=np.int64
+            )
+            ready[rows] = sel @ per_ready
+            bound[rows] = sel @ per_bound
+            capacity[rows] = sel @ (per_ready * per_pod)
+        return ready, bound, capacity
+
+    def advance(self, now: float) -> None:
+        """Integrate the state held since the last call up to ``now``, then read it anew."""
+        self._integrate(now)
+        key = tuple(cs.state_key(now) for cs in self.clusters)
+        if key == self._read:
+            return
+        self._read = key
+        self.ready, self.endpoints, self.capacity = self.state(now)
+        self.min_ready = np.minimum(self.min_ready, self.ready)
+        short = self.ready < self.required
+        starting = short & np.isnan(self.outage_start)
+        self.outage_start[starting] = now
+        self.outage_min[starting] = self.ready[starting]
+        open_ = ~np.isnan(self.outage_start)
+        self.outage_min[open_ & short] = np.minimum(
+            self.outage_min[open_ & short], self.ready[open_ & short]
+        )
+        for s in np.flatnonzero(open_ & ~short).tolist():
+            self.outages.append((s, float(self.outage_start[s]), now, int(self.outage_min[s])))
+            self.outage_start[s] = np.nan
+
+    def _integrate(self, now: float) -> None:
+        start = self.last
+        if now <= start:
+            return
+        span = now - start
+        self.short_s += span * (self.ready < self.required)
+        self.ready_s += span * self.ready
+        for s in range(len(self.specs)):
+            demanded, unserved, over = self.demand.integrate(s, start, now, self.capacity[s])
+            self.demand_ms[s] += demanded
+            self.unserved_ms[s] += unserved
+            self.overload_s[s] += over
+        self.last = now
+
+    # -- results --------------------------------------------------------------------------
+    def sample(self, now: float, replicas: IntArray) -> None:
+        """One row per service: the state now and the integrals since the previous sample."""
+        self.advance(now)
+        totals = np.stack(
+            [self.short_s, self.overload_s, self.demand_ms, self.unserved_ms, self.ready_s]
+        )
+        delta = totals - self._mark
+        self._mark = totals
+        n = len(self.specs)
+        self.series.add(
+            time=np.full(n, now),
+            service=np.arange(n, dtype=np.int64),
+            ready=self.ready.copy(),
+            endpoints=self.endpoints.copy(),
+            replicas=replicas.astype(np.int64),
+            required=self.required.copy(),
+            demand=self.demand.at(now),
+            capacity=self.capacity.copy(),
+            interval=np.full(n, now - self._last_sample),
+            short_s=delta[0],
+            overload_s=delta[1],
+            demand_core_s=delta[2] / 1000.0,
+            unserved_core_s=delta[3] / 1000.0,
+        )
+        self._last_sample = now
+
+    def close(self, horizon: float) -> None:
+        """End of the run: integrate to the horizon and close open outages."""
+        self._integrate(horizon)
+        for s in np.flatnonzero(~np.isnan(self.outage_start)).tolist():
+            self.outages.append((s, float(self.outage_start[s]), horizon, int(self.outage_min[s])))
+            self.outage_start[s] = np.nan
+
+    def table(self, names: Sequence[str], systems: Sequence[str]) -> pa.Table:
+        from cloudsim.containers.results import names_column
+
+        s = self.series
+        service = s.concat("service", np.int64).astype(np.int64)
+        return pa.table(
+            {
+                "time": pa.array(s.concat("time", np.float64), pa.float64()),
+                "service": names_column(service, names),
+                "system": names_column(
+                    np.array([self.specs[i].system for i in service], dtype=np.int64), systems
+                ),
+                **{
+                    key: pa.array(s.concat(key, np.int64), pa.int64())
+                    for key in ("ready", "endpoints", "replicas", "required")
+                },
+                "demand_cpu_milli": pa.array(s.concat("demand", np.int64), pa.int64()),
+                "capacity_cpu_milli": pa.array(s.concat("capacity", np.int64), pa.int64()),
+                **{
+                    key: pa.array(s.concat(key, np.float64), pa.float64())
+                    for key in (
+                        "interval",
+                        "short_s",
+                        "overload_s",
+                        "demand_core_s",
+                        "unserved_core_s",
+                    )
+                },
+            }
+        )
+
+    def outage_table(self, names: Sequence[str], systems: Sequence[str]) -> pa.Table:
+        from cloudsim.containers.results import names_column
+
+        rows = sorted(self.outages, key=lambda o: (o[1], o[0]))
+        service = np.array([o[0] for o in rows], dtype=np.int64)
+        start = np.array([o[1] for o in rows], dtype=np.float64)
+        end = np.array([o[2] for o in rows], dtype=np.float64)
+        return pa.table(
+            {
+                "service": names_column(service, names),
+                "system": names_column(
+                    np.array([self.specs[i].system for i in service], dtype=np.int64), systems
+                ),
+                "start": pa.array(start, pa.float64()),
+                "end": pa.array(end, pa.float64()),
+                "duration_s": pa.array(end - start, pa.float64()),
+                "required": pa.array(self.required[service], pa.int64()),
+                "min_ready": pa.array([o[3] for o in rows], pa.int64()),
+            }
+        )
+
+    def summary(self, horizon: float) -> dict[str, dict[str, float | int]]:
+        out: dict[str, dict[str, float | int]] = {}
+        for i, spec in enumerate(self.specs):
+            demanded = float(self.demand_ms[i])
+            served = 1.0 - float(self.unserved_ms[i]) / demanded if demanded > 0 else 1.0
+            out[spec.name] = {
+                "required_endpoints": int(self.required[i]),
+                "availability": round(1.0 - float(self.short_s[i]) / horizon, 6),
+                "short_s": round(float(self.short_s[i]), 3),
+                "outages": sum(1 for o in self.outages if o[0] == i),
+                "overload_s": round(float(self.overload_s[i]), 3),
+                "demand_served": round(served, 6),
+                "mean_ready": round(float(self.ready_s[i]) / horizon, 3) if horizon else 0.0,
+                "min_ready": int(self.min_ready[i]),
+            }
+        return out
+
+
+def required_default(declared: int, fraction: float) -> int:
+    """The availability ledger's rule for services: half (by default) of the declared
+    replicas, rounded up."""
+    return math.ceil(declared * fraction - 1e-9)

@@ -1,0 +1,177 @@
+"""Validation of the ``dr`` section against the rest of the scenario.
+
+Returns ``(location, message)`` pairs; :mod:`cloudsim.scenario.checks` turns them into
+problems naming the file that set the value. Runs once names elsewhere are consistent.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import numpy as np
+
+from cloudsim.dr.plan import matching_entries
+from cloudsim.dr.policies import POLICIES, load_policy_plugins, make_policy
+from cloudsim.scenario.schema import Scenario
+from cloudsim.topology import Topology
+
+Loc = tuple[str | int, ...]
+
+
+def _unknown(value: str, names: Iterable[str], what: str) -> str:
+    known = sorted(names)
+    close = difflib.get_close_matches(value, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {what} {value!r}{hint} (known: {', '.join(known[:12]) or 'none'})"
+
+
+def _sync_rtt(topology: Topology, a: str, b: str) -> float | None:
+    """Round trip of the synchronous channel: the direct link if there is one, else the
+    lowest-latency route (None: not connected)."""
+    if topology.network.has_edge(a, b):
+        return 2 * float(topology.network.edges[a, b]["latency_ms"])
+    try:
+        return topology.rtt_ms(a, b)
+    except ValueError:
+        return None
+
+
+def dr_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+    """Unknown names, impossible designs, synchronous pairs over the RTT limit, policies."""
+    dr = scenario.dr
+    if dr is None:
+        return []
+    found: list[tuple[Loc, str]] = []
+    topology = Topology.from_scenario(scenario)
+    centres = set(topology.datacenters)
+    sites = set(topology.sites)
+    if dr.witness_site is not None:
+        if dr.witness_site not in sites:
+            found.append((("dr", "witness_site"), _unknown(dr.witness_site, sites, "site")))
+        elif not topology.datacenters_of(dr.witness_site):
+            found.append(
+                (
+                    ("dr", "witness_site"),
+                    f"site {dr.witness_site!r} holds no data centre for the witness to run in "
+                    "(heartbeats reach the witness through its site's centres)",
+                )
+            )
+
+    load_policy_plugins()
+    rng = np.random.default_rng(0)
+    for role in ("failover", "failback"):
+        ref = getattr(dr, role)
+        if ref.name not in POLICIES:
+            found.append(((("dr", role, "name")), _unknown(ref.name, POLICIES, "failover policy")))
+            continue
+        try:
+            make_policy(ref.name, ref.params, rng)
+        except (ValueError, TypeError, KeyError) as exc:
+            found.append((("dr", role, "params"), str(exc)))
+
+    systems = scenario.systems
+    chosen = matching_entries(dr, systems)
+    limit = dr.sync_rtt_limit_ms
+    for i, entry in enumerate(dr.systems):
+        loc: Loc = ("dr", "systems", i)
+        for j, name in enumerate(entry.datacenters or []):
+            if name not in centres:
+                found.append(((*loc, "datacenters", j), _unknown(name, centres, "data centre")))
+        targets: list[tuple[Loc, str]] = []
+        if entry.standby is not None:
+            targets.append(((*loc, "standby", "datacenter"), entry.standby.datacenter))
+        rep = entry.replication
+        if rep.asynchronous is not None:
+            targets.append(((*loc, "replication", "asynchronous", "to"), rep.asynchronous.to))
+        if rep.backup is not None:
+            targets.append(((*loc, "replication", "backup", "to"), rep.backup.to))
+            if rep.backup.restore_to is not None:
+                targets.append(
+                    ((*loc, "replication", "backup", "restore_to"), rep.backup.restore_to)
+                )
+        bad_target = False
+        for where, name in targets:
+            if name not in centres:
+                found.append((where, _unknown(name, centres, "data centre")))
+                bad_target = True
+        selected = [s for s, k in zip(systems, chosen, strict=True) if k == i]
+        if not selected:
+            names = [s.name for s in systems]
+            if _glob(entry.match) or entry.match in names:
+                message = (
+                    f"selects no system: none matches {entry.match!r} with these selectors "
+                    "that an earlier entry has not taken"
+                )
+            else:
+                message = _unknown(entry.match, names, "system")
+            found.append(((*loc, "match"), message))
+            continue
+        if bad_target:
+            continue
+        for system in selected:
+            at = f"system {system.name!r} ({', '.join(system.datacenters)})"
+            if entry.mode == "active-active" and len(system.datacenters) != 2:
+                found.append(
+                    (
+                        (*loc, "mode"),
+                        f"active-active needs exactly two centres; {at} has "
+                        f"{len(system.datacenters)}",
+                    )
+                )
+                continue
+            if entry.standby is not None and entry.standby.datacenter in system.datacenters:
+                found.append(
+                    (
+                        (*loc, "standby", "datacenter"),
+                        f"the standby of {at} must be another centre than its own",
+                    )
+                )
+                continue
+            pair: tuple[str, str] | None = None
+            if entry.sync:
+                if entry.mode == "active-active":
+                    pair = (system.datacenters[0], system.datacenters[1])
+                elif entry.standby is not None:
+                    pair = (system.datacenters[0], entry.standby.datacenter)
+            if pair is not None:
+                rtt = _sync_rtt(topology, *pair)
+                if rtt is None:
+                    found.append(
+                        (
+                            (*loc, "replication", "sync"),
+                            f"synchronous replication of {at}: {pair[0]} and {pair[1]} "
+                            "are not connected",
+                        )
+                    )
+                elif rtt > limit:
+                    found.append(
+                        (
+                            (*loc, "replication", "sync"),
+                            f"synchronous replication of {at} between {pair[0]} and "
+                            f"{pair[1]}: round trip {rtt:g} ms is over the limit of "
+                            f"{limit:g} ms (dr.sync_rtt_limit_ms)",
+                        )
+                    )
+            if rep.asynchronous is not None:
+                try:
+                    topology.path(system.datacenters[0], rep.asynchronous.to)
+                except ValueError as exc:
+                    found.append(((*loc, "replication", "asynchronous", "to"), str(exc)))
+    timeout_ms = dr.heartbeat.timeout * 1000
+    for a, b in topology.network.edges:
+        rtt = 2 * float(topology.network.edges[a, b]["latency_ms"])
+        if rtt > timeout_ms:
+            found.append(
+                (
+                    ("dr", "heartbeat", "timeout"),
+                    f"{dr.heartbeat.timeout:g} s is shorter than the {rtt:g} ms round trip "
+                    f"of {a}—{b}: every heartbeat over it would count as missed",
+                )
+            )
+            break
+    return found
+
+
+def _glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")

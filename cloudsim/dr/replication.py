@@ -1,0 +1,231 @@
+"""Replication as vectorised fluid queues, one row per business system.
+
+Each system writes at ``rate x shape(hour of day)`` (bytes/s) split over the centres where
+it is writable. Three queues per system, advanced together and exactly between changes
+(rates are constant within an hour and between two network events, so the piecewise-linear
+solution ``backlog = max(0, backlog + (in - out) x dt)`` is exact):
+
+- **async**: writes not yet shipped to the asynchronous target; drains at the system's
+  share of the route's bandwidth (zero while the route is cut, reduced on a lossy link);
+- **mirror**: per side of a synchronous pair, writes the other side has not got (grows
+  only while the pair is not in sync: one side continuing alone, or split-brain);
+  resynced at the pair's route share once it is back;
+- **away**: writes taken at a centre that is not one of the system's own (after a
+  failover), to be copied back at failback.
+
+Every byte written is in exactly one place at any time: shipped (or resynced), in a
+backlog, or dropped by a failover or a split-brain reconciliation (what the ledger records
+as data lost). :meth:`Replication.conserved` checks it.
+
+The **lag** of a backlog is the age of its oldest write: with ``F(t)`` the integral of the
+shape, the write at the head of the queue was taken at ``F^-1(F(t) - backlog/rate)`` (the
+system wrote at its nominal rate throughout the backlog window).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+DAY = 86400.0
+HOUR = 3600.0
+
+
+class Diurnal:
+    """An hourly, daily-periodic rate multiplier (mean 1) and its integral ``F`` and inverse."""
+
+    def __init__(self, shape: tuple[float, ...] | list[float]) -> None:
+        values = np.asarray(shape, dtype=np.float64)
+        if values.shape != (24,) or values.min() <= 0:
+            raise ValueError("a diurnal shape is 24 positive hourly multipliers")
+        self.hourly = values / values.mean()
+        self._hours = np.arange(25, dtype=np.float64) * HOUR
+        self._knots = np.concatenate([[0.0], np.cumsum(self.hourly) * HOUR])
+        self._knots[-1] = DAY  # exactly one day of writing per day
+
+    def at(self, t: float) -> float:
+        """The multiplier in force at ``t``."""
+        return float(self.hourly[int((t % DAY) // HOUR) % 24])
+
+    def integral(self, t: FloatArray | float) -> FloatArray:
+        """``F(t)``: seconds of mean-rate writing from 0 to ``t``."""
+        t = np.asarray(t, dtype=np.float64)
+        day = np.floor(t / DAY)
+        result: FloatArray = day * DAY + np.interp(t - day * DAY, self._hours, self._knots)
+        return result
+
+    def inverse(self, x: FloatArray | float) -> FloatArray:
+        """``F^-1(x)``."""
+        x = np.asarray(x, dtype=np.float64)
+        day = np.floor(x / DAY)
+        result: FloatArray = day * DAY + np.interp(x - day * DAY, self._knots, self._hours)
+        return result
+
+
+class Replication:
+    """The three fluid queues of every system, and what went through them."""
+
+    def __init__(self, rates: FloatArray, shapes: list[tuple[float, ...]]) -> None:
+        n = len(rates)
+        self.rate = np.asarray(rates, dtype=np.float64)
+        distinct = sorted(set(shapes))
+        self.diurnals = [Diurnal(shape) for shape in distinct]
+        self.shape_of = np.array([distinct.index(shape) for shape in shapes], dtype=np.int64)
+        self._members = [np.flatnonzero(self.shape_of == k) for k in range(len(distinct))]
+        #: (24, S): each system's multiplier by hour of day
+        self._by_hour = np.array([d.hourly for d in self.diurnals]).T[:, self.shape_of].copy()
+        self.clock = 0.0
+        # inputs, set by the controller whenever the state they depend on changes
+        self.async_in = np.zeros(n)  # fraction of writes that enter the async queue
+        self.async_cap = np.zeros(n)  # bytes/s the async queue drains at
+        self.mirror_in = np.zeros((n, 2))  # fraction of writes unmirrored, per pair side
+        self.mirror_cap = np.zeros(n)  # bytes/s of resync once the pair is connected
+        self.away_in = np.zeros(n)  # fraction of writes taken away from home
+        self.write_on = np.zeros(n)  # fraction of writes accepted at all (0: not writable)
+        # state
+        self.backlog = np.zeros(n)
+        self.mirror = np.zeros((n, 2))
+        self.away = np.zeros(n)
+        # totals (bytes)
+        self.written = np.zeros(n)
+        self.shipped = np.zeros(n)
+        self.resynced = np.zeros(n)
+        self.async_total_in = np.zeros(n)
+        self.mirror_total_in = np.zeros(n)
+        self.dropped_async = np.zeros(n)
+        self.dropped_mirror = np.zeros(n)
+        self.dropped_away = np.zeros(n)
+        self.returned = np.zeros(n)  # away writes copied back at failback
+
+    # -- advancing ------------------------------------------------------------------------
+    def multiplier(self, t: float) -> FloatArray:
+        """Each system's shape multiplier at ``t``."""
+        result: FloatArray = self._by_hour[int((t % DAY) // HOUR) % 24]
+        return result
+
+    def advance(self, until: float) -> None:
+        """Advance every queue from the clock to ``until`` (inputs constant meanwhile)."""
+        t = self.clock
+        while t < until:
+            edge = (math.floor(t / HOUR) + 1) * HOUR
+            end = min(until, edge)
+            self._step(t, end - t)
+            t = end
+        self.clock = max(self.clock, until)
+
+    def _step(self, t: float, dt: float) -> None:
+        if dt <= 0:
+            return
+        w = self.rate * self.multiplier(t) * self.write_on
+        written = w * dt
+        self.written += written
+        # async: fluid queue
+        inflow = written * self.async_in
+        self.async_total_in += inflow
+        level = self.backlog + inflow
+        out = np.minimum(level, self.async_cap * dt)
+        self.shipped += out
+        self.backlog = level - out
+        # mirror: per side, drains only through the pair's resync capacity
+        if not (self.mirror_in.any() or self.mirror.any()):
+            self.away += written * self.away_in
+            return
+        m_in = written[:, None] * self.mirror_in
+        self.mirror_total_in += m_in.sum(axis=1)
+        level2 = self.mirror + m_in
+        drain = np.minimum(level2, (self.mirror_cap * dt)[:, None])
+        self.resynced += drain.sum(axis=1)
+        self.mirror = level2 - drain
+        # away from home: kept until failback
+        self.away += written * self.away_in
+
+    # -- reading ----------------------------------------------------------------------------
+    def age(self, amount: FloatArray, at: float) -> FloatArray:
+        """Seconds of writing that ``amount`` bytes per system represent, ending at ``at``."""
+        amount = np.asarray(amount, dtype=np.float64)
+        out = np.zeros(len(self.rate))
+        for k, members in enumerate(self._members):
+            if not members.size:
+                continue
+            rate = self.rate[members]
+            ok = (rate > 0) & (amount[members] > 0)
+            if not ok.any():
+                continue
+            d = self.diurnals[k]
+            idx = members[ok]
+            head = d.inverse(d.integral(at) - amount[idx] / self.rate[idx])
+            out[idx] = at - head
+        return out
+
+    def lag(self, at: float) -> FloatArray:
+        """Async lag per system (seconds): the age of the oldest unshipped write."""
+        if not self.backlog.any():
+            return np.zeros(len(self.rate))
+        return self.age(self.backlog, at)
+
+    def written_between(self, system: int, start: float, end: float) -> float:
+        """Bytes ``system`` writes at its nominal rate from ``start`` to ``end``."""
+        d = self.diurnals[int(self.shape_of[system])]
+        seconds = float(d.integral(end) - d.integral(start))
+        return float(self.rate[system]) * seconds
+
+    # -- dropping (a failover starts from what the target has) ----------------------------
+    def drop_async(self, system: int) -> float:
+        lost = float(self.backlog[system])
+        self.backlog[system] = 0.0
+        self.dropped_async[system] += lost
+        return lost
+
+    def drop_mirror(self, system: int, side: int) -> float:
+        lost = float(self.mirror[system, side])
+        self.mirror[system, side] = 0.0
+        self.dropped_mirror[system] += lost
+        return lost
+
+    def drop_away(self, system: int) -> float:
+        lost = float(self.away[system])
+        self.away[system] = 0.0
+        self.dropped_away[system] += lost
+        return lost
+
+    def bring_back(self, system: int) -> float:
+        """Failback copies the away writes home: returns the bytes copied."""
+        amount = float(self.away[system])
+        self.away[system] = 0.0
+        self.returned[system] += amount
+        return amount
+
+    def conserved(self, tolerance: float = 1e-6) -> bool:
+        """Every byte that entered a queue is shipped, queued or dropped."""
+        ok_async = np.allclose(
+            self.async_total_in,
+            self.shipped + self.backlog + self.dropped_async,
+            rtol=tolerance,
+            atol=1.0,
+        )
+        ok_mirror = np.allclose(
+            self.mirror_total_in,
+            self.resynced + self.mirror.sum(axis=1) + self.dropped_mirror,
+            rtol=tolerance,
+            atol=1.0,
+        )
+        return bool(ok_async and ok_mirror)
+
+    def totals(self) -> dict[str, Any]:
+        return {
+            "written_gb": float(self.written.sum() / 1e9),
+            "shipped_gb": float(self.shipped.sum() / 1e9),
+            "backlog_gb": float(self.backlog.sum() / 1e9),
+        }
+
+
+def last_backup_start(at: float, interval: float, offset: float, delay: float) -> float:
+    """Start of the newest backup complete by ``at`` (backups start at offset + k x interval,
+    for every integer k, and take ``delay`` to complete)."""
+    k = math.floor((at - delay - offset) / interval)
+    return offset + k * interval

@@ -1,0 +1,194 @@
+"""Replication queues, backup arithmetic and heartbeat monitors, unit by unit."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloudsim.dr.detection import CLEAN, CUT, HeartbeatMonitors, Route, lossy_transitions
+from cloudsim.dr.replication import Diurnal, Replication, last_backup_start
+from cloudsim.scenario.dr import OFFICE_DAY, Heartbeat
+
+DAY = 86400.0
+HOUR = 3600.0
+
+
+def test_diurnal_integral_and_inverse() -> None:
+    d = Diurnal(OFFICE_DAY)
+    assert d.hourly.mean() == pytest.approx(1.0)
+    assert float(d.integral(DAY)) == pytest.approx(DAY)
+    assert float(d.integral(3 * DAY + 5 * HOUR)) == pytest.approx(
+        3 * DAY + d.hourly[:5].sum() * HOUR
+    )
+    x = np.linspace(0, 5 * DAY, 1001)
+    assert np.allclose(d.integral(d.inverse(x)), x)
+    assert d.at(9.5 * HOUR) == pytest.approx(d.hourly[9])
+
+
+def euler(rate: float, shape: Diurnal, cap: float, until: float, dt: float = 1.0) -> float:
+    backlog = 0.0
+    t = 0.0
+    while t < until:
+        backlog = max(0.0, backlog + (rate * shape.at(t) - cap) * dt)
+        t += dt
+    return backlog
+
+
+def test_the_fluid_queue_is_exact_between_changes() -> None:
+    """Advancing hour by hour in one call equals a fine Euler integration."""
+    shape = tuple([0.2] * 8 + [2.0] * 8 + [0.8] * 8)
+    rate, cap = 1e6, 1.3e6  # bytes/s: over capacity in the 8 busy hours only
+    repl = Replication(np.array([rate]), [shape])
+    repl.write_on[:] = 1.0
+    repl.async_in[:] = 1.0
+    repl.async_cap[:] = cap
+    for until in (10 * HOUR, 15.5 * HOUR, 40 * HOUR):
+        repl.advance(until)
+        expected = euler(rate, Diurnal(shape), cap, until, dt=5.0)
+        assert repl.backlog[0] == pytest.approx(expected, rel=1e-3, abs=1e3)
+    assert repl.conserved()
+    # the lag is the age of the oldest unshipped write
+    t = repl.clock
+    lag = float(repl.lag(t)[0])
+    d = Diurnal(shape)
+    written = rate * float(d.integral(t) - d.integral(t - lag))
+    assert written == pytest.approx(repl.backlog[0], rel=1e-9)
+
+
+def test_dropping_keeps_every_byte_accounted_for() -> None:
+    repl = Replication(np.array([1e6, 2e6]), [OFFICE_DAY, OFFICE_DAY])
+    repl.write_on[:] = 1.0
+    repl.async_in[:] = 1.0
+    repl.mirror_in[:, 0] = 1.0
+    repl.advance(HOUR)
+    lost = repl.drop_async(1) + repl.drop_mirror(0, 0)
+    assert lost > 0 and repl.backlog[1] == 0 and repl.mirror[0, 0] == 0
+    repl.mirror_cap[:] = 1e9
+    repl.advance(2 * HOUR)
+    assert repl.conserved()
+    assert repl.mirror.sum() == 0
+
+
+@given(
+    at=st.floats(0, 400 * DAY),
+    interval=st.sampled_from([HOUR, 6 * HOUR, DAY, 7 * DAY]),
+    offset=st.floats(0, DAY),
+    fraction=st.floats(0, 3),
+)
+def test_backup_loss_is_between_d_and_t_plus_d(
+    at: float, interval: float, offset: float, fraction: float
+) -> None:
+    delay = fraction * interval
+    loss = at - last_backup_start(at, interval, offset, delay)
+    assert delay - 1e-6 <= loss <= interval + delay + 1e-6
+
+
+def naive_transitions(
+    missed: list[bool], k: int, reachable: bool, run: int
+) -> tuple[list[tuple[int, bool]], bool, int]:
+    events = []
+    for i, miss in enumerate(missed):
+        run = run + 1 if miss else 0
+        if reachable and run == k:
+            reachable = False
+            events.append((i, False))
+        elif not reachable and not miss:
+            reachable = True
+            events.append((i, True))
+    return events, reachable, run
+
+
+@settings(max_examples=300)
+@given(
+    missed=st.lists(st.booleans(), min_size=1, max_size=60),
+    k=st.integers(1, 5),
+    reachable=st.booleans(),
+    run=st.integers(0, 6),
+)
+def test_lossy_transitions_match_a_heartbeat_by_heartbeat_monitor(
+    missed: list[bool], k: int, reachable: bool, run: int
+) -> None:
+    if reachable:
+        run = min(run, k - 1)  # a reachable monitor has fewer than k misses behind it
+    got = lossy_transitions(np.array(missed), k, reachable, run)
+    assert got == naive_transitions(missed, k, reachable, run)
+
+
+class Heap:
+    """A stand-in for the fault injector's heap."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[float, int, Callable[[float], None]]] = []
+        self.n = 0
+
+    def schedule(self, time: float, action: Callable[[float], None]) -> None:
+        heapq.heappush(self.items, (time, self.n, action))
+        self.n += 1
+
+    def run(self, until: float) -> None:
+        while self.items and self.items[0][0] <= until:
+            time, _, action = heapq.heappop(self.items)
+            action(time)
+
+
+def monitors(
+    interval: float = 1.0, misses: int = 3, timeout: float = 1.0, seed: int = 0
+) -> tuple[HeartbeatMonitors, Heap, list[tuple[str, str, bool, float]]]:
+    heap = Heap()
+    seen: list[tuple[str, str, bool, float]] = []
+    m = HeartbeatMonitors(
+        ["a", "b"],
+        Heartbeat(interval=interval, misses=misses, timeout=timeout),
+        np.random.default_rng(seed),
+        heap.schedule,
+        lambda mon, t: seen.append((mon.source, mon.target, mon.reachable, t)),
+    )
+    return m, heap, seen
+
+
+def test_a_cut_is_reported_at_the_kth_missed_heartbeat() -> None:
+    m, heap, seen = monitors(interval=2.0, misses=3, timeout=0.5)
+    cut_at = 100.3
+    m.update({("a", "b"): CUT, ("b", "a"): CUT}, cut_at)
+    heap.run(200)
+    assert len(seen) == 2
+    for source, target, reachable, t in seen:
+        phase = m.monitors[(source, target)].phase
+        first = phase + (math.floor((cut_at - phase) / 2.0) + 1) * 2.0
+        assert not reachable and t == pytest.approx(first + 2 * 2.0 + 0.5)
+        assert 2 * 2.0 + 0.5 <= t - cut_at <= 3 * 2.0 + 0.5
+    m.update({("a", "b"): CLEAN, ("b", "a"): CLEAN}, 300.0)
+    heap.run(400)
+    assert [r for *_, r, _ in seen[2:]] == [True, True]
+    assert all(300 < t <= 302 for *_, t in seen[2:])
+
+
+def test_a_heal_before_detection_is_never_reported() -> None:
+    m, heap, seen = monitors(interval=1.0, misses=3)
+    m.update({("a", "b"): CUT}, 10.0)
+    m.update({("a", "b"): CLEAN}, 11.0)  # back within two heartbeats
+    heap.run(100)
+    assert seen == []
+
+
+def test_a_lossy_route_gives_false_reports_at_about_the_expected_rate() -> None:
+    """Runs of k misses in Bernoulli trials: a monitor reporting reachable goes down at
+    rate ~ (1-q) q^k per heartbeat (q the miss probability), and back at the next answer."""
+    loss = 0.2
+    q = 1 - (1 - loss) ** 2
+    m, heap, seen = monitors(interval=1.0, misses=3, seed=3)
+    m.update({("a", "b"): Route(True, loss)}, 0.0)
+    beats = 20_000
+    heap.run(beats)
+    downs = sum(1 for s, _, r, _ in seen if s == "a" and not r)
+    expected = beats * (1 - q) * q**3
+    assert abs(downs - expected) < 4 * math.sqrt(expected)
+    m.update({("a", "b"): CLEAN}, beats + 0.5)
+    heap.run(beats + 10)
+    assert m.monitors[("a", "b")].reachable
