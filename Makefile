@@ -21,6 +21,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/placement.py --json runs/bench/placement.json
+	$(BIN)/python benchmarks/scheduler.py --json runs/bench/scheduler.json
+	$(BIN)/python benchmarks/faults.py --json runs/bench/faults.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

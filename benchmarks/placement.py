@@ -476,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
                 "processor": platform.processor() or platform.machine(),
             },
         }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.json.with_suffix(args.json.suffix + ".tmp")
         tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         tmp.replace(args.json)

@@ -28,6 +28,7 @@ from cloudsim.state.vms import VMStatus
 if TYPE_CHECKING:
     from cloudsim.engine import Simulation
 
+#: The tables every run writes; a run with a container platform writes more (see metadata).
 TABLES: tuple[str, ...] = ("events", "timeseries", "vms", "systems", "incidents", "availability")
 _DEPENDENCIES = ("numpy", "simpy", "networkx", "pydantic", "PyYAML", "pyarrow")
 
@@ -186,7 +187,7 @@ def build_result(sim: Simulation) -> RunResult:
         container_tables = sim.containers.tables()
         tables |= container_tables
         summary["containers"] = sim.containers.summary(container_tables)
-    return RunResult(summary=summary, metadata=_metadata(sim), tables=tables)
+    return RunResult(summary=summary, metadata=_metadata(sim, list(tables)), tables=tables)
 
 
 def _summary(
@@ -252,7 +253,7 @@ def _summary(
     }
 
 
-def _metadata(sim: Simulation) -> dict[str, Any]:
+def _metadata(sim: Simulation, tables: list[str]) -> dict[str, Any]:
     versions: dict[str, str | None] = {}
     for dist in ("cloudsim", *_DEPENDENCIES):
         try:
@@ -267,6 +268,6 @@ def _metadata(sim: Simulation) -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": versions,
         "units": dict(zip(RESOURCES, RESOURCE_UNITS, strict=True)),
-        "tables": list(TABLES),
+        "tables": tables,
         "scenario": sim.scenario.model_dump(mode="json"),
     }

@@ -161,3 +161,13 @@ def test_arrivals_follow_the_growing_rate() -> None:
     assert abs(first - expected) < 4 * math.sqrt(expected)
     assert abs(second - 2 * expected) < 4 * math.sqrt(2 * expected)
     assert np.all(np.diff(times) >= 0)
+
+
+def test_a_platform_without_business_systems_runs(tmp_path: Path) -> None:
+    result = simulate(build(tiny(systems=[])), seed=1)
+    assert result.summary["vms_initial"] == 0
+    assert result.tables["availability"].num_rows == 0
+    out = result.write(tmp_path / "empty")
+    meta = json.loads((out / "metadata.json").read_text())
+    assert sorted(meta["tables"]) == sorted(result.tables)
+    assert all((out / f"{name}.parquet").exists() for name in meta["tables"])

@@ -178,6 +178,9 @@ def system_downtime(
 ) -> Downtime:
     """Downtime per system from its running-VM changes (events in log order)."""
     n = len(required)
+    if n == 0:
+        empty = np.zeros(0)
+        return Downtime(empty, np.zeros(0, dtype=np.int64), empty, empty)
     # every system starts at t=0 with nothing running
     time = np.concatenate([np.zeros(n), np.minimum(time, horizon)])
     system = np.concatenate([np.arange(n, dtype=np.int64), system])
