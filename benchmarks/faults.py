@@ -19,21 +19,17 @@ replication ticks, detections and decisions).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import machine, write_json  # noqa: E402
 from cloudsim import Scenario, Simulation, load_scenario  # noqa: E402
 from cloudsim.scenario.faults import COMPONENT_CLASSES, Faults  # noqa: E402
 
@@ -188,20 +184,9 @@ def main(argv: list[str] | None = None) -> int:
                     "pass": dr_on.wall_s < TARGET_YEAR_S,
                 },
             },
-            "machine": {
-                "cpu_count": os.cpu_count(),
-                "python": sys.version.split()[0],
-                "implementation": platform.python_implementation(),
-                "numpy": np.__version__,
-                "platform": platform.platform(),
-                "processor": platform.processor() or platform.machine(),
-            },
+            "machine": machine(),
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(args.json.suffix + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(args.json)
-        print(f"wrote {args.json}")
+        write_json(args.json, record)
     return 0 if ok else 1
 
 

@@ -24,9 +24,6 @@ decision it made; the table says on how many requests each rate was measured.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -39,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import machine, write_json  # noqa: E402
 from cloudsim.placement.core import TIE_EPSILON, Placer, Request  # noqa: E402
 from cloudsim.scenario.schema import (  # noqa: E402
     RESOURCES,
@@ -467,20 +465,9 @@ def main(argv: list[str] | None = None) -> int:
             "repeats": args.repeats,
             "python_budget_host_visits": args.python_budget,
             "checks": checks,
-            "machine": {
-                "cpu_count": os.cpu_count(),
-                "python": sys.version.split()[0],
-                "implementation": platform.python_implementation(),
-                "numpy": np.__version__,
-                "platform": platform.platform(),
-                "processor": platform.processor() or platform.machine(),
-            },
+            "machine": machine(),
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(args.json.suffix + ".tmp")
-        tmp.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        tmp.replace(args.json)
-        print(f"wrote {args.json}")
+        write_json(args.json, record)
     return 0
 
 

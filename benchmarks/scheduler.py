@@ -35,9 +35,6 @@ Targets: 100x scheduler_perf's CI floors (270, 60 and 85 pods/s) on a 2-core mac
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -51,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks._common import machine, write_json  # noqa: E402
 from cloudsim.containers import (  # noqa: E402
     Cluster,
     LabelSelector,
@@ -435,16 +433,10 @@ def main(argv: list[str] | None = None) -> int:
         payload = {
             "benchmark": "scheduler",
             "seed": SEED,
-            "machine": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "platform": platform.platform(),
-                "cpus": os.cpu_count(),
-            },
+            "machine": machine(),
             "workloads": {r.name: r.to_dict() for r in results},
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        write_json(args.json, payload)
     return 0 if all(r.best >= TARGETS[r.name] for r in results) else 1
 
 

@@ -23,6 +23,9 @@ from cloudsim.scenario.loader import load_scenario
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, format_duration
 
+if typing.TYPE_CHECKING:
+    from cloudsim.results import RunResult
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -41,21 +44,51 @@ SetOption = Annotated[
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.")]
 
 
+def _invalid(label: object, exc: ScenarioError) -> typing.NoReturn:
+    """Print every problem of an invalid scenario and exit with code 2."""
+    count = len(exc.problems)
+    err_console.print(
+        f"{label}: invalid scenario ({count} problem{'s' * (count != 1)})",
+        style="bold red",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    for problem in exc.problems:
+        err_console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2) from None
+
+
 def _load(path: Path, overrides: list[str] | None) -> Scenario:
     try:
         return load_scenario(path, overrides or [])
     except ScenarioError as exc:
-        count = len(exc.problems)
-        err_console.print(
-            f"{path}: invalid scenario ({count} problem{'s' * (count != 1)})",
-            style="bold red",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        for problem in exc.problems:
-            err_console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        _invalid(path, exc)
+
+
+def _simulate(s: Scenario, seed: int | None, out: Path, quiet: bool) -> tuple[RunResult, float]:
+    """Run with a progress bar over simulated days, write the results; (result, wall s)."""
+    from cloudsim.engine import Simulation
+
+    _check_out(out)
+    started = time.perf_counter()
+    sim = Simulation(s, seed)
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.1f}/{task.total:,.1f} simulated days"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task(s.meta.name, total=s.meta.horizon / DAY)
+        result = sim.run(progress=lambda t: progress.update(task, completed=t / DAY))
+    wall = time.perf_counter() - started
+    try:
+        result.write(out)
+    except OSError as exc:
+        _out_error(out, f"cannot write the results: {exc.strerror or exc}")
+    return result, wall
 
 
 @app.command()
@@ -87,28 +120,8 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run a scenario and write summary.json, metadata.json and Parquet tables to --out."""
-    from cloudsim.engine import Simulation
-
     s = _load(scenario, set_)
-    _check_out(out)
-    started = time.perf_counter()
-    sim = Simulation(s, seed)
-    horizon_days = s.meta.horizon / DAY
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.1f}/{task.total:,.1f} simulated days"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-    ) as progress:
-        task = progress.add_task(s.meta.name, total=horizon_days)
-        result = sim.run(progress=lambda t: progress.update(task, completed=t / DAY))
-    wall = time.perf_counter() - started
-    try:
-        result.write(out)
-    except OSError as exc:
-        _out_error(out, f"cannot write the results: {exc.strerror or exc}")
+    result, wall = _simulate(s, seed, out, quiet)
     _print_summary(result.summary, wall, out)
 
 
@@ -356,7 +369,6 @@ def replay(
 ) -> None:
     """Replay an Alibaba openb trace (node and pod lists) through the scheduler."""
     from cloudsim.containers.replay import replay_scenario
-    from cloudsim.engine import Simulation
     from cloudsim.scenario.loader import scenario_from_dict
 
     for what, path in (("--nodes", nodes), ("--pods", pods)):
@@ -375,30 +387,11 @@ def replay(
     try:
         s = scenario_from_dict(data, label="cloudsim replay")
     except ScenarioError as exc:
-        for problem in exc.problems:
-            err_console.print(f"  {problem}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
-    _check_out(out)
-    started = time.perf_counter()
-    sim = Simulation(s)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.1f}/{task.total:,.1f} simulated days"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-    ) as progress:
-        task = progress.add_task(s.meta.name, total=s.meta.horizon / DAY)
-        result = sim.run(progress=lambda t: progress.update(task, completed=t / DAY))
-    try:
-        result.write(out)
-    except OSError as exc:
-        _out_error(out, f"cannot write the results: {exc.strerror or exc}")
+        _invalid("cloudsim replay", exc)
+    result, wall = _simulate(s, None, out, quiet)
     _print_containers(result.summary)
     out_console.print(
-        f"{result.summary['events_processed']:,} events in "
-        f"{time.perf_counter() - started:.2f} s wall; results in {out}/"
+        f"{result.summary['events_processed']:,} events in {wall:.2f} s wall; results in {out}/"
     )
 
 
