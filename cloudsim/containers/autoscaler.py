@@ -34,7 +34,7 @@ import numpy as np
 
 from cloudsim.containers.cluster import Cluster
 from cloudsim.containers.controllers import Controller, grid_after
-from cloudsim.containers.labels import FloatArray, IntArray
+from cloudsim.containers.labels import BoolArray, FloatArray, IntArray
 from cloudsim.containers.nodes import CPU, MEMORY, NodeTable
 from cloudsim.containers.pods import PENDING
 from cloudsim.containers.runtime import ClusterState
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from cloudsim.containers.cloud import ContainerCloud
     from cloudsim.scenario.containers import Autoscaler
 
+#: The CPU and memory rows of the node table.
+_CPU_MEMORY = slice(CPU, MEMORY + 1) if MEMORY == CPU + 1 else [CPU, MEMORY]
 #: The scheduler filters an empty template node is checked with.
 ESTIMATOR_FILTERS = ("NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodeResourcesFit")
 #: The longest a node group is left alone after failed orders (the backoff doubles up to it).
@@ -87,6 +89,12 @@ class _Scaler:
     retry_at: float = math.inf
     seen: tuple[int, int, int] = (-1, -1, -1)  # node table state the utilisation is of
     util: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: Bumped whenever the scale-down marks nodes (unneeded, unremovable until).
+    marks: int = 0
+    #: ``_next_removal`` as of (marks, node table version, last scale-up).
+    removal: tuple[tuple[int, int, float], float] | None = None
+    #: Per node group (and a last False for the nodes of no group, -1): autoscaled.
+    autoscaled: BoolArray = field(default_factory=lambda: np.zeros(1, dtype=np.bool_))
 
 
 class ClusterAutoscaler(Controller):
@@ -111,7 +119,18 @@ class ClusterAutoscaler(Controller):
                 Cluster(templates, f"{cs.name}-estimator"),
                 Profile(name="estimator", filters=ESTIMATOR_FILTERS, weights={}, preemption=False),
             )
-            self.scalers.append(_Scaler(cs, spec, groups, estimator, templates.allocatable.copy()))
+            autoscaled = np.zeros(len(cs.spec.node_groups) + 1, dtype=np.bool_)
+            autoscaled[groups] = True
+            self.scalers.append(
+                _Scaler(
+                    cs,
+                    spec,
+                    groups,
+                    estimator,
+                    templates.allocatable.copy(),
+                    autoscaled=autoscaled,
+                )
+            )
 
     # -- scheduling of the loop -----------------------------------------------------------
     def due(self, now: float) -> float:
@@ -132,7 +151,16 @@ class ClusterAutoscaler(Controller):
         return grid_after(max(due, now), scan, strictly=self.last >= max(due, now))
 
     def _next_removal(self, s: _Scaler) -> float:
-        """When an unneeded node of a group above its minimum may next be removed."""
+        """When an unneeded node of a group above its minimum may next be removed
+        (remembered until the nodes or what the scale-down marked on them change)."""
+        key = (s.marks, s.state.nodes.version, s.last_scale_up)
+        if s.removal is not None and s.removal[0] == key:
+            return s.removal[1]
+        at = self._removal_at(s)
+        s.removal = (key, at)
+        return at
+
+    def _removal_at(self, s: _Scaler) -> float:
         info = s.state.info
         waiting = ~np.isnan(info.unneeded_since)
         if not waiting.any():
@@ -293,13 +321,13 @@ class ClusterAutoscaler(Controller):
         nodes = cs.nodes
         seen = (nodes.changes, nodes.version, self.cloud.sim.hosts.version)
         if seen != s.seen:  # allocations or nodes changed: who is unneeded now?
-            alloc = np.maximum(nodes.allocatable[[CPU, MEMORY]], 1)
-            s.util = (nodes.requested[[CPU, MEMORY]] / alloc).max(axis=0)
-            autoscaled = np.isin(info.group, s.groups)
-            eligible = info.present & autoscaled & nodes.ready & cs.node_up()
+            alloc = np.maximum(nodes.allocatable[_CPU_MEMORY], 1)
+            s.util = (nodes.requested[_CPU_MEMORY] / alloc).max(axis=0)
+            eligible = s.autoscaled[info.group] & cs.nodes_ok()  # present, Ready and up
             under = eligible & (s.util < spec.scale_down_utilization_threshold)
             info.unneeded_since[~under] = np.nan
             info.unneeded_since[under & np.isnan(info.unneeded_since)] = now
+            s.marks += 1
             s.seen = seen
         util = s.util
         under = ~np.isnan(info.unneeded_since)
@@ -334,12 +362,16 @@ class ClusterAutoscaler(Controller):
                 self._remove(cs, node, now)
                 return True
             info.unremovable_until[node] = now + UNREMOVABLE_RECHECK
+            s.marks += 1
         return False
 
     def _remove(self, cs: ClusterState, node: int, now: float) -> None:
         cs.remove_node(node, now)
         self.cloud.release_node_vm(cs, node, now)
         cs.info.unneeded_since[node] = np.nan
+        for s in self.scalers:
+            if s.state is cs:
+                s.marks += 1
         self.scale_downs += 1
         self.nodes_removed += 1
 

@@ -58,7 +58,7 @@ from cloudsim.containers.nodes import (
     reserve_vector,
 )
 from cloudsim.containers.nodes import Taint as NodeTaint
-from cloudsim.containers.pods import PENDING
+from cloudsim.containers.pods import BOUND, PENDING
 from cloudsim.containers.replay import TraceReplay
 from cloudsim.containers.results import cluster_table, node_table, pod_table
 from cloudsim.containers.runtime import ClusterState, Deployment
@@ -74,6 +74,10 @@ if TYPE_CHECKING:
     from cloudsim.faults.injector import Outage
 
 CONTAINER_PURPOSE = PURPOSES.index("container")
+#: Fragmentation measurements remembered by node state (the oldest forgotten at once).
+MEASURED_STATES = 1024
+#: A service, its cluster and the deployments it selects.
+_Selected = tuple[int, ClusterState, list[int]]
 
 
 class ContainerCloud:
@@ -110,6 +114,8 @@ class ContainerCloud:
         self.series: dict[str, list[Any]] = {}
         self._node_serial: dict[tuple[int, int], int] = {}
         self._fragmentation: dict[int, tuple[tuple[int, int, int], Fragmentation]] = {}
+        self._measured: dict[tuple[int, int, int, bytes, bytes, bytes], Fragmentation] = {}
+        self._selected: tuple[tuple[int, ...], list[_Selected]] | None = None
         self._started = False
         if sim.faults is not None:
             sim.faults.listeners.append(self._on_fault)
@@ -486,14 +492,27 @@ class ContainerCloud:
 
     # -- results ----------------------------------------------------------------------------
     def service_replicas(self) -> IntArray:
+        """(S,) replicas asked for of the deployments each service selects."""
         out = np.zeros(len(self.ledger), dtype=np.int64)
+        for i, cs, deps in self._service_deployments():
+            out[i] = sum(int(cs.desired[d]) for d in deps)
+        return out
+
+    def _service_deployments(self) -> list[_Selected]:
+        """Per service: its cluster and the deployments it selects (while the clusters have
+        the templates they have)."""
+        key = tuple(len(cs.cluster.templates) for cs in self.clusters)
+        if self._selected is not None and self._selected[0] == key:
+            return self._selected[1]
+        found = []
         for i, s in enumerate(self.ledger.specs):
             cs = self.clusters[s.cluster]
             sel = self.ledger.selects(s.cluster)[
                 int(np.flatnonzero(self.ledger.cluster_services(s.cluster) == i)[0])
             ]
-            out[i] = sum(int(cs.desired[d.index]) for d in cs.deployments if sel[d.tid])
-        return out
+            found.append((i, cs, [d.index for d in cs.deployments if sel[d.tid]]))
+        self._selected = (key, found)
+        return found
 
     def sample(self, now: float) -> None:
         """One row per service and per cluster (called by the engine's sampler)."""
@@ -503,7 +522,7 @@ class ContainerCloud:
         for cs, workload in zip(self.clusters, self.workloads, strict=True):
             nodes = cs.nodes
             present = cs.info.present
-            usable = present & nodes.ready & cs.node_up()
+            usable = cs.nodes_ok()  # present, Ready and up
             alloc = nodes.allocatable[:, present].sum(axis=1)
             used = nodes.requested[:, present].sum(axis=1)
             state = (nodes.changes, nodes.version, self.sim.hosts.version)
@@ -511,7 +530,7 @@ class ContainerCloud:
             if cached is not None and cached[0] == state:
                 frag = cached[1]
             else:  # measured again only when allocations or nodes changed
-                frag = measure(nodes, usable, workload)
+                frag = self._measure(cs.index, nodes, usable, workload)
                 self._fragmentation[cs.index] = (state, frag)
             pods = cs.cluster.pods
             phase = pods.phase[: pods.size]
@@ -521,13 +540,13 @@ class ContainerCloud:
             row = {
                 "time": now,
                 "cluster": cs.index,
-                "nodes": int(present.sum()),
-                "nodes_ready": int(usable.sum()),
+                "nodes": int(np.count_nonzero(present)),
+                "nodes_ready": int(np.count_nonzero(usable)),
                 "cpu_allocated_ratio": float(ratio[CPU]),
                 "memory_allocated_ratio": float(ratio[MEMORY]),
                 "gpu_allocated_ratio": float(ratio[GPU_MILLI]),
-                "pods_bound": int(cs.bound_mask().sum()),
-                "pods_pending": int((phase == PENDING).sum()),
+                "pods_bound": int(np.count_nonzero(phase == BOUND)),
+                "pods_pending": int(np.count_nonzero(phase == PENDING)),
                 "pods_created": cs.pods_created,
                 "pods_evicted": cs.evictions,
                 "gpu_free_milli": frag.gpu_free,
@@ -539,6 +558,27 @@ class ContainerCloud:
             }
             for column, value in row.items():
                 self.series.setdefault(column, []).append(value)
+
+    def _measure(
+        self, c: int, nodes: NodeTable, usable: BoolArray, workload: Workload
+    ) -> Fragmentation:
+        """:func:`measure`, remembered for nodes in the same state as before (what it reads:
+        the usable nodes' headroom, GPUs and labels)."""
+        cols = np.flatnonzero(usable)
+        key = (
+            c,
+            id(workload),
+            nodes.version,
+            cols.tobytes(),
+            nodes.headroom[:, cols].tobytes(),
+            nodes.gpu_free[:, cols].tobytes(),
+        )
+        found = self._measured.get(key)
+        if found is None:
+            if len(self._measured) >= MEASURED_STATES:
+                self._measured.clear()
+            found = self._measured[key] = measure(nodes, usable, workload)
+        return found
 
     def tables(self) -> dict[str, pa.Table]:
         """``pods``, ``services``, ``service_outages``, ``cluster_timeseries``, ``nodes``."""

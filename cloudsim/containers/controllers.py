@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 
 from cloudsim.containers.hpa import Autoscalers, Forecast
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 NODE_MONITOR_PERIOD = 5.0
 #: How far a quiet HPA looks ahead for the next sync that would change something.
 HPA_LOOKAHEAD_SYNCS = 480
+#: Syncs of service demand read at once for the HPAs' forecasts.
+DEMAND_BLOCK_SYNCS = 4096
 
 
 class Trigger:
@@ -106,6 +109,22 @@ class Controller:
             self.cloud.sim.events_processed += 1
 
 
+def _feeder(selects: IntArray) -> IntArray | None:
+    """(H,) for each column of ``selects`` (S, H) its one nonzero row (0 if none), or
+    None if a column has several."""
+    if ((selects != 0).sum(axis=0) > 1).any():
+        return None
+    result: IntArray = np.argmax(selects != 0, axis=0)
+    return result
+
+
+def _rows(values: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
+    """``values`` with ``count`` rows (one row: repeated), C-contiguous."""
+    if len(values) == count:
+        return np.ascontiguousarray(values)
+    return np.repeat(values, count, axis=0)
+
+
 def grid_after(now: float, period: float, strictly: bool = False) -> float:
     """The first multiple of ``period`` at or after (strictly: after) ``now``."""
     k = math.floor(now / period)
@@ -148,26 +167,27 @@ class ReplicaSets(Controller):
         phase = pods.phase[:n]
         live = (phase == PENDING) | (phase == BOUND)
         diff = cs.desired - cs.per_deployment(live)
-        for d in np.flatnonzero(diff > 0).tolist():
+        for d in (diff > 0).nonzero()[0].tolist():
             dep = cs.deployments[d]
             for _ in range(int(diff[d])):
                 dep.scheduler.submit(dep.template, name=f"{dep.name}-{dep.created}", time=now)
                 dep.created += 1
                 cs.pods_created += 1
                 self.created += 1
-        shrink = np.flatnonzero(diff < 0)
+        shrink = (diff < 0).nonzero()[0]
         if not len(shrink):
             return
         ready = cs.pod_states(now)[0]
         dep_of = cs.dep_of_tid[pods.template[:n]]
         freed: set[int] = set()
         for d in shrink.tolist():
-            rows = np.flatnonzero(live & (dep_of == d))
+            rows = (live & (dep_of == d)).nonzero()[0]
+            started = pods.started[rows]  # a time, or NaN: not started (last)
             # pending first, then not ready, then the most recently started, newest
             order = np.lexsort(
                 (
                     -pods.created[rows],
-                    -np.nan_to_num(pods.started[rows], nan=np.inf),
+                    -np.where(np.isnan(started), np.inf, started),
                     ready[rows],
                     phase[rows] == BOUND,
                 )
@@ -294,6 +314,26 @@ class _HPAInputs:
         )
 
 
+@dataclass(frozen=True)
+class _HPAGroup:
+    """The HPAs of one cluster and the services that feed them, as index arrays (valid
+    while the cluster has ``templates`` pod templates)."""
+
+    state: ClusterState
+    templates: int
+    mine: IntArray  # (H_c,) HPA rows
+    deps: IntArray  # (H_c,) their deployments
+    tids: IntArray  # (H_c,) their deployments' templates
+    request: IntArray  # (H_c,) CPU request of one pod
+    rows: IntArray  # (S_c,) service rows
+    sel: IntArray  # (S_c, T) templates each service selects
+    sel_t: IntArray  # (1, S_c, H_c) sel of the HPAs' templates
+    owned: IntArray  # (H_c,) 1: the deployment owns its template's pods (as per_deployment)
+    every: bool  # the group has every HPA, in order
+    #: (H_c,) the one service (of ``rows``) feeding each HPA; None: some has several
+    feeder: IntArray | None
+
+
 class HorizontalPodAutoscaling(Controller):
     """Every HPA, synced together every ``hpa_sync_period`` on a fixed grid.
 
@@ -301,7 +341,9 @@ class HorizontalPodAutoscaling(Controller):
     rest fixed); the process sleeps until the first forecast sync that changes some HPA's
     replicas, runs it, and records the recommendations of the syncs in between exactly as
     if each had run. A poke (pods or nodes changed) makes it read its inputs again at once:
-    if they are what the forecast expected the forecast stands, otherwise it is redone."""
+    if they are what the forecast expected the forecast stands, otherwise it is redone.
+    Inputs are read for the syncs ahead only when a forecast needs them (a sync or a check
+    reads the current ones alone)."""
 
     def __init__(self, cloud: ContainerCloud, autoscalers: Autoscalers, targets: IntArray) -> None:
         super().__init__(cloud)
@@ -314,6 +356,10 @@ class HorizontalPodAutoscaling(Controller):
         self.expected: _HPAInputs | None = None
         self.rescales = 0
         self.syncs = 0
+        self._ahead = self.sync * np.arange(HPA_LOOKAHEAD_SYNCS + 1.0)
+        self._groups: list[_HPAGroup] = []
+        self._read: tuple[tuple[int, int, int, int, bytes], ...] = ()  # what was forecast
+        self._block: tuple[int, FloatArray] = (0, np.zeros((0, 0)))  # demand from a sync on
 
     def due(self, now: float) -> float:
         if not len(self.hpas):
@@ -322,75 +368,210 @@ class HorizontalPodAutoscaling(Controller):
             return now
         return max(self.wake_at, now)
 
-    def _inputs(self, now: float, times: FloatArray) -> _HPAInputs:
-        cloud = self.cloud
-        ledger = cloud.ledger
-        h, j = len(self.hpas), len(times)
-        current = np.zeros(h, dtype=np.int64)
-        request = np.zeros(h, dtype=np.int64)
-        missing = np.zeros(h, dtype=np.int64)
-        ready = np.zeros((j, h), dtype=np.int64)
-        unready = np.zeros((j, h), dtype=np.int64)
-        share = np.zeros((j, h, len(ledger)))
-        for c, cs in enumerate(cloud.clusters):
+    def groups(self) -> list[_HPAGroup]:
+        """Per cluster with HPAs, its :class:`_HPAGroup` (rebuilt when templates are added)."""
+        groups = self._groups
+        if groups and all(len(g.state.cluster.templates) == g.templates for g in groups):
+            return groups
+        ledger = self.cloud.ledger
+        groups = []
+        for c, cs in enumerate(self.cloud.clusters):
             mine = np.flatnonzero(self.targets[:, 0] == c)
             if not len(mine):
                 continue
             deps = self.targets[mine, 1]
             tids = np.array([cs.deployments[d].tid for d in deps.tolist()], dtype=np.int64)
-            is_ready, is_unready, is_missing = cs.pod_states(now)
-            pods = cs.cluster.pods
-            n = pods.size
-            starting = is_unready & (pods.phase[:n] == BOUND)
-            template = pods.template[:n][starting]
-            at = pods.running_since[:n][starting] + cs.startup_of_tid[template]
-            first = np.searchsorted(times, at - 1e-9)  # the first sync that sees it ready
-            grown = np.zeros((j + 1, len(cs.cluster.templates)), dtype=np.int64)
-            np.add.at(grown, (first, template), 1)
-            became = np.cumsum(grown, axis=0)[:j]  # (J, T)
-            per_ready = cs.per_template(is_ready)[None, :] + became  # (J, T)
-            current[mine] = cs.desired[deps]
-            request[mine] = [cs.deployments[d].template.cpu for d in deps.tolist()]
-            missing[mine] = cs.per_deployment(is_missing)[deps]
-            ready[:, mine] = per_ready[:, tids]
-            unready[:, mine] = cs.per_deployment(is_unready)[deps][None, :] - became[:, tids]
+            sel = ledger.selects(c).astype(np.int64)  # (S_c, T)
             rows = ledger.cluster_services(c)
-            if len(rows):
-                sel = ledger.selects(c).astype(np.int64)  # (S_c, T)
-                ready_s = per_ready @ sel.T  # (J, S_c)
-                served = sel[:, tids][None, :, :] * per_ready[:, tids][:, None, :]
-                part = served / np.maximum(ready_s, 1)[:, :, None]  # (J, S_c, H_c)
-                share[:, mine[:, None], rows[None, :]] = part.transpose(0, 2, 1)
-        demand = ledger.demand.at_times(times)  # (J, S)
-        usage = np.floor(np.einsum("jhs,js->jh", share, demand)).astype(np.int64)
+            groups.append(
+                _HPAGroup(
+                    state=cs,
+                    templates=len(cs.cluster.templates),
+                    mine=mine,
+                    deps=deps,
+                    tids=tids,
+                    request=np.array(
+                        [cs.deployments[d].template.cpu for d in deps.tolist()], dtype=np.int64
+                    ),
+                    rows=rows,
+                    sel=sel,
+                    sel_t=sel[:, tids][None, :, :],
+                    owned=(cs.dep_of_tid[tids] == deps).astype(np.int64),
+                    feeder=_feeder(sel[:, tids]),
+                    every=bool(np.array_equal(mine, np.arange(len(self.hpas)))),
+                )
+            )
+        self._groups = groups
+        return groups
+
+    def _state(self) -> tuple[tuple[int, int, int, int, bytes], ...]:
+        """What the inputs are read from besides time (pods, nodes, hosts, templates and
+        replicas of every cluster with HPAs): while it stays the same, the inputs at a
+        sync ahead are the ones forecast for it."""
+        return tuple(
+            (
+                g.state.cluster.changes,
+                g.state.nodes.version,
+                g.state.host_version(),
+                len(g.state.cluster.templates),
+                g.state.desired.tobytes(),
+            )
+            for g in self.groups()
+        )
+
+    def _unchanged(
+        self, now: float, expected: _HPAInputs | None, forecast: Forecast | None
+    ) -> _HPAInputs | None:
+        """The inputs forecast for the sync at ``now`` if nothing they are read from has
+        changed since (they are then what :meth:`_inputs` would read), else None."""
+        if expected is None or forecast is None or self._read != self._state():
+            return None
+        times = expected.times
+        j = min(forecast.first, len(times) - 1)  # where it woke up, unless poked
+        if times[j] != now:
+            j = int(np.searchsorted(times, now - 1e-9))
+            if j >= len(times) or times[j] != now:
+                return None
+        return _HPAInputs(
+            expected.times[j : j + 1],
+            expected.current,
+            expected.request,
+            expected.missing,
+            expected.ready[j : j + 1],
+            expected.unready[j : j + 1],
+            expected.usage[j : j + 1],
+        )
+
+    def _inputs(self, now: float, times: FloatArray) -> _HPAInputs:
+        """The inputs at the consecutive syncs ``times`` (the pods as they are at ``now``,
+        those starting ready from the first sync at or after they finish)."""
+        h, j = len(self.hpas), len(times)
+        groups = self.groups()
+        demand = self._demand(times)  # (J, S)
+        direct = all(g.feeder is not None for g in groups)
+        if len(groups) == 1 and groups[0].every and direct:  # the usual case: no scatter
+            g = groups[0]
+            cs = g.state
+            current = cs.desired[g.deps]
+            missing, ready, unready, usage = self._group_inputs(g, now, times, demand)
+            return _HPAInputs(
+                times, current, g.request, missing, _rows(ready, j), _rows(unready, j), usage
+            )
+        current = np.zeros(h, dtype=np.int64)
+        request = np.zeros(h, dtype=np.int64)
+        missing = np.zeros(h, dtype=np.int64)
+        ready = np.zeros((j, h), dtype=np.int64)
+        unready = np.zeros((j, h), dtype=np.int64)
+        usage = np.zeros((j, h), dtype=np.int64)
+        share = None if direct else np.zeros((j, h, len(self.cloud.ledger)))
+        for g in groups:
+            mine = g.mine
+            current[mine] = g.state.desired[g.deps]
+            request[mine] = g.request
+            found = self._group_inputs(g, now, times, demand, share)
+            missing[mine], ready[:, mine], unready[:, mine], usage[:, mine] = found
+        if share is not None:  # services feeding several HPAs: summed as they always were
+            usage = np.floor(np.einsum("jhs,js->jh", share, demand)).astype(np.int64)
         return _HPAInputs(times, current, request, missing, ready, unready, usage)
+
+    @staticmethod
+    def _group_inputs(
+        g: _HPAGroup,
+        now: float,
+        times: FloatArray,
+        demand: FloatArray,
+        share: FloatArray | None = None,
+    ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """For the HPAs of group ``g``: pods without metrics (H_c,), ready and unready pods
+        (1 or J, H_c: one row when none is starting) and the CPU their services' demand puts
+        on the ready ones (J, H_c; with ``share``, each service's share of it is written
+        there instead, for a sum over services)."""
+        j = len(times)
+        counts = g.state.pod_counts(now)
+        per_ready = counts.ready[None, :]  # (1 or J, T)
+        unready = (counts.unready[g.tids] * g.owned)[None, :]
+        if len(counts.starting):
+            t = g.templates
+            first = times.searchsorted(counts.ready_at - 1e-9)  # first sync seeing it
+            grown = np.bincount(first * t + counts.starting, minlength=(j + 1) * t)
+            became = grown.reshape(j + 1, t).cumsum(axis=0)[:j]  # (J, T)
+            per_ready = per_ready + became
+            unready = unready - became[:, g.tids]
+        ready = per_ready[:, g.tids]
+        missing = counts.missing[g.tids] * g.owned
+        usage = np.zeros((j, len(g.tids)), dtype=np.int64)
+        if len(g.rows):
+            # a service's demand is shared by its ready pods: the HPA's pods take their part
+            ready_s = per_ready @ g.sel.T  # (1 or J, S_c)
+            if share is not None:
+                served = g.sel_t * ready[:, None, :]
+                part = served / np.maximum(ready_s, 1)[:, :, None]  # (1 or J, S_c, H_c)
+                share[:, g.mine[:, None], g.rows[None, :]] = part.transpose(0, 2, 1)
+            else:  # one service at most per HPA: its part alone (the others' are 0)
+                assert g.feeder is not None
+                s = g.feeder
+                own = g.sel_t[0, s, np.arange(len(s))] * ready
+                part = own / np.maximum(ready_s[:, s], 1)
+                usage = np.floor(part * demand[:, g.rows[s]]).astype(np.int64)
+        return missing, ready, unready, usage
+
+    def _demand(self, times: FloatArray) -> FloatArray:
+        """(J, S) :meth:`DemandCurves.at_times` at consecutive syncs: from a block of the
+        sync grid read at once, when the grid is in whole seconds (its times are then
+        exactly ``k x sync``), else read directly."""
+        demand = self.cloud.ledger.demand
+        sync = self.sync
+        first = float(times[0])
+        if not float(sync).is_integer() or not first.is_integer():
+            return demand.at_times(times)
+        k = int(first // sync)
+        if k * sync != first:
+            return demand.at_times(times)
+        start, block = self._block
+        if not (start <= k and k + len(times) <= start + len(block)):
+            count = max(len(times), DEMAND_BLOCK_SYNCS)
+            start, block = self._block = (k, demand.at_times((k + np.arange(count)) * sync))
+        result: FloatArray = block[k - start : k - start + len(times)]
+        return result
 
     def step(self, now: float) -> None:
         hpas = self.hpas
         start = grid_after(now, self.sync, strictly=self.last >= now)  # next sync not run
-        times: FloatArray = start + self.sync * np.arange(HPA_LOOKAHEAD_SYNCS + 1.0)
-        times = times[times < self.cloud.horizon]
-        if not len(times):
+        if start >= self.cloud.horizon:  # no sync left
             self.wake_at = math.inf
             return
-        x = self._inputs(now, times)
         expected = self.expected
         if start > now and expected is not None:  # between syncs: does the forecast stand?
             j = int(np.searchsorted(expected.times, start - 1e-9))
-            if j < len(expected.times) and expected.same_at(j, x):
+            if j < len(expected.times) and (
+                self._read == self._state()
+                or expected.same_at(j, self._inputs(now, np.array([start])))
+            ):
                 return
-        if self.forecast is not None:
-            hpas.commit(self.forecast, start)
+        forecast = self.forecast
+        if forecast is not None:
+            hpas.commit(forecast, start)
         self.forecast = self.expected = None
-        current = x.current
         first = 0
         if start <= now:  # a sync is due now
-            out = hpas.step(
-                now, current, x.ready[0], x.unready[0], x.missing, x.usage[0], x.request
-            )
+            seen = self._unchanged(now, expected, forecast)
+            if (
+                seen is not None
+                and forecast is not None
+                and forecast.final is not None
+                and forecast.times[forecast.first] == now
+            ):  # the sync the forecast found, with the inputs it had for it
+                current = seen.current
+                out = hpas.apply(forecast, current)
+            else:
+                x = seen if seen is not None else self._inputs(now, np.array([start]))
+                current = x.current
+                out = hpas.step(
+                    now, current, x.ready[0], x.unready[0], x.missing, x.usage[0], x.request
+                )
             self.last = now
             self.syncs += 1
-            changed = np.flatnonzero(out != current)
+            changed = (out != current).nonzero()[0]
             for h in changed.tolist():
                 c, d = (int(v) for v in self.targets[h])
                 self.cloud.clusters[c].desired[d] = out[h]
@@ -399,23 +580,18 @@ class HorizontalPodAutoscaling(Controller):
                 self.cloud.replicasets.poke()
                 self.wake_at = now + self.sync
                 return
-            current = out
             first = 1
+        times: FloatArray = start + self._ahead
+        if times[-1] >= self.cloud.horizon:
+            times = times[times < self.cloud.horizon]
         if len(times) <= first:
             self.wake_at = math.inf
             return
-        ahead = _HPAInputs(
-            times[first:],
-            current,
-            x.request,
-            x.missing,
-            x.ready[first:],
-            x.unready[first:],
-            x.usage[first:],
-        )
+        # the syncs ahead (the inputs of each depend on its own time only)
+        ahead = self._inputs(now, times[first:])
         forecast = hpas.forecast(
             ahead.times,
-            current,
+            ahead.current,
             ahead.ready,
             ahead.unready,
             ahead.missing,
@@ -423,4 +599,5 @@ class HorizontalPodAutoscaling(Controller):
             ahead.request,
         )
         self.forecast, self.expected = forecast, ahead
+        self._read = self._state()
         self.wake_at = float(ahead.times[min(forecast.first, len(ahead.times) - 1)])

@@ -64,6 +64,13 @@ class DemandCurves:
                 noise = stream.lognormal(0.0, demand.noise, steps) if demand.noise else 1.0
                 values = np.floor(demand.peak * shape_at(demand, times, start) * noise)
             self.rows.append(values)
+        # every row end to end, for reading all services at once
+        lengths = np.array([len(r) for r in self.rows], dtype=np.int64)
+        self._flat = np.concatenate(self.rows) if self.rows else np.zeros(0)
+        self._offset = np.cumsum(lengths) - lengths
+        self._last = lengths - 1
+        distinct = np.unique(self.step)
+        self._one_step = float(distinct[0]) if len(distinct) == 1 else None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -79,16 +86,17 @@ class DemandCurves:
 
     def at_times(self, times: npt.NDArray[np.floating[Any]]) -> FloatArray:
         """(J, S) demand of every service at each of ``times``."""
-        out = np.zeros((len(times), len(self.rows)))
-        for s, row in enumerate(self.rows):
-            out[:, s] = row[self.indices(s, times)]
-        return out
+        if self._one_step is not None:  # one division per time, not per time and service
+            k = np.minimum((times // self._one_step).astype(np.int64)[:, None], self._last)
+        else:
+            k = np.minimum((times[:, None] // self.step).astype(np.int64), self._last)
+        result: FloatArray = self._flat[k + self._offset]
+        return result
 
     def at(self, time: float) -> IntArray:
         """(S,) demand of every service at ``time``."""
-        return np.array(
-            [int(row[self.index(s, time)]) for s, row in enumerate(self.rows)], dtype=np.int64
-        )
+        result: IntArray = self.at_times(np.array([time]))[0].astype(np.int64)
+        return result
 
     def next_change(self, s: int, time: float) -> float:
         """When the demand of service ``s`` next steps (inf after the last step)."""
@@ -97,6 +105,61 @@ class DemandCurves:
             return math.inf
         return (k + 1) * float(self.step[s])
 
+    def integrate_many(
+        self, starts: FloatArray, ends: FloatArray, capacity: IntArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """:meth:`integrate` over each interval ``[starts[i], ends[i])`` (K,) for every
+        service, ``capacity`` (K, S): (K, S) arrays. The (interval, service) pairs whose
+        demand holds one step over the interval at once, the others one by one."""
+        before = np.nextafter(ends, -np.inf)
+        step = self._one_step
+        if step is not None:  # as index(): the step's floor division of the time
+            k0 = np.minimum((starts // step).astype(np.int64)[:, None], self._last)
+            k1 = np.minimum((before // step).astype(np.int64)[:, None], self._last)
+        else:
+            k0 = np.minimum((starts[:, None] // self.step).astype(np.int64), self._last)
+            k1 = np.minimum((before[:, None] // self.step).astype(np.int64), self._last)
+        spans = (ends - starts)[:, None]  # the one width of a single step
+        values = self._flat[k0 + self._offset]
+        over = values > capacity
+        demanded = spans * values
+        unserved = spans * np.where(over, values - capacity, 0.0)
+        seconds = spans * over
+        several = k1 != k0
+        if not several.any():
+            return demanded, unserved, seconds
+        two = several & (k1 == k0 + 1)
+        if two.any():  # over two steps: the widths and values of all at once, a dot each
+            rows, cols = two.nonzero()
+            first = k0[rows, cols]
+            edge = (first + 1).astype(np.float64) * self.step[cols]
+            widths = np.empty((len(rows), 2))
+            widths[:, 0] = edge - starts[rows]
+            widths[:, 1] = ends[rows] - edge
+            at = first + self._offset[cols]
+            values = np.empty((len(rows), 2))
+            values[:, 0] = self._flat[at]
+            values[:, 1] = self._flat[at + 1]
+            cap = capacity[rows, cols]
+            over2 = values > cap[:, None]
+            for p, (i, s) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+                w, v, o = widths[p], values[p], over2[p]
+                demanded[i, s] = float(w @ v)
+                if o.any():
+                    unserved[i, s] = float(w @ np.where(o, v - cap[p], 0.0))
+                    seconds[i, s] = float(w @ o)
+                else:
+                    unserved[i, s] = seconds[i, s] = 0.0
+            several &= ~two
+        rows, cols = several.nonzero()
+        for i, s, first_k, last_k in zip(
+            rows.tolist(), cols.tolist(), k0[several].tolist(), k1[several].tolist(), strict=True
+        ):
+            demanded[i, s], unserved[i, s], seconds[i, s] = self._over_steps(
+                s, float(starts[i]), float(ends[i]), capacity[i, s], first_k, last_k
+            )
+        return demanded, unserved, seconds
+
     def integrate(
         self, s: int, start: float, end: float, capacity: float
     ) -> tuple[float, float, float]:
@@ -104,18 +167,22 @@ class DemandCurves:
         ``capacity`` (unserved) and seconds with demand above capacity."""
         if end <= start:
             return 0.0, 0.0, 0.0
-        row = self.rows[s]
-        step = float(self.step[s])
         k0 = self.index(s, start)
         k1 = self.index(s, math.nextafter(end, -math.inf))
-        bounds = np.arange(k0, k1 + 2, dtype=np.float64) * step
+        return self._over_steps(s, start, end, capacity, k0, k1)
+
+    def _over_steps(
+        self, s: int, start: float, end: float, capacity: float, k0: int, k1: int
+    ) -> tuple[float, float, float]:
+        """:meth:`integrate` over steps ``k0`` to ``k1`` of service ``s``."""
+        bounds = np.arange(k0, k1 + 2, dtype=np.float64) * float(self.step[s])
         bounds[0] = start
-        bounds[-1] = end
-        if k1 + 1 >= len(row):  # the last step lasts to the end
-            bounds[-1] = end
-        widths = np.diff(bounds)
-        values = row[k0 : k1 + 1]
+        bounds[-1] = end  # (the last step lasts to the end)
+        widths = bounds[1:] - bounds[:-1]
+        values = self.rows[s][k0 : k1 + 1]
         over = values > capacity
         demanded = float(widths @ values)
+        if not over.any():
+            return demanded, 0.0, 0.0
         unserved = float(widths @ np.where(over, values - capacity, 0.0))
         return demanded, unserved, float(widths @ over)

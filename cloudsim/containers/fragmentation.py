@@ -20,7 +20,8 @@ free CPU gives the stranded CPU: free millicores on nodes that cannot host the t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,10 @@ class Workload:
     milli: IntArray
     models: list[tuple[str, ...]]
     popularity: FloatArray
+    #: :meth:`access` of the node table measured last: the table, its version, the mask.
+    _access: list[tuple[NodeTable, int, BoolArray]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, templates: Sequence[PodTemplate], weights: Sequence[float]) -> Workload:
@@ -77,6 +82,21 @@ class Workload:
 
     def __len__(self) -> int:
         return len(self.cpu)
+
+    @cached_property
+    def needs(self) -> tuple[IntArray, IntArray]:
+        """The distinct milli-GPU needs from one GPU, and which one each typical pod has."""
+        needs, which = np.unique(self.milli, return_inverse=True)
+        return needs, which
+
+    def access_of(self, nodes: NodeTable) -> BoolArray:
+        """:meth:`access`, worked out again only when the node table changes."""
+        for table, version, found in self._access:
+            if table is nodes and version == nodes.version:
+                return found
+        found = self.access(nodes)
+        self._access[:] = [(nodes, nodes.version, found)]
+        return found
 
     def access(self, nodes: NodeTable) -> BoolArray:
         """(C, N) nodes whose GPU model each typical pod accepts."""
@@ -126,10 +146,10 @@ def measure(nodes: NodeTable, usable: BoolArray, workload: Workload) -> Fragment
     head = nodes.headroom[:, cols]
     cpu_left = np.maximum(head[CPU], 0)
     cpu_ok = cpu_left[None, :] >= workload.cpu[:, None]  # (C, n)
-    access = workload.access(nodes)[:, cols]
+    access = workload.access_of(nodes)[:, cols]
     wants_gpu = workload.milli > 0
     # per distinct milli-GPU need from one GPU: GPUs with enough free, free on the others
-    needs, which = np.unique(workload.milli, return_inverse=True)
+    needs, which = workload.needs
     enough_count = np.zeros((len(needs), len(cols)), dtype=np.int64)
     short_free = np.zeros((len(needs), len(cols)), dtype=np.int64)
     for k, need in enumerate(needs.tolist()):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cloudsim.containers.cluster import Cluster
-from cloudsim.containers.labels import BoolArray, IntArray
+from cloudsim.containers.labels import BoolArray, FloatArray, IntArray
 from cloudsim.containers.nodes import NOT_READY_TAINTS, NodeTable
 from cloudsim.containers.pods import BOUND, PENDING, PodPhase, PodTemplate
 from cloudsim.containers.scheduler import Scheduler
@@ -115,6 +115,36 @@ PodStates = tuple[BoolArray, BoolArray, BoolArray]
 HostUp = Callable[[IntArray], BoolArray]
 
 
+@dataclass(frozen=True)
+class _States:
+    """Pod states worked out at ``since`` for pods, nodes and hosts as of ``key``; they
+    hold until ``until``, when the next starting pod becomes ready."""
+
+    key: tuple[int, int, int]
+    since: float
+    until: float
+    states: PodStates
+
+
+@dataclass(frozen=True)
+class PodCounts:
+    """Per template (T,), the pods in each state of :meth:`ClusterState.pod_states` at one
+    instant, and the bound pods still starting: their templates and when they are ready."""
+
+    ready: IntArray
+    unready: IntArray
+    missing: IntArray
+    starting: IntArray  # (K,) templates
+    ready_at: FloatArray  # (K,)
+
+    @property
+    def bound(self) -> IntArray:
+        """Per template, the pods bound to a node (ready, starting or missing)."""
+        starting = np.bincount(self.starting, minlength=len(self.ready))
+        result: IntArray = self.ready + self.missing + starting
+        return result
+
+
 class ClusterState:
     """One cluster at run time (see the module docstring)."""
 
@@ -135,7 +165,9 @@ class ClusterState:
         self.schedulers = schedulers
         self.host_up = host_up
         self.host_version = host_version
-        self._states: tuple[tuple[float, int, int, int], PodStates] | None = None
+        self._states: _States | None = None
+        self._counts: tuple[tuple[int, int, int, float, int], PodCounts] | None = None
+        self._nodes_ok: tuple[tuple[int, int], BoolArray] | None = None
         self.info = NodeInfo()
         self.deployments: list[Deployment] = []
         self.desired = np.zeros(0, dtype=np.int64)
@@ -198,32 +230,90 @@ class ClusterState:
             up[has] &= self.host_up(nodes.host[has])
         return up
 
-    def state_key(self, now: float) -> tuple[float, int, int, int]:
-        """What pod states depend on: time, pods, nodes, hosts (a cache key)."""
-        return (now, self.cluster.changes, self.nodes.version, self.host_version())
+    def state_key(self, now: float) -> tuple[int, int, int, float]:
+        """What pod states depend on, as a cache key: pods, nodes, hosts, and the time since
+        which they are what they are (no pod has finished its start since then)."""
+        cached = self._valid_states(now)
+        if cached is not None:
+            return (*cached.key, cached.since)
+        return (self.cluster.changes, self.nodes.version, self.host_version(), now)
 
     def pod_states(self, now: float) -> tuple[BoolArray, BoolArray, BoolArray]:
         """Over pod rows ``[0, size)``: ready (bound to a Ready node that is up, started),
         unready (pending, or still starting) and missing (bound where nothing answers)."""
-        key = self.state_key(now)
-        if self._states is not None and self._states[0] == key:
-            return self._states[1]
-        states = self._pod_states(now)
-        self._states = (key, states)
-        return states
+        return self._current_states(now).states
 
-    def _pod_states(self, now: float) -> tuple[BoolArray, BoolArray, BoolArray]:
+    def _valid_states(self, now: float) -> _States | None:
+        """The pod states worked out last, if they are still those at ``now``."""
+        cached = self._states
+        if (
+            cached is not None
+            and cached.since <= now < cached.until
+            and cached.key == (self.cluster.changes, self.nodes.version, self.host_version())
+        ):
+            return cached
+        return None
+
+    def _current_states(self, now: float) -> _States:
+        """The pod states at ``now``: worked out again when pods, nodes or hosts changed or
+        a starting pod has become ready since they were."""
+        cached = self._valid_states(now)
+        if cached is not None:
+            return cached
+        key = (self.cluster.changes, self.nodes.version, self.host_version())
         pods = self.cluster.pods
         n = pods.size
         phase = pods.phase[:n]
         bound = phase == BOUND
-        node_ok = self.nodes.ready & self.node_up()
-        on_ok = bound & node_ok[np.maximum(pods.node[:n], 0)]
+        node_ok = self.nodes_ok()
+        if len(node_ok):
+            on_ok = bound & node_ok[np.maximum(pods.node[:n], 0)]
+        else:  # no node yet: no pod is bound
+            on_ok = np.zeros(n, dtype=np.bool_)
         started = self._started(now, n)
         ready = on_ok & started
         unready = (phase == PENDING) | (on_ok & ~started)
         missing = bound & ~on_ok
-        return ready, unready, missing
+        starting = bound & ~started
+        until = math.inf
+        if starting.any():
+            at = pods.running_since[:n][starting] + self.startup_of_tid[pods.template[:n][starting]]
+            until = float(at.min())
+        self._states = cached = _States(key, now, until, (ready, unready, missing))
+        return cached
+
+    def nodes_ok(self) -> BoolArray:
+        """Nodes present and Ready whose host is up (cached as the node table and hosts are;
+        the caller does not change it)."""
+        key = (self.nodes.version, self.host_version())
+        cached = self._nodes_ok
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        node_ok: BoolArray = self.nodes.ready & self.node_up()
+        self._nodes_ok = (key, node_ok)
+        return node_ok
+
+    def pod_counts(self, now: float) -> PodCounts:
+        """:meth:`pod_states` counted per template (cached as they are)."""
+        key = (*self.state_key(now), len(self.cluster.templates))
+        if self._counts is not None and self._counts[0] == key:
+            return self._counts[1]
+        ready, unready, missing = self.pod_states(now)
+        pods = self.cluster.pods
+        n = pods.size
+        t = key[-1]
+        template = pods.template[:n]
+        starting = unready & (pods.phase[:n] == BOUND)
+        started = template[starting]
+        counts = PodCounts(
+            np.bincount(template[ready], minlength=t).astype(np.int64),
+            np.bincount(template[unready], minlength=t).astype(np.int64),
+            np.bincount(template[missing], minlength=t).astype(np.int64),
+            started,
+            pods.running_since[:n][starting] + self.startup_of_tid[started],
+        )
+        self._counts = (key, counts)
+        return counts
 
     def _started(self, now: float, n: int) -> BoolArray:
         """Pods past their startup; the pods of the initial inventory (created and bound at
@@ -237,13 +327,7 @@ class ClusterState:
 
     def next_ready(self, now: float) -> float:
         """When the next starting pod becomes ready (inf: none is starting)."""
-        pods = self.cluster.pods
-        n = pods.size
-        starting = (pods.phase[:n] == BOUND) & ~self._started(now, n)
-        if not starting.any():
-            return math.inf
-        at = pods.running_since[:n][starting] + self.startup_of_tid[pods.template[:n][starting]]
-        return float(at.min())
+        return self._current_states(now).until
 
     def per_deployment(self, mask: BoolArray) -> IntArray:
         """(D,) pods in ``mask`` (over rows ``[0, size)``) per owning deployment."""

@@ -6,7 +6,9 @@ eviction, a node NotReady, a host failing or coming back, a pod finishing its st
 every controller calls :meth:`ServiceLedger.advance` after acting, so the state between two
 calls is constant: time short of endpoints is integrated exactly. Demand is piecewise
 constant per step and integrated step by step over each interval (core-seconds demanded
-and unserved, seconds overloaded), without waking up at each step.
+and unserved, seconds overloaded), without waking up at each step. The intervals are noted
+as they end and added to the integrals at each sample (and at the end), all at once but
+one after the other, so the sums are those of adding each as it ended.
 
 A pod is a ready endpoint only if it is bound to a node that is Ready *and* whose host is
 really up (ground truth): a pod on a failed host never counts, even during the 40 s before
@@ -85,8 +87,12 @@ class ServiceLedger:
         self.outage_start = np.full(n, np.nan)
         self.outage_min = np.zeros(n, dtype=np.int64)
         self.outages: list[tuple[int, float, float, int]] = []
+        self._open = False  # some outage open
+        #: Intervals not in the integrals yet: start, end, ready endpoints, capacity.
+        self._held: list[tuple[float, float, IntArray, IntArray]] = []
         self._selects: dict[int, BoolArray] = {}  # per cluster: (S_c, T)
-        self._read: tuple[tuple[float, int, int, int], ...] | None = None
+        self._weight_cache: dict[int, tuple[IntArray, IntArray]] = {}
+        self._read: tuple[tuple[int, int, int, float], ...] | None = None
         self._by_cluster = {
             c: np.array([i for i, s in enumerate(self.specs) if s.cluster == c], dtype=np.int64)
             for c in range(len(clusters))
@@ -118,6 +124,17 @@ class ServiceLedger:
         self._selects[c] = matrix
         return matrix
 
+    def _weights(self, c: int) -> tuple[IntArray, IntArray]:
+        """(S_c, T) :meth:`selects` as integers and (T,) the CPU one pod of each template
+        serves (its limit, else its request), for the templates of cluster ``c`` now."""
+        templates = self.clusters[c].cluster.templates
+        found = self._weight_cache.get(c)
+        if found is not None and len(found[1]) == len(templates):
+            return found
+        per_pod = np.array([t.cpu_limit or t.cpu for t in templates], dtype=np.int64)
+        found = self._weight_cache[c] = (self.selects(c).astype(np.int64), per_pod)
+        return found
+
     def state(self, now: float) -> tuple[IntArray, IntArray, IntArray]:
         """(S,) ready endpoints, bound endpoints and capacity (millicores) right now."""
         n = len(self.specs)
@@ -127,16 +144,11 @@ class ServiceLedger:
         for c, rows in self._by_cluster.items():
             if not len(rows):
                 continue
-            state = self.clusters[c]
-            sel = self.selects(c).astype(np.int64)
-            is_ready = state.pod_states(now)[0]
-            per_ready = state.per_template(is_ready)
-            per_bound = state.per_template(state.bound_mask())
-            per_pod = np.array(
-                [t.cpu_limit or t.cpu for t in state.cluster.templates], dtype=np.int64
-            )
+            counts = self.clusters[c].pod_counts(now)
+            sel, per_pod = self._weights(c)
+            per_ready = counts.ready
             ready[rows] = sel @ per_ready
-            bound[rows] = sel @ per_bound
+            bound[rows] = sel @ counts.bound
             capacity[rows] = sel @ (per_ready * per_pod)
         return ready, bound, capacity
 
@@ -150,6 +162,8 @@ class ServiceLedger:
         self.ready, self.endpoints, self.capacity = self.state(now)
         self.min_ready = np.minimum(self.min_ready, self.ready)
         short = self.ready < self.required
+        if not short.any() and not self._open:
+            return  # no outage starts, goes on or ends
         starting = short & np.isnan(self.outage_start)
         self.outage_start[starting] = now
         self.outage_min[starting] = self.ready[starting]
@@ -160,26 +174,47 @@ class ServiceLedger:
         for s in np.flatnonzero(open_ & ~short).tolist():
             self.outages.append((s, float(self.outage_start[s]), now, int(self.outage_min[s])))
             self.outage_start[s] = np.nan
+        self._open = bool(short.any())
 
     def _integrate(self, now: float) -> None:
+        """Hold the state of ``[last, now)`` for the integrals (:meth:`_settle` adds it)."""
         start = self.last
         if now <= start:
             return
-        span = now - start
-        self.short_s += span * (self.ready < self.required)
-        self.ready_s += span * self.ready
-        for s in range(len(self.specs)):
-            demanded, unserved, over = self.demand.integrate(s, start, now, self.capacity[s])
-            self.demand_ms[s] += demanded
-            self.unserved_ms[s] += unserved
-            self.overload_s[s] += over
+        self._held.append((start, now, self.ready, self.capacity))
         self.last = now
+
+    def _settle(self) -> None:
+        """Add the intervals held since the last call to the integrals, one after the other
+        in time order (each sum as if added at once), all services and intervals at once."""
+        held = self._held
+        if not held:
+            return
+        self._held = []
+        bounds = np.array([(h[0], h[1]) for h in held])  # (K, 2)
+        ready = np.array([h[2] for h in held])  # (K, S)
+        starts, ends = bounds[:, 0], bounds[:, 1]
+        spans = (ends - starts)[:, None]
+        demanded, unserved, over = self.demand.integrate_many(
+            starts, ends, np.array([h[3] for h in held])
+        )
+        # the totals, then each interval's part of each, summed down in order
+        rows = np.empty((len(held) + 1, 5, len(self.specs)))
+        rows[0] = (self.short_s, self.ready_s, self.demand_ms, self.unserved_ms, self.overload_s)
+        rows[1:, 0] = spans * (ready < self.required)
+        rows[1:, 1] = spans * ready
+        rows[1:, 2] = demanded
+        rows[1:, 3] = unserved
+        rows[1:, 4] = over
+        totals = np.add.accumulate(rows, axis=0)[-1]
+        self.short_s, self.ready_s, self.demand_ms, self.unserved_ms, self.overload_s = totals
 
     # -- results --------------------------------------------------------------------------
     def sample(self, now: float, replicas: IntArray) -> None:
         """One row per service: the state now and the integrals since the previous sample."""
         self.advance(now)
-        totals = np.stack(
+        self._settle()
+        totals = np.array(
             [self.short_s, self.overload_s, self.demand_ms, self.unserved_ms, self.ready_s]
         )
         delta = totals - self._mark
@@ -205,9 +240,11 @@ class ServiceLedger:
     def close(self, horizon: float) -> None:
         """End of the run: integrate to the horizon and close open outages."""
         self._integrate(horizon)
+        self._settle()
         for s in np.flatnonzero(~np.isnan(self.outage_start)).tolist():
             self.outages.append((s, float(self.outage_start[s]), horizon, int(self.outage_min[s])))
             self.outage_start[s] = np.nan
+        self._open = False
 
     def table(self, names: Sequence[str], systems: Sequence[str]) -> pa.Table:
         from cloudsim.containers.results import names_column
@@ -262,6 +299,7 @@ class ServiceLedger:
         )
 
     def summary(self, horizon: float) -> dict[str, dict[str, float | int]]:
+        self._settle()
         out: dict[str, dict[str, float | int]] = {}
         for i, spec in enumerate(self.specs):
             demanded = float(self.demand_ms[i])
