@@ -343,7 +343,9 @@ class HorizontalPodAutoscaling(Controller):
     if each had run. A poke (pods or nodes changed) makes it read its inputs again at once:
     if they are what the forecast expected the forecast stands, otherwise it is redone.
     Inputs are read for the syncs ahead only when a forecast needs them (a sync or a check
-    reads the current ones alone)."""
+    reads the current ones alone), and not at all when nothing they are read from (pods,
+    nodes, hosts, templates, replicas) has changed since the forecast: they are then the
+    ones it expected, and the sync it found runs from it (:meth:`Autoscalers.apply`)."""
 
     def __init__(self, cloud: ContainerCloud, autoscalers: Autoscalers, targets: IntArray) -> None:
         super().__init__(cloud)

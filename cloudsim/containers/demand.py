@@ -140,16 +140,15 @@ class DemandCurves:
             values = np.empty((len(rows), 2))
             values[:, 0] = self._flat[at]
             values[:, 1] = self._flat[at + 1]
+            demanded[rows, cols] = [w @ v for w, v in zip(widths, values, strict=True)]
+            unserved[rows, cols] = 0.0
+            seconds[rows, cols] = 0.0
             cap = capacity[rows, cols]
             over2 = values > cap[:, None]
-            for p, (i, s) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
-                w, v, o = widths[p], values[p], over2[p]
-                demanded[i, s] = float(w @ v)
-                if o.any():
-                    unserved[i, s] = float(w @ np.where(o, v - cap[p], 0.0))
-                    seconds[i, s] = float(w @ o)
-                else:
-                    unserved[i, s] = seconds[i, s] = 0.0
+            for p in over2.any(axis=1).nonzero()[0].tolist():
+                i, s, w, v, o = rows[p], cols[p], widths[p], values[p], over2[p]
+                unserved[i, s] = w @ np.where(o, v - cap[p], 0.0)
+                seconds[i, s] = w @ o
             several &= ~two
         rows, cols = several.nonzero()
         for i, s, first_k, last_k in zip(

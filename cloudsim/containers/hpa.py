@@ -22,6 +22,15 @@ horizontal controller does it (pkg/controller/podautoscaler), integer arithmetic
 
 Defaults (autoscaling/v2): scale up by the larger of 100 % and 4 pods per 15 s, scale down
 by 100 % per 15 s after a 300 s stabilisation window.
+
+:meth:`Autoscalers.forecast` runs the syncs ahead at once. It needs the first one that
+changes some HPA's replicas, not every stabilised recommendation: a sync scales up when
+every raw recommendation of the scale-up window (and every recorded one still inside) is
+above the replicas and the policies allow more, down when every one of the scale-down
+window is below and they allow fewer, so windows are checked with running indices (the
+last sync that is not beyond), and the replicas are worked out for that one sync only.
+When the forecast provably equals stepping (every sync before it had metrics, whole
+seconds), :meth:`Autoscalers.apply` runs that sync from it.
 """
 
 from __future__ import annotations
@@ -320,6 +329,8 @@ class Autoscalers:
                 current, ready[rows], unready[rows], usage[rows], request, derived
             )
             desired[rows] = np.where(tempered[rows], adjusted, desired[rows])
+        if has.all():  # every HPA had metrics at every sync
+            return desired, has
         result: IntArray = np.where(has, desired, current)
         return result, has
 
