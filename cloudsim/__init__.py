@@ -8,13 +8,43 @@ Library use::
     result.summary["vms_rejected"], result.tables["timeseries"]
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from cloudsim.composition import CHECKS, world_of
 from cloudsim.engine import Simulation, simulate
 from cloudsim.errors import Problem, ScenarioError
 from cloudsim.results import RunResult
-from cloudsim.scenario.loader import load_scenario, scenario_from_dict
+from cloudsim.scenario import loader as _loader
 from cloudsim.scenario.schema import Scenario
+from cloudsim.world import World
 
 __version__ = "0.1.0"
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    *,
+    check_feasibility: bool = True,
+) -> Scenario:
+    """Load, merge, override and validate a scenario file with every module's checks.
+
+    ``overrides`` are ``dotted.path=value`` strings (as on the command line) or a mapping of
+    dotted paths to values. Raises :class:`ScenarioError` listing every problem found.
+    """
+    return _loader.load_scenario(
+        path, overrides, check_feasibility=check_feasibility, checks=CHECKS
+    )
+
+
+def scenario_from_dict(data: Mapping[str, Any], *, label: str = "<scenario>") -> Scenario:
+    """Validate an in-memory scenario (tests, notebooks) with the same checks as files."""
+    return _loader.scenario_from_dict(data, label=label, checks=CHECKS)
+
 
 __all__ = [
     "Problem",
@@ -22,8 +52,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Simulation",
+    "World",
     "__version__",
     "load_scenario",
     "scenario_from_dict",
     "simulate",
+    "world_of",
 ]

@@ -18,13 +18,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cloudsim import load_scenario, scenario_from_dict
+from cloudsim.composition import all_modules
+from cloudsim.engine import Simulation
 from cloudsim.errors import ScenarioError
-from cloudsim.scenario.loader import load_scenario
+from cloudsim.results import RunResult
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, format_duration
-
-if typing.TYPE_CHECKING:
-    from cloudsim.results import RunResult
 
 app = typer.Typer(
     add_completion=False,
@@ -68,8 +68,6 @@ def _load(path: Path, overrides: list[str] | None) -> Scenario:
 
 def _simulate(s: Scenario, seed: int | None, out: Path, quiet: bool) -> tuple[RunResult, float]:
     """Run with a progress bar over simulated days, write the results; (result, wall s)."""
-    from cloudsim.engine import Simulation
-
     _check_out(out)
     started = time.perf_counter()
     sim = Simulation(s, seed)
@@ -157,9 +155,8 @@ def explain(
     set_: SetOption = None,
 ) -> None:
     """Explain where one more cloud host of SYSTEM would be placed, and why."""
-    from cloudsim.engine import Simulation
-    from cloudsim.iaas.platform import make_request
     from cloudsim.units import parse_duration
+    from cloudsim.world.inventory import make_request
 
     s = _load(scenario, set_)
     index = _pick_name("system", system, [x.name for x in s.systems])
@@ -220,126 +217,21 @@ def _check_out(out: Path) -> None:
         _out_error(out, f"cannot write in the folder: {exc.strerror or exc}")
 
 
-def _print_summary(summary: dict[str, object], wall: float, out: Path) -> None:
-    table = Table(title=f"{summary['scenario']} (seed {summary['seed']})", show_lines=False)
-    for column in (
-        "data centre",
-        "hosts",
-        "cores",
-        "VMs",
-        "CPU alloc",
-        "CPU peak",
-        "mem alloc",
-        "mem peak",
-        "facility kW",
-    ):
-        table.add_column(column, justify="right" if column != "data centre" else "left")
-    datacenters = summary["datacenters"]
-    assert isinstance(datacenters, dict)
-    for name, d in datacenters.items():
-        table.add_row(
-            name,
-            f"{d['hosts']:,}",
-            f"{d['physical_cores']:,}",
-            f"{d['vms_end']:,}",
-            f"{d['cpu_allocated_ratio']:.1%}",
-            f"{d['cpu_allocated_ratio_peak']:.1%}",
-            f"{d['memory_allocated_ratio']:.1%}",
-            f"{d['memory_allocated_ratio_peak']:.1%}",
-            f"{d['facility_power_kw_mean']:,.0f}",
-        )
-    out_console.print(table)
-    reasons = summary["rejections_by_reason"]
-    assert isinstance(reasons, dict)
-    why = ", ".join(f"{k}: {v:,}" for k, v in reasons.items()) or "none"
-    out_console.print(
-        f"cloud hosts: {summary['vms_initial']:,} initial "
-        f"({summary['vms_initial_unplaced']:,} unplaced), {summary['vms_requested']:,} "
-        f"requested, {summary['vms_placed']:,} placed, {summary['vms_rejected']:,} rejected "
-        f"({why}); {summary['vms_end']:,} at the end"
-    )
-    _print_availability(summary)
-    _print_containers(summary)
+def _print_summary(
+    summary: dict[str, object], wall: float, out: Path, only: tuple[str, ...] | None = None
+) -> None:
+    """Every module's lines (in composition order; ``only`` these), then the run's cost."""
+    for module in all_modules():
+        if only is not None and module.name not in only:
+            continue
+        for line in module.terminal_lines(summary):
+            if isinstance(line, str):
+                out_console.print(line, markup=False, highlight=False)
+            else:
+                out_console.print(line)
     out_console.print(
         f"{summary['events_processed']:,} events in {wall:.2f} s wall; results in {out}/"
     )
-
-
-def _print_availability(summary: dict[str, object]) -> None:
-    """Faults, availability and DR headline numbers (when the run had any)."""
-    faults, avail, dr = summary.get("faults"), summary.get("availability"), summary.get("dr")
-    if isinstance(faults, dict) and faults.get("outages"):
-        out_console.print(
-            f"faults: {faults['outages']:,} outages, {faults['host_down_hours']:,.1f} host-hours "
-            f"down, {faults['vms_stopped']:,} cloud hosts stopped, {faults['vms_lost']:,} lost"
-        )
-    if isinstance(avail, dict) and (avail.get("incidents") or isinstance(dr, dict)):
-        worst = ", ".join(f"{k} {v:.4%}" for k, v in list(avail["worst"].items())[:3]) or "none"
-        out_console.print(
-            f"availability: mean {avail['mean']:.5%}, min {avail['min']:.5%} "
-            f"({avail['systems_ever_down']:,} systems ever down, "
-            f"{avail['downtime_hours']:,.2f} h in all); worst: {worst}",
-            markup=False,
-            highlight=False,
-        )
-    if isinstance(dr, dict):
-        levels = ", ".join(f"L{k}: {v}" for k, v in dr["gbt20988_levels"].items())
-        out_console.print(
-            f"DR ({dr['failover_policy']}, witness {dr['witness'] or 'none'}): "
-            f"{dr['failovers']:,} failovers ({dr['unnecessary_failovers']:,} unnecessary), "
-            f"{dr['fences']:,} fences, {dr['sheds']:,} sheds, "
-            f"split-brain {dr['split_brain_s']:,.0f} s, data lost {dr['data_lost_gb']:,.2f} GB, "
-            f"worst RPO {dr['worst_rpo_s']:,.0f} s, worst RTO {dr['worst_rto_s']:,.0f} s; "
-            f"GB/T 20988 {levels}",
-            markup=False,
-            highlight=False,
-        )
-        if dr["policy_failures"]:
-            out_console.print(
-                f"policy failures: {dr['policy_failures']:,} (see summary.json)",
-                style="bold red",
-                markup=False,
-            )
-
-
-def _print_containers(summary: dict[str, object]) -> None:
-    """The container cloud's headline numbers (when the scenario has one)."""
-    containers = summary.get("containers")
-    if not isinstance(containers, dict):
-        return
-    for name, c in containers["clusters"].items():
-        gpu = (
-            f", GPU {c['gpu_allocated_ratio_end']:.1%} (fragmented "
-            f"{c['gpu_fragmentation_ratio_mean']:.1%} of free on average)"
-            if c["gpu_allocated_ratio_peak"]
-            else ""
-        )
-        out_console.print(
-            f"cluster {name}: {c['nodes_start']:,} nodes at the start, {c['nodes_end']:,} at "
-            f"the end (peak {c['nodes_peak']:,}); CPU allocated {c['cpu_allocated_ratio_end']:.1%}"
-            f" (peak {c['cpu_allocated_ratio_peak']:.1%}){gpu}; {c['pods_created']:,} pods "
-            f"created, {c['pods_pending_end']:,} pending at the end, wait p95 "
-            f"{c['wait_s_p95']:,.0f} s, {c['pods_evicted']:,} evicted, "
-            f"{c['pods_preempted']:,} preempted",
-            markup=False,
-            highlight=False,
-        )
-    a, h = containers["autoscaler"], containers["hpa"]
-    if a["scale_ups"] or a["scale_downs"] or h["hpas"]:
-        out_console.print(
-            f"autoscaling: {h['rescales']:,} HPA rescales; cluster autoscaler "
-            f"+{a['nodes_added']:,} / -{a['nodes_removed']:,} nodes",
-            markup=False,
-            highlight=False,
-        )
-    for name, svc in containers["services"].items():
-        out_console.print(
-            f"service {name}: availability {svc['availability']:.5%} (ready endpoints below "
-            f"{svc['required_endpoints']} for {svc['short_s']:,.0f} s), demand served "
-            f"{svc['demand_served']:.4%}, {svc['mean_ready']:.1f} ready endpoints on average",
-            markup=False,
-            highlight=False,
-        )
 
 
 @app.command()
@@ -369,7 +261,6 @@ def replay(
 ) -> None:
     """Replay an Alibaba openb trace (node and pod lists) through the scheduler."""
     from cloudsim.containers.replay import replay_scenario
-    from cloudsim.scenario.loader import scenario_from_dict
 
     for what, path in (("--nodes", nodes), ("--pods", pods)):
         if not path.is_file():
@@ -389,10 +280,7 @@ def replay(
     except ScenarioError as exc:
         _invalid("cloudsim replay", exc)
     result, wall = _simulate(s, None, out, quiet)
-    _print_containers(result.summary)
-    out_console.print(
-        f"{result.summary['events_processed']:,} events in {wall:.2f} s wall; results in {out}/"
-    )
+    _print_summary(result.summary, wall, out, only=("containers",))
 
 
 def main() -> None:

@@ -167,3 +167,8 @@ def format_duration(seconds: float) -> str:
             return f"{int(seconds // factor)}{unit}"
     text = repr(float(seconds))  # shortest text that reads back as the same float
     return f"{text.removesuffix('.0')}s"
+
+
+def round6(value: float) -> float:
+    """A figure of ``summary.json``: a float rounded to 6 decimals."""
+    return round(float(value), 6)

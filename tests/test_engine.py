@@ -14,7 +14,7 @@ import pytest
 from cloudsim import Scenario, Simulation, simulate
 from cloudsim.engine import random_stream
 from cloudsim.results import TABLES
-from cloudsim.workload.requests import request_stream
+from cloudsim.iaas.requests import request_stream
 from tests.conftest import build, tiny
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from cloudsim import Scenario, ScenarioError, Simulation
 from cloudsim.dr.ledger import VM_EVENT_CODES, running_deltas
 from cloudsim.faults import FaultInjector, read_failure_trace
-from cloudsim.iaas.platform import QUOTA_KINDS
+from cloudsim.platform.platform import QUOTA_KINDS
 from cloudsim.scenario.faults import Faults
 from cloudsim.state.vms import VMStatus
 from tests.conftest import build

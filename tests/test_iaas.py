@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cloudsim import Simulation, simulate
-from cloudsim.iaas.platform import deal_datacenters
+from cloudsim.world.inventory import deal_datacenters
 from cloudsim.scenario.schema import System, VMGroup
 from cloudsim.state.vms import VMStatus
 from tests.conftest import build, tiny

@@ -17,7 +17,7 @@ from cloudsim.scenario.schema import (
     Site,
     Zone,
 )
-from cloudsim.topology import Removed, Topology
+from cloudsim.world.topology import Removed, Topology
 
 
 def make_scenario(sites: list[Site], datacenters: list[DataCenter], links: list[Link]) -> Scenario:

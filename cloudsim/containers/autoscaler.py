@@ -319,7 +319,7 @@ class ClusterAutoscaler(Controller):
         spec = s.spec
         info = cs.info
         nodes = cs.nodes
-        seen = (nodes.changes, nodes.version, self.cloud.sim.hosts.version)
+        seen = (nodes.changes, nodes.version, self.cloud.hosts.version)
         if seen != s.seen:  # allocations or nodes changed: who is unneeded now?
             alloc = np.maximum(nodes.allocatable[_CPU_MEMORY], 1)
             s.util = (nodes.requested[_CPU_MEMORY] / alloc).max(axis=0)

@@ -4,13 +4,12 @@
 priority classes); :func:`feasibility_problems` builds every node a cluster could have on
 an empty platform and checks each deployment with the scheduler's own plugins: a required
 node affinity or selector no node can match, requests larger than every node, a required
-topology key no node has. Each problem is ``(location, message)``; the location is the
+topology key no node has. Each problem is a :class:`~cloudsim.kernel.Finding` at the
 scenario path of the offending field.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,8 +31,10 @@ from cloudsim.containers.nodes import (
     label_key,
 )
 from cloudsim.containers.plugins import PLUGINS, ScorePlugin, required_node_affinity
+from cloudsim.kernel import Finding
+from cloudsim.registry import did_you_mean
 from cloudsim.scenario.schema import Scenario
-from cloudsim.state.hosts import HostTable
+from cloudsim.world import World
 
 Loc = tuple[str | int, ...]
 Found = list[tuple[Loc, str]]
@@ -41,11 +42,7 @@ ROOT: Loc = ("containers",)
 
 
 def _unknown(value: str, names: Iterable[str], what: str) -> str:
-    known = sorted(names)
-    close = difflib.get_close_matches(value, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    listed = ", ".join(known[:12]) + (" …" if len(known) > 12 else "")
-    return f"unknown {what} {value!r}{hint} (known: {listed or 'none'})"
+    return did_you_mean(value, tuple(names), what)
 
 
 def _unique(found: Found, loc: Loc, names: Iterable[str], what: str) -> set[str]:
@@ -57,7 +54,7 @@ def _unique(found: Found, loc: Loc, names: Iterable[str], what: str) -> set[str]
     return seen
 
 
-def reference_problems(scenario: Scenario) -> Found:
+def reference_problems(scenario: Scenario) -> list[Finding]:
     """Names used in ``containers`` that are not defined (once) where they should be."""
     c = scenario.containers
     if c is None:
@@ -168,7 +165,7 @@ def reference_problems(scenario: Scenario) -> Found:
                 ((*ROOT, "pdbs", i, "cluster"), _unknown(pdb.cluster, clusters, "cluster"))
             )
     found += _run_time_problems(scenario)
-    return found
+    return [Finding(loc, message) for loc, message in found]
 
 
 def _file_problem(found: Found, loc: Loc, path: str, what: str) -> None:
@@ -267,13 +264,14 @@ def _request_problem(nodes: NodeTable, need: IntArray, cluster: str) -> str | No
     )
 
 
-def feasibility_problems(scenario: Scenario) -> Found:
+def feasibility_problems(world: World) -> list[Finding]:
     """What no node of a cluster can satisfy, checked with the scheduler's plugins."""
+    scenario = world.scenario
     c = scenario.containers
     if c is None:
         return []
     found: Found = []
-    hosts = HostTable.from_scenario(scenario)
+    hosts = world.hosts
     tables: dict[str, NodeTable] = {}
     for i, cluster_spec in enumerate(c.clusters):
         table = potential_nodes(scenario, cluster_spec, hosts)
@@ -337,4 +335,4 @@ def feasibility_problems(scenario: Scenario) -> Found:
                         "every pod would stay pending",
                     )
                 )
-    return found
+    return [Finding(loc, message) for loc, message in found]

@@ -1,25 +1,26 @@
 """The container cloud in a simulation: clusters on the IaaS pools, their controllers, results.
 
-:class:`ContainerCloud` is built by :class:`~cloudsim.engine.Simulation` when the scenario
-has a ``containers`` section. At the start it places every node VM through a placer of its
+:class:`ContainerCloud` is built by the containers module
+(:class:`~cloudsim.containers.module.ContainersModule`) when the scenario has a ``containers``
+section. At the start it places every node VM through a placer of its
 own (seeded from the ``containers`` stream, so the IaaS decisions of a run do not depend on
 whether it has a container part) on the hosts of the node group's pool centre, zone and
 purpose, and registers each one in the platform's VM table as a cloud host of the cluster's
 ``system`` (event ``create``, its department's quota counted and enforced); bare-metal node
 hosts are taken out of IaaS placement whole. Deployments' pods are then created and
 scheduled, and the controllers (:mod:`cloudsim.containers.controllers`, the cluster
-autoscaler, a trace replay) run as processes the engine starts.
+autoscaler, a trace replay) run as processes the kernel starts.
 
-Host failures reach the container cloud as ground truth (the host table) and through the
-fault injector's listeners, so service accounting sees a failed host at its instant.
+Host failures reach the container cloud as ground truth (the host table) and on the bus
+(topic ``"outage"``), so service accounting sees a failed host at its instant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,7 +30,6 @@ from cloudsim.containers.autoscaler import ClusterAutoscaler
 from cloudsim.containers.build import (
     budget_of,
     node_request,
-    profiles_of,
     selector_of,
     template_of,
     vm_group,
@@ -62,16 +62,12 @@ from cloudsim.containers.pods import BOUND, PENDING
 from cloudsim.containers.replay import TraceReplay
 from cloudsim.containers.results import cluster_table, node_table, pod_table
 from cloudsim.containers.runtime import ClusterState, Deployment
-from cloudsim.containers.scheduler import Scheduler
+from cloudsim.containers.scheduler import Profile, Scheduler
 from cloudsim.containers.services import ServiceLedger, ServiceSpec, required_default
-from cloudsim.iaas.platform import QUOTA_KINDS
-from cloudsim.placement.core import Placer
-from cloudsim.scenario.faults import AvailabilityRule
+from cloudsim.kernel import Context, default_placer
+from cloudsim.platform.platform import QUOTA_KINDS
+from cloudsim.records import EventKind, Outage
 from cloudsim.state.hosts import PURPOSES
-
-if TYPE_CHECKING:
-    from cloudsim.engine import Simulation
-    from cloudsim.faults.injector import Outage
 
 CONTAINER_PURPOSE = PURPOSES.index("container")
 #: Fragmentation measurements remembered by node state (the oldest forgotten at once).
@@ -83,29 +79,26 @@ _Selected = tuple[int, ClusterState, list[int]]
 class ContainerCloud:
     """Every container cluster of a run, with its controllers (see the module docstring)."""
 
-    def __init__(self, sim: Simulation) -> None:
-        spec = sim.scenario.containers
+    def __init__(self, ctx: Context, profiles: Mapping[str, Profile]) -> None:
+        spec = ctx.world.scenario.containers
         assert spec is not None
-        self.sim = sim
-        self.env: simpy.Environment = sim.env
-        self.scenario = sim.scenario
+        self.ctx = ctx
+        self.world = ctx.world
+        self.env: simpy.Environment = ctx.env
+        self.scenario = ctx.world.scenario
         self.spec = spec
-        self.horizon = float(sim.horizon)
+        self.profiles = profiles
+        self.horizon = float(ctx.horizon)
+        self.hosts = ctx.hosts
+        self.platform = ctx.platform
+        self.record = ctx.recorder.event
         (
             self.rng_nodes,
             self.rng_scheduler,
             self.rng_demand,
             self.rng_autoscaler,
-        ) = sim.streams["containers"].spawn(4)
-        p = sim.scenario.placement
-        self.node_placer = Placer(
-            sim.hosts,
-            self.rng_nodes,
-            preset=p.preset,
-            weights=p.weights,
-            resource_weights={str(k): v for k, v in p.resource_weights.items()},
-        )
-        self.system_index = {s.name: i for i, s in enumerate(sim.scenario.systems)}
+        ) = ctx.stream("containers").spawn(4)
+        self.node_placer = default_placer(ctx.world)(ctx.hosts, self.rng_nodes)
         self.clusters: list[ClusterState] = []
         self.workloads: list[Workload] = []
         self.replicasets = ReplicaSets(self)
@@ -117,17 +110,12 @@ class ContainerCloud:
         self._measured: dict[tuple[int, int, int, bytes, bytes, bytes], Fragmentation] = {}
         self._selected: tuple[tuple[int, ...], list[_Selected]] | None = None
         self._started = False
-        if sim.faults is not None:
-            sim.faults.listeners.append(self._on_fault)
 
     # -- building ---------------------------------------------------------------------------
-    def start(self) -> None:
-        """Build the clusters (node VMs ordered now), create and schedule the pods."""
-        if self._started:
-            return
-        self._started = True
+    def provision(self) -> None:
+        """Build the clusters and their nodes: node VMs are ordered and bare-metal hosts
+        taken now (before the tenants' initial placement)."""
         spec = self.spec
-        profiles = profiles_of(spec)
         for i, cspec in enumerate(spec.clusters):
             cluster = Cluster(NodeTable(), cspec.name)
             wanted = {cspec.scheduler} | {
@@ -138,17 +126,27 @@ class ContainerCloud:
             schedulers = {
                 name: Scheduler(
                     cluster,
-                    profiles[name],
+                    self.profiles[name],
                     rng=self.rng_scheduler,
                     record=partial(self._scheduler_event, i),
                 )
                 for name in sorted(wanted)
             }
             cs = ClusterState(
-                i, cspec, cluster, schedulers, self._host_up, lambda: self.sim.hosts.version
+                i, cspec, cluster, schedulers, self._host_up, lambda: self.hosts.version
             )
             self.clusters.append(cs)
             self._build_nodes(cs)
+
+    def start(self) -> None:
+        """Create the deployments' pods and schedule them; services, HPAs, autoscaler."""
+        if self._started:
+            return
+        self._started = True
+        self.ctx.bus.subscribe("outage", self._on_fault)
+        spec = self.spec
+        for cs in self.clusters:
+            cluster, cspec = cs.cluster, cs.spec
             cluster.pdbs = [budget_of(p) for p in spec.pdbs if p.cluster == cspec.name]
             for d in (d for d in spec.deployments if d.cluster == cspec.name):
                 template = template_of(d, spec, cspec.scheduler)
@@ -158,8 +156,8 @@ class ContainerCloud:
                         name=d.name,
                         template=template,
                         tid=cluster.template_id(template),
-                        scheduler=schedulers[template.scheduler_name],
-                        system=self.system_index.get(d.system, -1) if d.system else -1,
+                        scheduler=cs.schedulers[template.scheduler_name],
+                        system=self.world.systems.get(d.system) if d.system else -1,
                         startup=d.startup,
                         declared=d.replicas,
                     )
@@ -202,18 +200,17 @@ class ContainerCloud:
 
     def _build_nodes(self, cs: ClusterState) -> None:
         cspec = cs.spec
-        hosts = self.sim.hosts
+        hosts = self.hosts
         if cspec.trace_nodes is not None:
             group = read_openb_nodes(Path(cspec.trace_nodes))
             self._add(cs, group, -1, np.full(group.size, -1, dtype=np.int64), 0.0)
         taken: dict[int, int] = {}
-        pools = {p.name: i for i, p in enumerate(self.scenario.pools)}
         for g, group_spec in enumerate(cspec.node_groups):
             if group_spec.flavor is not None:
                 placed = self.order_node_vms(cs, g, group_spec.count or 0, 0.0)
                 self.join_nodes(cs, g, placed, 0.0)
                 continue
-            pool = pools[group_spec.pool]
+            pool = self.world.pools.index_of(group_spec.pool or "")
             rows = np.flatnonzero(hosts.pool == pool).astype(np.int64)
             start = taken.get(pool, 0)
             count = len(rows) - start if group_spec.count is None else group_spec.count
@@ -240,7 +237,7 @@ class ContainerCloud:
     ) -> None:
         cs.nodes.add(group)
         ids = np.full(len(vm_rows), -1, dtype=np.int64)
-        vms = self.sim.platform.vms
+        vms = self.platform.vms
         has = vm_rows >= 0
         ids[has] = vms.ints["vm_id"][vm_rows[has]]
         cs.info.extend(g, vm_rows, ids, now)
@@ -255,11 +252,7 @@ class ContainerCloud:
         raise KeyError(name)
 
     def _build_services(self) -> None:
-        rule = (
-            self.scenario.faults.availability
-            if self.scenario.faults is not None
-            else AvailabilityRule()
-        )
+        rule = self.world.availability
         hpa_min = {h.deployment: h.min_replicas for h in self.spec.hpas}
         clusters = {cs.name: cs for cs in self.clusters}
         specs: list[ServiceSpec] = []
@@ -282,7 +275,7 @@ class ContainerCloud:
                 if d.template.namespace == namespace and selector.matches(d.template.label_map)
             ]
             declared = sum(hpa_min.get(d.name, d.declared) for d in selected)
-            system = self.system_index.get(svc.system, -1) if svc.system else -1
+            system = self.world.systems.get(svc.system) if svc.system else -1
             if system < 0 and dep is not None:
                 system = dep.system
             required = (
@@ -311,18 +304,18 @@ class ContainerCloud:
 
     # -- node VMs (cloud hosts of the cluster's system) -----------------------------------
     def _vm_need(self, flavor: int) -> IntArray:
-        d = self.sim.platform.demand[:, flavor]
+        d = self.platform.demand[:, flavor]
         return np.array([d[0] // 1000, d[1], d[2], 1], dtype=np.int64)
 
     def _owner(self, cs: ClusterState) -> tuple[int, int]:
         assert cs.spec.system is not None
-        system = self.system_index[cs.spec.system]
-        return system, self.sim.platform.profiles[system].department
+        system = self.world.systems.index_of(cs.spec.system)
+        return system, self.platform.profiles[system].department
 
     def node_quota_room(self, cs: ClusterState, g: int) -> int:
         """How many more node VMs of group ``g`` the department's quota allows."""
-        platform = self.sim.platform
-        flavor = platform.flavor_index[cs.spec.node_groups[g].flavor or ""]
+        platform = self.platform
+        flavor = self.world.flavors.index_of(cs.spec.node_groups[g].flavor or "")
         department = self._owner(cs)[1]
         need = self._vm_need(flavor)
         limits = platform.quota[:, department]
@@ -337,10 +330,10 @@ class ContainerCloud:
         what cannot be created is recorded as rejected. Returns (host, vm row, vm id)."""
         if count <= 0:
             return []
-        platform = self.sim.platform
-        record = self.sim.recorder.event
+        platform = self.platform
+        record = self.record
         group = cs.spec.node_groups[g]
-        flavor = platform.flavor_index[group.flavor or ""]
+        flavor = self.world.flavors.index_of(group.flavor or "")
         system, department = self._owner(cs)
         need = self._vm_need(flavor)
         allowed = min(count, self.node_quota_room(cs, g))
@@ -349,7 +342,7 @@ class ContainerCloud:
             over = (limits >= 0) & (platform.usage[:, department] + need * count > limits)
             reason = f"quota_{QUOTA_KINDS[int(np.flatnonzero(over)[0])]}"
             self._reject(system, flavor, count - allowed, reason, now)
-        req = node_request(self.scenario, group, self.sim.hosts)
+        req = node_request(self.scenario, group, self.hosts)
         placed = self.node_placer.place_batch(req, allowed) if allowed else []
         ok = [h for h in placed if h >= 0]
         if len(ok) < allowed:
@@ -363,7 +356,7 @@ class ContainerCloud:
                 department=department,
                 flavor=flavor,
                 host=host,
-                datacenter=int(self.sim.hosts.datacenter[host]),
+                datacenter=int(self.hosts.datacenter[host]),
                 demand=platform.demand[:, flavor],
                 time=now,
             )
@@ -371,7 +364,7 @@ class ContainerCloud:
             platform.usage[:, department] += need
             record(
                 now,
-                "create",
+                EventKind.CREATE,
                 system=system,
                 vm=vm_id,
                 host=host,
@@ -382,10 +375,8 @@ class ContainerCloud:
         return out
 
     def _reject(self, system: int, flavor: int, count: int, reason: str, now: float) -> None:
-        self.sim.platform.rejected[reason] += count
-        self.sim.recorder.event(
-            now, "reject", system=system, count=count, reason=reason, flavor=flavor
-        )
+        self.platform.rejected[reason] += count
+        self.record(now, EventKind.REJECT, system=system, count=count, reason=reason, flavor=flavor)
 
     def join_nodes(
         self, cs: ClusterState, g: int, placed: list[tuple[int, int, int]], now: float
@@ -398,7 +389,7 @@ class ContainerCloud:
         self._node_serial[(cs.index, g)] = first + len(placed)
         names = [f"{cs.name}-{group.name}-{first + k:03d}" for k in range(len(placed))]
         hosts = np.array([h for h, _, _ in placed], dtype=np.int64)
-        nodes = vm_group(self.scenario, cs.spec, group, self.sim.hosts, hosts, names)
+        nodes = vm_group(self.scenario, cs.spec, group, self.hosts, hosts, names)
         self._add(cs, nodes, g, np.array([r for _, r, _ in placed], dtype=np.int64), now)
 
     def release_node_vm(self, cs: ClusterState, node: int, now: float) -> None:
@@ -408,7 +399,7 @@ class ContainerCloud:
         if row < 0:
             return
         info.vm_row[node] = -1
-        platform = self.sim.platform
+        platform = self.platform
         vms = platform.vms
         if not vms.live[row] or int(vms.ints["vm_id"][row]) != int(info.vm_id[node]):
             return
@@ -417,9 +408,9 @@ class ContainerCloud:
         system = int(vms.ints["system"][row])
         self.node_placer.release(host, vms.demand[:, row].copy())
         platform.usage[:, int(vms.ints["department"][row])] -= self._vm_need(flavor)
-        self.sim.recorder.event(
+        self.record(
             now,
-            "delete",
+            EventKind.DELETE,
             system=system,
             vm=int(info.vm_id[node]),
             host=host,
@@ -431,17 +422,15 @@ class ContainerCloud:
     def template_node(self, cs: ClusterState, g: int) -> NodeGroup:
         """An empty node of group ``g`` on the first host of its pool (autoscaler estimates)."""
         group = cs.spec.node_groups[g]
-        pool = next(i for i, p in enumerate(self.scenario.pools) if p.name == group.pool)
-        host = np.flatnonzero(self.sim.hosts.pool == pool)[:1].astype(np.int64)
-        return vm_group(
-            self.scenario, cs.spec, group, self.sim.hosts, host, [f"template-{group.name}"]
-        )
+        pool = self.world.pools.index_of(group.pool or "")
+        host = np.flatnonzero(self.hosts.pool == pool)[:1].astype(np.int64)
+        return vm_group(self.scenario, cs.spec, group, self.hosts, host, [f"template-{group.name}"])
 
     def refresh_node_hosts(self, cs: ClusterState, now: float) -> None:
         """Follow node VMs that local HA restarted on another host; drop nodes whose VM is
         gone (lost)."""
         info = cs.info
-        vms = self.sim.platform.vms
+        vms = self.platform.vms
         nodes = np.flatnonzero(info.present & (info.vm_row >= 0))
         if not len(nodes):
             return
@@ -456,13 +445,13 @@ class ContainerCloud:
         if moved.any():
             nodes, host = nodes[moved], host[moved]
             cs.nodes.host[nodes] = host
-            for key, values in host_labels(self.sim.hosts, host).items():
+            for key, values in host_labels(self.hosts, host).items():
                 cs.nodes.labels.set(key, nodes, values)
             cs.nodes.version += 1
 
     # -- events -----------------------------------------------------------------------------
     def _host_up(self, rows: IntArray) -> BoolArray:
-        result: BoolArray = self.sim.hosts.up[rows]
+        result: BoolArray = self.hosts.up[rows]
         return result
 
     def _on_fault(self, change: str, outage: Outage, time: float) -> None:
@@ -515,7 +504,7 @@ class ContainerCloud:
         return found
 
     def sample(self, now: float) -> None:
-        """One row per service and per cluster (called by the engine's sampler)."""
+        """One row per service and per cluster (at each of the kernel's samples)."""
         if not self._started:
             return
         self.ledger.sample(now, self.service_replicas())
@@ -525,7 +514,7 @@ class ContainerCloud:
             usable = cs.nodes_ok()  # present, Ready and up
             alloc = nodes.allocatable[:, present].sum(axis=1)
             used = nodes.requested[:, present].sum(axis=1)
-            state = (nodes.changes, nodes.version, self.sim.hosts.version)
+            state = (nodes.changes, nodes.version, self.hosts.version)
             cached = self._fragmentation.get(cs.index)
             if cached is not None and cached[0] == state:
                 frag = cached[1]
@@ -591,7 +580,7 @@ class ContainerCloud:
             "services": self.ledger.table(services, systems),
             "service_outages": self.ledger.outage_table(services, systems),
             "cluster_timeseries": cluster_table(self.series, clusters),
-            "nodes": node_table(self.clusters, self.sim.hosts.names, self.scenario),
+            "nodes": node_table(self.clusters, self.hosts.names, self.scenario),
         }
 
     def summary(self, tables: dict[str, pa.Table]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from cloudsim.containers.hpa import Autoscalers, Forecast
 from cloudsim.containers.labels import FloatArray, IntArray
 from cloudsim.containers.pods import BOUND, PENDING, PodPhase
 from cloudsim.containers.runtime import ClusterState
+from cloudsim.records import EventKind
 
 if TYPE_CHECKING:
     from cloudsim.containers.cloud import ContainerCloud
@@ -106,7 +107,7 @@ class Controller:
             self.trigger.poked = False
             self.step(now)
             self.steps += 1
-            self.cloud.sim.events_processed += 1
+            self.cloud.ctx.count()
 
 
 def _feeder(selects: IntArray) -> IntArray | None:
@@ -249,13 +250,13 @@ class NodeLifecycle(Controller):
                 cs.restart_pods(back, now)
                 again = back[~nodes.ready[back]]
                 cs.set_ready(again)
-                self._record(cs, "node_ready", again, now)
+                self._record(cs, EventKind.NODE_READY, again, now)
                 changed = True
             late = present & ~up & nodes.ready & (info.down_since + cs.grace <= now)
             if late.any():
                 rows = np.flatnonzero(late)
                 cs.set_not_ready(rows, now)
-                self._record(cs, "node_not_ready", rows, now)
+                self._record(cs, EventKind.NODE_NOT_READY, rows, now)
                 self.not_ready_events += len(rows)
                 changed = True
             pods = cs.cluster.pods
@@ -263,16 +264,16 @@ class NodeLifecycle(Controller):
             due = np.flatnonzero((pods.phase[:n] == BOUND) & (pods.evict_at[:n] <= now))
             if len(due):
                 cs.evict(due.astype(np.int64), now)
-                self.cloud.sim.recorder.event(now, "pods_evicted", count=len(due), reason=cs.name)
+                self.cloud.record(now, EventKind.PODS_EVICTED, count=len(due), reason=cs.name)
                 changed = True
             changed |= bool(newly.any())
         if changed:
             self.cloud.replicasets.poke()
         self.cloud.changed(now)
 
-    def _record(self, cs: ClusterState, kind: str, rows: IntArray, now: float) -> None:
+    def _record(self, cs: ClusterState, kind: EventKind, rows: IntArray, now: float) -> None:
         """One event per node (``host``: its host; ``reason``: cluster/node)."""
-        record = self.cloud.sim.recorder.event
+        record = self.cloud.record
         for node in rows.tolist():
             host = int(cs.nodes.host[node])
             record(now, kind, host=host, reason=f"{cs.name}/{cs.nodes.names[node]}")

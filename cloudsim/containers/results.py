@@ -12,20 +12,8 @@ import pyarrow as pa
 from cloudsim.containers.nodes import DATACENTER
 from cloudsim.containers.pods import BOUND, PENDING
 from cloudsim.containers.runtime import ClusterState
+from cloudsim.records.columns import names_column, nullable_floats
 from cloudsim.scenario.schema import Scenario
-
-
-def names_column(index: npt.ArrayLike, names: Sequence[str]) -> pa.Array:
-    """Dictionary-encoded names; an index of -1 is null."""
-    idx = np.asarray(index, dtype=np.int64)
-    missing = idx < 0
-    indices = pa.array(np.where(missing, 0, idx).astype(np.int32), mask=missing)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(names) or [""], pa.string()))
-
-
-def _nullable(values: npt.ArrayLike) -> pa.Array:
-    array = np.asarray(values, dtype=np.float64)
-    return pa.array(array, type=pa.float64(), mask=np.isnan(array))
 
 
 def pod_table(clusters: Sequence[ClusterState], systems: Sequence[str], horizon: float) -> pa.Table:
@@ -98,9 +86,9 @@ def pod_table(clusters: Sequence[ClusterState], systems: Sequence[str], horizon:
                 for k in ("cpu_milli", "memory_mib", "gpu", "gpu_milli", "priority")
             },
             "created": pa.array(created, pa.float64()),
-            "started": _nullable(started),
-            "ended": _nullable(cols["ended"]),
-            "wait_s": _nullable(started - created),
+            "started": nullable_floats(started),
+            "ended": nullable_floats(cols["ended"]),
+            "wait_s": nullable_floats(started - created),
             "node": pa.array(cols["node"], pa.string()).dictionary_encode(),
             "status": pa.array(cols["status"], pa.string()).dictionary_encode(),
         }
@@ -152,7 +140,7 @@ def node_table(
             "host": pa.array(cols["host"], pa.string()),
             "datacenter": pa.array(cols["datacenter"], pa.string()).dictionary_encode(),
             "joined": pa.array(cols["joined"], pa.float64()),
-            "left": _nullable(cols["left"]),
+            "left": nullable_floats(cols["left"]),
             "vm": pa.array(cols["vm"], pa.int64()),
         }
     )

@@ -28,6 +28,7 @@ import pyarrow as pa
 from cloudsim.containers.demand import DemandCurves
 from cloudsim.containers.labels import BoolArray, IntArray, LabelSelector
 from cloudsim.containers.runtime import ClusterState
+from cloudsim.records.columns import names_column
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -247,8 +248,6 @@ class ServiceLedger:
         self._open = False
 
     def table(self, names: Sequence[str], systems: Sequence[str]) -> pa.Table:
-        from cloudsim.containers.results import names_column
-
         s = self.series
         service = s.concat("service", np.int64).astype(np.int64)
         return pa.table(
@@ -278,8 +277,6 @@ class ServiceLedger:
         )
 
     def outage_table(self, names: Sequence[str], systems: Sequence[str]) -> pa.Table:
-        from cloudsim.containers.results import names_column
-
         rows = sorted(self.outages, key=lambda o: (o[1], o[0]))
         service = np.array([o[0] for o in rows], dtype=np.int64)
         start = np.array([o[1] for o in rows], dtype=np.float64)

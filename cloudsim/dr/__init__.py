@@ -1,6 +1,7 @@
-"""Disaster recovery: the per-system availability ledger (replication, detection and
-failover policies build on it)."""
+"""Disaster recovery: replication, heartbeat detection, failover and failback policies, the
+witness, recovery actions through the placer, as a module of the kernel (:class:`DRModule`)."""
 
-from cloudsim.dr.ledger import Ledger, build_ledger, required_vms
+from cloudsim.dr.controller import DRController
+from cloudsim.dr.module import DRDesign, DRModule
 
-__all__ = ["Ledger", "build_ledger", "required_vms"]
+__all__ = ["DRController", "DRDesign", "DRModule"]

@@ -16,12 +16,12 @@ import numpy.typing as npt
 
 from cloudsim.dr.observation import Resources
 from cloudsim.dr.plan import SystemPlan
-from cloudsim.faults.ha import LocalHA
-from cloudsim.iaas.platform import Platform, make_request
-from cloudsim.metrics.recorder import Recorder
-from cloudsim.placement.core import VM_PURPOSES, Placer, Request
-from cloudsim.scenario.schema import Scenario
+from cloudsim.placement.core import VM_PURPOSES, Request
+from cloudsim.platform.platform import Platform
+from cloudsim.records import EventKind
 from cloudsim.state.hosts import PURPOSES
+from cloudsim.world import World
+from cloudsim.world.inventory import make_request
 
 IntArray = npt.NDArray[np.int64]
 DR_PURPOSES: tuple[int, ...] = (*VM_PURPOSES, PURPOSES.index("standby"))
@@ -35,26 +35,18 @@ def triple(values: npt.NDArray[Any]) -> Resources:
 class RecoveryCapacity:
     """Queries and changes of the VMs DR creates, on the platform's tables."""
 
-    def __init__(
-        self,
-        scenario: Scenario,
-        platform: Platform,
-        placer: Placer,
-        ha: LocalHA,
-        plans: list[SystemPlan],
-        recorder: Recorder,
-    ) -> None:
+    def __init__(self, world: World, platform: Platform, plans: list[SystemPlan]) -> None:
         self.platform = platform
-        self.placer = placer
+        self.placer = platform.placer
         self.hosts = platform.hosts
-        self.ha = ha
+        self.ha = platform.ha
         self.plans = plans
-        self.record = recorder.event
+        self.record = platform.record
         self.n_centres = len(self.hosts.datacenter_names)
-        index = platform.flavor_index
+        flavors = world.flavors
         self.declared = [
-            [index[g.flavor] for g in system.vms for _ in range(g.count)]
-            for system in scenario.systems
+            [flavors.index_of(g.flavor) for g in system.vms for _ in range(g.count)]
+            for system in world.scenario.systems
         ]
 
     # -- what is where ---------------------------------------------------------------------
@@ -204,7 +196,12 @@ class RecoveryCapacity:
             if len(got) < count:
                 missing += count - len(got)
                 self.record(
-                    time, "dr_create_failed", system=s, flavor=f, count=count - len(got), reason=why
+                    time,
+                    EventKind.DR_CREATE_FAILED,
+                    system=s,
+                    flavor=f,
+                    count=count - len(got),
+                    reason=why,
                 )
         return rows, missing
 

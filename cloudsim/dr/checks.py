@@ -1,29 +1,27 @@
 """Validation of the ``dr`` section against the rest of the scenario.
 
-Returns ``(location, message)`` pairs; :mod:`cloudsim.scenario.checks` turns them into
-problems naming the file that set the value. Runs once names elsewhere are consistent.
+Returns findings (location, message); the loader turns them into problems naming the file
+that set the value. Runs on the compiled world, once names elsewhere are consistent.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 import numpy as np
 
 from cloudsim.dr.plan import matching_entries
 from cloudsim.dr.policies import POLICIES, load_policy_plugins, make_policy
-from cloudsim.scenario.schema import Scenario
-from cloudsim.topology import Topology
+from cloudsim.kernel import Finding
+from cloudsim.registry import did_you_mean
+from cloudsim.world import World
+from cloudsim.world.topology import Topology
 
 Loc = tuple[str | int, ...]
 
 
 def _unknown(value: str, names: Iterable[str], what: str) -> str:
-    known = sorted(names)
-    close = difflib.get_close_matches(value, known, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown {what} {value!r}{hint} (known: {', '.join(known[:12]) or 'none'})"
+    return did_you_mean(value, tuple(names), what)
 
 
 def _sync_rtt(topology: Topology, a: str, b: str) -> float | None:
@@ -37,13 +35,14 @@ def _sync_rtt(topology: Topology, a: str, b: str) -> float | None:
         return None
 
 
-def dr_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+def dr_problems(world: World) -> list[Finding]:
     """Unknown names, impossible designs, synchronous pairs over the RTT limit, policies."""
+    scenario = world.scenario
     dr = scenario.dr
     if dr is None:
         return []
     found: list[tuple[Loc, str]] = []
-    topology = Topology.from_scenario(scenario)
+    topology = world.topology
     centres = set(topology.datacenters)
     sites = set(topology.sites)
     if dr.witness_site is not None:
@@ -170,7 +169,7 @@ def dr_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
                 )
             )
             break
-    return found
+    return [Finding(loc, message) for loc, message in found]
 
 
 def _glob(pattern: str) -> bool:

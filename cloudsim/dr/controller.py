@@ -32,8 +32,8 @@ the side that went on alone), then returns the system to its own centres. ``Shed
 system's VMs in a centre to free room (they come back at failback). A decision that cannot
 be carried out (target down, lock held elsewhere, no backup) is recorded once.
 
-One simpy process: the replication tick. Everything else is an action on the fault
-injector's heap (detections, decisions' completions, timers).
+One simpy process: the replication tick. Everything else is an action on the kernel's
+calendar (detections, decisions' completions, timers); failures reach it on the bus.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import math
 from collections.abc import Generator, Sequence
 from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import simpy
@@ -64,18 +64,15 @@ from cloudsim.dr.observation import (
     Wait,
     action_problem,
 )
-from cloudsim.dr.plan import SystemPlan, build_plan
+from cloudsim.dr.plan import SystemPlan
 from cloudsim.dr.policies import FailoverPolicy, make_policy
 from cloudsim.dr.replication import Replication, last_backup_start
-from cloudsim.dr.state import DRRecord, PolicyFailure, SystemState
-from cloudsim.faults.components import scenario_witness_site
-from cloudsim.faults.injector import Outage
-from cloudsim.iaas.platform import deal_datacenters
+from cloudsim.dr.state import SystemState
+from cloudsim.kernel import Context
+from cloudsim.records import Decision, EventKind, Outage, PolicyFailure, ServingLog
 from cloudsim.scenario.dr import DR
 from cloudsim.scenario.faults import witness_name
-
-if TYPE_CHECKING:
-    from cloudsim.engine import Simulation
+from cloudsim.world.inventory import deal_datacenters
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 #: Policy failures kept in full (all are counted).
@@ -83,33 +80,30 @@ MAX_FAILURES_KEPT = 200
 
 
 class DRController:
-    """Disaster recovery for a :class:`~cloudsim.engine.Simulation` with a ``dr`` section."""
+    """Disaster recovery of one run with a ``dr`` section (see the module docstring)."""
 
-    def __init__(self, sim: Simulation) -> None:
-        assert sim.faults is not None, "the engine creates a fault injector for dr"
-        scenario = sim.scenario
-        self.sim = sim
-        self.spec: DR = scenario.dr or DR()
-        self.injector = sim.faults
-        self.schedule = self.injector.schedule
-        self.hosts = sim.hosts
-        self.platform = sim.platform
-        self.record_event = sim.recorder.event
+    def __init__(self, ctx: Context, spec: DR, plans: list[SystemPlan]) -> None:
+        self.ctx = ctx
+        self.world = ctx.world
+        self.spec = spec
+        self.schedule = ctx.calendar.schedule
+        self.hosts = ctx.hosts
+        self.platform = ctx.platform
+        self.ha = ctx.platform.ha
+        self.recorder = ctx.recorder
+        self.record_event = ctx.recorder.event
+        self.outages = ctx.recorder.outages
         self.centres: tuple[str, ...] = self.hosts.datacenter_names
         self.n_centres = len(self.centres)
-        self.plans = build_plan(scenario)
+        self.plans = plans
         self.systems = [
             SystemState(p, set(p.home) if p.mode != "none" else set(range(self.n_centres)))
             for p in self.plans
         ]
-        site = scenario_witness_site(scenario)
+        site = ctx.world.witness_site
         self.witness: str | None = witness_name(site) if site is not None else None
-        self.net = NetworkTruth(
-            scenario, self.hosts, sim.topology, self.injector, self.spec, self.witness, site
-        )
-        self.capacity = RecoveryCapacity(
-            scenario, self.platform, sim.placer, self.injector.ha, self.plans, sim.recorder
-        )
+        self.net = NetworkTruth(ctx.world, self.hosts, ctx.components, spec, self.witness, site)
+        self.capacity = RecoveryCapacity(ctx.world, self.platform, self.plans)
         monitored: set[int] = set()
         for p in self.plans:
             if p.mode == "none":
@@ -121,9 +115,9 @@ class DRController:
         if self.witness is not None:
             nodes.append(self.witness)
         self.monitors = HeartbeatMonitors(
-            nodes, self.spec.heartbeat, sim.streams["detection"], self.schedule, self._observed
+            nodes, self.spec.heartbeat, ctx.stream("detection"), self.schedule, self._observed
         )
-        failover_rng, failback_rng = sim.streams["policies"].spawn(2)
+        failover_rng, failback_rng = ctx.stream("policies").spawn(2)
         self.failover_name = self.spec.failover.name
         self.failback_name = self.spec.failback.name
         self.failover_policy: FailoverPolicy = make_policy(
@@ -136,11 +130,12 @@ class DRController:
             np.array([p.write_rate for p in self.plans]), [p.shape for p in self.plans]
         )
         self._async_share = self._shares()
-        self.records: list[DRRecord] = []
+        self.records: list[Decision] = ctx.recorder.decisions
         self.policy_failures: list[PolicyFailure] = []
         self.policy_failure_count = 0
-        self.serving0 = np.zeros((len(self.plans), self.n_centres), dtype=np.bool_)
-        self.serving_changes: list[tuple[float, int, int, bool]] = []
+        #: Where each system is served from (ground truth), for the availability ledger.
+        self.serving = ServingLog(np.zeros((len(self.plans), self.n_centres), dtype=np.bool_))
+        ctx.recorder.serving = self.serving
         self.split_brain_s = np.zeros(len(self.plans))
         self.lag_sum = np.zeros(len(self.plans))
         self.lag_max = np.zeros(len(self.plans))
@@ -157,7 +152,7 @@ class DRController:
         self._started = False
         self._cause_of: dict[int, Outage] = {}  # record id -> the outage behind it
         self._by_name = {state.plan.name: state for state in self.systems}
-        self.injector.listeners.append(self._fault_changed)
+        ctx.bus.subscribe("outage", self._fault_changed)
 
     # -- setup ------------------------------------------------------------------------------
     def _shares(self) -> FloatArray:
@@ -196,14 +191,14 @@ class DRController:
         self._refresh(0.0)
         for state in self.systems:
             for c in state.serving:
-                self.serving0[state.plan.index, c] = True
-        self.serving_changes.clear()
+                self.serving.initial[state.plan.index, c] = True
+        self.serving.changes.clear()
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         """The replication tick: advance every queue, sample every lag."""
-        env = self.sim.env
+        env = self.ctx.env
         tick = self.spec.tick
-        horizon = self.sim.horizon
+        horizon = self.ctx.horizon
         k = 1
         has_async = np.array([p.async_to >= 0 and p.write_rate > 0 for p in self.plans])
         while k * tick <= horizon:
@@ -219,7 +214,7 @@ class DRController:
             np.maximum(self.lag_max, np.where(sampled, lag, 0.0), out=self.lag_max)
             self.last_lag = lag
             self.ticks += 1
-            self.sim.events_processed += 1
+            self.ctx.count()
             k += 1
 
     def finish(self, horizon: float) -> None:
@@ -241,7 +236,10 @@ class DRController:
             elif change == "noticed" and state.corrupt_outage is outage:
                 state.noticed = True
                 self.record_event(
-                    time, "dr_notice", system=state.plan.index, reason=f"{outage.label} noticed"
+                    time,
+                    EventKind.DR_NOTICE,
+                    system=state.plan.index,
+                    reason=f"{outage.label} noticed",
                 )
                 self._consult("corruption", time)
             return
@@ -353,13 +351,13 @@ class DRController:
                     state.primaries.discard(c)
                     state.alone.discard(c)
                     self.record_event(
-                        time, "dr_stand_down", system=s, reason=f"{self.centres[c]} stands down"
+                        time, EventKind.DR_STAND_DOWN, system=s, reason=f"{self.centres[c]} stands down"
                     )
         writers = self._writable(state)
         serving = frozenset(writers)
         if serving != state.serving:
             for c in sorted(serving ^ state.serving):
-                self.serving_changes.append((time, s, c, c in serving))
+                self.serving.changes.append((time, s, c, c in serving))
             state.serving = serving
         if writers:
             state.stopped_writing = math.inf
@@ -372,7 +370,7 @@ class DRController:
         )
         if split and state.split_since is None:
             state.split_since = time
-            self.record_event(time, "split_brain", system=s, reason="two writable primaries")
+            self.record_event(time, EventKind.SPLIT_BRAIN, system=s, reason="two writable primaries")
         elif not split and state.split_since is not None:
             self._end_split(state, time)
         # replication inputs
@@ -444,7 +442,7 @@ class DRController:
     # -- detection and decisions ----------------------------------------------------------------
     def _observed(self, monitor: Monitor, time: float) -> None:
         what = "back" if monitor.reachable else "lost"
-        self.record_event(time, "heartbeat", reason=f"{monitor.source}>{monitor.target} {what}")
+        self.record_event(time, EventKind.HEARTBEAT, reason=f"{monitor.source}>{monitor.target} {what}")
         self._consult("heartbeat", time)
 
     def _consult(self, reason: str, time: float) -> None:
@@ -472,7 +470,7 @@ class DRController:
         self.policy_failure_count += 1
         if len(self.policy_failures) < MAX_FAILURES_KEPT:
             self.policy_failures.append(PolicyFailure(time, policy, error))
-        self.record_event(time, "policy_failure", reason=f"{policy}: {error}"[:500])
+        self.record_event(time, EventKind.POLICY_FAILURE, reason=f"{policy}: {error}"[:500])
 
     def observe(self, reason: str, time: float) -> Observation:
         """What the policies are told (plain data; see :mod:`cloudsim.dr.observation`)."""
@@ -509,7 +507,7 @@ class DRController:
                     name=plan.name,
                     priority=plan.priority,
                     mode=plan.mode,
-                    zone=self.sim.scenario.systems[plan.index].zone,
+                    zone=self.world.scenario.systems[plan.index].zone,
                     home=home,
                     standby=names[plan.standby_dc] if plan.standby_dc >= 0 else None,
                     restore_to=names[plan.restore_to] if plan.backup is not None else None,
@@ -534,7 +532,7 @@ class DRController:
             time=time,
             reason=reason,
             centres=tuple(names[c] for c in self.monitored),
-            site_of=MappingProxyType({dc.name: dc.site for dc in self.sim.scenario.datacenters}),
+            site_of=MappingProxyType({dc.name: dc.site for dc in self.world.scenario.datacenters}),
             witness=self.witness,
             heartbeat_interval=self.spec.heartbeat.interval,
             heartbeats=views,
@@ -591,7 +589,7 @@ class DRController:
     def _timer(self, until: float) -> None:
         """Consult the policies again at ``until``, unless an earlier timer is pending (the
         policies then ask again for what is still due)."""
-        if until >= self.sim.horizon or (self._timers and min(self._timers) <= until):
+        if until >= self.ctx.horizon or (self._timers and min(self._timers) <= until):
             return
         self._timers.add(until)
 
@@ -624,12 +622,12 @@ class DRController:
                 if index in lost:
                     return True
             elif kind == "site":
-                site = self.injector.catalog.names["site"][index]
+                site = self.world.catalog.names["site"][index]
                 centres = {self.centres.index(dc) for dc in self.net.topology.datacenters_of(site)}
                 if centres & lost:
                     return True
             elif kind in ("host", "rack", "power_domain"):
-                hosts = self.injector.catalog.hosts_of(kind, index)
+                hosts = self.world.catalog.hosts_of(kind, index)
                 centres = set(self.hosts.datacenter[hosts].tolist())
                 if any(c in lost and not self.net.alive[c] for c in centres):
                     return True
@@ -643,7 +641,7 @@ class DRController:
         if state.corrupted and state.corrupt_outage is not None:
             return state.corrupt_outage, state.corrupt_outage.label
         best: Outage | None = None
-        for outage in self.injector.outages:
+        for outage in self.outages:
             if outage.start > time or (not math.isnan(outage.end) and outage.end <= time):
                 continue
             if outage.effect == "corrupt" or not self._affects(outage, set(lost)):
@@ -655,7 +653,7 @@ class DRController:
     def _detected(self, lost: Sequence[int], state: SystemState, time: float) -> float:
         if state.corrupted and state.corrupt_outage is not None:
             o = state.corrupt_outage
-            return min(time, o.start + (self._notice_delay(o)))
+            return min(time, o.noticed)
         names = {self.centres[c] for c in lost}
         since = [
             m.since
@@ -663,12 +661,6 @@ class DRController:
             if m.target in names and not m.reachable
         ]
         return min(since) if since else time
-
-    def _notice_delay(self, outage: Outage) -> float:
-        for fault in self.sim.scenario.faults.scripted if self.sim.scenario.faults else []:
-            if fault.effect == "corrupt" and outage.label.split("#")[0] == fault.label:
-                return fault.duration
-        return 0.0
 
     def _new_record(
         self,
@@ -678,11 +670,11 @@ class DRController:
         target: int,
         time: float,
         policy: str = "",
-    ) -> DRRecord:
+    ) -> Decision:
         outage, label = self._cause(state, source, time)
         failed_at = outage.start if outage is not None else time
         detected = self._detected(source, state, time)
-        record = DRRecord(
+        record = Decision(
             system=state.plan.index,
             action=action,
             policy=policy,
@@ -758,7 +750,7 @@ class DRController:
         state.phase = "failed_over"
         state.open.append(record)
         self.record_event(
-            time, "dr_action", system=s, reason=f"{policy}: {self.centres[side]} continues alone"
+            time, EventKind.DR_ACTION, system=s, reason=f"{policy}: {self.centres[side]} continues alone"
         )
         self._settle(state, time)
         missing = self.capacity.missing(state.plan, side, state.promoted)
@@ -794,7 +786,7 @@ class DRController:
         return True
 
     def _scale_out(
-        self, state: SystemState, side: int, record: DRRecord, gen: int, time: float
+        self, state: SystemState, side: int, record: Decision, gen: int, time: float
     ) -> None:
         if gen != state.generation:
             return
@@ -832,7 +824,7 @@ class DRController:
         state.open.append(record)
         state.reserved = (target, self.capacity.demand_at(state.plan, target, state.promoted)[0])
         self.record_event(
-            time, "dr_action", system=s, reason=f"{policy}: fail over to {self.centres[target]}"
+            time, EventKind.DR_ACTION, system=s, reason=f"{policy}: fail over to {self.centres[target]}"
         )
         assert plan.standby is not None or plan.mode == "active-active"
         delay = plan.standby.start_s if plan.standby is not None else self.spec.start_time
@@ -842,7 +834,7 @@ class DRController:
         self._settle(state, time)
 
     def _promoted(
-        self, state: SystemState, target: int, record: DRRecord, gen: int, time: float
+        self, state: SystemState, target: int, record: Decision, gen: int, time: float
     ) -> None:
         if gen != state.generation:
             return
@@ -853,7 +845,7 @@ class DRController:
             grown, stuck = self.capacity.grow(state.warm_vms, plan.index)
             for row in stuck:  # a standby VM that cannot grow is no use: gone
                 self._forget(state, row)
-                self.platform.delete(row, time, kind="dr_delete", reason="resize_failed")
+                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="resize_failed")
             created += grown
             missing += len(stuck)
             state.promoted = True
@@ -867,7 +859,7 @@ class DRController:
         )
 
     def _activate(
-        self, state: SystemState, target: int, record: DRRecord, gen: int, time: float
+        self, state: SystemState, target: int, record: Decision, gen: int, time: float
     ) -> None:
         if gen != state.generation:
             return
@@ -928,14 +920,14 @@ class DRController:
         if not in_place:
             state.reserved = (to, self.capacity.demand_at(state.plan, to, state.promoted)[0])
         self.record_event(
-            time, "dr_action", system=s, reason=f"{policy}: restore at {self.centres[to]}"
+            time, EventKind.DR_ACTION, system=s, reason=f"{policy}: restore at {self.centres[to]}"
         )
         done = time + plan.restore_seconds() + (0.0 if in_place else self.spec.start_time)
         self.schedule(done, partial(self._restored, state, to, record, in_place, state.generation))
         self._settle(state, time)
 
     def _restored(
-        self, state: SystemState, to: int, record: DRRecord, in_place: bool, gen: int, time: float
+        self, state: SystemState, to: int, record: Decision, in_place: bool, gen: int, time: float
     ) -> None:
         if gen != state.generation:
             return
@@ -966,7 +958,7 @@ class DRController:
             if not self.net.alive[c] or self.net.can_tell(target, c):
                 state.primaries.discard(c)
 
-    def _charge(self, record: DRRecord, lost: float, time: float) -> None:
+    def _charge(self, record: Decision, lost: float, time: float) -> None:
         record.data_lost_bytes += lost
         self.charged_bytes += lost
         if lost > 0:
@@ -975,7 +967,7 @@ class DRController:
             end = min(time, self.systems[record.system].stopped_writing)
             record.data_lost_s += float(self.repl.age(amount, end)[record.system])
 
-    def _check_healed(self, record: DRRecord) -> None:
+    def _check_healed(self, record: Decision) -> None:
         outage = self._cause_of.get(id(record))
         if outage is None or record.unnecessary:
             return
@@ -1015,7 +1007,7 @@ class DRController:
             state.open.append(record)
             self.record_event(
                 time,
-                "dr_action",
+                EventKind.DR_ACTION,
                 system=state.plan.index,
                 reason=f"{policy}: fence {self.centres[centre]}",
             )
@@ -1033,16 +1025,16 @@ class DRController:
             for row in rows.tolist():
                 state.shed.append((int(vms.ints["flavor"][row]), c))
                 self._forget(state, row)
-                self.platform.delete(row, time, kind="dr_delete", reason="shed")
+                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="shed")
         state.phase = "shed"
         record.completed_at = time
         state.open.append(record)
-        self.record_event(time, "dr_action", system=plan.index, reason=f"{policy}: shed")
+        self.record_event(time, EventKind.DR_ACTION, system=plan.index, reason=f"{policy}: shed")
         self._refresh(time)
 
     def _forget(self, state: SystemState, row: int) -> None:
         vm_id = self.capacity.vm_id(row)
-        self.injector.ha.waiting.pop(vm_id, None)
+        self.ha.waiting.pop(vm_id, None)
         if vm_id in state.dr_vms:
             state.dr_vms.remove(vm_id)
         if vm_id in state.warm_vms:
@@ -1076,7 +1068,7 @@ class DRController:
             if math.isnan(record.failback_decided_at):
                 record.failback_decided_at = time
         state.phase = "failing_back"
-        self.record_event(time, "dr_action", system=s, reason=f"{policy}: fail back")
+        self.record_event(time, EventKind.DR_ACTION, system=s, reason=f"{policy}: fail back")
         self.schedule(time + duration, partial(self._failed_back, state, state.generation))
 
     def _failed_back(self, state: SystemState, gen: int, time: float) -> None:
@@ -1107,15 +1099,15 @@ class DRController:
             row = self.capacity.row_of(vm_id)
             if row is not None:
                 self._forget(state, row)
-                self.platform.delete(row, time, kind="dr_delete", reason="failback")
+                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="failback")
         state.dr_vms.clear()
         if state.promoted:
             assert plan.standby is not None
             self.capacity.shrink(state.warm_vms, s, plan.standby.size)
             state.promoted = False
-        system = self.sim.scenario.systems[s]
+        system = self.world.scenario.systems[s]
         for flavor_name, dc_name, count in deal_datacenters(system):
-            flavor = self.platform.flavor_index[flavor_name]
+            flavor = self.world.flavors.index_of(flavor_name)
             centres = [self.centres.index(dc_name)] if dc_name else list(plan.home)
             have = sum(
                 1
@@ -1132,7 +1124,7 @@ class DRController:
         for record in state.open:
             record.failback_done_at = time
         state.open.clear()
-        self.record_event(time, "dr_action", system=s, reason="failback done")
+        self.record_event(time, EventKind.DR_ACTION, system=s, reason="failback done")
         self._refresh(time)
         self._progress(time)
 

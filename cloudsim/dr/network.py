@@ -18,11 +18,10 @@ import numpy as np
 import numpy.typing as npt
 
 from cloudsim.dr.detection import CLEAN, CUT, Route
-from cloudsim.faults.injector import FaultInjector
+from cloudsim.platform.components import ComponentState
 from cloudsim.scenario.dr import DR
-from cloudsim.scenario.schema import Scenario
 from cloudsim.state.hosts import HostTable
-from cloudsim.topology import Topology
+from cloudsim.world import World
 
 MSS_BITS = 1460 * 8
 #: Parallel replication streams on one route.
@@ -36,17 +35,17 @@ class NetworkTruth:
 
     def __init__(
         self,
-        scenario: Scenario,
+        world: World,
         hosts: HostTable,
-        topology: Topology,
-        injector: FaultInjector,
+        components: ComponentState,
         spec: DR,
         witness: str | None,
         witness_site: str | None,
     ) -> None:
+        scenario = world.scenario
         self.hosts = hosts
-        self.topology = topology
-        self.injector = injector
+        self.topology = world.topology
+        self.components = components
         self.spec = spec
         self.witness = witness
         self.centres: tuple[str, ...] = hosts.datacenter_names
@@ -74,7 +73,7 @@ class NetworkTruth:
             np.bincount(self.hosts.datacenter, weights=self.hosts.up, minlength=len(self.centres))
             > 0
         )
-        inj = self.injector
+        inj = self.components
         key = (
             self.alive.tobytes(),
             inj.removed(),
@@ -99,11 +98,11 @@ class NetworkTruth:
         if a == b:
             found = (True, 0.0, 0.0, math.inf)
         else:
-            removed = self.injector.removed()
+            removed = self.components.removed()
             link = self.links.get(frozenset((a, b))) if direct else None
             hops: list[int] | None
             if link is not None:
-                name = self.injector.catalog.names["link"][link]
+                name = self.components.catalog.names["link"][link]
                 hops = None if name in removed else [link]
             else:
                 try:
@@ -116,8 +115,8 @@ class NetworkTruth:
             if hops is None:
                 found = (False, math.inf, 1.0, 0.0)
             else:
-                loss = self.injector.link_loss
-                extra = self.injector.link_extra_ms
+                loss = self.components.link_loss
+                extra = self.components.link_extra_ms
                 rtt = 2 * sum(self._latency[h] + float(extra[h]) for h in hops)
                 survive = math.prod(1.0 - float(loss[h]) for h in hops)
                 found = (True, rtt, 1.0 - survive, min(self._bandwidth[h] for h in hops))
@@ -146,7 +145,7 @@ class NetworkTruth:
         return bool(self.alive[a] and self.alive[b]) and self.route(a, b, True)[0]
 
     def witness_alive(self) -> bool:
-        return self.witness is not None and not bool(self.injector.down["witness"].any())
+        return self.witness is not None and not self.components.witness_down()
 
     def node_alive(self, node: str) -> bool:
         if node == self.witness:

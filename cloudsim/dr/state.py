@@ -1,4 +1,4 @@
-"""What the DR controller keeps per business system, and the records it leaves."""
+"""What the DR controller keeps per business system."""
 
 from __future__ import annotations
 
@@ -7,42 +7,7 @@ from dataclasses import dataclass, field
 
 from cloudsim.dr.observation import Resources
 from cloudsim.dr.plan import SystemPlan
-from cloudsim.faults.injector import Outage
-
-
-@dataclass
-class DRRecord:
-    """One DR decision about one system (a failover, restore, fence or shed) and its
-    outcome; the ledger turns these into incident rows."""
-
-    system: int
-    action: str  # failover, restore, fence, shed, split_brain
-    policy: str
-    source: tuple[int, ...]  # centres the system was taken from
-    target: int  # centre it went to (-1: none)
-    cause: str  # ground-truth outage label, or "false_alarm"
-    cause_kind: str
-    failed_at: float
-    detected_at: float
-    decided_at: float
-    completed_at: float = math.nan
-    data_lost_bytes: float = 0.0
-    data_lost_s: float = 0.0
-    vms_created: int = 0
-    vms_missing: int = 0
-    unnecessary: str = ""  # "", "false_alarm" or "healed_first"
-    split_brain_s: float = 0.0
-    failback_decided_at: float = math.nan
-    failback_done_at: float = math.nan
-    failure: str = ""  # why the action could not be carried out
-    cause_end: float = math.nan
-
-
-@dataclass
-class PolicyFailure:
-    time: float
-    policy: str
-    error: str
+from cloudsim.records import Decision, Outage
 
 
 @dataclass
@@ -67,7 +32,7 @@ class SystemState:
     warm_vms: list[int] = field(default_factory=list)
     promoted: bool = False
     shed: list[tuple[int, int]] = field(default_factory=list)  # (flavor, centre) to recreate
-    open: list[DRRecord] = field(default_factory=list)  # records waiting for failback
+    open: list[Decision] = field(default_factory=list)  # records waiting for failback
     stopped_writing: float = 0.0
     generation: int = 0  # bumps on failback: stale completions are ignored
     #: (centre, demand) held back for VMs a failover will create there (capacity reports)

@@ -1,16 +1,8 @@
-"""Faults: stochastic, scripted and trace-driven failures of hosts and failure domains, and
-the local high availability that restarts the VMs they stop."""
+"""Faults: stochastic, scripted and trace-driven failures of hosts, failure domains, links,
+the witness and systems' data, as a module of the kernel (:class:`FaultsModule`)."""
 
-from cloudsim.faults.components import ComponentCatalog
-from cloudsim.faults.ha import LocalHA
-from cloudsim.faults.injector import FaultInjector, Outage
+from cloudsim.faults.injector import FaultInjector
+from cloudsim.faults.module import FaultsModule
 from cloudsim.faults.trace import FailureTrace, read_failure_trace
 
-__all__ = [
-    "ComponentCatalog",
-    "FailureTrace",
-    "FaultInjector",
-    "LocalHA",
-    "Outage",
-    "read_failure_trace",
-]
+__all__ = ["FailureTrace", "FaultInjector", "FaultsModule", "read_failure_trace"]

@@ -1,7 +1,7 @@
 """Validation of the ``faults`` section against the rest of the scenario.
 
-Returns ``(location, message)`` pairs; :mod:`cloudsim.scenario.checks` turns them into
-problems naming the file that set the value. Runs only once names elsewhere are consistent.
+Returns findings (location, message); the loader turns them into problems naming the file
+that set the value. Runs on the compiled world, once names elsewhere are consistent.
 """
 
 from __future__ import annotations
@@ -9,24 +9,25 @@ from __future__ import annotations
 import difflib
 from datetime import datetime
 
-from cloudsim.faults.components import HOST_DOMAINS, ComponentCatalog, scenario_witness_site
 from cloudsim.faults.trace import read_failure_trace
+from cloudsim.kernel import Finding
 from cloudsim.scenario.faults import FaultTime, seconds_after
-from cloudsim.scenario.schema import Scenario
-from cloudsim.state.hosts import HostTable
 from cloudsim.units import format_duration
+from cloudsim.world import World
+from cloudsim.world.catalog import HOST_DOMAINS
 
 Loc = tuple[str | int, ...]
 
 
-def fault_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
+def fault_problems(world: World) -> list[Finding]:
     """Unknown targets and scopes, times outside the horizon, unreadable traces."""
+    scenario = world.scenario
     faults = scenario.faults
     if faults is None:
         return []
     found: list[tuple[Loc, str]] = []
     meta = scenario.meta
-    catalog = ComponentCatalog(scenario, HostTable.from_scenario(scenario))
+    catalog = world.catalog
 
     def check_time(loc: Loc, at: FaultTime) -> None:
         try:
@@ -43,7 +44,7 @@ def fault_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
             )
 
     sites = set(catalog.names["site"])
-    if faults.witness is not None and scenario_witness_site(scenario) is None:
+    if faults.witness is not None and world.witness_site is None:
         found.append((("faults",), "failure rates for 'witness' need witness_site (where it runs)"))
     dr_site = scenario.dr.witness_site if scenario.dr is not None else None
     if None not in (dr_site, faults.witness_site) and dr_site != faults.witness_site:
@@ -112,4 +113,4 @@ def fault_problems(scenario: Scenario) -> list[tuple[Loc, str]]:
             read_failure_trace(trace.path)
         except ValueError as exc:
             found.append((("faults", "traces", i, "path"), str(exc)))
-    return found
+    return [Finding(loc, message) for loc, message in found]

@@ -1,19 +1,22 @@
-"""The fault injector: one simpy process over one heap of timed fault actions.
+"""The fault injector: failures as timed actions on the kernel's calendar.
 
 Stochastic failures: every component of a class gets its time to failure drawn at once
-(one vectorised draw per class); when it fails, a repair crew of the class is taken (or the
-repair queues, first come first served), the repair time is drawn, and after the repair the
-next time to failure is drawn. Scripted and trace faults are put on the same heap up front.
-So a year of a platform costs two heap operations per failure, not a process per host.
+(one vectorised draw per class, when the calendar starts); when it fails, a repair crew of
+the class is taken (or the repair queues, first come first served), the repair time is
+drawn, and after the repair the next time to failure is drawn. Scripted and trace faults
+are put on the calendar up front. So a year of a platform costs two calendar operations per
+failure, not a process per host.
 
 Failure domains: a component's failure takes down every host under it (a power domain its
 racks' hosts; a data centre or site all of its hosts; a site also its witness); a link or a
-witness takes no host, it only changes reachability (:meth:`FaultInjector.removed`). Each
-host counts the failed components above it and is up exactly when that count is zero
-(:meth:`HostTable.set_up` is the ground truth the placer sees). A degraded link stays up
-with packet loss and extra latency (:attr:`FaultInjector.link_loss`); a corrupted system's
-data is a fault of its own (no host goes down). Listeners (the DR controller) are told of
-every change, after the hosts and local HA have been.
+witness takes no host, it only changes reachability (the run's
+:class:`~cloudsim.platform.components.ComponentState`). Each host counts the failed
+components above it and is up exactly when that count is zero (:meth:`HostTable.set_up` is
+the ground truth the placer sees). A degraded link stays up with packet loss and extra
+latency; a corrupted system's data is a fault of its own (no host goes down). Each change
+updates the host table and local HA first, then is published on the bus (topic
+``"outage"``) for DR and the container cloud; every failure is an
+:class:`~cloudsim.records.Outage` record.
 
 Randomness: each class draws times to failure from its own child of the ``faults`` stream
 and repair times from its own child of the ``repairs`` stream, and each trace picks hosts
@@ -23,20 +26,19 @@ placer or the workload does changes which faults happen.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import simpy
 
-from cloudsim.faults.components import ComponentCatalog
-from cloudsim.faults.ha import LocalHA
 from cloudsim.faults.trace import read_failure_trace
+from cloudsim.kernel import Context
+from cloudsim.records import EventKind, Outage
+from cloudsim.records.types import ComponentRef
 from cloudsim.scenario.faults import (
     COMPONENT_CLASSES,
     ComponentFaults,
@@ -52,13 +54,8 @@ from cloudsim.scenario.faults import (
 )
 from cloudsim.state.hosts import IntArray
 
-if TYPE_CHECKING:
-    from cloudsim.engine import Simulation
-
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 Action = Callable[[float], None]
-#: A component as (class, index in its class).
-ComponentRef = tuple[str, int]
 
 
 def draw_time_to_failure(spec: TimeToFailure, rng: np.random.Generator, n: int) -> FloatArray:
@@ -79,26 +76,6 @@ def draw_repair_time(spec: RepairTime, rng: np.random.Generator, n: int) -> Floa
 
 
 @dataclass
-class Outage:
-    """One failure: components that went down together, and when they came back."""
-
-    id: int
-    label: str
-    kind: str  # class of the failed component(s)
-    cause: str  # stochastic, scripted or trace
-    start: float
-    components: tuple[ComponentRef, ...]
-    hosts_down: int = 0  # hosts this failure took down (not already down)
-    end: float = math.nan
-    repair_started: float = math.nan  # stochastic: when a crew took it
-    effect: str = "fail"  # fail, degrade (a link) or corrupt (a system's data)
-
-
-#: ``listener(change, outage, time)`` with change "begin", "end" or "noticed" (corruption).
-Listener = Callable[[str, Outage, float], None]
-
-
-@dataclass
 class _Crews:
     size: int | None  # None: unlimited
     busy: int = 0
@@ -106,82 +83,39 @@ class _Crews:
 
 
 class FaultInjector:
-    """Injects a scenario's faults into a :class:`~cloudsim.engine.Simulation`."""
+    """Injects a scenario's faults into one run (see the module docstring)."""
 
-    def __init__(self, sim: Simulation) -> None:
-        faults = sim.scenario.faults or Faults()
-        self.sim = sim
-        self.spec: Faults = faults
-        self.env = sim.env
-        self.hosts = sim.hosts
-        self.horizon = sim.horizon
-        self.catalog = ComponentCatalog(sim.scenario, sim.hosts)
-        #: Failed causes per component (down while > 0) and per host (down while > 0).
-        self.down = {k: np.zeros(self.catalog.count(k), dtype=np.int64) for k in COMPONENT_CLASSES}
+    def __init__(self, ctx: Context, spec: Faults) -> None:
+        self.spec = spec
+        self.world = ctx.world
+        self.hosts = ctx.hosts
+        self.horizon = ctx.horizon
+        self.catalog = ctx.world.catalog
+        self.state = ctx.components
+        self.down = self.state.down
+        #: Failed causes per host (down while > 0).
         self.host_down = np.zeros(self.hosts.size, dtype=np.int64)
-        self.outages: list[Outage] = []
-        self.record = sim.recorder.event
-        self.ha = LocalHA(faults.local_ha, sim.platform, self.record, self.schedule)
+        self.recorder = ctx.recorder
+        self.outages: list[Outage] = ctx.recorder.outages
+        self.record = ctx.recorder.event
+        self.ha = ctx.platform.ha
+        self.schedule = ctx.calendar.schedule
+        self.bus = ctx.bus
         classes = len(COMPONENT_CLASSES)
-        self._ttf_rng = dict(
-            zip(COMPONENT_CLASSES, sim.streams["faults"].spawn(classes), strict=True)
-        )
-        self._repair_rng = dict(
-            zip(COMPONENT_CLASSES, sim.streams["repairs"].spawn(classes), strict=True)
-        )
-        self._trace_rng = sim.streams["faults"].spawn(len(faults.traces)) if faults.traces else []
-        self._rates = faults.rates()
-        self._crews = {k: _Crews(spec.crews) for k, spec in self._rates.items()}
-        self._heap: list[tuple[float, int, Action]] = []
-        self._seq = 0
-        self._wake: simpy.Event | None = None
-        self._sleeping_until = -math.inf
-        self.events = 0
+        faults_rng, repairs_rng = ctx.stream("faults"), ctx.stream("repairs")
+        self._ttf_rng = dict(zip(COMPONENT_CLASSES, faults_rng.spawn(classes), strict=True))
+        self._repair_rng = dict(zip(COMPONENT_CLASSES, repairs_rng.spawn(classes), strict=True))
+        self._trace_rng = faults_rng.spawn(len(spec.traces)) if spec.traces else []
+        self._rates = spec.rates()
+        self._crews = {k: _Crews(s.crews) for k, s in self._rates.items()}
         self._hosts_down_now = 0
         self._down_clock = 0.0
         self._host_down_s = 0.0
-        self.listeners: list[Listener] = []
-        links = self.catalog.count("link")
-        #: Ground truth of degraded links (scenario order): packet loss and extra one-way ms.
-        self.link_loss = np.zeros(links)
-        self.link_extra_ms = np.zeros(links)
         self._degradations: dict[int, list[tuple[float, float]]] = {}
-        self._system_index = {system.name: i for i, system in enumerate(sim.scenario.systems)}
 
-    # -- the heap ---------------------------------------------------------------------------
-    def schedule(self, time: float, action: Action) -> None:
-        """Run ``action(time)`` at ``time`` (>= now); wakes the process if it sleeps past it."""
-        heapq.heappush(self._heap, (time, self._seq, action))
-        self._seq += 1
-        if self._wake is not None and time < self._sleeping_until and not self._wake.triggered:
-            self._wake.succeed()
-
-    def run(self) -> Generator[simpy.Event, Any, None]:
-        """The injector's only process: pop due actions in time order until the horizon."""
-        self._prime()
-        heap = self._heap
-        while True:
-            due = heap[0][0] if heap else math.inf
-            if due >= self.horizon:
-                # sleep until someone schedules something earlier, or for good
-                self._wake = self.env.event()
-                self._sleeping_until = self.horizon
-                yield self._wake
-                continue
-            if due > self.env.now:
-                self._wake = self.env.event()
-                self._sleeping_until = due
-                yield self.env.timeout(due - self.env.now) | self._wake
-                self._sleeping_until = -math.inf
-                continue
-            _, _, action = heapq.heappop(heap)
-            self._sleeping_until = -math.inf
-            action(self.env.now)
-            self.events += 1
-            self.sim.events_processed += 1
-
-    def _prime(self) -> None:
-        """Initial times to failure (one draw per class), scripted and trace faults."""
+    def prime(self) -> None:
+        """Initial times to failure (one draw per class), scripted and trace faults (called
+        when the calendar starts)."""
         for kind, spec in self._rates.items():
             n = self.catalog.count(kind)
             if n == 0:
@@ -189,7 +123,7 @@ class FaultInjector:
             times = draw_time_to_failure(spec.time_to_failure, self._ttf_rng[kind], n)
             for i, t in enumerate(times.tolist()):
                 self.schedule(t, partial(self._fail, kind, i))
-        start = self.sim.scenario.meta.start
+        start = self.world.scenario.meta.start
         for fault in self.spec.scripted:
             first = seconds_after(fault.at, start)
             for n, at in enumerate(fault.starts(first)):
@@ -198,7 +132,7 @@ class FaultInjector:
                 label = fault.label if fault.times == 1 else f"{fault.label}#{n}"
                 until = at + fault.duration
                 if fault.effect == "corrupt":
-                    system = self._system_index[fault.target]
+                    system = self.world.systems.index_of(fault.target)
                     action = partial(self._corrupt, label, system, until)
                 elif fault.effect == "degrade":
                     link = self.catalog.resolve(fault.target).index
@@ -253,7 +187,7 @@ class FaultInjector:
         self.outages.append(outage)
         self._degradations.setdefault(link, []).append(degradation)
         self._apply_degradation(link)
-        self.record(time, "fault", count=0, reason=label)
+        self.record(time, EventKind.FAULT, count=0, reason=label)
         self.schedule(until, partial(self._undegrade, outage, link, degradation))
         self._tell("begin", outage, time)
 
@@ -263,14 +197,14 @@ class FaultInjector:
         self._degradations[link].remove(degradation)
         self._apply_degradation(link)
         outage.end = time
-        self.record(time, "repair", count=0, reason=outage.label)
+        self.record(time, EventKind.REPAIR, count=0, reason=outage.label)
         self._tell("end", outage, time)
 
     def _apply_degradation(self, link: int) -> None:
         active = self._degradations.get(link, [])
         survive = math.prod(1.0 - loss for loss, _ in active)
-        self.link_loss[link] = 1.0 - survive
-        self.link_extra_ms[link] = sum(extra for _, extra in active)
+        self.state.link_loss[link] = 1.0 - survive
+        self.state.link_extra_ms[link] = sum(extra for _, extra in active)
 
     def _corrupt(self, label: str, system: int, noticed: float, time: float) -> None:
         """A system's data is corrupted at ``time``; the damage is noticed at ``noticed``;
@@ -283,15 +217,15 @@ class FaultInjector:
             time,
             (("data", system),),
             effect="corrupt",
+            noticed=noticed,
         )
         self.outages.append(outage)
-        self.record(time, "fault", system=system, count=0, reason=label)
+        self.record(time, EventKind.FAULT, system=system, count=0, reason=label)
         self.schedule(noticed, partial(self._tell, "noticed", outage))
         self._tell("begin", outage, time)
 
     def _tell(self, change: str, outage: Outage, time: float) -> None:
-        for listener in self.listeners:
-            listener(change, outage, time)
+        self.bus.publish("outage", change, outage, time)
 
     def _prime_trace(self, trace: TraceFaults, rng: np.random.Generator) -> None:
         data = read_failure_trace(trace.path)
@@ -302,7 +236,7 @@ class FaultInjector:
         else:
             target = self.catalog.resolve(trace.scope)
             scope = self.catalog.hosts_of(target.kind, target.index)
-        offset = seconds_after(trace.start, self.sim.scenario.meta.start)
+        offset = seconds_after(trace.start, self.world.scenario.meta.start)
         period = data.span if trace.repeat and data.span > 0 else math.inf
         number = 0
         while offset < self.horizon:
@@ -366,7 +300,7 @@ class FaultInjector:
         self.outages.append(outage)
         self.record(
             time,
-            "fault",
+            EventKind.FAULT,
             host=int(components[0][1]) if kind == "host" and len(components) == 1 else -1,
             count=len(newly),
             reason=label,
@@ -386,7 +320,7 @@ class FaultInjector:
         single = outage.kind == "host" and len(outage.components) == 1
         self.record(
             time,
-            "repair",
+            EventKind.REPAIR,
             host=int(outage.components[0][1]) if single else -1,
             count=len(back),
             reason=outage.label,
@@ -406,16 +340,3 @@ class FaultInjector:
     def host_down_seconds(self, until: float) -> float:
         """Host-seconds of downtime from the start until ``until`` (>= the last change)."""
         return self._host_down_s + self._hosts_down_now * (until - self._down_clock)
-
-    def is_down(self, name: str) -> bool:
-        """Whether a named component is failed right now."""
-        component = self.catalog.resolve(name)
-        return bool(self.down[component.kind][component.index] > 0)
-
-    def removed(self) -> tuple[str, ...]:
-        """Failed sites, data centres and links: the ``without`` of Topology queries."""
-        return tuple(
-            self.catalog.names[kind][i]
-            for kind in ("site", "datacenter", "link")
-            for i in np.flatnonzero(self.down[kind]).tolist()
-        )

@@ -1,7 +1,9 @@
-"""Checks that span sections: names that refer to each other, memory, and feasibility.
+"""Checks that span sections: names that refer to each other, and memory.
 
-Feasibility uses the real placement filters on an empty platform, so "cannot fit anywhere"
-at validation means exactly what a rejection would mean at run time.
+The layers above add their own (each module checks its section, against the compiled world,
+and whether what it asks for can fit at all) through :class:`ScenarioChecks`; this module
+knows none of them. Every check returns :class:`Finding` (a location and a message) or
+problems naming the file that set the value.
 """
 
 from __future__ import annotations
@@ -9,13 +11,47 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from cloudsim.errors import Problem
+from cloudsim.registry import did_you_mean
+from cloudsim.scenario.paths import format_path
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, YEAR
 
 Source = Callable[[tuple[str | int, ...]], str]
+#: Bytes of memory one host row costs in the tables (measured order of magnitude, with names).
+BYTES_PER_HOST = 260
+#: Bytes of memory one VM row costs in the tables and the archive (order of magnitude).
+BYTES_PER_VM = 200
+#: A scenario location (``("faults", "scripted", 0, "at")``).
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in a scenario; ``path`` overrides how ``loc`` is shown."""
+
+    loc: Loc
+    message: str
+    path: str | None = None
+
+
+class ScenarioChecks(Protocol):
+    """Checks the layers above the scenario add (the composition root's modules)."""
+
+    def references(self, scenario: Scenario) -> list[Finding]:
+        """Names a section uses that the scenario does not define."""
+        ...
+
+    def world(self, scenario: Scenario) -> list[Finding]:
+        """Problems only the compiled world shows (run once names and memory are fine)."""
+        ...
+
+    def feasibility(self, scenario: Scenario) -> list[Finding]:
+        """What cannot fit even on an empty platform (run once everything else is fine)."""
+        ...
 
 
 class _Collector:
@@ -25,8 +61,6 @@ class _Collector:
         self.problems: list[Problem] = []
 
     def add(self, loc: tuple[str | int, ...], message: str, path: str | None = None) -> None:
-        from cloudsim.scenario.loader import format_path
-
         shown = path if path is not None else str(format_path(loc, self.raw))
         self.problems.append(Problem(self.source(loc), shown, message))
 
@@ -40,15 +74,16 @@ class _Collector:
 
     def known(self, loc: tuple[str | int, ...], value: str, names: set[str], what: str) -> None:
         if value not in names:
-            import difflib
+            self.add(loc, did_you_mean(value, tuple(names), what))
 
-            close = difflib.get_close_matches(value, sorted(names), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            known = ", ".join(sorted(names)[:12]) + (" …" if len(names) > 12 else "")
-            self.add(loc, f"unknown {what} {value!r}{hint} (known: {known or 'none'})")
+    def findings(self, found: Iterable[Finding]) -> None:
+        for finding in found:
+            self.add(finding.loc, finding.message, finding.path)
 
 
-def check_references(scenario: Scenario, raw: Any, source: Source) -> list[Problem]:
+def check_references(
+    scenario: Scenario, raw: Any, source: Source, checks: ScenarioChecks | None = None
+) -> list[Problem]:
     """Every name used is defined once; preset and scorers exist."""
     c = _Collector(raw, source)
     s = scenario
@@ -108,19 +143,10 @@ def check_references(scenario: Scenario, raw: Any, source: Source) -> list[Probl
     if s.meta.sample_interval > s.meta.horizon:
         c.add(("meta", "sample_interval"), "must not be longer than meta.horizon")
 
-    from cloudsim.placement.scorers import PRESETS, SCORERS, load_plugins
-
-    load_plugins()
-    c.known(("placement", "preset"), s.placement.preset, set(PRESETS), "placement preset")
-    for name in s.placement.weights or {}:
-        c.known(("placement", "weights", name), name, set(SCORERS), "scorer")
     if not any(w > 0 for w in s.placement.resource_weights.values()):
         c.add(("placement", "resource_weights"), "give at least one resource a positive weight")
-    if s.containers is not None:
-        from cloudsim.containers.checks import reference_problems
-
-        for loc, message in reference_problems(s):
-            c.add(loc, message)
+    if checks is not None:
+        c.findings(checks.references(s))
     return c.problems
 
 
@@ -205,9 +231,6 @@ def estimate_memory_mib(scenario: Scenario) -> tuple[float, dict[str, float]]:
     Cheap and exact-input only: it runs before anything is built, and before a population is
     drawn (using the population's expected size), so an absurd scenario is refused at once.
     """
-    from cloudsim.state.hosts import BYTES_PER_HOST
-    from cloudsim.state.vms import BYTES_PER_VM
-
     samples = scenario.meta.horizon / scenario.meta.sample_interval + 1
     vms = (
         _float(sum(x.vm_count for x in scenario.systems))
@@ -274,9 +297,15 @@ def check_memory(scenario: Scenario, raw: Any, source: Source) -> list[Problem]:
 
 
 def check_resources(
-    scenario: Scenario, raw: Any, source: Source, *, feasibility: bool = True
+    scenario: Scenario,
+    raw: Any,
+    source: Source,
+    checks: ScenarioChecks | None = None,
+    *,
+    feasibility: bool = True,
 ) -> list[Problem]:
-    """Memory estimate, workload references and whether each system fits an empty platform."""
+    """Workload references, the memory estimate, then the added checks: against the
+    compiled world, and (once everything else passed) feasibility."""
     c = _Collector(raw, source)
     names = {x.name for x in scenario.systems}
     for i, name in enumerate(scenario.workload.systems or []):
@@ -285,27 +314,10 @@ def check_resources(
     memory = check_memory(scenario, raw, source)
     if memory:
         return [*c.problems, *memory]
-    if scenario.faults is not None:  # fault targets name hosts: only once memory is known OK
-        from cloudsim.faults.checks import fault_problems
-
-        for loc, message in fault_problems(scenario):
-            c.add(loc, message)
-    if scenario.dr is not None:
-        from cloudsim.dr.checks import dr_problems
-
-        for loc, message in dr_problems(scenario):
-            c.add(loc, message)
+    if checks is None:
+        return c.problems
+    c.findings(checks.world(scenario))  # builds the world: only once memory is known OK
     if c.problems or not feasibility:
         return c.problems
-
-    from cloudsim.iaas.platform import check_fit
-
-    for index, message in check_fit(scenario):
-        name = scenario.systems[index].name
-        c.add(("systems", index), message, path=f"systems[{name}]")
-    if scenario.containers is not None:
-        from cloudsim.containers.checks import feasibility_problems
-
-        for loc, message in feasibility_problems(scenario):
-            c.add(loc, message)
+    c.findings(checks.feasibility(scenario))
     return c.problems

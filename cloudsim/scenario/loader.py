@@ -6,6 +6,7 @@ dotted field path (list items by name where they have one) and what was expected
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 import types
@@ -18,36 +19,20 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from cloudsim.errors import Problem, ScenarioError
+from cloudsim.scenario.checks import (
+    ScenarioChecks,
+    check_memory,
+    check_references,
+    check_resources,
+)
+from cloudsim.scenario.paths import format_path, step
+from cloudsim.scenario.population import expand_population
 from cloudsim.scenario.schema import Scenario
 
 Loc = tuple[str | int, ...]
 OVERRIDE_SOURCE = "--set"
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
-
-
-def format_path(loc: Iterable[str | int], data: Any = None) -> str:
-    """``pools[cs-idc-x86].datacenter``: list items by name when they have one."""
-    text = ""
-    node = data
-    for key in loc:
-        if isinstance(key, int):
-            name = None
-            if isinstance(node, list) and 0 <= key < len(node) and isinstance(node[key], dict):
-                name = node[key].get("name")
-            text += f"[{name}]" if isinstance(name, str) else f"[{key}]"
-        else:
-            text += f".{key}" if text else str(key)
-        node = _step(node, key)
-    return text
-
-
-def _step(node: Any, key: str | int) -> Any:
-    if isinstance(node, dict):
-        return node.get(key)
-    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
-        return node[key]
-    return None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -341,7 +326,7 @@ def _clean_loc(loc: Loc, data: Any) -> Loc:
         ):
             continue
         cleaned.append(key)
-        node = _step(node, key)
+        node = step(node, key)
     return tuple(cleaned)
 
 
@@ -386,11 +371,14 @@ def load_scenario(
     overrides: Iterable[str] | Mapping[str, Any] = (),
     *,
     check_feasibility: bool = True,
+    checks: ScenarioChecks | None = None,
 ) -> Scenario:
     """Load, merge, override and validate a scenario file.
 
     ``overrides`` are ``dotted.path=value`` strings (as on the command line) or a mapping of
-    dotted paths to values. Raises :class:`ScenarioError` listing every problem found.
+    dotted paths to values. ``checks`` are the modules' checks (``cloudsim.load_scenario``
+    passes the composition root's); without them only the scenario's own rules are checked.
+    Raises :class:`ScenarioError` listing every problem found.
     """
     path = Path(path)
     problems: list[Problem] = []
@@ -417,7 +405,7 @@ def load_scenario(
 
     _anchor_trace_paths(doc)
     _anchor_container_paths(doc)
-    return _validate(doc.data, source, check_feasibility)
+    return _validate(doc.data, source, check_feasibility, checks)
 
 
 def _anchor_trace_paths(doc: _Document) -> None:
@@ -456,16 +444,15 @@ def _anchor_container_paths(doc: _Document) -> None:
         holder[key] = str(Path(where).parent / holder[key])
 
 
-def _validate(raw: dict[str, Any], source: Any, feasibility: bool) -> Scenario:
+def _validate(
+    raw: dict[str, Any], source: Any, feasibility: bool, checks: ScenarioChecks | None
+) -> Scenario:
     """Schema, cross-references, population expansion, then resources and feasibility."""
-    from cloudsim.scenario.checks import check_memory, check_references, check_resources
-    from cloudsim.scenario.population import expand_population
-
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise ScenarioError(problems_from_validation(exc, raw, source)) from None
-    problems = check_references(scenario, raw, source)
+    problems = check_references(scenario, raw, source, checks)
     if problems:
         raise ScenarioError(problems)
     if scenario.population is not None:
@@ -478,15 +465,15 @@ def _validate(raw: dict[str, Any], source: Any, feasibility: bool) -> Scenario:
         except ValueError as exc:
             loc: Loc = ("population",)
             raise ScenarioError([Problem(source(loc), "population", str(exc))]) from None
-    problems = check_resources(scenario, raw, source, feasibility=feasibility)
+    problems = check_resources(scenario, raw, source, checks, feasibility=feasibility)
     if problems:
         raise ScenarioError(problems)
     return scenario
 
 
-def scenario_from_dict(data: Mapping[str, Any], *, label: str = "<scenario>") -> Scenario:
+def scenario_from_dict(
+    data: Mapping[str, Any], *, label: str = "<scenario>", checks: ScenarioChecks | None = None
+) -> Scenario:
     """Validate an in-memory scenario (tests, notebooks) with the same checks as files."""
-    import copy
-
     raw = copy.deepcopy(dict(data))
-    return _validate(raw, lambda loc: label, True)
+    return _validate(raw, lambda loc: label, True, checks)

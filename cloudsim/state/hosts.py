@@ -6,6 +6,7 @@ drift. ``free`` is the only mutable capacity state; ``allocated`` is derived fro
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,15 +20,17 @@ FloatArray = npt.NDArray[np.float64]
 
 PURPOSES: tuple[str, ...] = ("general", "dedicated", "container", "standby", "storage")
 ARCHES: tuple[str, ...] = ("x86_64", "aarch64")
-#: Bytes of memory one host row costs in the tables (measured order of magnitude, with names).
-BYTES_PER_HOST = 260
+#: Columns a run changes: capacity taken, hosts up and down, hosts the container cloud takes.
+MUTABLE_COLUMNS: tuple[str, ...] = ("free", "free_f", "up", "purpose")
 
 
 def rack_name(datacenter: str, index: int) -> str:
+    """Name of rack ``index`` of a data centre."""
     return f"{datacenter}/rack{index:03d}"
 
 
 def power_domain_name(datacenter: str, index: int) -> str:
+    """Name of power domain ``index`` of a data centre."""
     return f"{datacenter}/pd{index}"
 
 
@@ -70,6 +73,19 @@ class HostTable:
     @property
     def allocated(self) -> IntArray:
         return self.limit - self.free
+
+    def freeze(self) -> HostTable:
+        """Make every column read-only (a compiled world's table); returns ``self``."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        return self
+
+    def copy(self) -> HostTable:
+        """A run's own table: the columns a run changes copied, the others shared."""
+        fresh = {name: getattr(self, name).copy() for name in MUTABLE_COLUMNS}
+        return dataclasses.replace(self, **fresh, version=0)
 
     def set_up(self, hosts: npt.ArrayLike, up: bool) -> None:
         """Mark hosts up or down (faults use this); invalidates cached masks."""

@@ -14,8 +14,6 @@ import numpy.typing as npt
 from cloudsim.scenario.schema import RESOURCES
 
 IntArray = npt.NDArray[np.int64]
-#: Bytes of memory one VM row costs in the tables and the archive (order of magnitude).
-BYTES_PER_VM = 200
 
 
 class VMStatus(IntEnum):

@@ -1,4 +1,4 @@
-"""The recorder: an append-only event log and vectorised utilisation samples.
+"""The recorder: an append-only event log, the typed records, and vectorised samples.
 
 Events are appended column-wise (plain lists, cheap); a sample aggregates the whole host
 table per data centre and per pool with ``np.bincount`` — one pass, no per-host loop.
@@ -6,13 +6,48 @@ table per data centre and per pool with ``np.bincount`` — one pass, no per-hos
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.records.types import AvailabilityRules, Decision, Outage, ServingLog
 from cloudsim.scenario.schema import RESOURCES
 from cloudsim.state.hosts import HostTable
+
+
+class EventKind(StrEnum):
+    """Kinds of rows in the event log (``events.parquet``'s ``kind`` column)."""
+
+    # cloud hosts
+    INITIAL = "initial"  # placed at time 0
+    UNPLACED = "unplaced"  # declared but not placed at time 0 (count, reason)
+    CREATE = "create"  # a tenant's request placed (or a container node VM)
+    REJECT = "reject"  # a tenant's request refused (count, reason)
+    DELETE = "delete"  # ended by its tenant (or a node VM released)
+    LOST = "lost"  # local HA gave up on it
+    VM_DOWN = "vm_down"  # stopped by a failure (reason: the failure)
+    RESTART = "restart"  # running again after a failure
+    RESTART_FAILED = "restart_failed"  # no room to restart (count, reason)
+    # faults
+    FAULT = "fault"  # a component failed, a link degraded or data was corrupted
+    REPAIR = "repair"
+    # disaster recovery
+    DR_CREATE = "dr_create"  # a VM created by a recovery action
+    DR_CREATE_FAILED = "dr_create_failed"
+    DR_DELETE = "dr_delete"
+    DR_ACTION = "dr_action"
+    DR_NOTICE = "dr_notice"  # a corruption noticed
+    DR_STAND_DOWN = "dr_stand_down"  # a stale primary learns it was replaced
+    SPLIT_BRAIN = "split_brain"
+    HEARTBEAT = "heartbeat"  # a monitor's view changed
+    POLICY_FAILURE = "policy_failure"
+    # container cloud
+    NODE_READY = "node_ready"
+    NODE_NOT_READY = "node_not_ready"
+    PODS_EVICTED = "pods_evicted"
+
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "time",
@@ -36,16 +71,24 @@ SERIES_COLUMNS: tuple[str, ...] = (
 
 
 class Recorder:
-    """Collects what happened; turned into tables once, at the end."""
+    """Collects what happened; turned into tables once, at the end.
 
-    def __init__(self) -> None:
+    ``events`` is the event log; ``outages``, ``decisions``, ``serving`` and ``rules`` are
+    the typed records the availability ledger reads.
+    """
+
+    def __init__(self, rules: AvailabilityRules) -> None:
         self.events: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
         self._series: dict[str, list[npt.NDArray[Any]]] = {c: [] for c in SERIES_COLUMNS}
+        self.outages: list[Outage] = []
+        self.decisions: list[Decision] = []
+        self.serving: ServingLog | None = None
+        self.rules = rules
 
     def event(
         self,
         time: float,
-        kind: str,
+        kind: EventKind,
         *,
         system: int = -1,
         vm: int = -1,

@@ -15,22 +15,13 @@ from typing import Any, Literal
 import networkx as nx
 
 from cloudsim.scenario.schema import Scenario
+from cloudsim.state.hosts import power_domain_name, rack_name
 
 ComponentKind = Literal["site", "datacenter", "power_domain", "rack", "link"]
 #: A failed component: a name (site, data centre, rack, power domain, link "a—b") or a link pair.
 Removed = str | tuple[str, str]
 #: Separators accepted in link names; the first is the canonical one.
 LINK_SEPARATORS = ("—", "--")
-
-
-def rack_name(dc: str, index: int) -> str:
-    """Name of rack `index` of data centre `dc`."""
-    return f"{dc}/rack{index:03d}"
-
-
-def power_domain_name(dc: str, index: int) -> str:
-    """Name of power domain `index` of data centre `dc`."""
-    return f"{dc}/pd{index}"
 
 
 class Topology:

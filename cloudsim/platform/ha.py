@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from cloudsim.iaas.platform import make_request
 from cloudsim.placement.core import Request
+from cloudsim.records.events import EventKind
 from cloudsim.scenario.faults import LocalHA as LocalHASettings
 from cloudsim.state.hosts import PURPOSES, IntArray
 from cloudsim.state.vms import VMStatus
+from cloudsim.world.inventory import make_request
 
 if TYPE_CHECKING:
-    from cloudsim.iaas.platform import Platform
+    from cloudsim.platform.platform import Platform
 
 STANDBY = PURPOSES.index("standby")
 #: Restart order: critical systems first (as HA restart priorities do).
@@ -65,7 +66,7 @@ class LocalHA:
         self.record = record
         self.schedule = schedule
         self.rank = np.array(
-            [PRIORITY_RANK[s.priority] for s in platform.scenario.systems], dtype=np.int64
+            [PRIORITY_RANK[s.priority] for s in platform.world.scenario.systems], dtype=np.int64
         )
         #: VMs not running, by vm_id (a tenant may delete one meanwhile: pruned lazily).
         self.waiting: dict[int, Waiting] = {}
@@ -86,7 +87,7 @@ class LocalHA:
                 out[w.state] += 1
         return out
 
-    # -- events from the injector ----------------------------------------------------------
+    # -- host changes (from the faults module) ----------------------------------------------------------
     def hosts_down(self, hosts: IntArray, time: float, label: str) -> None:
         """Stop every running VM on ``hosts`` and schedule their restart."""
         vms = self.platform.vms
@@ -107,7 +108,7 @@ class LocalHA:
             stopped.append(vm_id)
             self.record(
                 time,
-                "vm_down",
+                EventKind.VM_DOWN,
                 system=int(vms.ints["system"][row]),
                 vm=vm_id,
                 host=host,
@@ -187,7 +188,7 @@ class LocalHA:
             system_i, flavor, _, _ = key
             self.record(
                 time,
-                "restart_failed",
+                EventKind.RESTART_FAILED,
                 system=system_i,
                 flavor=flavor,
                 count=len(failed),
@@ -244,7 +245,7 @@ class LocalHA:
         vms.ints["host"][w.row] = host
         self.record(
             time,
-            "restart",
+            EventKind.RESTART,
             system=int(vms.ints["system"][w.row]),
             vm=vm_id,
             host=host,

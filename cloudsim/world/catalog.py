@@ -1,6 +1,6 @@
 """Every component that can fail, by class, with the hosts each one takes down.
 
-Names follow :class:`cloudsim.topology.Topology` and the host table, so a scripted fault's
+Names follow :class:`cloudsim.world.topology.Topology` and the host table, so a scripted fault's
 ``target`` means the same thing everywhere. Hosts of a failure domain are precomputed as
 index arrays (one ``argsort`` per class), so taking a power domain down is one numpy call.
 """
@@ -16,7 +16,7 @@ import numpy.typing as npt
 from cloudsim.scenario.faults import COMPONENT_CLASSES, witness_name
 from cloudsim.scenario.schema import Scenario
 from cloudsim.state.hosts import HostTable, IntArray
-from cloudsim.topology import LINK_SEPARATORS
+from cloudsim.world.topology import LINK_SEPARATORS
 
 #: Classes whose failure takes hosts down (links and witnesses change reachability only).
 HOST_DOMAINS: tuple[str, ...] = ("host", "rack", "power_domain", "datacenter", "site")
