@@ -63,7 +63,9 @@ _CORE: dict[int, tuple[weakref.ref[Scenario], World]] = {}
 _FULL: dict[int, tuple[weakref.ref[Scenario], World]] = {}
 
 
-def _cached(cache: dict[int, tuple[weakref.ref[Scenario], World]], scenario: Scenario) -> World | None:
+def _cached(
+    cache: dict[int, tuple[weakref.ref[Scenario], World]], scenario: Scenario
+) -> World | None:
     found = cache.get(id(scenario))
     if found is not None and found[0]() is scenario:
         return found[1]

@@ -351,7 +351,10 @@ class DRController:
                     state.primaries.discard(c)
                     state.alone.discard(c)
                     self.record_event(
-                        time, EventKind.DR_STAND_DOWN, system=s, reason=f"{self.centres[c]} stands down"
+                        time,
+                        EventKind.DR_STAND_DOWN,
+                        system=s,
+                        reason=f"{self.centres[c]} stands down",
                     )
         writers = self._writable(state)
         serving = frozenset(writers)
@@ -370,7 +373,9 @@ class DRController:
         )
         if split and state.split_since is None:
             state.split_since = time
-            self.record_event(time, EventKind.SPLIT_BRAIN, system=s, reason="two writable primaries")
+            self.record_event(
+                time, EventKind.SPLIT_BRAIN, system=s, reason="two writable primaries"
+            )
         elif not split and state.split_since is not None:
             self._end_split(state, time)
         # replication inputs
@@ -442,7 +447,9 @@ class DRController:
     # -- detection and decisions ----------------------------------------------------------------
     def _observed(self, monitor: Monitor, time: float) -> None:
         what = "back" if monitor.reachable else "lost"
-        self.record_event(time, EventKind.HEARTBEAT, reason=f"{monitor.source}>{monitor.target} {what}")
+        self.record_event(
+            time, EventKind.HEARTBEAT, reason=f"{monitor.source}>{monitor.target} {what}"
+        )
         self._consult("heartbeat", time)
 
     def _consult(self, reason: str, time: float) -> None:
@@ -750,7 +757,10 @@ class DRController:
         state.phase = "failed_over"
         state.open.append(record)
         self.record_event(
-            time, EventKind.DR_ACTION, system=s, reason=f"{policy}: {self.centres[side]} continues alone"
+            time,
+            EventKind.DR_ACTION,
+            system=s,
+            reason=f"{policy}: {self.centres[side]} continues alone",
         )
         self._settle(state, time)
         missing = self.capacity.missing(state.plan, side, state.promoted)
@@ -824,7 +834,10 @@ class DRController:
         state.open.append(record)
         state.reserved = (target, self.capacity.demand_at(state.plan, target, state.promoted)[0])
         self.record_event(
-            time, EventKind.DR_ACTION, system=s, reason=f"{policy}: fail over to {self.centres[target]}"
+            time,
+            EventKind.DR_ACTION,
+            system=s,
+            reason=f"{policy}: fail over to {self.centres[target]}",
         )
         assert plan.standby is not None or plan.mode == "active-active"
         delay = plan.standby.start_s if plan.standby is not None else self.spec.start_time

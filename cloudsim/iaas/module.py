@@ -194,7 +194,9 @@ class IaaSModule(Module):
                 for r in ("cpu", "memory"):
                     values = series[f"{r}_allocated_ratio"][rows]
                     entry[f"{r}_allocated_ratio"] = round6(values[-1]) if len(values) else 0.0
-                    entry[f"{r}_allocated_ratio_peak"] = round6(values.max()) if len(values) else 0.0
+                    entry[f"{r}_allocated_ratio_peak"] = (
+                        round6(values.max()) if len(values) else 0.0
+                    )
                 vms = series["vms"][rows]
                 entry["vms_end"] = int(vms[-1]) if len(vms) else 0
                 entry["vms_peak"] = int(vms.max()) if len(vms) else 0

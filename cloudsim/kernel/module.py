@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Finding", "Loc", "Module", "Results", "Stage"]
 
+
 class Stage(IntEnum):
     """When a module's processes start relative to the kernel's sampler and calendar.
 

@@ -58,7 +58,9 @@ class Ledger:
     summary: dict[str, Any]
 
 
-def build_ledger(recorder: Recorder, world: World, centre_of_host: IntArray) -> Ledger:
+def build_ledger(
+    recorder: Recorder, world: World, centre_of_host: npt.NDArray[np.integer[Any]]
+) -> Ledger:
     """Incidents, per-system availability and their summary, for a finished run's records
     (``centre_of_host``: each host's data centre)."""
     scenario = world.scenario
@@ -373,7 +375,10 @@ def _incident_table(rows: dict[str, list[Any]]) -> pa.Table:
             },
             "rto_s": pa.array(rows["rto_s"], pa.float64()),
             "restored_by": text("restored_by"),
-            **{c: nullable_floats(rows[c]) for c in ("data_lost_s", "data_lost_gb", "split_brain_s")},
+            **{
+                c: nullable_floats(rows[c])
+                for c in ("data_lost_s", "data_lost_gb", "split_brain_s")
+            },
             "unnecessary": text("unnecessary"),
             "failback_s": nullable_floats(rows["failback_s"]),
             "dr_failure": pa.array(rows["dr_failure"], pa.string()),

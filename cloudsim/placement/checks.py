@@ -19,6 +19,8 @@ def placement_problems(scenario: Scenario) -> list[Finding]:
     for name in placement.weights or {}:
         if name not in SCORERS:
             found.append(
-                Finding(("placement", "weights", name), did_you_mean(name, tuple(SCORERS), "scorer"))
+                Finding(
+                    ("placement", "weights", name), did_you_mean(name, tuple(SCORERS), "scorer")
+                )
             )
     return found

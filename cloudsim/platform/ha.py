@@ -87,7 +87,7 @@ class LocalHA:
                 out[w.state] += 1
         return out
 
-    # -- host changes (from the faults module) ----------------------------------------------------------
+    # -- host changes (from the faults module) ----------------------------------------
     def hosts_down(self, hosts: IntArray, time: float, label: str) -> None:
         """Stop every running VM on ``hosts`` and schedule their restart."""
         vms = self.platform.vms

@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from cloudsim.placement.core import Placer
+from cloudsim.platform.ha import LocalHA, Schedule
 from cloudsim.records.events import EventKind
 from cloudsim.state.hosts import HostTable, IntArray
-from cloudsim.platform.ha import LocalHA, Schedule
 from cloudsim.state.vms import VMStatus, VMTable
 from cloudsim.world import World
 from cloudsim.world.inventory import SystemProfile, deal_datacenters, make_request
@@ -83,7 +83,9 @@ class Platform:
                 if missing:
                     reason = self.placer.reject_reason(req)
                     self.initial_unplaced[reason] += missing
-                    self.record(0.0, EventKind.UNPLACED, system=profile.index, count=missing, reason=reason)
+                    self.record(
+                        0.0, EventKind.UNPLACED, system=profile.index, count=missing, reason=reason
+                    )
 
     def request(self, system: int, flavor: int, count: int, time: float) -> list[int]:
         """A tenant's order for ``count`` cloud hosts; returns the VM rows or [] if rejected."""
@@ -101,7 +103,9 @@ class Platform:
             else:
                 return self._admit(profile, flavor, placed, time, kind=EventKind.CREATE)
         self.rejected[blocker] += count
-        self.record(time, EventKind.REJECT, system=system, count=count, reason=blocker, flavor=flavor)
+        self.record(
+            time, EventKind.REJECT, system=system, count=count, reason=blocker, flavor=flavor
+        )
         return []
 
     def _admit(
