@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cloudsim import Scenario, scenario_from_dict
+from cloudsim import Scenario, Simulation, scenario_from_dict
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -59,3 +59,24 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared trace folder {SHARED_DATA} is absent (only in the team's workspace)")
     return SHARED_DATA
+
+
+def module_of(sim: Simulation, name: str, attribute: str) -> Any:
+    """A run's module's main object (``None`` when the run has no such module)."""
+    module = sim.modules.get(name)
+    return getattr(module, attribute) if module is not None else None
+
+
+def dr_of(sim: Simulation) -> Any:
+    """The run's DR controller, or None."""
+    return module_of(sim, "dr", "controller")
+
+
+def faults_of(sim: Simulation) -> Any:
+    """The run's fault injector (always present)."""
+    return module_of(sim, "faults", "injector")
+
+
+def containers_of(sim: Simulation) -> Any:
+    """The run's container cloud, or None."""
+    return module_of(sim, "containers", "cloud")

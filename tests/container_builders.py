@@ -7,7 +7,7 @@ from typing import Any
 
 from cloudsim import Simulation
 from cloudsim.containers.runtime import ClusterState
-from tests.conftest import build, tiny
+from tests.conftest import build, containers_of, tiny
 
 #: A container pool of 3 hosts in each of two centres (32 vCPU, 128 GiB each, no
 #: overcommit): 4 node VMs of c8m32 per host.
@@ -101,8 +101,8 @@ def scenario(
 def start(data: dict[str, Any]) -> tuple[Simulation, ClusterState]:
     sim = Simulation(build(data))
     sim.start()
-    assert sim.containers is not None
-    return sim, sim.containers.clusters[0]
+    assert containers_of(sim) is not None
+    return sim, containers_of(sim).clusters[0]
 
 
 def bound_per_deployment(cs: ClusterState) -> dict[str, int]:

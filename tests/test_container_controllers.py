@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from cloudsim.containers.pods import BOUND, PENDING, PodPhase
 from cloudsim.containers.runtime import ClusterState
+from tests.conftest import containers_of
 from tests.container_builders import (
     bound_per_deployment,
     deployment,
@@ -82,8 +83,8 @@ def test_a_failed_host_is_not_ready_after_40_s_and_its_pods_go_after_their_toler
         },
     )
     sim, cs = start(data)
-    assert sim.containers is not None
-    ledger = sim.containers.ledger
+    assert containers_of(sim) is not None
+    ledger = containers_of(sim).ledger
     env = sim.env
     assert nodes_of(cs, "web") == ["k8s-a-0000", "k8s-a-0001", "k8s-a-0002"]
     assert nodes_of(cs, "quick") == ["k8s-a-0000"]
@@ -138,12 +139,12 @@ def test_a_node_vm_restarted_by_local_ha_comes_back_before_its_pods_are_evicted(
 @given(targets=st.lists(st.integers(1, 10), min_size=1, max_size=6))
 def test_replica_sets_converge_to_any_sequence_of_targets(targets: list[int]) -> None:
     sim, cs = start(scenario(deployments=[deployment("web", 3)]))
-    assert sim.containers is not None
+    assert containers_of(sim) is not None
     t = 0.0
     for target in targets:
         t += 60.0
         cs.desired[0] = target
-        sim.containers.replicasets.poke()
+        containers_of(sim).replicasets.poke()
         sim.env.run(until=t)
         assert bound_per_deployment(cs) == {"web": target}
         assert len(pods_of(cs, "web", PENDING)) == 0
@@ -180,8 +181,8 @@ def test_a_service_never_counts_a_pod_on_a_failed_node_as_ready(
         },
     )
     sim, cs = start(data)
-    assert sim.containers is not None
-    ledger = sim.containers.ledger
+    assert containers_of(sim) is not None
+    ledger = containers_of(sim).ledger
     for t in sorted(checks):
         sim.env.run(until=max(t, sim.env.now + 1e-6))
         ready = cs.pod_states(sim.env.now)[0]
@@ -266,7 +267,7 @@ def test_nodes_under_half_used_for_10_minutes_are_removed_down_to_the_minimum() 
         deployments=[deployment("web", 2)],
     )
     sim, cs = start(data)
-    assert sim.containers is not None
+    assert containers_of(sim) is not None
     usage = int(sim.platform.usage[0, 0])
     assert len(set(nodes_of(cs, "web"))) == 2  # spread: one node is empty
     sim.env.run(until=599.9)
@@ -354,11 +355,11 @@ def test_a_pod_waiting_for_another_pod_is_retried_after_pod_max_unschedulable() 
     }
     data = scenario(deployments=[deployment("web", 1, pod_affinity=affinity), deployment("db", 0)])
     sim, cs = start(data)
-    assert sim.containers is not None
+    assert containers_of(sim) is not None
     assert len(pods_of(cs, "web", PENDING)) == 1  # no db pod anywhere yet
     sim.env.run(until=100)
     cs.desired[1] = 1  # the database comes up
-    sim.containers.replicasets.poke()
+    containers_of(sim).replicasets.poke()
     sim.env.run(until=299.9)
     assert len(pods_of(cs, "db")) == 1 and len(pods_of(cs, "web", PENDING)) == 1
     sim.env.run(until=300.1)  # kube-scheduler's 5-minute flush of unschedulable pods

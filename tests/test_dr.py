@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from cloudsim import Scenario, Simulation
 from cloudsim.dr.controller import DRController
-from cloudsim.dr.ledger import VM_EVENT_CODES
 from cloudsim.dr.replication import Diurnal
+from cloudsim.ledger import VM_EVENT_CODES
 from cloudsim.scenario.dr import OFFICE_DAY
-from tests.conftest import build
+from tests.conftest import build, dr_of, faults_of
 from tests.dr_builders import REPLICATION, centre_down, cut, dr_scenario, dr_section
 from tests.fault_builders import exponential, two_centres
 
@@ -27,8 +27,8 @@ HOUR = 3600.0
 
 
 def controller(sim: Simulation) -> DRController:
-    assert sim.dr is not None
-    return sim.dr
+    assert dr_of(sim) is not None
+    return dr_of(sim)
 
 
 def rows(sim: Simulation, table: str) -> list[dict[str, Any]]:
@@ -275,14 +275,14 @@ def check_conservation(sim: Simulation) -> None:
     are exactly the live VMs' demands; every byte written is shipped, queued, or dropped as
     loss the ledger records (or covered by a restore's recorded loss)."""
     vms, hosts = sim.platform.vms, sim.hosts
-    assert sim.faults is not None
+    assert faults_of(sim) is not None
     kinds = sim.recorder.events["kind"]
     created = sum(k in ("initial", "create", "dr_create") for k in kinds)
     ended = sum(k in ("delete", "dr_delete", "lost") for k in kinds)
     assert vms.count == created - ended
     waiting = {
         w.row
-        for vm_id, w in sim.faults.ha.waiting.items()
+        for vm_id, w in faults_of(sim).ha.waiting.items()
         if vms.live[w.row] and vms.ints["vm_id"][w.row] == vm_id
     }
     live = np.flatnonzero(vms.live)
@@ -359,10 +359,10 @@ def test_same_seed_same_incidents_and_the_policy_never_changes_the_faults() -> N
     assert ra.tables["incidents"].equals(rb.tables["incidents"])
     assert ra.tables["availability"].equals(rb.tables["availability"])
     assert ra.summary == rb.summary
-    assert a.faults is not None
-    faults = [(o.label, o.start, o.end) for o in a.faults.outages]
+    assert faults_of(a) is not None
+    faults = [(o.label, o.start, o.end) for o in faults_of(a).outages]
     for policy in ("timeout", "manual", "capacity-aware"):
         other = Simulation(stochastic(policy), 3)
         other.run(steps=1)
-        assert other.faults is not None
-        assert [(o.label, o.start, o.end) for o in other.faults.outages] == faults
+        assert faults_of(other) is not None
+        assert [(o.label, o.start, o.end) for o in faults_of(other).outages] == faults

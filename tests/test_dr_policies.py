@@ -20,6 +20,7 @@ from cloudsim.dr.contract import (
 )
 from cloudsim.dr.observation import Action, FailOver, FailOverCentre, Fence, Observation, Wait
 from cloudsim.dr.policies import BUILTIN, POLICIES, register_policy
+from tests.conftest import dr_of
 from tests.dr_builders import centre_down, cut, dr_scenario, run
 
 
@@ -135,11 +136,11 @@ def test_a_policy_that_raises_is_a_recorded_failure_not_a_lost_run() -> None:
 @pytest.mark.usefixtures("registered")
 def test_invalid_actions_are_recorded_and_skipped() -> None:
     sim = run(dr_scenario([cut()], policy="test-invalid"))
-    errors = [f.error for f in sim.dr.policy_failures] if sim.dr else []
+    errors = [f.error for f in dr_of(sim).policy_failures] if dr_of(sim) else []
     assert any("unknown system 'nonexistent'" in e for e in errors)
     assert any("is not an action" in e for e in errors)
     assert any("can fail over to" in e and "'nowhere'" in e for e in errors)
-    assert sim.dr is not None and not sim.dr.records
+    assert dr_of(sim) is not None and not dr_of(sim).records
 
 
 def test_observations_in_a_run_are_plain_and_policies_cannot_reach_the_simulator() -> None:
@@ -193,8 +194,8 @@ def test_failing_over_a_whole_centre_and_fences_that_cannot_be_delivered() -> No
         )
     finally:
         del POLICIES["test-blunt"]
-    assert lost.dr is not None and isolated.dr is not None
-    moved = {(r.system, r.target) for r in lost.dr.records if r.action == "failover"}
+    assert dr_of(lost) is not None and dr_of(isolated) is not None
+    moved = {(r.system, r.target) for r in dr_of(lost).records if r.action == "failover"}
     assert moved == {(0, 1), (1, 2)}  # 'both' goes on in dc2, 'one' to its standby
-    fences = [r for r in isolated.dr.records if r.action == "fence"]
+    fences = [r for r in dr_of(isolated).records if r.action == "fence"]
     assert fences and all(r.failure.startswith("fence undeliverable") for r in fences)

@@ -12,7 +12,7 @@ import pytest
 from cloudsim import RunResult, Simulation, load_scenario
 from cloudsim.dr.plan import SystemPlan
 from cloudsim.placement.core import REJECTION_REASONS
-from tests.conftest import REPO
+from tests.conftest import REPO, dr_of, faults_of
 
 DRILLS = REPO / "scenarios" / "drills"
 HOUR = 3600.0
@@ -43,11 +43,11 @@ def drill(name: str, **overrides: Any) -> tuple[Simulation, RunResult]:
 
 def test_power_loss_in_one_changsha_centre() -> None:
     sim = Simulation(load_scenario(DRILLS / "power-loss-cs-idc.yaml"))
-    racks = sim.topology.racks_in_power_domain("cs-idc/pd1")
+    racks = sim.world.topology.racks_in_power_domain("cs-idc/pd1")
     expected = np.isin(sim.hosts.rack, [sim.hosts.rack_names.index(r) for r in racks])
     result = sim.run()
-    assert sim.faults is not None
-    (outage,) = sim.faults.outages
+    assert faults_of(sim) is not None
+    (outage,) = faults_of(sim).outages
     at = (datetime(2026, 1, 5, 2) - sim.scenario.meta.start).total_seconds()
     assert (outage.start, outage.end - outage.start) == (at, 6 * HOUR)
     assert outage.hosts_down == int(expected.sum()) > 0
@@ -101,8 +101,8 @@ def test_a_year_of_rolling_failures_at_published_rates() -> None:
 
 
 def plans_of(sim: Simulation) -> dict[str, SystemPlan]:
-    assert sim.dr is not None
-    return {p.name: p for p in sim.dr.plans}
+    assert dr_of(sim) is not None
+    return {p.name: p for p in dr_of(sim).plans}
 
 
 def pairs(sim: Simulation) -> set[str]:
@@ -153,10 +153,10 @@ def test_a_cut_of_the_changsha_interconnect_with_a_witness() -> None:
     rows = incidents(result)
     assert {r["dr_action"] for r in rows} == {"fence"}
     assert all(r["rto_s"] < 10 for r in rows)  # frozen only until the witness picks cs-idc
-    assert sim.dr is not None
-    fenced = {c for state in sim.dr.systems for c in state.fenced}
+    assert dr_of(sim) is not None
+    fenced = {c for state in dr_of(sim).systems for c in state.fenced}
     assert fenced == set()  # rejoined by the operator after the cut
-    fenced_at = {r.source for r in sim.dr.records if r.action == "fence"}
+    fenced_at = {r.source for r in dr_of(sim).records if r.action == "fence"}
     assert fenced_at == {(sim.hosts.datacenter_names.index("cs-dc2"),)}
 
 
@@ -190,8 +190,8 @@ def test_the_loss_of_the_changsha_site() -> None:
     assert vital and all(r["to_datacenter"] == "yz-dr" for r in vital if r["dr_action"])
     # capacity-aware: every critical and important system back in Yongzhou within 25 min
     assert all(r["rto_s"] < 25 * 60 for r in vital)
-    assert sim.dr is not None
-    short = {names[r.system] for r in sim.dr.records if r.vms_missing}
+    assert dr_of(sim) is not None
+    short = {names[r.system] for r in dr_of(sim).records if r.vms_missing}
     assert not {s for s in short if priority[s] != "normal"}
     left_down = [r for r in rows if priority[r["system"]] == "normal" and r["rto_s"] > DAY]
     assert left_down  # normal systems Yongzhou has no room for wait for Changsha
@@ -201,16 +201,16 @@ def test_the_loss_of_the_changsha_site() -> None:
             assert row["data_lost_s"] < 60  # the asynchronous lag at the loss
     # the plain quorum policy fails over in scenario order: a critical system is left short
     sim, _ = drill("site-loss-changsha", **{"dr.failover.name": "witness-quorum"})
-    assert sim.dr is not None
-    short = {names[r.system] for r in sim.dr.records if r.vms_missing}
+    assert dr_of(sim) is not None
+    short = {names[r.system] for r in dr_of(sim).records if r.vms_missing}
     assert {s for s in short if priority[s] == "critical"}
 
 
 def test_a_flapping_gray_interconnect() -> None:
     sim, result = drill("flapping-link")
     dr = result.summary["dr"]
-    assert sim.faults is not None
-    assert {o.effect for o in sim.faults.outages} == {"degrade"}  # no centre was ever lost
+    assert faults_of(sim) is not None
+    assert {o.effect for o in faults_of(sim).outages} == {"degrade"}  # no centre was ever lost
     assert dr["heartbeat_transitions"] > 50  # the monitors report losses that are not there
     assert dr["failovers"] == 0 and dr["split_brain_s"] == 0.0
     assert dr["fences"] > 0 and result.summary["availability"]["min"] == 1.0

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from cloudsim import Scenario, Simulation, simulate
-from cloudsim.engine import random_stream
-from cloudsim.results import TABLES
 from cloudsim.iaas.requests import request_stream
+from cloudsim.kernel import random_stream
+from cloudsim.results import TABLES
 from tests.conftest import build, tiny
 
 
@@ -121,8 +121,8 @@ def test_placement_policy_does_not_change_the_requests() -> None:
     binpack = spread.model_copy(
         update={"placement": spread.placement.model_copy(update={"preset": "binpack"})}
     )
-    a = Simulation(spread, seed=9).requests
-    b = Simulation(binpack, seed=9).requests
+    a = Simulation(spread, seed=9).modules["iaas"].requests
+    b = Simulation(binpack, seed=9).modules["iaas"].requests
     assert np.array_equal(a.time, b.time)
     assert np.array_equal(a.system, b.system)
     assert np.array_equal(a.lifetime, b.lifetime)

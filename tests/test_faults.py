@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudsim import Scenario, ScenarioError, Simulation
-from cloudsim.dr.ledger import VM_EVENT_CODES, running_deltas
 from cloudsim.faults import FaultInjector, read_failure_trace
+from cloudsim.ledger import VM_EVENT_CODES, running_deltas
 from cloudsim.platform.platform import QUOTA_KINDS
 from cloudsim.scenario.faults import Faults
 from cloudsim.state.vms import VMStatus
-from tests.conftest import build
+from tests.conftest import build, faults_of
 from tests.fault_builders import IN_PLACE, exponential, hosts_with_one_system, two_centres
 
 DAY = 86400.0
@@ -40,8 +40,8 @@ def band(values: list[float]) -> tuple[float, float]:
 
 
 def injector(sim: Simulation) -> FaultInjector:
-    assert sim.faults is not None
-    return sim.faults
+    found: FaultInjector = faults_of(sim)
+    return found
 
 
 def outages(sim: Simulation) -> list[tuple[str, str, str, float, float]]:
@@ -139,7 +139,7 @@ def test_power_domain_takes_exactly_its_racks_hosts_for_exactly_its_duration() -
     scripted = [{"target": "dc1/pd1", "at": "2026-01-03T00:00", "duration": "6h"}]
     sim = Simulation(build(two_centres({"scripted": scripted})))
     at, end = 2 * DAY, 2 * DAY + 6 * HOUR
-    expected = hosts_under(sim, sim.topology.racks_in_power_domain("dc1/pd1"))
+    expected = hosts_under(sim, sim.world.topology.racks_in_power_domain("dc1/pd1"))
     assert 0 < len(expected) < 8
     run_until(sim, at)
     assert sim.hosts.up.all()
@@ -160,7 +160,7 @@ def test_overlapping_failures_keep_a_host_down_until_the_last_one_ends() -> None
     ]
     sim = Simulation(build(two_centres({"scripted": scripted})))
     rack = hosts_under(sim, ("dc1/rack001",))
-    pd = hosts_under(sim, sim.topology.racks_in_power_domain("dc1/pd1"))
+    pd = hosts_under(sim, sim.world.topology.racks_in_power_domain("dc1/pd1"))
     assert rack < pd
     run_until(sim, DAY + 7 * HOUR)  # power back, rack still failed
     assert set(np.flatnonzero(~sim.hosts.up).tolist()) == rack
@@ -176,17 +176,17 @@ def test_site_loss_takes_its_hosts_and_witness_and_a_link_cut_takes_no_host() ->
         {"target": "dc2--dc1", "at": "2d", "duration": "20m"},
     ]
     sim = Simulation(build(two_centres({"scripted": scripted, "witness_site": "far"})))
-    faults = injector(sim)
+    faults = sim.kernel.ctx.components
     dr = set(np.flatnonzero(sim.hosts.datacenter == sim.hosts.datacenter_names.index("dr")))
     run_until(sim, DAY + 1)
     assert set(np.flatnonzero(~sim.hosts.up).tolist()) == dr
     assert faults.is_down("witness@far") and faults.is_down("dr") is False
     assert faults.removed() == ("far",)
-    assert sim.topology.partition(faults.removed()) == [frozenset({"dc1", "dc2"})]
+    assert sim.world.topology.partition(faults.removed()) == [frozenset({"dc1", "dc2"})]
     run_until(sim, 2 * DAY + 1)
     assert sim.hosts.up.all() and not faults.is_down("witness@far")
     assert faults.removed() == ("dc1—dc2",)
-    assert sim.topology.path("dc1", "dc2", faults.removed()) == ["dc1", "dr", "dc2"]
+    assert sim.world.topology.path("dc1", "dc2", faults.removed()) == ["dc1", "dr", "dc2"]
     run_until(sim, 2 * DAY + 21 * 60)
     assert faults.removed() == ()
 

@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cloudsim import Simulation, simulate
-from cloudsim.world.inventory import deal_datacenters
 from cloudsim.scenario.schema import System, VMGroup
 from cloudsim.state.vms import VMStatus
+from cloudsim.world.inventory import deal_datacenters
 from tests.conftest import build, tiny
 
 

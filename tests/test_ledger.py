@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cloudsim import Simulation, simulate
-from cloudsim.dr.ledger import VM_EVENT_CODES, required_vms, running_deltas, system_downtime
+from cloudsim.ledger import VM_EVENT_CODES, running_deltas, system_downtime
 from tests.conftest import build, tiny
 from tests.fault_builders import two_centres
 
@@ -85,7 +85,7 @@ def test_required_vms_round_up(declared: int, fraction: float, required: int) ->
     data = tiny(faults={"availability": {"required_fraction": fraction}})
     data["systems"][0]["vms"][0]["count"] = declared
     data["systems"][0]["anti_affinity"] = "none"
-    assert required_vms(build(data)).tolist() == [required]
+    assert Simulation(build(data)).recorder.rules.required.tolist() == [required]
 
 
 def test_incidents_of_a_scripted_host_failure() -> None:

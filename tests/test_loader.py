@@ -12,9 +12,10 @@ import pydantic
 import pytest
 import yaml
 
+from cloudsim import load_scenario
 from cloudsim.errors import Problem, ScenarioError
 from cloudsim.scenario import schema
-from cloudsim.scenario.loader import OVERRIDE_SOURCE, load_scenario, parse_override
+from cloudsim.scenario.loader import OVERRIDE_SOURCE, parse_override
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from cloudsim.scenario.loader import load_scenario
+from cloudsim import load_scenario
 from cloudsim.scenario.population import expand_population, quota_for_usage
 from cloudsim.scenario.schema import (
     DataCenter,

@@ -13,7 +13,7 @@ from cloudsim.containers.fragmentation import Workload, measure
 from cloudsim.containers.nodes import NodeGroup, NodeTable, capacity_columns
 from cloudsim.containers.pods import PodTemplate
 from cloudsim.containers.replay import replay_scenario
-from tests.conftest import build
+from tests.conftest import build, containers_of
 
 OPENB = "alibaba-openb-2023"
 NODES = "sn,cpu_milli,memory_mib,gpu,model\n"
@@ -42,7 +42,7 @@ def test_any_file_of_the_format_replays_with_waits_and_deletions(tmp_path: Path)
         + "e,1000,1024,1,1000,V100,LS,Pending,40,,\n"  # no V100 node: pending forever
     )
     sim = run(nodes, pods, keep_running=False, horizon="1h", sample_interval="1m")
-    table = sim.containers.tables()["pods"] if sim.containers else None
+    table = containers_of(sim).tables()["pods"] if containers_of(sim) else None
     assert table is not None
     rows = {r["name"]: r for r in table.to_pylist()}
     assert rows["a"]["node"] == "n1" and rows["b"]["node"] == "n2"
@@ -51,8 +51,8 @@ def test_any_file_of_the_format_replays_with_waits_and_deletions(tmp_path: Path)
     assert rows["d"]["status"] == "running"
     assert rows["e"]["status"] == "pending" and rows["e"]["started"] is None
     kept = run(nodes, pods, keep_running=True, horizon="1h", sample_interval="1m")
-    assert kept.containers is not None
-    statuses = kept.containers.tables()["pods"].column("status").to_pylist()
+    assert containers_of(kept) is not None
+    statuses = containers_of(kept).tables()["pods"].column("status").to_pylist()
     assert statuses.count("running") == 3 and statuses.count("pending") == 2
 
 
@@ -89,10 +89,10 @@ def test_a_slice_of_the_alibaba_trace_as_the_fragmentation_paper_replays_it(
         keep_running=True,
         sample_interval="6h",
     )
-    assert sim.containers is not None
-    cs = sim.containers.clusters[0]
+    assert containers_of(sim) is not None
+    cs = containers_of(sim).clusters[0]
     cs.cluster.check()
-    result = sim.containers
+    result = containers_of(sim)
     tables = result.tables()
     pods = tables["pods"]
     assert pods.num_rows == 3000
@@ -115,10 +115,10 @@ def test_a_slice_of_the_alibaba_trace_as_the_fragmentation_paper_replays_it(
         keep_running=False,
         sample_interval="6h",
     )
-    assert deleting.containers is not None
-    running = deleting.containers.tables()["pods"].column("status").to_pylist().count("running")
+    assert containers_of(deleting) is not None
+    running = containers_of(deleting).tables()["pods"].column("status").to_pylist().count("running")
     assert running < 300
-    table = deleting.containers.clusters[0].cluster.pods
+    table = containers_of(deleting).clusters[0].cluster.pods
     assert table.size < 1000  # rows of ended pods are reused: the table follows the live pods
 
 
