@@ -72,6 +72,13 @@ class Registry(Generic[T]):
         except KeyError:
             raise KeyError(self.unknown(name)) from None
 
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (tests that register a plug-in for a while)."""
+        self._items.pop(name, None)
+
     def unknown(self, name: str) -> str:
         return did_you_mean(name, self.names(), self.what)
 

@@ -646,8 +646,8 @@ def custom_scorer() -> Iterator[str]:
     register_preset("test-last", {"test_last_host": 1.0})
     yield "test_last_host"
     for name in ("test_last_host", "test_min_index"):
-        SCORERS.pop(name, None)
-    PRESETS.pop("test-last", None)
+        SCORERS.remove(name)
+    PRESETS.remove("test-last")
 
 
 @pytest.mark.usefixtures("custom_scorer")

@@ -47,6 +47,7 @@ def default_placer(world: World) -> PlacerFactory:
             preset=p.preset,
             weights=p.weights,
             resource_weights={str(k): v for k, v in p.resource_weights.items()},
+            filters=p.filters,
         )
 
     return build

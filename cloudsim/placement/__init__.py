@@ -8,6 +8,7 @@ from cloudsim.placement.core import (
     Placer,
     Request,
 )
+from cloudsim.placement.filters import FILTERS, HostFilter, register_filter
 from cloudsim.placement.scorers import (
     PRESETS,
     SCORERS,
@@ -19,15 +20,18 @@ from cloudsim.placement.scorers import (
 
 __all__ = [
     "ANTI_AFFINITY_LEVELS",
+    "FILTERS",
     "FILTER_ORDER",
     "PRESETS",
     "REJECTION_REASONS",
     "SCORERS",
     "Explanation",
+    "HostFilter",
     "Placer",
     "Request",
     "ScoreContext",
     "Scorer",
+    "register_filter",
     "register_preset",
     "register_scorer",
 ]

@@ -8,24 +8,35 @@ which gives exactly the hosts that placing them one by one would.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from cloudsim.placement.filters import FILTERS, HostFilter
+from cloudsim.placement.request import ANTI_AFFINITY_LEVELS, VM_PURPOSES, Request
 from cloudsim.placement.scorers import SCORERS, ScoreContext, Scorer, resolve_weights
 from cloudsim.scenario.schema import RESOURCES
 from cloudsim.state.hosts import PURPOSES, BoolArray, FloatArray, HostTable, IntArray
 
-ANTI_AFFINITY_LEVELS: tuple[str, ...] = ("none", "host", "rack")
-#: The purposes of pools an ordinary cloud host may land on (dedicated: own department only).
-VM_PURPOSES: tuple[int, ...] = (PURPOSES.index("general"), PURPOSES.index("dedicated"))
+__all__ = [
+    "ANTI_AFFINITY_LEVELS",
+    "FILTER_ORDER",
+    "REJECTION_REASONS",
+    "TIE_EPSILON",
+    "VM_PURPOSES",
+    "Explanation",
+    "Placer",
+    "Request",
+]
+
 _DEDICATED = PURPOSES.index("dedicated")
 #: Scores closer than this are ties, broken by the seeded placement stream.
 TIE_EPSILON = 1e-9
 
-#: Filters in the order they are applied and explained; a rejection names the first one
-#: that leaves no host. Capacity filters are named after their resource.
+#: Built-in filters in the order they are applied and explained; a rejection names the first
+#: one that leaves no host. Capacity filters are named after their resource. A scenario's
+#: own filters (``placement.filters``, :mod:`cloudsim.placement.filters`) come after them.
 FILTER_ORDER: tuple[str, ...] = (
     "host_up",
     "zone",
@@ -44,24 +55,6 @@ REJECTION_REASONS: dict[str, str] = {
     "anti_affinity": "anti_affinity",
     **{r: f"no_capacity_{r}" for r in RESOURCES},
 }
-
-
-@dataclass(frozen=True, eq=False)
-class Request:
-    """What one VM needs and where it may go; indices refer to the host table's names."""
-
-    demand: IntArray  # (R,) integer units
-    zone: int
-    datacenters: tuple[int, ...]
-    arch: int = -1  # -1: any architecture
-    department: int = -1
-    system: int = -1  # -1: no anti-affinity group
-    anti_affinity: int = 0  # index into ANTI_AFFINITY_LEVELS
-    purposes: tuple[int, ...] = VM_PURPOSES
-
-    @property
-    def static_key(self) -> tuple[object, ...]:
-        return (self.zone, self.datacenters, self.arch, self.department, self.purposes)
 
 
 @dataclass
@@ -92,7 +85,10 @@ class Explanation:
 
 
 class Placer:
-    """Places requests on a :class:`HostTable`; the only writer of allocations."""
+    """Places requests on a :class:`HostTable`; the only writer of allocations.
+
+    ``filters`` names registered filters to apply after the built-in ones.
+    """
 
     def __init__(
         self,
@@ -102,9 +98,14 @@ class Placer:
         preset: str = "spread",
         weights: dict[str, float] | None = None,
         resource_weights: dict[str, float] | None = None,
+        filters: Sequence[str] = (),
     ) -> None:
         self.hosts = hosts
         self.rng = rng
+        chosen = [(name, FILTERS.get(name)) for name in filters]
+        self._static_filters: list[tuple[str, HostFilter]] = [f for f in chosen if f[1].static]
+        self._dynamic_filters: list[tuple[str, HostFilter]] = [f for f in chosen if not f[1].static]
+        self._reasons = {**REJECTION_REASONS, **{name: f.reason for name, f in chosen}}
         self.weights = resolve_weights(preset, weights)
         self.scorers: list[tuple[str, Scorer, float]] = [
             (name, SCORERS[name], w) for name, w in self.weights.items()
@@ -147,6 +148,10 @@ class Placer:
         if _DEDICATED in req.purposes:
             pool_ok &= (h.purpose != _DEDICATED) | (h.dedicated_to == req.department)
         yield "pool", pool_ok
+        if self._static_filters:
+            every = np.arange(h.size, dtype=np.int64)
+            for name, host_filter in self._static_filters:
+                yield name, host_filter.function(h, req, every)
 
     def _static_entry(self, req: Request) -> tuple[BoolArray, IntArray]:
         if self._cache_version != self.hosts.version or self._limit_id != id(self.hosts.limit):
@@ -159,7 +164,9 @@ class Placer:
         # The department only matters to dedicated pools: departments that own none share
         # one entry, so the cache grows with the distinct constraints, not the tenants.
         owner = req.department if req.department in self._dedicated_owners else None
-        key = (req.zone, req.datacenters, req.arch, owner, req.purposes)
+        key: tuple[object, ...] = (req.zone, req.datacenters, req.arch, owner, req.purposes)
+        if self._static_filters:  # a scenario's own static filters may read the system
+            key = (*key, req.department, req.system)
         entry = self._static_cache.get(key)
         if entry is None:
             mask = np.ones(self.hosts.size, dtype=np.bool_)
@@ -203,7 +210,7 @@ class Placer:
         if fits is not None:
             cand = cand[fits]
         if req.system < 0 or req.anti_affinity == 0 or not cand.size:
-            return cand
+            return self._dynamic(req, cand)
         if req.anti_affinity == 1:
             used = self._host_count.get(req.system)
             if used:
@@ -220,12 +227,26 @@ class Placer:
                 blocked = np.zeros(len(self.hosts.rack_names), dtype=np.bool_)
                 blocked[np.fromiter(racks, dtype=np.int64, count=len(racks))] = True
                 cand = cand[~blocked[self.hosts.rack[cand]]]
+        return self._dynamic(req, cand)
+
+    def _dynamic(self, req: Request, cand: IntArray) -> IntArray:
+        """``cand`` without the hosts a dynamic filter of the scenario removes (``cand``
+        itself, which may be the cached static array, when there is none)."""
+        for _, host_filter in self._dynamic_filters:
+            if not cand.size:
+                break
+            cand = cand[host_filter.function(self.hosts, req, cand)]
         return cand
 
     def _fits(self, req: Request, host: int) -> bool:
-        """The capacity filters of :meth:`_candidates` for one host."""
+        """The capacity filters (and the dynamic filters) of :meth:`_candidates` for one
+        host."""
         free = self.hosts.free_f
-        return all(free[r, host] >= need for r, need in enumerate(req.demand.tolist()) if need > 0)
+        if not all(free[r, host] >= need for r, need in enumerate(req.demand.tolist()) if need > 0):
+            return False
+        return not self._dynamic_filters or bool(
+            self._dynamic(req, np.array([host], dtype=np.int64)).size
+        )
 
     def _context(self, req: Request) -> ScoreContext:
         return ScoreContext(
@@ -339,9 +360,13 @@ class Placer:
         yield "anti_affinity", aa
         for r, name in enumerate(RESOURCES):
             yield name, self.hosts.free[r] >= req.demand[r]
+        every = np.arange(self.hosts.size, dtype=np.int64)
+        for name, host_filter in self._dynamic_filters:
+            yield name, host_filter.function(self.hosts, req, every)
 
     def reject_reason(self, req: Request) -> str:
-        """The first filter, in :data:`FILTER_ORDER`, after which no host is left."""
+        """The first filter, in :data:`FILTER_ORDER` then the scenario's own, after which no
+        host is left."""
         explanation = self.explain(req)
         return explanation.reason or "none"
 
@@ -358,7 +383,7 @@ class Placer:
             mask &= part
             removed[name] = before - int(mask.sum())
             if reason is None and before > 0 and not mask.any():
-                reason = REJECTION_REASONS[name]
+                reason = self._reasons[name]
         candidates = int(mask.sum())
         if candidates == 0:
             return Explanation(self.hosts.size, removed, 0, -1, None, reason or "no_host", None)

@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.registry import Registry
 from cloudsim.scenario.schema import RESOURCES
+
+T = TypeVar("T")
 
 FloatArray = npt.NDArray[np.float64]
 Columns = slice | npt.NDArray[np.int64]
@@ -102,62 +105,62 @@ def _free_of(resource: str) -> Callable[[ScoreContext, Columns], FloatArray]:
     return free_after
 
 
-SCORERS: dict[str, Scorer] = {
-    "least_allocated": FunctionScorer(_least_allocated),
-    "most_allocated": FunctionScorer(_most_allocated),
-    "balanced": FunctionScorer(_balanced),
-    "free_cpu": FunctionScorer(_free_of("cpu"), "minmax"),
-    "free_memory": FunctionScorer(_free_of("memory"), "minmax"),
-    "free_disk": FunctionScorer(_free_of("disk"), "minmax"),
-}
+class _ScorerGroup(Registry[T]):
+    """A registry filled from the ``cloudsim.scorers`` entry-point group, which publishes
+    both scorers and presets (a preset is a dict of weights)."""
+
+    def __init__(self, what: str, presets: bool) -> None:
+        super().__init__(what, group="cloudsim.scorers")
+        self._presets = presets
+
+    def load_entry_points(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for entry in entry_points(group="cloudsim.scorers"):
+            obj = entry.load()
+            if isinstance(obj, dict) == self._presets and entry.name not in self._items:
+                self.register(entry.name, obj)
+
+
+#: Scorers by name (``placement.weights``); add yours with :func:`register_scorer` or the
+#: ``cloudsim.scorers`` entry-point group.
+SCORERS: Registry[Scorer] = _ScorerGroup("scorer", presets=False)
+SCORERS.register("least_allocated", FunctionScorer(_least_allocated))
+SCORERS.register("most_allocated", FunctionScorer(_most_allocated))
+SCORERS.register("balanced", FunctionScorer(_balanced))
+SCORERS.register("free_cpu", FunctionScorer(_free_of("cpu"), "minmax"))
+SCORERS.register("free_memory", FunctionScorer(_free_of("memory"), "minmax"))
+SCORERS.register("free_disk", FunctionScorer(_free_of("disk"), "minmax"))
 
 #: Weighted scorer sets by name. nova-default mirrors Nova's RAM, CPU and disk weighers
 #: (multiplier 1.0 each, min-max normalised); k8s-default mirrors kube-scheduler's
 #: NodeResourcesFit(LeastAllocated) + NodeResourcesBalancedAllocation, weight 1 each.
-PRESETS: dict[str, dict[str, float]] = {
-    "spread": {"least_allocated": 1.0},
-    "binpack": {"most_allocated": 1.0},
-    "balanced": {"balanced": 1.0},
-    "k8s-default": {"least_allocated": 1.0, "balanced": 1.0},
-    "nova-default": {"free_memory": 1.0, "free_cpu": 1.0, "free_disk": 1.0},
-}
-
-_ENTRY_POINTS_LOADED = False
+PRESETS: Registry[dict[str, float]] = _ScorerGroup("placement preset", presets=True)
+PRESETS.register("spread", {"least_allocated": 1.0})
+PRESETS.register("binpack", {"most_allocated": 1.0})
+PRESETS.register("balanced", {"balanced": 1.0})
+PRESETS.register("k8s-default", {"least_allocated": 1.0, "balanced": 1.0})
+PRESETS.register("nova-default", {"free_memory": 1.0, "free_cpu": 1.0, "free_disk": 1.0})
 
 
 def register_scorer(name: str, scorer: Scorer) -> None:
     """Make ``scorer`` usable by name in a scenario's ``placement.weights``."""
     if not isinstance(scorer, Scorer):
         raise TypeError(f"scorer {name!r} must be callable(ctx, cols) with a 'normalize' attribute")
-    SCORERS[name] = scorer
+    SCORERS.register(name, scorer)
 
 
 def register_preset(name: str, weights: dict[str, float]) -> None:
-    PRESETS[name] = dict(weights)
-
-
-def load_plugins() -> None:
-    """Import scorers and presets published under the ``cloudsim.scorers`` entry-point group."""
-    global _ENTRY_POINTS_LOADED
-    if _ENTRY_POINTS_LOADED:
-        return
-    _ENTRY_POINTS_LOADED = True
-    for entry in entry_points(group="cloudsim.scorers"):
-        obj = entry.load()
-        if isinstance(obj, dict):
-            register_preset(entry.name, obj)
-        else:
-            register_scorer(entry.name, obj)
+    """Make a set of scorer weights usable as ``placement.preset``."""
+    PRESETS.register(name, dict(weights))
 
 
 def resolve_weights(preset: str, overrides: dict[str, float] | None) -> dict[str, float]:
-    """The preset's weights with ``overrides`` applied (a weight of 0 drops a scorer)."""
-    load_plugins()
-    if preset not in PRESETS:
-        raise KeyError(preset)
-    weights = dict(PRESETS[preset])
+    """The preset's weights with ``overrides`` applied (a weight of 0 drops a scorer);
+    KeyError naming the closest known preset or scorer otherwise."""
+    weights = dict(PRESETS.get(preset))
     weights.update(overrides or {})
-    unknown = sorted(set(weights) - set(SCORERS))
-    if unknown:
-        raise KeyError(unknown[0])
+    for name in weights:
+        SCORERS.get(name)
     return {name: w for name, w in weights.items() if w != 0}

@@ -17,25 +17,25 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 
-from cloudsim.placement.core import Request
+from cloudsim.placement.core import Placer, Request
 from cloudsim.records.events import EventKind
 from cloudsim.scenario.faults import LocalHA as LocalHASettings
-from cloudsim.state.hosts import PURPOSES, IntArray
-from cloudsim.state.vms import VMStatus
+from cloudsim.state.hosts import PURPOSES, HostTable, IntArray
+from cloudsim.state.vms import VMStatus, VMTable
+from cloudsim.world import World
 from cloudsim.world.inventory import make_request
-
-if TYPE_CHECKING:
-    from cloudsim.platform.platform import Platform
 
 STANDBY = PURPOSES.index("standby")
 #: Restart order: critical systems first (as HA restart priorities do).
 PRIORITY_RANK = {"critical": 0, "important": 1, "normal": 2}
 Schedule = Callable[[float, Callable[[float], None]], None]
 Record = Callable[..., None]
+#: Ends a cloud host: ``delete(row, time, status)`` (the platform's).
+Delete = Callable[[int, float, VMStatus], None]
 
 
 @dataclass
@@ -54,26 +54,31 @@ class LocalHA:
 
     def __init__(
         self,
-        settings: LocalHASettings,
-        platform: Platform,
+        world: World,
+        hosts: HostTable,
+        placer: Placer,
+        vms: VMTable,
+        delete: Delete,
         record: Record,
         schedule: Schedule,
     ) -> None:
-        self.settings = settings
-        self.platform = platform
-        self.hosts = platform.hosts
-        self.placer = platform.placer
+        self.settings: LocalHASettings = world.local_ha
+        self.profiles = world.profiles
+        self.hosts = hosts
+        self.placer = placer
+        self.vms = vms
+        self.delete = delete
         self.record = record
         self.schedule = schedule
         self.rank = np.array(
-            [PRIORITY_RANK[s.priority] for s in platform.world.scenario.systems], dtype=np.int64
+            [PRIORITY_RANK[s.priority] for s in world.scenario.systems], dtype=np.int64
         )
         #: VMs not running, by vm_id (a tenant may delete one meanwhile: pruned lazily).
         self.waiting: dict[int, Waiting] = {}
 
     # -- state ------------------------------------------------------------------------------
     def _alive(self, vm_id: int, w: Waiting) -> bool:
-        vms = self.platform.vms
+        vms = self.vms
         if vms.live[w.row] and int(vms.ints["vm_id"][w.row]) == vm_id:
             return True
         del self.waiting[vm_id]  # deleted by its tenant while waiting
@@ -90,7 +95,7 @@ class LocalHA:
     # -- host changes (from the faults module) ----------------------------------------
     def hosts_down(self, hosts: IntArray, time: float, label: str) -> None:
         """Stop every running VM on ``hosts`` and schedule their restart."""
-        vms = self.platform.vms
+        vms = self.vms
         down = np.zeros(self.hosts.size, dtype=np.bool_)
         down[hosts] = True
         host_col = vms.ints["host"]
@@ -160,7 +165,7 @@ class LocalHA:
     # -- restarting -------------------------------------------------------------------------
     def attempt(self, vm_ids: Iterable[int], time: float, final: bool = False) -> None:
         """Run the given waiting VMs again if there is room; record what could not."""
-        vms = self.platform.vms
+        vms = self.vms
         ids = [v for v in vm_ids if (w := self.waiting.get(v)) is not None and self._alive(v, w)]
         if not ids:
             return
@@ -198,7 +203,7 @@ class LocalHA:
                 w = self.waiting[vm_id]
                 if final:
                     del self.waiting[vm_id]
-                    self.platform.delete(w.row, time, VMStatus.LOST)
+                    self.delete(w.row, time, VMStatus.LOST)
                 else:
                     w.state = "pending"
                     w.reason = reason
@@ -207,7 +212,7 @@ class LocalHA:
         self, key: tuple[int, int, int, tuple[int, ...]], members: list[int], time: float
     ) -> tuple[list[int], str]:
         system, _, dc, demand = key
-        profile = self.platform.profiles[system]
+        profile = self.profiles[system]
         req = make_request(profile, np.array(demand, dtype=np.int64), (dc,))
         if dc not in profile.datacenters:  # a disaster-recovery copy: standby pools too
             req = dataclasses.replace(req, purposes=(*req.purposes, STANDBY))
@@ -241,7 +246,7 @@ class LocalHA:
 
     def _running(self, vm_id: int, host: int, time: float) -> None:
         w = self.waiting.pop(vm_id)
-        vms = self.platform.vms
+        vms = self.vms
         vms.ints["host"][w.row] = host
         self.record(
             time,

@@ -55,7 +55,7 @@ class Platform:
         self.rejected: Counter[str] = Counter()
         self.initial_unplaced: Counter[str] = Counter()
         #: Local HA: restarts the cloud hosts of failed hosts (the faults module tells it).
-        self.ha = LocalHA(world.local_ha, self, record, schedule)
+        self.ha = LocalHA(world, hosts, placer, self.vms, self.delete, record, schedule)
 
     def _quota_need(self, flavor: int, count: int) -> IntArray:
         d = self.demand[:, flavor]

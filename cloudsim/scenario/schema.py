@@ -291,10 +291,12 @@ class Workload(Model):
 
 
 class Placement(Model):
-    """The VM placement policy: a preset by name, optionally with scorer weights overridden."""
+    """The VM placement policy: a preset by name, optionally with scorer weights overridden,
+    and registered filters applied after the built-in ones."""
 
     preset: Name = "spread"
     weights: dict[str, float] | None = None
+    filters: list[Name] = []
     resource_weights: dict[Literal["cpu", "memory", "disk", "network"], float] = {
         "cpu": 1.0,
         "memory": 1.0,
