@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test test-fast checks bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/cloudsim run scenarios/hunan-3s4c.yaml --out runs/demo --seed 7
 
-test: $(STAMP)
+# Lint, types, the architecture contracts (import-linter), then the tests.
+checks: $(STAMP)
 	$(BIN)/ruff check cloudsim tests benchmarks
+	$(BIN)/ruff format --check cloudsim
 	$(BIN)/mypy cloudsim
+	$(BIN)/lint-imports
+
+test: checks
 	$(BIN)/pytest -q
+
+# The same checks and every test not marked slow (under a minute).
+test-fast: checks
+	$(BIN)/pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/placement.py --json runs/bench/placement.json

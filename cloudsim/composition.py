@@ -18,7 +18,7 @@ A researcher's package adds a module through the ``cloudsim.modules`` entry-poin
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cloudsim.containers.module import ContainersModule
 from cloudsim.dr.module import DRModule
@@ -28,6 +28,7 @@ from cloudsim.kernel import Module
 from cloudsim.ledger import LedgerModule
 from cloudsim.placement.checks import placement_problems
 from cloudsim.registry import Registry
+from cloudsim.scenario.base import Model
 from cloudsim.scenario.checks import Finding
 from cloudsim.scenario.schema import Scenario
 from cloudsim.world import World, compile_world
@@ -103,6 +104,9 @@ def _with_designs(core: World, modules: Sequence[type[Module]]) -> World:
 # -- the checks the loader runs ------------------------------------------------------------------
 class ModuleChecks:
     """The scenario checks of the placement section and every enabled module."""
+
+    def sections(self) -> Mapping[str, type[Model]]:
+        return {m.section: m.schema for m in all_modules() if m.section and m.schema}
 
     def references(self, scenario: Scenario) -> list[Finding]:
         found = placement_problems(scenario)

@@ -128,5 +128,5 @@ def _metadata(kernel: Kernel, tables: list[str]) -> dict[str, Any]:
         "versions": versions,
         "units": dict(zip(RESOURCES, RESOURCE_UNITS, strict=True)),
         "tables": tables,
-        "scenario": kernel.world.scenario.model_dump(mode="json"),
+        "scenario": kernel.world.scenario.dump(),
     }

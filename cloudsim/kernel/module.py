@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pyarrow as pa
 import simpy
 
+from cloudsim.scenario.base import Model
 from cloudsim.scenario.checks import Finding, Loc
 from cloudsim.scenario.schema import Scenario
 from cloudsim.world import World
@@ -62,6 +63,10 @@ class Module:
     name: ClassVar[str] = ""
     #: The scenario section that enables it (``None``: always on).
     section: ClassVar[str | None] = None
+    #: The schema of that section when it is not one of the scenario's own (a module from
+    #: another package): the loader validates the top-level key ``section`` with it, and
+    #: the module reads it back with ``world.scenario.section(section)``.
+    schema: ClassVar[type[Model] | None] = None
     #: Random streams it draws from (common random numbers: one generator per name).
     streams: ClassVar[tuple[str, ...]] = ()
     stage: ClassVar[Stage] = Stage.CONTROL
@@ -70,7 +75,7 @@ class Module:
     @classmethod
     def enabled(cls, scenario: Scenario) -> bool:
         """Whether a run of ``scenario`` has this module."""
-        return cls.section is None or getattr(scenario, cls.section, None) is not None
+        return cls.section is None or scenario.section(cls.section) is not None
 
     @classmethod
     def check_references(cls, scenario: Scenario) -> list[Finding]:

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from cloudsim.errors import Problem
 from cloudsim.registry import did_you_mean
+from cloudsim.scenario.base import Model
 from cloudsim.scenario.paths import format_path
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, YEAR
@@ -40,6 +41,10 @@ class Finding:
 
 class ScenarioChecks(Protocol):
     """Checks the layers above the scenario add (the composition root's modules)."""
+
+    def sections(self) -> Mapping[str, type[Model]]:
+        """Top-level sections of modules outside the scenario package, with their schema."""
+        ...
 
     def references(self, scenario: Scenario) -> list[Finding]:
         """Names a section uses that the scenario does not define."""

@@ -296,8 +296,12 @@ def _unwrap(annotation: Any) -> list[Any]:
     return []
 
 
-def _model_at(loc: Loc) -> list[type[BaseModel]]:
-    models: list[type[BaseModel]] = [Scenario]
+def _model_at(loc: Loc, sections: Mapping[str, type[BaseModel]]) -> list[type[BaseModel]]:
+    if loc and loc[0] in sections:
+        models: list[type[BaseModel]] = [sections[str(loc[0])]]
+        loc = loc[1:]
+    else:
+        models = [Scenario]
     for key in loc:
         if isinstance(key, int):
             continue
@@ -330,11 +334,13 @@ def _clean_loc(loc: Loc, data: Any) -> Loc:
     return tuple(cleaned)
 
 
-def _describe(error: Mapping[str, Any], loc: Loc) -> str:
+def _describe(error: Mapping[str, Any], loc: Loc, sections: Mapping[str, type[BaseModel]]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        parents = _model_at(loc[:-1])
-        fields = sorted({f for m in parents for f in m.model_fields})
+        parents = _model_at(loc[:-1], sections)
+        fields = sorted({f for m in parents for f in m.model_fields} - {"extensions"})
+        if len(loc) == 1:
+            fields = sorted({*fields, *sections})
         key = str(loc[-1])
         close = difflib.get_close_matches(key, fields, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -357,12 +363,20 @@ def _describe(error: Mapping[str, Any], loc: Loc) -> str:
     return message
 
 
-def problems_from_validation(exc: ValidationError, doc_data: Any, source: Any) -> list[Problem]:
+def problems_from_validation(
+    exc: ValidationError,
+    doc_data: Any,
+    source: Any,
+    sections: Mapping[str, type[BaseModel]] | None = None,
+    prefix: Loc = (),
+) -> list[Problem]:
+    """One problem per validation error (``prefix``: where the validated part sits)."""
     problems = []
     for error in exc.errors():
-        loc = _clean_loc(tuple(error["loc"]), doc_data)
+        loc = _clean_loc((*prefix, *error["loc"]), doc_data)
         file = source(loc) if callable(source) else str(source)
-        problems.append(Problem(file, format_path(loc, doc_data), _describe(error, loc)))
+        message = _describe(error, loc, sections or {})
+        problems.append(Problem(file, format_path(loc, doc_data), message))
     return problems
 
 
@@ -448,10 +462,7 @@ def _validate(
     raw: dict[str, Any], source: Any, feasibility: bool, checks: ScenarioChecks | None
 ) -> Scenario:
     """Schema, cross-references, population expansion, then resources and feasibility."""
-    try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as exc:
-        raise ScenarioError(problems_from_validation(exc, raw, source)) from None
+    scenario = _schema(raw, source, checks.sections() if checks is not None else {})
     problems = check_references(scenario, raw, source, checks)
     if problems:
         raise ScenarioError(problems)
@@ -469,6 +480,28 @@ def _validate(
     if problems:
         raise ScenarioError(problems)
     return scenario
+
+
+def _schema(raw: dict[str, Any], source: Any, sections: Mapping[str, type[BaseModel]]) -> Scenario:
+    """The scenario's own sections and the modules' sections, each with its schema."""
+    problems: list[Problem] = []
+    own = {k: v for k, v in raw.items() if k not in sections}
+    scenario: Scenario | None = None
+    try:
+        scenario = Scenario.model_validate(own)
+    except ValidationError as exc:
+        problems += problems_from_validation(exc, raw, source, sections)
+    extensions: dict[str, Any] = {}
+    for name, model in sections.items():
+        if name not in raw:
+            continue
+        try:
+            extensions[name] = model.model_validate(raw[name])
+        except ValidationError as exc:
+            problems += problems_from_validation(exc, raw, source, sections, (name,))
+    if problems or scenario is None:
+        raise ScenarioError(problems)
+    return scenario.model_copy(update={"extensions": extensions}) if extensions else scenario
 
 
 def scenario_from_dict(

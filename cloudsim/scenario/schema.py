@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cloudsim.scenario.base import (
     RESOURCE_UNITS,
@@ -358,6 +358,31 @@ class Scenario(Model):
     faults: Faults | None = None
     containers: Containers | None = None
     dr: DR | None = None
+    #: Sections of modules outside the scenario package (a researcher's module), by name,
+    #: validated with the module's own schema; written at the top level of the YAML.
+    extensions: dict[str, Model] = Field(default_factory=dict, exclude=True)
+
+    @field_validator("extensions", mode="before")
+    @classmethod
+    def _no_extensions_key(cls, value: object) -> object:
+        if value:
+            raise ValueError(
+                "not a section: a module's section goes at the top level under its own name"
+            )
+        return value
+
+    def section(self, name: str) -> Model | None:
+        """The section called ``name``: one of the scenario's own or a module's."""
+        if name in type(self).model_fields and name != "extensions":
+            found = getattr(self, name)
+            return found if isinstance(found, Model) else None
+        return self.extensions.get(name)
+
+    def dump(self) -> dict[str, object]:
+        """The whole scenario as plain data, modules' sections included (loadable again)."""
+        data = self.model_dump(mode="json")
+        data.update({k: v.model_dump(mode="json") for k, v in self.extensions.items()})
+        return data
 
     @property
     def host_count(self) -> int:
