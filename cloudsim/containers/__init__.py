@@ -29,14 +29,6 @@ from cloudsim.containers.nodes import (
     read_openb_nodes,
     vm_nodes,
 )
-from cloudsim.containers.plugins import (
-    DEFAULT_FILTERS,
-    DEFAULT_WEIGHTS,
-    PLUGINS,
-    FilterPlugin,
-    ScorePlugin,
-    register_plugin,
-)
 from cloudsim.containers.pods import (
     NodeSelectorTerm,
     PodAffinityTerm,
@@ -48,7 +40,18 @@ from cloudsim.containers.pods import (
     WeightedPodAffinityTerm,
     read_openb_pods,
 )
-from cloudsim.containers.scheduler import Explanation, Profile, Scheduler, Unschedulable
+from cloudsim.containers.scheduler import (
+    DEFAULT_FILTERS,
+    DEFAULT_WEIGHTS,
+    PLUGINS,
+    Explanation,
+    FilterPlugin,
+    Profile,
+    Scheduler,
+    ScorePlugin,
+    Unschedulable,
+    register_plugin,
+)
 
 __all__ = [
     "DEFAULT_FILTERS",

@@ -27,7 +27,6 @@ from cloudsim.containers.nodes import (
     reserve_vector,
     vm_nodes,
 )
-from cloudsim.containers.plugins import DEFAULT_FILTERS, DEFAULT_WEIGHTS
 from cloudsim.containers.pods import (
     NodeSelectorTerm,
     PodAffinityTerm,
@@ -37,7 +36,13 @@ from cloudsim.containers.pods import (
     TopologySpreadConstraint,
     WeightedPodAffinityTerm,
 )
-from cloudsim.containers.scheduler import Profile, Scheduler
+from cloudsim.containers.scheduler import (
+    DEFAULT_FILTERS,
+    DEFAULT_POST_FILTER,
+    DEFAULT_WEIGHTS,
+    Profile,
+    Scheduler,
+)
 from cloudsim.scenario import containers as spec
 from cloudsim.scenario.schema import Pool, Scenario
 from cloudsim.state.hosts import ARCHES, PURPOSES, HostTable
@@ -75,7 +80,7 @@ def profile_of(profile: spec.SchedulerProfile) -> Profile:
         weights={name: w for name, w in weights.items() if name not in disabled},
         args=args,
         percentage_of_nodes_to_score=profile.percentage_of_nodes_to_score,
-        preemption=profile.preemption,
+        preemption=profile.preemption and DEFAULT_POST_FILTER not in disabled,
     )
 
 
