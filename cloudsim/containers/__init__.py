@@ -26,9 +26,9 @@ from cloudsim.containers.nodes import (
     NodeTable,
     Taint,
     bare_metal_nodes,
-    read_openb_nodes,
     vm_nodes,
 )
+from cloudsim.containers.openb import read_openb_nodes, read_openb_pods
 from cloudsim.containers.pods import (
     NodeSelectorTerm,
     PodAffinityTerm,
@@ -38,7 +38,6 @@ from cloudsim.containers.pods import (
     Toleration,
     TopologySpreadConstraint,
     WeightedPodAffinityTerm,
-    read_openb_pods,
 )
 from cloudsim.containers.scheduler import (
     DEFAULT_FILTERS,

@@ -23,10 +23,10 @@ from cloudsim.containers.nodes import (
     Taint,
     bare_metal_nodes,
     label_key,
-    read_openb_nodes,
     reserve_vector,
     vm_nodes,
 )
+from cloudsim.containers.openb import read_openb_nodes
 from cloudsim.containers.pods import (
     NodeSelectorTerm,
     PodAffinityTerm,

@@ -18,7 +18,8 @@ import numpy as np
 
 from cloudsim.containers.build import group_options, node_request, take_hosts, vm_group
 from cloudsim.containers.labels import BoolArray, IntArray
-from cloudsim.containers.nodes import NodeGroup, bare_metal_nodes, host_labels, read_openb_nodes
+from cloudsim.containers.nodes import NodeGroup, bare_metal_nodes, host_labels
+from cloudsim.containers.openb import read_openb_nodes
 from cloudsim.containers.runtime import ClusterState
 from cloudsim.placement.core import Placer
 from cloudsim.platform.platform import QUOTA_KINDS, Platform

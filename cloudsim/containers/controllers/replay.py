@@ -17,7 +17,8 @@ import numpy as np
 
 from cloudsim.containers.controllers.base import Controller, ControlPlane
 from cloudsim.containers.fragmentation import Workload
-from cloudsim.containers.pods import BOUND, PENDING, PodPhase, read_openb_pods
+from cloudsim.containers.openb import read_openb_pods
+from cloudsim.containers.pods import BOUND, PENDING, PodPhase
 from cloudsim.containers.runtime import ClusterState
 from cloudsim.scenario.containers import Replay
 
