@@ -6,22 +6,37 @@ numbers taken from its own unit tests where those exist.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from cloudsim.containers import (
+    PLUGINS,
+    Cluster,
+    FilterPlugin,
     NodeSelectorTerm,
     PodAffinityTerm,
     PodTemplate,
     PreferredSchedulingTerm,
+    Profile,
     Requirement,
     Taint,
     Toleration,
     TopologySpreadConstraint,
     WeightedPodAffinityTerm,
+    register_plugin,
 )
+from cloudsim.containers.labels import BoolArray, IntArray
 from cloudsim.containers.nodes import HOSTNAME, TAINT_UNSCHEDULABLE, ZONE
-from cloudsim.containers.scheduler import num_feasible_nodes_to_find
+from cloudsim.containers.scheduler import (
+    Diagnosis,
+    Handle,
+    Plugin,
+    PostFilterPlugin,
+    num_feasible_nodes_to_find,
+)
+from cloudsim.containers.scheduler.plugins import DefaultPreemption
 from tests.scheduler_fixtures import (
     bind_to,
     cluster,
@@ -658,3 +673,84 @@ def test_impossible_pods_stay_pending_with_a_reason() -> None:
         "node(s) didn't match Pod's node affinity/selector": 1
     }
     assert s.unschedulable[rows[1]].reasons == {"Insufficient gpu share": 1}
+
+
+# -- the plugin registry and the post-filter -----------------------------------------------
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plugins registered by a test are forgotten after it."""
+    monkeypatch.setattr(PLUGINS, "_items", dict(PLUGINS._items))
+
+
+class EvenNodes(FilterPlugin):
+    """A researcher's filter: only nodes at even positions."""
+
+    name = "EvenNodes"
+    static = True
+    reason = "node(s) at an odd position"
+
+    def prefilter(self, tid: int) -> Any:
+        return True
+
+    def filter(self, prep: Any, cols: IntArray | None) -> BoolArray:
+        even: BoolArray = np.arange(self.cluster.nodes.size) % 2 == 0
+        return even if cols is None else even[cols]
+
+
+class GiveUp(PostFilterPlugin):
+    """A researcher's post-filter: notes what it was given and places nothing."""
+
+    name = "GiveUp"
+
+    def __init__(self, cluster: Cluster, handle: Handle, note: str = "gave up") -> None:
+        super().__init__(cluster, handle)
+        self.note = note
+        self.seen: list[tuple[int, dict[str, int]]] = []
+
+    def post_filter(self, row: int, tid: int, diagnosis: Diagnosis, time: float) -> tuple[int, str]:
+        self.seen.append((row, dict(diagnosis.reasons)))
+        return -1, self.note
+
+
+def test_a_registered_filter_is_used_by_name(registry: None) -> None:
+    assert register_plugin(EvenNodes) is EvenNodes
+    assert "EvenNodes" in PLUGINS
+    s = scheduler(cluster(*(node(f"n{i}") for i in range(4))), filters=("EvenNodes",))
+    rows = s.submit(PodTemplate(cpu=100, memory=100), count=8)
+    s.schedule_pending()
+    assert set(placed_on(s, rows)) == {"n0", "n2"}
+    with pytest.raises(TypeError, match="neither a FilterPlugin"):
+        register_plugin(Plugin)
+
+
+def test_unknown_plugins_are_refused_with_the_closest_name() -> None:
+    with pytest.raises(KeyError, match="unknown scheduler plugin 'NodeAffinty'; did you mean"):
+        Profile(filters=("NodeAffinty",))
+    with pytest.raises(ValueError, match="'NodeAffinity' is not a post-filter"):
+        Profile(post_filter="NodeAffinity")
+
+
+def test_the_post_filter_is_the_one_the_profile_names(registry: None) -> None:
+    register_plugin(GiveUp)
+    c = cluster(node("a", cpu=1000))
+    bind_to(c, PodTemplate(cpu=1000, priority=0), "a")
+    s = scheduler(c, post_filter="GiveUp", args={"GiveUp": {"note": "no luck"}})
+    assert isinstance(s.post_filter, GiveUp)
+    row = s.submit(PodTemplate(cpu=1000, priority=10))[0]
+    s.schedule_pending()
+    assert s.post_filter.seen == [(row, {"Insufficient cpu": 1})]
+    assert s.unschedulable[row].message.endswith("no luck")
+    assert scheduler(c, preemption=False).post_filter is None
+
+
+def test_default_preemption_takes_its_arguments_from_the_profile() -> None:
+    s = scheduler(
+        cluster(node("a")),
+        args={"DefaultPreemption": {"min_candidate_nodes_absolute": 3}},
+    )
+    assert isinstance(s.post_filter, DefaultPreemption)
+    assert s.post_filter.candidates_wanted(50) == 5
+    assert s.post_filter.candidates_wanted(2000) == 200
+    default = scheduler(cluster(node("a"))).post_filter
+    assert isinstance(default, DefaultPreemption)
+    assert default.candidates_wanted(50) == 50

@@ -12,7 +12,7 @@ from cloudsim import ScenarioError
 from cloudsim.containers.build import profile_of, setup_clusters, template_of
 from cloudsim.containers.nodes import DATACENTER, HOST, RACK, SITE, ZONE
 from cloudsim.placement.core import Placer
-from cloudsim.scenario.containers import parse_cpu_milli, parse_pod_memory_mib
+from cloudsim.scenario.containers import SchedulerProfile, parse_cpu_milli, parse_pod_memory_mib
 from cloudsim.state.hosts import HostTable
 from tests.conftest import build, tiny
 
@@ -235,6 +235,13 @@ def test_templates_and_profiles_from_the_scenario() -> None:
     assert profile.weights["NodeResourcesBalancedAllocation"] == 0
     assert profile.args["NodeResourcesFit"]["strategy"] == "MostAllocated"
     assert profile.percentage_of_nodes_to_score == 50
+    assert profile.preemption
+
+
+def test_disabling_default_preemption_turns_preemption_off() -> None:
+    profile = SchedulerProfile.model_validate({"name": "p", "disabled": ["DefaultPreemption"]})
+    assert not profile_of(profile).preemption
+    assert profile_of(SchedulerProfile.model_validate({"name": "q"})).preemption
 
 
 def deployment(**fields: Any) -> dict[str, Any]:

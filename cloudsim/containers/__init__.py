@@ -26,17 +26,9 @@ from cloudsim.containers.nodes import (
     NodeTable,
     Taint,
     bare_metal_nodes,
-    read_openb_nodes,
     vm_nodes,
 )
-from cloudsim.containers.plugins import (
-    DEFAULT_FILTERS,
-    DEFAULT_WEIGHTS,
-    PLUGINS,
-    FilterPlugin,
-    ScorePlugin,
-    register_plugin,
-)
+from cloudsim.containers.openb import read_openb_nodes, read_openb_pods
 from cloudsim.containers.pods import (
     NodeSelectorTerm,
     PodAffinityTerm,
@@ -46,9 +38,19 @@ from cloudsim.containers.pods import (
     Toleration,
     TopologySpreadConstraint,
     WeightedPodAffinityTerm,
-    read_openb_pods,
 )
-from cloudsim.containers.scheduler import Explanation, Profile, Scheduler, Unschedulable
+from cloudsim.containers.scheduler import (
+    DEFAULT_FILTERS,
+    DEFAULT_WEIGHTS,
+    PLUGINS,
+    Explanation,
+    FilterPlugin,
+    Profile,
+    Scheduler,
+    ScorePlugin,
+    Unschedulable,
+    register_plugin,
+)
 
 __all__ = [
     "DEFAULT_FILTERS",

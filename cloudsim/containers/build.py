@@ -23,11 +23,10 @@ from cloudsim.containers.nodes import (
     Taint,
     bare_metal_nodes,
     label_key,
-    read_openb_nodes,
     reserve_vector,
     vm_nodes,
 )
-from cloudsim.containers.plugins import DEFAULT_FILTERS, DEFAULT_WEIGHTS
+from cloudsim.containers.openb import read_openb_nodes
 from cloudsim.containers.pods import (
     NodeSelectorTerm,
     PodAffinityTerm,
@@ -37,7 +36,13 @@ from cloudsim.containers.pods import (
     TopologySpreadConstraint,
     WeightedPodAffinityTerm,
 )
-from cloudsim.containers.scheduler import Profile, Scheduler
+from cloudsim.containers.scheduler import (
+    DEFAULT_FILTERS,
+    DEFAULT_POST_FILTER,
+    DEFAULT_WEIGHTS,
+    Profile,
+    Scheduler,
+)
 from cloudsim.scenario import containers as spec
 from cloudsim.scenario.schema import Pool, Scenario
 from cloudsim.state.hosts import ARCHES, PURPOSES, HostTable
@@ -75,7 +80,7 @@ def profile_of(profile: spec.SchedulerProfile) -> Profile:
         weights={name: w for name, w in weights.items() if name not in disabled},
         args=args,
         percentage_of_nodes_to_score=profile.percentage_of_nodes_to_score,
-        preemption=profile.preemption,
+        preemption=profile.preemption and DEFAULT_POST_FILTER not in disabled,
     )
 
 
@@ -223,7 +228,8 @@ def node_request(scenario: Scenario, group: spec.NodeGroup, hosts: HostTable) ->
     )
 
 
-def _group_options(group: spec.NodeGroup) -> dict[str, Any]:
+def group_options(group: spec.NodeGroup) -> dict[str, Any]:
+    """What every node of ``group`` shares: system reserve, pod slots, labels and taints."""
     return {
         "reserve": reserve_vector(group.system_reserved.cpu, group.system_reserved.memory),
         "max_pods": group.max_pods,
@@ -234,6 +240,18 @@ def _group_options(group: spec.NodeGroup) -> dict[str, Any]:
 
 def _pool_hosts(hosts: HostTable, pool_index: int) -> IntArray:
     return np.flatnonzero(hosts.pool == pool_index).astype(np.int64)
+
+
+def take_hosts(
+    hosts: HostTable, pool_index: int, count: int | None, taken: dict[int, int]
+) -> IntArray:
+    """The hosts of a bare-metal node group: the next ``count`` (None: all the rest) of its
+    pool's hosts that an earlier group did not take (``taken``: per pool, hosts taken)."""
+    rows = _pool_hosts(hosts, pool_index)
+    start = taken.get(pool_index, 0)
+    chosen = rows[start : start + (len(rows) - start if count is None else count)]
+    taken[pool_index] = start + len(chosen)
+    return chosen
 
 
 def vm_group(
@@ -253,7 +271,7 @@ def vm_group(
         names,
         cpu=flavor.vcpus * 1000,
         memory=flavor.memory,
-        **_group_options(group),
+        **group_options(group),
     )
 
 
@@ -268,12 +286,8 @@ def build_nodes(
     for group in cluster.node_groups:
         pool_index, _ = _pool(scenario, group.pool)
         if group.flavor is None:
-            rows = _pool_hosts(hosts, pool_index)
-            start = taken.get(pool_index, 0)
-            count = len(rows) - start if group.count is None else group.count
-            chosen = rows[start : start + count]
-            taken[pool_index] = start + len(chosen)
-            table.add(bare_metal_nodes(hosts, chosen, **_group_options(group)))
+            chosen = take_hosts(hosts, pool_index, group.count, taken)
+            table.add(bare_metal_nodes(hosts, chosen, **group_options(group)))
             continue
         req = node_request(scenario, group, hosts)
         placed = [placer.place(req) for _ in range(group.count or 0)]
@@ -297,7 +311,7 @@ def potential_nodes(scenario: Scenario, cluster: spec.Cluster, hosts: HostTable)
         pool_index, _ = _pool(scenario, group.pool)
         if group.flavor is None:
             rows = _pool_hosts(hosts, pool_index)
-            table.add(bare_metal_nodes(hosts, rows[: group.count], **_group_options(group)))
+            table.add(bare_metal_nodes(hosts, rows[: group.count], **group_options(group)))
             continue
         req = node_request(scenario, group, hosts)
         fits = placer.static_mask(req) & np.all(hosts.limit >= req.demand[:, None], axis=0)

@@ -30,7 +30,8 @@ from cloudsim.containers.nodes import (
     NodeTable,
     label_key,
 )
-from cloudsim.containers.plugins import PLUGINS, ScorePlugin, required_node_affinity
+from cloudsim.containers.scheduler import PLUGINS, ScorePlugin
+from cloudsim.containers.scheduler.plugins import required_node_affinity
 from cloudsim.kernel import Finding
 from cloudsim.registry import did_you_mean
 from cloudsim.scenario.schema import Scenario
@@ -83,10 +84,10 @@ def reference_problems(scenario: Scenario) -> list[Finding]:
                 found.append(
                     (
                         (*ROOT, "profiles", i, "plugins", name),
-                        _unknown(name, PLUGINS, "scheduler plugin"),
+                        PLUGINS.unknown(name),
                     )
                 )
-            elif not issubclass(PLUGINS[name], ScorePlugin):
+            elif not issubclass(PLUGINS.get(name), ScorePlugin):
                 found.append(
                     ((*ROOT, "profiles", i, "plugins", name), f"plugin {name!r} does not score")
                 )
@@ -95,7 +96,7 @@ def reference_problems(scenario: Scenario) -> list[Finding]:
                 found.append(
                     (
                         (*ROOT, "profiles", i, "disabled", j),
-                        _unknown(name, PLUGINS, "scheduler plugin"),
+                        PLUGINS.unknown(name),
                     )
                 )
 

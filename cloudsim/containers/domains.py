@@ -12,17 +12,15 @@ the nodes a constraint considers (eligible nodes); kube-scheduler's ``TpPairToMa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from cloudsim.containers.labels import BoolArray, CodeArray, IntArray, LabelSelector
 from cloudsim.containers.labels import selector_matches as _selector_matches
-from cloudsim.containers.pods import PodAffinityTerm, PodPhase, PodTemplate
-
-if TYPE_CHECKING:
-    from cloudsim.containers.cluster import Cluster
+from cloudsim.containers.nodes import NodeTable
+from cloudsim.containers.pods import PodAffinityTerm, PodPhase, PodTable, PodTemplate
 
 #: One condition of a "matches" counter: pods of these namespaces matching the selector.
 Match = tuple[tuple[str, ...], LabelSelector | None]
@@ -33,6 +31,21 @@ HELD_KINDS: tuple[str, ...] = (
     "preferred_affinity",
     "preferred_anti_affinity",
 )
+
+
+class Tables(Protocol):
+    """What the counters read of their cluster (a
+    :class:`~cloudsim.containers.cluster.Cluster`, which owns them): its node table, its pod
+    table and its pod templates by id."""
+
+    @property
+    def nodes(self) -> NodeTable: ...
+
+    @property
+    def pods(self) -> PodTable: ...
+
+    @property
+    def templates(self) -> Sequence[PodTemplate]: ...
 
 
 def matches(conditions: Iterable[Match], template: PodTemplate) -> bool:
@@ -118,7 +131,7 @@ class DomainView:
 class PodCounter:
     """Bound pods per node, weighted by ``weight(template_id)``; views per topology key."""
 
-    def __init__(self, cluster: Cluster, weight: Callable[[int], int]) -> None:
+    def __init__(self, cluster: Tables, weight: Callable[[int], int]) -> None:
         self.cluster = cluster
         self.weight = weight
         self.views: dict[Hashable, DomainView] = {}
@@ -171,7 +184,7 @@ class PodCounter:
 class Counters:
     """Every counter of one cluster, by what it counts; bind and unbind keep them current."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Tables) -> None:
         self.cluster = cluster
         self._counters: dict[Hashable, PodCounter] = {}
         self._by_template: dict[int, list[tuple[PodCounter, int]]] = {}

@@ -23,10 +23,8 @@ host under a VM node), ``cloudsim.io/rack``, ``cloudsim.io/datacenter``, ``cloud
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -474,59 +472,4 @@ def vm_nodes(
         labels=_merge_labels(host_labels(hosts, rows), labels),
         taints=tuple(taints),
         host=rows,
-    )
-
-
-OPENB_NODE_COLUMNS: tuple[str, ...] = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
-
-
-def _int_field(row: Mapping[str, str], column: str, where: str) -> int:
-    text = (row.get(column) or "").strip()
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{where}: column {column!r} must be an integer, got {text!r}") from None
-    if value < 0:
-        raise ValueError(f"{where}: column {column!r} must not be negative, got {value}")
-    return value
-
-
-def read_openb_nodes(
-    path: str | Path, *, max_pods: int = DEFAULT_MAX_PODS, reserve: IntArray | None = None
-) -> NodeGroup:
-    """Nodes from an Alibaba openb node list (``sn, cpu_milli, memory_mib, gpu, model``).
-
-    The GPU model (empty for CPU-only nodes) becomes the ``cloudsim.io/gpu-model`` label.
-    """
-    path = Path(path)
-    names: list[str] = []
-    cpu: list[int] = []
-    memory: list[int] = []
-    gpus: list[int] = []
-    models: list[str] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in OPENB_NODE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: not an openb node list, missing columns {missing}")
-        for line, row in enumerate(reader, start=2):
-            where = f"{path}:{line}"
-            name = (row["sn"] or "").strip()
-            if not name:
-                raise ValueError(f"{where}: empty node name (column 'sn')")
-            names.append(name)
-            cpu.append(_int_field(row, "cpu_milli", where))
-            memory.append(_int_field(row, "memory_mib", where))
-            gpus.append(_int_field(row, "gpu", where))
-            models.append((row["model"] or "").strip())
-    n = len(names)
-    cap = capacity_columns(n, 0, 0, np.array(gpus, dtype=np.int64), max_pods)
-    cap[CPU] = cpu
-    cap[MEMORY] = memory
-    labels: Labels = {GPU_MODEL: [m or None for m in models]} if any(models) else {}
-    return NodeGroup(
-        names=names,
-        capacity=cap,
-        reserve=reserve if reserve is not None else reserve_vector(),
-        labels=labels,
     )

@@ -8,13 +8,10 @@ Templates are frozen and hashed by value: two equal templates are the same to th
 
 from __future__ import annotations
 
-import csv
-import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -27,7 +24,6 @@ from cloudsim.containers.nodes import (
     DEFAULT_MEMORY_REQUEST,
     GPU,
     GPU_MILLI,
-    GPU_MODEL,
     HOSTNAME,
     MEMORY,
     MILLI_PER_GPU,
@@ -37,7 +33,6 @@ from cloudsim.containers.nodes import (
     Taint,
 )
 
-FloatArray = npt.NDArray[np.float64]
 Effect = Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"]
 PreemptionPolicy = Literal["PreemptLowerPriority", "Never"]
 
@@ -327,127 +322,3 @@ class PodTable:
         return np.flatnonzero(
             (self.node[: self.size] == node) & (self.phase[: self.size] == PodPhase.BOUND)
         ).astype(np.int64)
-
-
-# -- the Alibaba openb pod list ----------------------------------------------------------
-OPENB_POD_COLUMNS: tuple[str, ...] = (
-    "name",
-    "cpu_milli",
-    "memory_mib",
-    "num_gpu",
-    "gpu_milli",
-    "gpu_spec",
-    "qos",
-    "pod_phase",
-    "creation_time",
-    "deletion_time",
-    "scheduled_time",
-)
-
-
-@dataclass
-class OpenbPods:
-    """An openb pod list as columns; times in seconds from the trace start (NaN: none)."""
-
-    names: list[str]
-    cpu_milli: IntArray
-    memory_mib: IntArray
-    num_gpu: IntArray
-    gpu_milli: IntArray
-    gpu_spec: list[str]
-    qos: list[str]
-    phase: list[str]
-    creation: FloatArray
-    deletion: FloatArray
-    scheduled: FloatArray
-    _templates: dict[tuple[int, int, int, int, str], PodTemplate] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def template(self, i: int, namespace: str = "openb") -> PodTemplate:
-        """Row ``i`` as a pod template: whole GPUs when ``gpu_milli`` is 1000, else a share of
-        one GPU; ``gpu_spec`` (acceptable models, ``|``-separated) as a required node
-        affinity on the GPU model label. Equal rows share one template."""
-        num_gpu = int(self.num_gpu[i])
-        milli = int(self.gpu_milli[i])
-        if num_gpu == 0:
-            whole, share = 0, 0
-        elif num_gpu == 1 and 0 < milli < MILLI_PER_GPU:
-            whole, share = 0, milli
-        else:  # whole GPUs (a multi-GPU row is whole GPUs whatever its gpu_milli)
-            whole, share = num_gpu, 0
-        key = (int(self.cpu_milli[i]), int(self.memory_mib[i]), whole, share, self.gpu_spec[i])
-        found = self._templates.get(key)
-        if found is None:
-            models = tuple(m.strip() for m in self.gpu_spec[i].split("|") if m.strip())
-            affinity = (
-                (NodeSelectorTerm((Requirement(GPU_MODEL, "In", models),)),) if models else None
-            )
-            found = PodTemplate(
-                namespace=namespace,
-                cpu=key[0],
-                memory=key[1],
-                gpu=whole,
-                gpu_milli=share,
-                required_node_affinity=affinity,
-            )
-            self._templates[key] = found
-        return found
-
-
-def _time_field(text: str | None, where: str, column: str) -> float:
-    text = (text or "").strip()
-    if not text:
-        return math.nan
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{where}: column {column!r} must be a number, got {text!r}") from None
-
-
-def read_openb_pods(path: str | Path) -> OpenbPods:
-    """Read an Alibaba openb pod list (the columns of :data:`OPENB_POD_COLUMNS`)."""
-    path = Path(path)
-    cols: dict[str, list[str]] = {c: [] for c in OPENB_POD_COLUMNS}
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in OPENB_POD_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: not an openb pod list, missing columns {missing}")
-        for row in reader:
-            for c in OPENB_POD_COLUMNS:
-                cols[c].append((row[c] or "").strip())
-
-    def ints(column: str) -> IntArray:
-        out = np.zeros(len(cols[column]), dtype=np.int64)
-        for i, text in enumerate(cols[column]):
-            try:
-                out[i] = int(text or 0)
-            except ValueError:
-                raise ValueError(
-                    f"{path}:{i + 2}: column {column!r} must be an integer, got {text!r}"
-                ) from None
-            if out[i] < 0:
-                raise ValueError(f"{path}:{i + 2}: column {column!r} must not be negative")
-        return out
-
-    def times(column: str) -> FloatArray:
-        return np.array(
-            [_time_field(t, f"{path}:{i + 2}", column) for i, t in enumerate(cols[column])],
-            dtype=np.float64,
-        )
-
-    return OpenbPods(
-        names=cols["name"],
-        cpu_milli=ints("cpu_milli"),
-        memory_mib=ints("memory_mib"),
-        num_gpu=ints("num_gpu"),
-        gpu_milli=ints("gpu_milli"),
-        gpu_spec=cols["gpu_spec"],
-        qos=cols["qos"],
-        phase=cols["pod_phase"],
-        creation=times("creation_time"),
-        deletion=times("deletion_time"),
-        scheduled=times("scheduled_time"),
-    )

@@ -1,13 +1,15 @@
-"""The container cloud's result tables: pods, clusters over time, nodes."""
+"""The container cloud's result tables (pods, clusters over time, nodes) and the clusters'
+part of ``summary.json``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from cloudsim.containers.labels import BoolArray, FloatArray
 from cloudsim.containers.nodes import DATACENTER
 from cloudsim.containers.pods import BOUND, PENDING
 from cloudsim.containers.runtime import ClusterState
@@ -143,3 +145,58 @@ def node_table(
             "vm": pa.array(cols["vm"], pa.int64()),
         }
     )
+
+
+def _sampled(
+    series: dict[str, list[Any]], key: str, mine: BoolArray, reduce: Callable[[FloatArray], Any]
+) -> float:
+    """``reduce`` of one cluster's samples of column ``key``, rounded (0 without samples)."""
+    values = np.asarray(series.get(key, []), dtype=np.float64)[mine]
+    return round(float(reduce(values)), 6) if len(values) else 0.0
+
+
+def cluster_summary(
+    clusters: Sequence[ClusterState], series: dict[str, list[Any]], pods: pa.Table
+) -> dict[str, dict[str, Any]]:
+    """Per cluster: nodes, allocation and fragmentation over the samples, what became of
+    its pods (from the ``pods`` table) and how long they waited."""
+    out: dict[str, dict[str, Any]] = {}
+    for cs in clusters:
+        mine = np.asarray(series.get("cluster", []), dtype=np.int64) == cs.index
+
+        def peak(key: str, mine: BoolArray = mine) -> float:
+            return _sampled(series, key, mine, np.max)
+
+        def last(key: str, mine: BoolArray = mine) -> float:
+            return _sampled(series, key, mine, lambda values: values[-1])
+
+        def mean(key: str, mine: BoolArray = mine) -> float:
+            return _sampled(series, key, mine, np.mean)
+
+        in_cluster = np.asarray(pods.column("cluster").to_pylist()) == cs.name
+        wait = np.asarray(pods.column("wait_s").to_numpy(zero_copy_only=False), dtype=float)
+        wait = wait[in_cluster]
+        status = np.asarray(pods.column("status").to_pylist(), dtype=object)[in_cluster]
+        waited = wait[~np.isnan(wait)]
+        out[cs.name] = {
+            "nodes_start": int((cs.info.joined == 0).sum()),
+            "nodes_end": int(cs.info.present.sum()),
+            "nodes_peak": int(peak("nodes")),
+            "cpu_allocated_ratio_end": last("cpu_allocated_ratio"),
+            "cpu_allocated_ratio_peak": peak("cpu_allocated_ratio"),
+            "memory_allocated_ratio_peak": peak("memory_allocated_ratio"),
+            "gpu_allocated_ratio_end": last("gpu_allocated_ratio"),
+            "gpu_allocated_ratio_peak": peak("gpu_allocated_ratio"),
+            "gpu_fragmentation_ratio_mean": mean("gpu_fragmentation_ratio"),
+            "cpu_stranded_ratio_mean": mean("cpu_stranded_ratio"),
+            "pods_created": cs.pods_created,
+            "pods_running_end": int((status == "running").sum()),
+            "pods_pending_end": int((status == "pending").sum()),
+            "pods_never_scheduled": int(np.isnan(wait).sum()),
+            "pods_evicted": int((status == "evicted").sum()),
+            "pods_preempted": int((status == "preempted").sum()),
+            "wait_s_mean": round(float(waited.mean()), 3) if len(waited) else 0.0,
+            "wait_s_p95": round(float(np.percentile(waited, 95)), 3) if len(waited) else 0.0,
+            "wait_s_max": round(float(waited.max()), 3) if len(waited) else 0.0,
+        }
+    return out

@@ -25,12 +25,17 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from cloudsim.containers.build import selector_of
 from cloudsim.containers.demand import DemandCurves
 from cloudsim.containers.labels import BoolArray, IntArray, LabelSelector
 from cloudsim.containers.runtime import ClusterState
 from cloudsim.records.columns import names_column
+from cloudsim.scenario.containers import Containers
+from cloudsim.world import World
 
 FloatArray = npt.NDArray[np.float64]
+#: A service, its cluster and the deployments it selects.
+_Selected = tuple[int, ClusterState, list[int]]
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class ServiceLedger:
             c: np.array([i for i, s in enumerate(self.specs) if s.cluster == c], dtype=np.int64)
             for c in range(len(clusters))
         }
+        self._selected: tuple[tuple[int, ...], list[_Selected]] | None = None
 
     def __len__(self) -> int:
         return len(self.specs)
@@ -105,6 +111,29 @@ class ServiceLedger:
     def cluster_services(self, c: int) -> IntArray:
         """Indices of the services of cluster ``c`` (the rows of :meth:`selects`)."""
         return self._by_cluster[c]
+
+    def replicas(self) -> IntArray:
+        """(S,) replicas asked for of the deployments each service selects."""
+        out = np.zeros(len(self), dtype=np.int64)
+        for i, cs, deps in self._deployments():
+            out[i] = sum(int(cs.desired[d]) for d in deps)
+        return out
+
+    def _deployments(self) -> list[_Selected]:
+        """Per service: its cluster and the deployments it selects (while the clusters have
+        the templates they have)."""
+        key = tuple(len(cs.cluster.templates) for cs in self.clusters)
+        if self._selected is not None and self._selected[0] == key:
+            return self._selected[1]
+        found = []
+        for i, s in enumerate(self.specs):
+            cs = self.clusters[s.cluster]
+            sel = self.selects(s.cluster)[
+                int(np.flatnonzero(self.cluster_services(s.cluster) == i)[0])
+            ]
+            found.append((i, cs, [d.index for d in cs.deployments if sel[d.tid]]))
+        self._selected = (key, found)
+        return found
 
     # -- endpoint state -------------------------------------------------------------------
     def selects(self, c: int) -> BoolArray:
@@ -318,3 +347,60 @@ def required_default(declared: int, fraction: float) -> int:
     """The availability ledger's rule for services: half (by default) of the declared
     replicas, rounded up."""
     return math.ceil(declared * fraction - 1e-9)
+
+
+def ledger_of(
+    containers: Containers,
+    world: World,
+    clusters: Sequence[ClusterState],
+    horizon: float,
+    rng: np.random.Generator,
+) -> ServiceLedger:
+    """The ledger of the scenario's services, resolved against the clusters' deployments: a
+    service without a selector fronts its deployment's pods; without ``required_endpoints``
+    it needs the availability rule's share of the replicas its deployments declare (their
+    HPAs' minimum when autoscaled). Demand curves draw from ``rng``."""
+    rule = world.availability
+    hpa_min = {h.deployment: h.min_replicas for h in containers.hpas}
+    by_name = {cs.name: cs for cs in clusters}
+    specs: list[ServiceSpec] = []
+    for svc in containers.services:
+        cs = by_name[svc.cluster]
+        dep = next((d for d in cs.deployments if d.name == svc.deployment), None)
+        selector: LabelSelector = (
+            selector_of(svc.selector)
+            if svc.selector is not None
+            else LabelSelector.of(dict(dep.template.labels) if dep else {})
+        )
+        namespace = (
+            svc.namespace if svc.selector is not None or dep is None else (dep.template.namespace)
+        )
+        selected = [
+            d
+            for d in cs.deployments
+            if d.template.namespace == namespace and selector.matches(d.template.label_map)
+        ]
+        declared = sum(hpa_min.get(d.name, d.declared) for d in selected)
+        system = world.systems.get(svc.system) if svc.system else -1
+        if system < 0 and dep is not None:
+            system = dep.system
+        required = (
+            svc.required_endpoints
+            if svc.required_endpoints is not None
+            else required_default(declared, rule.required_fraction)
+        )
+        specs.append(
+            ServiceSpec(
+                svc.name,
+                cs.index,
+                namespace,
+                selector,
+                dep.index if dep is not None else -1,
+                system,
+                required,
+            )
+        )
+    demand = DemandCurves(
+        [s.demand for s in containers.services], horizon, world.scenario.meta.start, rng
+    )
+    return ServiceLedger(specs, clusters, demand)

@@ -28,21 +28,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cloudsim.containers.cluster import Cluster
-from cloudsim.containers.controllers import Controller, grid_after
+from cloudsim.containers.controllers.base import Controller, ControlPlane, grid_after
 from cloudsim.containers.labels import BoolArray, FloatArray, IntArray
+from cloudsim.containers.nodepool import NodePool, NodeVM
 from cloudsim.containers.nodes import CPU, MEMORY, NodeTable
 from cloudsim.containers.pods import PENDING
 from cloudsim.containers.runtime import ClusterState
 from cloudsim.containers.scheduler import Profile, Scheduler
-
-if TYPE_CHECKING:
-    from cloudsim.containers.cloud import ContainerCloud
-    from cloudsim.scenario.containers import Autoscaler
+from cloudsim.scenario.containers import Autoscaler
 
 #: The CPU and memory rows of the node table.
 _CPU_MEMORY = slice(CPU, MEMORY + 1) if MEMORY == CPU + 1 else [CPU, MEMORY]
@@ -58,7 +55,7 @@ UNREMOVABLE_RECHECK = 300.0
 class Provisioning:
     ready_at: float
     group: int
-    vms: list[tuple[int, int, int]]  # (host, vm row, vm id)
+    vms: list[NodeVM]
 
 
 @dataclass
@@ -100,8 +97,17 @@ class _Scaler:
 class ClusterAutoscaler(Controller):
     """Every cluster autoscaler of the run, as one process."""
 
-    def __init__(self, cloud: ContainerCloud) -> None:
-        super().__init__(cloud)
+    def __init__(
+        self,
+        plane: ControlPlane,
+        pool: NodePool,
+        rng: np.random.Generator,
+        replicasets: Controller,
+    ) -> None:
+        super().__init__(plane)
+        self.pool = pool
+        self.rng = rng
+        self.replicasets = replicasets
         self.scalers: list[_Scaler] = []
         self.last = -math.inf
         self.scale_ups = 0
@@ -109,12 +115,12 @@ class ClusterAutoscaler(Controller):
         self.scale_downs = 0
         self.nodes_removed = 0
         self.failed_orders = 0
-        for cs in cloud.clusters:
+        for cs in plane.clusters:
             spec = cs.spec.autoscaler
             groups = [i for i, g in enumerate(cs.spec.node_groups) if g.max_count is not None]
             if spec is None or not groups:
                 continue
-            templates = NodeTable(*(cloud.template_node(cs, g) for g in groups))
+            templates = NodeTable(*(pool.template_node(cs, g) for g in groups))
             estimator = Scheduler(
                 Cluster(templates, f"{cs.name}-estimator"),
                 Profile(name="estimator", filters=ESTIMATOR_FILTERS, weights={}, preemption=False),
@@ -191,8 +197,8 @@ class ClusterAutoscaler(Controller):
             if not grew and not s.provisioning:
                 acted |= self._scale_down(s, now)
         if acted:
-            self.cloud.replicasets.poke()
-            self.cloud.changed(now)
+            self.replicasets.poke()
+            self.plane.changed(now)
 
     # -- scale-up ---------------------------------------------------------------------------
     def _join(self, s: _Scaler, now: float) -> bool:
@@ -201,7 +207,7 @@ class ClusterAutoscaler(Controller):
             return False
         s.provisioning = [p for p in s.provisioning if p.ready_at > now]
         for p in due:
-            self.cloud.join_nodes(s.state, p.group, p.vms, now)
+            self.pool.join(s.state, p.group, p.vms, now)
         s.state.requeue_all = True
         return True
 
@@ -253,7 +259,7 @@ class ClusterAutoscaler(Controller):
         if not options:
             return False
         choice = self._expand(s, options)
-        placed = self.cloud.order_node_vms(cs, choice.group, choice.nodes, now)
+        placed = self.pool.order(cs, choice.group, choice.nodes, now)
         if len(placed) < choice.nodes:  # quota or no host: back off, longer each time
             failures = s.failures.get(choice.group, 0)
             s.failures[choice.group] = failures + 1
@@ -306,7 +312,7 @@ class ClusterAutoscaler(Controller):
         return len(bins) - new_from, helped, used
 
     def _expand(self, s: _Scaler, options: list[Option]) -> Option:
-        rng = self.cloud.rng_autoscaler
+        rng = self.rng
         if s.spec.expander == "random":
             return options[int(rng.integers(len(options)))]
         best = min(o.waste for o in options)
@@ -319,7 +325,7 @@ class ClusterAutoscaler(Controller):
         spec = s.spec
         info = cs.info
         nodes = cs.nodes
-        seen = (nodes.changes, nodes.version, self.cloud.hosts.version)
+        seen = (nodes.changes, nodes.version, cs.host_version())
         if seen != s.seen:  # allocations or nodes changed: who is unneeded now?
             alloc = np.maximum(nodes.allocatable[_CPU_MEMORY], 1)
             s.util = (nodes.requested[_CPU_MEMORY] / alloc).max(axis=0)
@@ -367,7 +373,7 @@ class ClusterAutoscaler(Controller):
 
     def _remove(self, cs: ClusterState, node: int, now: float) -> None:
         cs.remove_node(node, now)
-        self.cloud.release_node_vm(cs, node, now)
+        self.pool.release(cs, node, now)
         cs.info.unneeded_since[node] = np.nan
         for s in self.scalers:
             if s.state is cs:

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cloudsim.containers.cluster import PodDisruptionBudget
+from cloudsim.containers.cluster import Cluster, PodDisruptionBudget
 from cloudsim.containers.pods import PodPhase
-from cloudsim.containers.scheduler import fit_error
-
-if TYPE_CHECKING:
-    from cloudsim.containers.scheduler import Scheduler, _Diagnosis
-
+from cloudsim.containers.scheduler.framework import (
+    Diagnosis,
+    Handle,
+    PostFilterPlugin,
+    fit_error,
+    register_plugin,
+)
 
 NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_VICTIMS = "No preemption victims found for incoming pod"
@@ -42,26 +43,38 @@ class Candidate:
     violations: int  # victims whose eviction violates a disruption budget
 
 
-class DefaultPreemption:
-    """The PostFilter of a :class:`~cloudsim.containers.scheduler.Scheduler`."""
+@register_plugin
+class DefaultPreemption(PostFilterPlugin):
+    """The PostFilter of kube-scheduler's default profile. Its arguments are
+    DefaultPreemptionArgs: how many candidate nodes to find before choosing, as a share of
+    the nodes where preemption might help and as a minimum number."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
-        self.scheduler = scheduler
+    name = "DefaultPreemption"
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        handle: Handle,
+        min_candidate_nodes_percentage: int = 10,
+        min_candidate_nodes_absolute: int = 100,
+    ) -> None:
+        super().__init__(cluster, handle)
+        self.min_candidate_nodes_percentage = min_candidate_nodes_percentage
+        self.min_candidate_nodes_absolute = min_candidate_nodes_absolute
 
     def _importance(self, row: int) -> tuple[int, float]:
         """Sort key: higher priority first, then the earlier started (MoreImportantPod)."""
-        pods = self.scheduler.cluster.pods
+        pods = self.cluster.pods
         return (-int(pods.priority[row]), float(pods.started[row]))
 
     def candidates_wanted(self, potential: int) -> int:
-        profile = self.scheduler.profile
-        wanted = potential * profile.min_candidate_nodes_percentage // 100
-        return min(max(wanted, profile.min_candidate_nodes_absolute), potential)
+        wanted = potential * self.min_candidate_nodes_percentage // 100
+        return min(max(wanted, self.min_candidate_nodes_absolute), potential)
 
-    def preempt(self, row: int, tid: int, diagnosis: _Diagnosis, time: float) -> tuple[int, str]:
+    def post_filter(self, row: int, tid: int, diagnosis: Diagnosis, time: float) -> tuple[int, str]:
         """Evict victims and return the node the pod may now take, or -1 and why not."""
-        scheduler = self.scheduler
-        cluster = scheduler.cluster
+        handle = self.handle
+        cluster = self.cluster
         template = cluster.templates[tid]
         if template.preemption_policy == "Never":
             return -1, "preemption: not eligible due to preemptionPolicy=Never."
@@ -73,7 +86,7 @@ class DefaultPreemption:
         reasons[NOT_HELPFUL] = size - len(potential)
         found: list[Candidate] = []
         if len(potential):
-            offset = scheduler.draw(len(potential))
+            offset = handle.draw(len(potential))
             wanted = self.candidates_wanted(len(potential))
             pods = cluster.pods
             bound = pods.phase[: pods.size] == PodPhase.BOUND
@@ -104,9 +117,9 @@ class DefaultPreemption:
         best = self.pick_one(found)
         for victim in best.victims:
             cluster.delete(victim, PodPhase.PREEMPTED)
-            if scheduler.record is not None:
-                scheduler.record(time, "preempt", pod=victim, node=best.node, by=row)
-        if scheduler.feasible_on(tid, best.node):
+            if handle.record is not None:
+                handle.record(time, "preempt", pod=victim, node=best.node, by=row)
+        if handle.feasible_on(tid, best.node):
             return best.node, ""
         return -1, f"preemption: victims evicted from {cluster.nodes.names[best.node]}."
 
@@ -118,8 +131,8 @@ class DefaultPreemption:
         reasons: Counter[str],
     ) -> Candidate | None:
         """``SelectVictimsOnNode``: the fewest, least important pods to remove from ``node``."""
-        scheduler = self.scheduler
-        cluster = scheduler.cluster
+        handle = self.handle
+        cluster = self.cluster
         pods = cluster.pods
         priority = cluster.templates[tid].priority
         lower = [int(p) for p in cluster.pods_on(node) if pods.priority[p] < priority]
@@ -141,7 +154,7 @@ class DefaultPreemption:
         try:
             for p in lower:
                 take_off(p)
-            if not scheduler.feasible_on(tid, node):
+            if not handle.feasible_on(tid, node):
                 reasons[self._first_failure(tid, node)] += 1
                 return None
             lower.sort(key=self._importance)
@@ -151,7 +164,7 @@ class DefaultPreemption:
             for group, violates in ((violating, True), (non_violating, False)):
                 for p in group:
                     put_back(p)
-                    if not scheduler.feasible_on(tid, node):
+                    if not handle.feasible_on(tid, node):
                         take_off(p)
                         victims.append(p)
                         violations += violates
@@ -166,9 +179,9 @@ class DefaultPreemption:
                 put_back(p)
 
     def _first_failure(self, tid: int, node: int) -> str:
-        scheduler = self.scheduler
-        plan = scheduler.plan(tid)
-        for plugin in scheduler.filters:
+        handle = self.handle
+        plan = handle.plan(tid)
+        for plugin in handle.filters:
             prep = plan.preps[plugin.name]
             if prep is None:
                 continue
@@ -181,7 +194,7 @@ class DefaultPreemption:
         self, rows: list[int], budgets: list[tuple[PodDisruptionBudget, int]]
     ) -> tuple[list[int], list[int]]:
         """``filterPodsWithPDBViolation``: pods whose eviction would take a budget below 0."""
-        cluster = self.scheduler.cluster
+        cluster = self.cluster
         allowed = [count for _, count in budgets]
         violating: list[int] = []
         fine: list[int] = []
@@ -197,7 +210,7 @@ class DefaultPreemption:
 
     def pick_one(self, candidates: list[Candidate]) -> Candidate:
         """``pickOneNodeForPreemption``: each criterion keeps only the best; first wins ties."""
-        pods = self.scheduler.cluster.pods
+        pods = self.cluster.pods
 
         def top_priority(c: Candidate) -> int:
             return int(pods.priority[c.victims[0]])

@@ -1,113 +1,30 @@
-"""The controllers of the container cloud: one simpy process each, over every object at once.
+"""HorizontalPodAutoscaling: every HPA of the run, synced together on one grid (15 s).
 
-A controller sleeps until it has something to do — a time it computed (a node's grace
-period running out, a pod's toleration expiring, the next HPA sync that would change
-something) or a poke from another part of the run (a host failed, a pod was evicted,
-replicas changed) — and then handles every cluster, deployment, node or autoscaler in one
-vectorised step. Nothing ticks per pod, and nothing ticks at all while nothing can happen:
-a quiet HPA sleeps until the demand curve would next move its recommendation.
-
-- :class:`ReplicaSets`: pods to match each deployment's replicas (creations go through the
-  scheduler; deletions take pending, then not-ready, then the newest pods first), and the
-  scheduler's retries of unschedulable pods: on the cluster events that can help them
-  (queueing hints: a pod deleted from a node it would fit, a node added or Ready again),
-  and after ``pod_max_unschedulable`` for those only another pod's arrival can help.
-- :class:`NodeLifecycle`: a node whose host stops is NotReady after the grace period
-  (40 s); its pods are evicted when their NoExecute toleration runs out (300 s by
-  default) and the replica sets recreate them elsewhere; a node whose host comes back is
-  Ready again and its pods restart.
-- :class:`Endpoints`: wakes when starting pods become ready, so service accounting and
-  the HPAs see them at that instant.
-- :class:`HorizontalPodAutoscaling`: every HPA synced on one grid (15 s).
+The algorithm is :class:`~cloudsim.containers.hpa.Autoscalers`'s; this controller reads
+its inputs from the clusters (ready, starting and missing pods per HPA, the CPU their
+services' demand puts on the ready ones) and applies the replicas it recommends. A quiet
+HPA sleeps until the demand curve would next move its recommendation.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import simpy
 
+from cloudsim.containers.controllers.base import Controller, ControlPlane, grid_after
 from cloudsim.containers.hpa import Autoscalers, Forecast
 from cloudsim.containers.labels import FloatArray, IntArray
-from cloudsim.containers.pods import BOUND, PENDING, PodPhase
 from cloudsim.containers.runtime import ClusterState
-from cloudsim.records import EventKind
+from cloudsim.containers.services import ServiceLedger
 
-if TYPE_CHECKING:
-    from cloudsim.containers.cloud import ContainerCloud
-
-#: kube-controller-manager's node-monitor-period: how often NotReady nodes are looked at.
-NODE_MONITOR_PERIOD = 5.0
 #: How far a quiet HPA looks ahead for the next sync that would change something.
 HPA_LOOKAHEAD_SYNCS = 480
 #: Syncs of service demand read at once for the HPAs' forecasts.
 DEMAND_BLOCK_SYNCS = 4096
-
-
-class Trigger:
-    """Wakes a sleeping controller at the current time (``poke``), or at a time it set."""
-
-    def __init__(self, env: simpy.Environment) -> None:
-        self.env = env
-        self.poked = False
-        self._event: simpy.Event | None = None
-
-    def poke(self) -> None:
-        self.poked = True
-        event = self._event
-        if event is not None and not event.triggered:
-            event.succeed()
-
-    def wait(self, until: float) -> simpy.Event:
-        self._event = self.env.event()
-        if math.isinf(until):
-            return self._event
-        return self.env.timeout(max(until - self.env.now, 0.0)) | self._event
-
-
-class Controller:
-    """One process: ``due`` says when to step next (``now``: at once), ``step`` acts."""
-
-    def __init__(self, cloud: ContainerCloud) -> None:
-        self.cloud = cloud
-        self.env = cloud.env
-        self.trigger = Trigger(cloud.env)
-        self.steps = 0
-
-    def poke(self) -> None:
-        self.trigger.poke()
-
-    def recheck(self) -> None:
-        """Wake to look at ``due`` again (something it depends on changed), not to step."""
-        event = self.trigger._event
-        if event is not None and not event.triggered:
-            event.succeed()
-
-    def due(self, now: float) -> float:
-        raise NotImplementedError
-
-    def step(self, now: float) -> None:
-        raise NotImplementedError
-
-    def run(self) -> Generator[simpy.Event, Any, None]:
-        env = self.env
-        horizon = self.cloud.horizon
-        while True:
-            due = self.due(env.now)
-            if due > env.now:
-                yield self.trigger.wait(due if due < horizon else math.inf)
-                if env.now < due:  # poked before the time it set: look again
-                    continue
-            now = env.now
-            self.trigger.poked = False
-            self.step(now)
-            self.steps += 1
-            self.cloud.ctx.count()
 
 
 def _feeder(selects: IntArray) -> IntArray | None:
@@ -124,171 +41,6 @@ def _rows(values: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
     if len(values) == count:
         return np.ascontiguousarray(values)
     return np.repeat(values, count, axis=0)
-
-
-def grid_after(now: float, period: float, strictly: bool = False) -> float:
-    """The first multiple of ``period`` at or after (strictly: after) ``now``."""
-    k = math.floor(now / period)
-    at = k * period
-    if at < now - 1e-9 or (strictly and at <= now + 1e-9):
-        at = (k + 1) * period
-    return at
-
-
-class ReplicaSets(Controller):
-    """Pods to match replicas; the schedulers' queues."""
-
-    def __init__(self, cloud: ContainerCloud) -> None:
-        super().__init__(cloud)
-        self.created = 0
-        self.deleted = 0
-
-    def due(self, now: float) -> float:
-        if self.trigger.poked:
-            return now
-        flush = math.inf
-        for cs in self.cloud.clusters:
-            age = cs.spec.pod_max_unschedulable
-            for scheduler in cs.schedulers.values():
-                flush = min(flush, scheduler.flush_due(age))
-        return max(flush, now)
-
-    def step(self, now: float) -> None:
-        for cs in self.cloud.clusters:
-            for scheduler in cs.schedulers.values():
-                scheduler.requeue_stale(now, cs.spec.pod_max_unschedulable)
-            if cs.deployments:
-                self.reconcile(cs, now)
-            cs.schedule(now)
-        self.cloud.changed(now)
-
-    def reconcile(self, cs: ClusterState, now: float) -> None:
-        pods = cs.cluster.pods
-        n = pods.size
-        phase = pods.phase[:n]
-        live = (phase == PENDING) | (phase == BOUND)
-        diff = cs.desired - cs.per_deployment(live)
-        for d in (diff > 0).nonzero()[0].tolist():
-            dep = cs.deployments[d]
-            for _ in range(int(diff[d])):
-                dep.scheduler.submit(dep.template, name=f"{dep.name}-{dep.created}", time=now)
-                dep.created += 1
-                cs.pods_created += 1
-                self.created += 1
-        shrink = (diff < 0).nonzero()[0]
-        if not len(shrink):
-            return
-        ready = cs.pod_states(now)[0]
-        dep_of = cs.dep_of_tid[pods.template[:n]]
-        freed: set[int] = set()
-        for d in shrink.tolist():
-            rows = (live & (dep_of == d)).nonzero()[0]
-            started = pods.started[rows]  # a time, or NaN: not started (last)
-            # pending first, then not ready, then the most recently started, newest
-            order = np.lexsort(
-                (
-                    -pods.created[rows],
-                    -np.where(np.isnan(started), np.inf, started),
-                    ready[rows],
-                    phase[rows] == BOUND,
-                )
-            )
-            for row in rows[order][: int(-diff[d])].tolist():
-                node = cs.end_pod(row, now, PodPhase.DELETED)
-                if node >= 0:
-                    freed.add(node)
-                self.deleted += 1
-        for node in sorted(freed):
-            for scheduler in cs.schedulers.values():
-                scheduler.requeue_fitting(node)
-
-
-class NodeLifecycle(Controller):
-    """NotReady after the grace period, NoExecute evictions, Ready again on recovery."""
-
-    def __init__(self, cloud: ContainerCloud) -> None:
-        super().__init__(cloud)
-        self.last = -math.inf
-        self.not_ready_events = 0
-
-    def due(self, now: float) -> float:
-        if self.trigger.poked:
-            return now
-        due = math.inf
-        for cs in self.cloud.clusters:
-            info = cs.info
-            up = cs.node_up()
-            down = info.present & ~up
-            known = ~np.isnan(info.down_since)
-            if (down & ~known).any() or (info.present & up & known).any():
-                return now  # a change not handled yet
-            waiting = down & cs.nodes.ready
-            if waiting.any():
-                due = min(due, float((info.down_since[waiting] + cs.grace).min()))
-            if (down & (info.vm_row >= 0)).any():  # a node VM may be restarted elsewhere
-                due = min(due, self.last + NODE_MONITOR_PERIOD)
-            pods = cs.cluster.pods
-            evict = pods.evict_at[: pods.size][cs.bound_mask()]
-            if len(evict) and np.isfinite(evict).any():
-                due = min(due, float(np.nanmin(evict)))
-        return max(due, now)
-
-    def step(self, now: float) -> None:
-        self.last = now
-        changed = False
-        for cs in self.cloud.clusters:
-            self.cloud.refresh_node_hosts(cs, now)
-            info = cs.info
-            nodes = cs.nodes
-            up = cs.node_up()
-            present = info.present
-            newly = present & ~up & np.isnan(info.down_since)
-            info.down_since[newly] = now
-            back = np.flatnonzero(present & up & ~np.isnan(info.down_since))
-            if len(back):
-                info.down_since[back] = np.nan
-                cs.restart_pods(back, now)
-                again = back[~nodes.ready[back]]
-                cs.set_ready(again)
-                self._record(cs, EventKind.NODE_READY, again, now)
-                changed = True
-            late = present & ~up & nodes.ready & (info.down_since + cs.grace <= now)
-            if late.any():
-                rows = np.flatnonzero(late)
-                cs.set_not_ready(rows, now)
-                self._record(cs, EventKind.NODE_NOT_READY, rows, now)
-                self.not_ready_events += len(rows)
-                changed = True
-            pods = cs.cluster.pods
-            n = pods.size
-            due = np.flatnonzero((pods.phase[:n] == BOUND) & (pods.evict_at[:n] <= now))
-            if len(due):
-                cs.evict(due.astype(np.int64), now)
-                self.cloud.record(now, EventKind.PODS_EVICTED, count=len(due), reason=cs.name)
-                changed = True
-            changed |= bool(newly.any())
-        if changed:
-            self.cloud.replicasets.poke()
-        self.cloud.changed(now)
-
-    def _record(self, cs: ClusterState, kind: EventKind, rows: IntArray, now: float) -> None:
-        """One event per node (``host``: its host; ``reason``: cluster/node)."""
-        record = self.cloud.record
-        for node in rows.tolist():
-            host = int(cs.nodes.host[node])
-            record(now, kind, host=host, reason=f"{cs.name}/{cs.nodes.names[node]}")
-
-
-class Endpoints(Controller):
-    """Wakes when a starting pod becomes ready (services and HPAs see it at once)."""
-
-    def due(self, now: float) -> float:
-        if self.trigger.poked:
-            return now
-        return min((cs.next_ready(now) for cs in self.cloud.clusters), default=math.inf)
-
-    def step(self, now: float) -> None:
-        self.cloud.changed(now, readiness_only=True)
 
 
 @dataclass
@@ -348,8 +100,17 @@ class HorizontalPodAutoscaling(Controller):
     nodes, hosts, templates, replicas) has changed since the forecast: they are then the
     ones it expected, and the sync it found runs from it (:meth:`Autoscalers.apply`)."""
 
-    def __init__(self, cloud: ContainerCloud, autoscalers: Autoscalers, targets: IntArray) -> None:
-        super().__init__(cloud)
+    def __init__(
+        self,
+        plane: ControlPlane,
+        ledger: ServiceLedger,
+        autoscalers: Autoscalers,
+        targets: IntArray,
+        replicasets: Controller,
+    ) -> None:
+        super().__init__(plane)
+        self.ledger = ledger
+        self.replicasets = replicasets
         self.hpas = autoscalers
         self.targets = targets  # (H, 2): cluster, deployment
         self.sync = autoscalers.sync
@@ -376,9 +137,9 @@ class HorizontalPodAutoscaling(Controller):
         groups = self._groups
         if groups and all(len(g.state.cluster.templates) == g.templates for g in groups):
             return groups
-        ledger = self.cloud.ledger
+        ledger = self.ledger
         groups = []
-        for c, cs in enumerate(self.cloud.clusters):
+        for c, cs in enumerate(self.plane.clusters):
             mine = np.flatnonzero(self.targets[:, 0] == c)
             if not len(mine):
                 continue
@@ -466,7 +227,7 @@ class HorizontalPodAutoscaling(Controller):
         ready = np.zeros((j, h), dtype=np.int64)
         unready = np.zeros((j, h), dtype=np.int64)
         usage = np.zeros((j, h), dtype=np.int64)
-        share = None if direct else np.zeros((j, h, len(self.cloud.ledger)))
+        share = None if direct else np.zeros((j, h, len(self.ledger)))
         for g in groups:
             mine = g.mine
             current[mine] = g.state.desired[g.deps]
@@ -522,7 +283,7 @@ class HorizontalPodAutoscaling(Controller):
         """(J, S) :meth:`DemandCurves.at_times` at consecutive syncs: from a block of the
         sync grid read at once, when the grid is in whole seconds (its times are then
         exactly ``k x sync``), else read directly."""
-        demand = self.cloud.ledger.demand
+        demand = self.ledger.demand
         sync = self.sync
         first = float(times[0])
         if not float(sync).is_integer() or not first.is_integer():
@@ -540,7 +301,7 @@ class HorizontalPodAutoscaling(Controller):
     def step(self, now: float) -> None:
         hpas = self.hpas
         start = grid_after(now, self.sync, strictly=self.last >= now)  # next sync not run
-        if start >= self.cloud.horizon:  # no sync left
+        if start >= self.plane.horizon:  # no sync left
             self.wake_at = math.inf
             return
         expected = self.expected
@@ -577,16 +338,16 @@ class HorizontalPodAutoscaling(Controller):
             changed = (out != current).nonzero()[0]
             for h in changed.tolist():
                 c, d = (int(v) for v in self.targets[h])
-                self.cloud.clusters[c].desired[d] = out[h]
+                self.plane.clusters[c].desired[d] = out[h]
                 self.rescales += 1
             if len(changed):  # the replica sets act now and poke back: forecast then
-                self.cloud.replicasets.poke()
+                self.replicasets.poke()
                 self.wake_at = now + self.sync
                 return
             first = 1
         times: FloatArray = start + self._ahead
-        if times[-1] >= self.cloud.horizon:
-            times = times[times < self.cloud.horizon]
+        if times[-1] >= self.plane.horizon:
+            times = times[times < self.plane.horizon]
         if len(times) <= first:
             self.wake_at = math.inf
             return

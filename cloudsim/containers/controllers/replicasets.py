@@ -1,0 +1,86 @@
+"""ReplicaSets: pods to match each deployment's replicas, and the schedulers' retries.
+
+Creations go through the scheduler; deletions take pending, then not-ready, then the
+newest pods first. The scheduler's retries of unschedulable pods happen on the cluster
+events that can help them (queueing hints: a pod deleted from a node it would fit, a node
+added or Ready again), and after ``pod_max_unschedulable`` for those only another pod's
+arrival can help.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cloudsim.containers.controllers.base import Controller, ControlPlane
+from cloudsim.containers.pods import BOUND, PENDING, PodPhase
+from cloudsim.containers.runtime import ClusterState
+
+
+class ReplicaSets(Controller):
+    """Pods to match replicas; the schedulers' queues."""
+
+    def __init__(self, plane: ControlPlane) -> None:
+        super().__init__(plane)
+        self.created = 0
+        self.deleted = 0
+
+    def due(self, now: float) -> float:
+        if self.trigger.poked:
+            return now
+        flush = math.inf
+        for cs in self.plane.clusters:
+            age = cs.spec.pod_max_unschedulable
+            for scheduler in cs.schedulers.values():
+                flush = min(flush, scheduler.flush_due(age))
+        return max(flush, now)
+
+    def step(self, now: float) -> None:
+        for cs in self.plane.clusters:
+            for scheduler in cs.schedulers.values():
+                scheduler.requeue_stale(now, cs.spec.pod_max_unschedulable)
+            if cs.deployments:
+                self.reconcile(cs, now)
+            cs.schedule(now)
+        self.plane.changed(now)
+
+    def reconcile(self, cs: ClusterState, now: float) -> None:
+        pods = cs.cluster.pods
+        n = pods.size
+        phase = pods.phase[:n]
+        live = (phase == PENDING) | (phase == BOUND)
+        diff = cs.desired - cs.per_deployment(live)
+        for d in (diff > 0).nonzero()[0].tolist():
+            dep = cs.deployments[d]
+            for _ in range(int(diff[d])):
+                dep.scheduler.submit(dep.template, name=f"{dep.name}-{dep.created}", time=now)
+                dep.created += 1
+                cs.pods_created += 1
+                self.created += 1
+        shrink = (diff < 0).nonzero()[0]
+        if not len(shrink):
+            return
+        ready = cs.pod_states(now)[0]
+        dep_of = cs.dep_of_tid[pods.template[:n]]
+        freed: set[int] = set()
+        for d in shrink.tolist():
+            rows = (live & (dep_of == d)).nonzero()[0]
+            started = pods.started[rows]  # a time, or NaN: not started (last)
+            # pending first, then not ready, then the most recently started, newest
+            order = np.lexsort(
+                (
+                    -pods.created[rows],
+                    -np.where(np.isnan(started), np.inf, started),
+                    ready[rows],
+                    phase[rows] == BOUND,
+                )
+            )
+            for row in rows[order][: int(-diff[d])].tolist():
+                node = cs.end_pod(row, now, PodPhase.DELETED)
+                if node >= 0:
+                    freed.add(node)
+                self.deleted += 1
+        for node in sorted(freed):
+            for scheduler in cs.schedulers.values():
+                scheduler.requeue_fitting(node)

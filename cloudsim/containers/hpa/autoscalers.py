@@ -1,0 +1,204 @@
+"""Every HPA of a run as arrays: one sync (calculate, stabilise, rate-limit), the syncs ahead
+(forecast), and the histories both read (recommendations, scale events)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from cloudsim.containers.hpa.calculator import ReplicaCalculator
+from cloudsim.containers.hpa.forecast import Forecast, changes
+from cloudsim.containers.hpa.limits import RateLimits
+from cloudsim.containers.hpa.rules import INT32_MAX, INT32_MIN, Derived, FloatArray, IntArray, Rules
+from cloudsim.containers.hpa.stabilisation import Recommendations
+from cloudsim.scenario.containers import HPA
+
+
+class Autoscalers:
+    """Every HPA of a run: specs as arrays, recommendation and scale-event histories.
+
+    Each sync and forecast costs a few dozen array operations whatever the number of HPAs
+    and syncs ahead: what the spec and rule arrays imply is derived once (and again only if
+    one of them changes), scale limits are remembered per replica vector while no scale
+    event counts, and histories that cannot reach the syncs asked about are skipped."""
+
+    def __init__(self, specs: Sequence[HPA], sync_period: float = 15.0) -> None:
+        self.specs = list(specs)
+        n = len(self.specs)
+        self.min = np.array([s.min_replicas for s in specs], dtype=np.int64)
+        self.max = np.array([s.max_replicas for s in specs], dtype=np.int64)
+        self.calculator = ReplicaCalculator(
+            np.array([s.target_utilization is not None for s in specs]),
+            np.array(
+                [s.target_utilization or s.target_average_value or 1 for s in specs],
+                dtype=np.int64,
+            ),
+            np.array([s.tolerance for s in specs], dtype=np.float64),
+        )
+        self.sync = sync_period
+        self.up = Rules.of([s.scale_up for s in specs])
+        self.down = Rules.of([s.scale_down for s in specs])
+        shortest = sync_period
+        windows = np.concatenate([self.up.window, self.down.window, [0.0]])
+        periods = np.concatenate([self.up.period.ravel(), self.down.period.ravel(), [0.0]])
+        self.history = Recommendations(n, 2 + math.ceil(float(windows.max()) / shortest))
+        slots = 2 + math.ceil(float(periods.max()) / shortest)
+        self.limits = RateLimits(self.up, self.down, self.min, self.max, slots)
+        self._cached: Derived | None = None
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def _derived(self) -> Derived:
+        """The constants of the arrays above (checked against them at every sync: a test or
+        a caller may change a window in place)."""
+        up, down = self.up, self.down
+        key = b"".join(
+            [
+                a.tobytes()
+                for a in (
+                    self.calculator.utilization,
+                    np.float64(self.sync),
+                    up.window,
+                    up.select,
+                    up.kind,
+                    up.value,
+                    up.period,
+                    down.window,
+                    down.select,
+                    down.kind,
+                    down.value,
+                    down.period,
+                    self.min,
+                    self.max,
+                )
+            ]
+        )
+        cached = self._cached
+        if cached is not None and cached.key == key:
+            return cached
+        periods = np.concatenate([up.period.ravel(), down.period.ravel(), [0.0]])
+        windows = np.concatenate([up.window, down.window])
+        up_ticks = np.ceil(up.window / self.sync - 1e-9).astype(np.int64)
+        down_ticks = np.ceil(down.window / self.sync - 1e-9).astype(np.int64)
+        self._cached = cached = Derived(
+            key=key,
+            all_utilization=bool(self.calculator.utilization.all()),
+            no_utilization=not self.calculator.utilization.any(),
+            up_ticks=up_ticks,
+            down_ticks=down_ticks,
+            up_back=np.maximum(up_ticks, 1) - 1,
+            down_back=np.maximum(down_ticks, 1) - 1,
+            up_window=float(up.window.max(initial=0.0)),
+            down_window=float(down.window.max(initial=0.0)),
+            period_max=float(periods.max()),
+            whole=float(self.sync).is_integer() and bool((np.mod(windows, 1.0) == 0).all()),
+            bounded=bool((self.max < INT32_MAX).all() and (self.min > INT32_MIN).all()),
+        )
+        return cached
+
+    # -- one sync, and the syncs ahead ----------------------------------------------------
+    def step(
+        self,
+        now: float,
+        current: IntArray,
+        ready: IntArray,
+        unready: IntArray,
+        missing: IntArray,
+        usage: IntArray,
+        request: IntArray,
+    ) -> IntArray:
+        """One sync of every HPA at ``now`` (arrays per HPA); returns the new replicas."""
+        derived = self._derived()
+        low, high = self.min, self.max
+        # out-of-range replicas are brought into range first, without a recommendation
+        fixed = (current > high) | (current < low)
+        raw, has = self.calculator.calculate(
+            current, ready[None, :], unready[None, :], missing, usage[None, :], request, derived
+        )
+        desired_raw = raw[0]
+        active = ~fixed & has[0]
+        times = np.array([now])
+        stable = self.history.stabilise(times, current, raw, False, self.up, self.down, derived)
+        self.history.record(active.nonzero()[0], now, desired_raw[active])
+        final = self.limits.clamp(times, current, stable, derived)[0]
+        out: IntArray = np.where(active, final, current)
+        if fixed.any():
+            out = np.where(fixed, np.clip(current, low, high), out)
+        self.limits.store(now, current, out)
+        return out
+
+    def forecast(
+        self,
+        times: FloatArray,
+        current: IntArray,
+        ready: IntArray,
+        unready: IntArray,
+        missing: IntArray,
+        usage: IntArray,
+        request: IntArray,
+    ) -> Forecast:
+        """The syncs at ``times`` (J,), with ``ready``, ``unready`` and ``usage`` given per
+        sync (J, H) and the rest fixed: the first one that would change some HPA's replicas
+        (J: none). Nothing is recorded; :meth:`commit` records the syncs that did happen."""
+        derived = self._derived()
+        raw, has = self.calculator.calculate(
+            current, ready, unready, missing, usage, request, derived
+        )
+        if ((current > self.max) | (current < self.min)).any():
+            return Forecast(times, raw, has, 0)
+        allowed_max, allowed_min = self.limits.allowed(times, current, derived)
+        if derived.bounded:
+            change, final_at = changes(
+                times,
+                current,
+                raw,
+                allowed_max,
+                allowed_min,
+                derived,
+                self.history,
+                self.up,
+                self.down,
+            )
+        else:  # the windows' fill values are not neutral: stabilise by value
+            stable = self.history.stabilise(times, current, raw, True, self.up, self.down, derived)
+            final = np.minimum(np.maximum(stable, allowed_min), allowed_max)
+            change = (final != current) & has
+
+            def final_at(j: int) -> IntArray:
+                row: IntArray = final[j]
+                return row
+
+        flat = change.ravel()
+        hit = int(flat.argmax())
+        if not flat[hit]:
+            return Forecast(times, raw, has, len(times))
+        first = hit // change.shape[1]
+        # Stepping sync ``first`` after committing the ones before gives these replicas
+        # when the window holds what the forecast put there: every sync before had metrics
+        # (a sync without is recorded as nothing, forecast as the current replicas) and
+        # times and windows are whole seconds (a window holds the same syncs either way).
+        if not (derived.whole and float(times[0]).is_integer() and has[:first].all()):
+            return Forecast(times, raw, has, first)
+        return Forecast(times, raw, has, first, final_at(first))
+
+    def apply(self, forecast: Forecast, current: IntArray) -> IntArray:
+        """Sync ``forecast.first`` as :meth:`step` would with the inputs the forecast had for
+        it (the caller makes sure they are still those, and committed the syncs before):
+        its recommendations recorded, its scale events stored; returns the new replicas."""
+        final = forecast.final
+        assert final is not None
+        j = forecast.first
+        now = float(forecast.times[j])
+        active = forecast.active[j]
+        self.history.record(active.nonzero()[0], now, forecast.raw[j][active])
+        out: IntArray = np.where(active, final, current)
+        self.limits.store(now, current, out)
+        return out
+
+    def commit(self, forecast: Forecast, before: float) -> None:
+        """Record the recommendations of the forecast syncs that happened before ``before``
+        (only the latest ones can still be inside a window)."""
+        self.history.commit(forecast.times, forecast.active, forecast.raw, before)

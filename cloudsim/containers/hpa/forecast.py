@@ -1,0 +1,130 @@
+"""Forecasting: the syncs ahead at once, up to the first that changes some HPA's replicas
+(windows checked with running indices; see the package docstring)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cloudsim.containers.hpa.rules import (
+    INT32_MAX,
+    INT32_MIN,
+    BoolArray,
+    Derived,
+    FloatArray,
+    IntArray,
+    Rules,
+)
+from cloudsim.containers.hpa.stabilisation import Recommendations
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Syncs ahead: their times, raw recommendations (J, H), HPAs with metrics, and the
+    index of the first sync that changes replicas (``len(times)``: none)."""
+
+    times: FloatArray
+    raw: IntArray
+    active: BoolArray  # (J, H)
+    first: int
+    #: The replicas of sync ``first`` when :meth:`Autoscalers.apply` may use them.
+    final: IntArray | None = None
+
+
+def changes(
+    times: FloatArray,
+    current: IntArray,
+    raw: IntArray,
+    allowed_max: IntArray,
+    allowed_min: IntArray,
+    derived: Derived,
+    history: Recommendations,
+    up_rules: Rules,
+    down_rules: Rules,
+) -> tuple[BoolArray, Callable[[int], IntArray]]:
+    """(J, H) which syncs would change an HPA's replicas, and the replicas at a sync
+    (worked out for the one asked about only).
+
+    A sync scales an HPA up when its stabilised recommendation, the least in the
+    scale-up window, is above the replicas and the policies allow more: when every raw
+    recommendation in the window and every recorded one still inside is above. It
+    scales down when every one in the scale-down window is below and they allow fewer.
+    (Without metrics the raw recommendation is the replicas: neither.)"""
+    rows = np.arange(len(times))[:, None]
+    up_leaves = history.leaves(times, up_rules.window, derived.up_window)
+    down_leaves = history.leaves(times, down_rules.window, derived.down_window)
+    recorded = history.value
+    up = _beyond(rows, raw, current, derived.up_back, up_leaves, recorded, True)
+    down = _beyond(rows, raw, current, derived.down_back, down_leaves, recorded, False)
+    change = np.zeros(raw.shape, dtype=np.bool_)
+    if up is not None:
+        change |= up & (allowed_max > current)
+    if down is not None:
+        change |= down & (allowed_min < current)
+
+    def final_at(j: int) -> IntArray:
+        final = current
+        at = j if len(allowed_max) > 1 else 0  # the limits at sync ``j``
+        if down is not None:
+            low = _extreme(raw, j, derived.down_back, down_leaves, recorded, INT32_MIN, np.maximum)
+            final = np.where(down[j], np.maximum(low, allowed_min[at]), final)
+        if up is not None:
+            high = _extreme(raw, j, derived.up_back, up_leaves, recorded, INT32_MAX, np.minimum)
+            final = np.where(up[j], np.minimum(high, allowed_max[at]), final)
+        return final
+
+    return change, final_at
+
+
+def _beyond(
+    rows: IntArray,
+    raw: IntArray,
+    current: IntArray,
+    back: IntArray,
+    leaves: IntArray | None,
+    recorded: IntArray,
+    up: bool,
+) -> BoolArray | None:
+    """(J, H) whether every raw recommendation in the window (``back`` syncs before
+    each and itself) and every ``recorded`` one still inside (``leaves``) is above (``up``)
+    or below the replicas; None: at no sync (no raw one is)."""
+    beyond = raw > current if up else raw < current
+    if not beyond.any():
+        return None
+    if back.any():
+        last = np.maximum.accumulate(np.where(beyond, -1, rows), axis=0)  # last not beyond
+        result: BoolArray = (last < 0) | (last + back < rows)  # (clipped at the start)
+    else:  # no window: the sync's own
+        result = beyond
+    if leaves is not None:  # the recorded ones not beyond hold it until they leave
+        holding = recorded <= current[:, None] if up else recorded >= current[:, None]
+        result &= rows >= np.where(holding, leaves, 0).max(axis=1)
+    return result
+
+
+def _extreme(
+    raw: IntArray,
+    j: int,
+    back: IntArray,
+    leaves: IntArray | None,
+    recorded: IntArray,
+    fill: int,
+    op: Any,
+) -> IntArray:
+    """(H,) the ``op``-reduction at sync ``j`` of the raw recommendations in the window
+    (``back`` syncs before and itself), the ``recorded`` ones still inside (``leaves``)
+    and ``fill``: the stabilised recommendation of one direction."""
+    first = np.maximum(j - back, 0)
+    if (first == first[0]).all():
+        value = op.reduce(raw[int(first[0]) : j + 1], axis=0)
+    else:
+        inside = np.arange(j + 1)[:, None] >= first[None, :]
+        value = op.reduce(np.where(inside, raw[: j + 1], fill), axis=0)
+    value = op(value, fill)
+    if leaves is not None:
+        value = op(value, op.reduce(np.where(leaves > j, recorded, fill), axis=1))
+    result: IntArray = value
+    return result
