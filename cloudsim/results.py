@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -41,19 +42,28 @@ class RunResult:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         for name, table in self.tables.items():
-            _atomic(out / f"{name}.parquet", lambda p, t=table: pq.write_table(t, p))
-        _atomic(out / "metadata.json", lambda p: _write_json(p, self.metadata))
-        _atomic(out / "summary.json", lambda p: _write_json(p, self.summary))
+            write_parquet(out / f"{name}.parquet", table)
+        atomic_write(out / "metadata.json", lambda p: write_json(p, self.metadata))
+        atomic_write(out / "summary.json", lambda p: write_json(p, self.summary))
         return out
 
 
-def _write_json(path: str, data: Any) -> None:
+def write_parquet(path: Path, table: pa.Table) -> None:
+    """Write one table atomically."""
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Deterministic JSON: sorted keys, two-space indent, UTF-8, a final newline."""
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, sort_keys=True, ensure_ascii=False)
         fh.write("\n")
 
 
-def _atomic(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Callable[[str], object]) -> None:
+    """Write ``path`` through ``write(temporary_path)`` in the same folder, then rename: a
+    reader (or a process killed mid-way) sees the old file or the whole new one, never a part.
+    The temporary name starts with a dot."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     try:

@@ -98,7 +98,9 @@ class _Document:
         self.layers.append(source)
 
 
-def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+def read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    """A YAML file's top-level mapping (safe loader, duplicate keys refused), or None with the
+    reason added to ``problems`` (unreadable, not YAML, not a mapping)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -166,7 +168,7 @@ def _load_chain(
     path: Path, doc: _Document, problems: list[Problem], stack: tuple[Path, ...]
 ) -> bool:
     resolved = path.resolve()
-    data = _read_yaml(path, problems)
+    data = read_yaml(path, problems)
     if data is None:
         return False
     bases = data.pop("extends", None)
@@ -201,7 +203,19 @@ def parse_override(text: str) -> tuple[Loc, Any]:
     if "=" not in text:
         raise ValueError(f"expected dotted.path=value, got {text!r}")
     raw_path, raw_value = text.split("=", 1)
-    raw_path = raw_path.strip()
+    loc = parse_path(raw_path)
+    try:
+        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+    except yaml.YAMLError as exc:
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ValueError(f"cannot read the value {raw_value!r} as YAML: {reason}") from None
+    return loc, value
+
+
+def parse_path(text: str) -> Loc:
+    """``pools[cs-idc-x86].cpu_overcommit`` -> ('pools', 'cs-idc-x86', 'cpu_overcommit');
+    digits are list indices (``pools.0`` or ``pools[0]``). ValueError if it is not a path."""
+    raw_path = text.strip()
     loc: list[str | int] = []
     pos = 0
     for match in _SEGMENT.finditer(raw_path):
@@ -213,12 +227,7 @@ def parse_override(text: str) -> tuple[Loc, Any]:
         loc.append(int(token) if token.isdigit() else token)
     if not loc or pos != len(raw_path):
         raise ValueError(f"cannot read the path {raw_path!r}")
-    try:
-        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
-    except yaml.YAMLError as exc:
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValueError(f"cannot read the value {raw_value!r} as YAML: {reason}") from None
-    return tuple(loc), value
+    return tuple(loc)
 
 
 def _apply_override(doc: _Document, text: str, problems: list[Problem]) -> None:
@@ -296,12 +305,14 @@ def _unwrap(annotation: Any) -> list[Any]:
     return []
 
 
-def _model_at(loc: Loc, sections: Mapping[str, type[BaseModel]]) -> list[type[BaseModel]]:
+def _model_at(
+    loc: Loc, sections: Mapping[str, type[BaseModel]], root: type[BaseModel]
+) -> list[type[BaseModel]]:
     if loc and loc[0] in sections:
         models: list[type[BaseModel]] = [sections[str(loc[0])]]
         loc = loc[1:]
     else:
-        models = [Scenario]
+        models = [root]
     for key in loc:
         if isinstance(key, int):
             continue
@@ -334,10 +345,15 @@ def _clean_loc(loc: Loc, data: Any) -> Loc:
     return tuple(cleaned)
 
 
-def _describe(error: Mapping[str, Any], loc: Loc, sections: Mapping[str, type[BaseModel]]) -> str:
+def _describe(
+    error: Mapping[str, Any],
+    loc: Loc,
+    sections: Mapping[str, type[BaseModel]],
+    root: type[BaseModel],
+) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        parents = _model_at(loc[:-1], sections)
+        parents = _model_at(loc[:-1], sections, root)
         fields = sorted({f for m in parents for f in m.model_fields} - {"extensions"})
         if len(loc) == 1:
             fields = sorted({*fields, *sections})
@@ -369,13 +385,16 @@ def problems_from_validation(
     source: Any,
     sections: Mapping[str, type[BaseModel]] | None = None,
     prefix: Loc = (),
+    *,
+    root: type[BaseModel] = Scenario,
 ) -> list[Problem]:
-    """One problem per validation error (``prefix``: where the validated part sits)."""
+    """One problem per validation error (``prefix``: where the validated part sits; ``root``:
+    the model of the whole document, whose fields an unknown key is matched against)."""
     problems = []
     for error in exc.errors():
         loc = _clean_loc((*prefix, *error["loc"]), doc_data)
         file = source(loc) if callable(source) else str(source)
-        message = _describe(error, loc, sections or {})
+        message = _describe(error, loc, sections or {}, root)
         problems.append(Problem(file, format_path(loc, doc_data), message))
     return problems
 
