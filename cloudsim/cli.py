@@ -1,4 +1,5 @@
-"""The ``cloudsim`` command: validate, run and explain scenarios.
+"""The ``cloudsim`` command: validate, run and explain scenarios; sweep experiments and
+compare what a sweep stored.
 
 User errors (an invalid scenario, an unwritable output folder) exit with code 2 and one line
 per problem; no traceback.
@@ -9,22 +10,36 @@ from __future__ import annotations
 import tempfile
 import time
 import typing
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from cloudsim import load_scenario, scenario_from_dict
 from cloudsim.composition import all_modules
 from cloudsim.engine import Simulation
-from cloudsim.errors import ScenarioError
+from cloudsim.errors import ExperimentError, ScenarioError
 from cloudsim.results import RunResult
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, format_duration
+
+if typing.TYPE_CHECKING:
+    import pyarrow as pa
+
+    from cloudsim.experiments import Design, StoreChanges, SweepProgress
+    from cloudsim.experiments.spec import Metric
 
 app = typer.Typer(
     add_completion=False,
@@ -44,11 +59,11 @@ SetOption = Annotated[
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file.")]
 
 
-def _invalid(label: object, exc: ScenarioError) -> typing.NoReturn:
-    """Print every problem of an invalid scenario and exit with code 2."""
+def _invalid(label: object, exc: ScenarioError, what: str = "invalid scenario") -> typing.NoReturn:
+    """Print every problem of an invalid scenario (or experiment) and exit with code 2."""
     count = len(exc.problems)
     err_console.print(
-        f"{label}: invalid scenario ({count} problem{'s' * (count != 1)})",
+        f"{label}: {what} ({count} problem{'s' * (count != 1)})",
         style="bold red",
         markup=False,
         highlight=False,
@@ -281,6 +296,230 @@ def replay(
         _invalid("cloudsim replay", exc)
     result, wall = _simulate(s, None, out, quiet)
     _print_summary(result.summary, wall, out, only=("containers",))
+
+
+class Keep(StrEnum):
+    """What a sweep keeps beyond its records."""
+
+    tables = "tables"
+
+
+@app.command()
+def sweep(
+    experiment: Annotated[Path, typer.Argument(help="Experiment YAML file.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="The sweep's folder (resumed if it exists).")
+    ],
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Local worker processes (default: one per core).")
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(help="Run on Dask: a scheduler's address (tcp://host:8786) or 'local'."),
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N seeds (a first look).")
+    ] = None,
+    keep: Annotated[
+        Keep | None,
+        typer.Option(help="'tables': keep each run's result folder; combine its tables."),
+    ] = None,
+    until_ci: Annotated[
+        float | None,
+        typer.Option(
+            "--until-ci",
+            help="Add seeds until the relative half-width of --metric is at most this "
+            "in every cell.",
+        ),
+    ] = None,
+    metric: Annotated[str | None, typer.Option(help="The metric of --until-ci.")] = None,
+    max_seeds: Annotated[
+        int, typer.Option(min=1, help="At most this many seeds per cell with --until-ci.")
+    ] = 100,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run again the runs stored as failed.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run an experiment's grid × seeds into --out and print each cell's intervals and its
+    paired difference to the baseline."""
+    from cloudsim import experiments
+    from cloudsim.experiments.runner import WorkerLost
+
+    try:
+        loaded = experiments.load_experiment(experiment)
+    except ExperimentError as exc:
+        _invalid(experiment, exc, "invalid experiment")
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("runs{task.fields[failed]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task(loaded.design.name, total=None, failed="")
+
+        def show(state: SweepProgress) -> None:
+            failed = f" ({state.failed} failed)" if state.failed else ""
+            progress.update(task, completed=state.done, total=state.total, failed=failed)
+
+        try:
+            result = experiments.sweep(
+                loaded,
+                out,
+                workers=workers,
+                dask=dask,
+                seeds=seeds,
+                keep_tables=keep is Keep.tables,
+                until_ci=until_ci,
+                metric=metric,
+                max_seeds=max_seeds,
+                retry_failed=retry_failed,
+                progress=show,
+            )
+        except ExperimentError as exc:
+            progress.stop()
+            _invalid(experiment, exc, "cannot sweep")
+        except WorkerLost as exc:
+            progress.stop()
+            err_console.print(f"{experiment}: {exc}", style="bold red", markup=False)
+            raise typer.Exit(code=1) from None
+    _print_changes(result.changes)
+    _print_cells(result.cells, result.design, result.design.metrics, result.design.spec.confidence)
+    _print_failures(result.runs)
+    out_console.print(
+        f"{result.ran:,} runs ({result.failed:,} failed) on {result.pool}, {result.reused:,} "
+        f"reused from the store, in {time.perf_counter() - started:.1f} s; results in {out}/",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command()
+def compare(
+    store: Annotated[Path, typer.Argument(help="A sweep's folder (its --out).")],
+    metric: Annotated[
+        list[str] | None,
+        typer.Option(help="A metric of the experiment, or a summary.json path (repeatable)."),
+    ] = None,
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(help="Compare against this value (or AXIS=VALUE; repeatable)."),
+    ] = None,
+    confidence: Annotated[
+        float | None, typer.Option(help="Confidence level (default: the experiment's).")
+    ] = None,
+) -> None:
+    """Print a sweep's table again from its store, for other metrics or another baseline."""
+    from cloudsim import experiments
+
+    try:
+        found = experiments.compare(
+            store, metrics=metric or [], baseline=baseline or [], confidence=confidence
+        )
+    except ExperimentError as exc:
+        _invalid(store, exc, "cannot compare")
+    _print_cells(found.cells, found.design, found.metrics, found.confidence)
+    _print_failures(found.runs)
+
+
+def _print_changes(changes: StoreChanges) -> None:
+    """What differs between the experiment and what its store held."""
+    if changes.new_cells:
+        out_console.print(
+            f"new cells since the store's last sweep: {'; '.join(changes.new_cells)}",
+            markup=False,
+            highlight=False,
+        )
+    if changes.stale_cells:
+        stale = "; ".join(f"{label} ({n} runs)" for label, n in changes.stale_cells.items())
+        out_console.print(
+            f"stored cells no longer in the experiment (kept in records/, not in the "
+            f"tables): {stale}",
+            markup=False,
+            highlight=False,
+        )
+    if changes.other_versions:
+        out_console.print(
+            f"{changes.other_versions:,} stored runs of another cloudsim version, not reused",
+            markup=False,
+            highlight=False,
+        )
+
+
+def _number(value: float | None, signed: bool = False) -> str:
+    """Four significant digits; large values whole with thousands separators."""
+    if value is None:
+        return "—"
+    if abs(value) == float("inf"):
+        return "∞"
+    sign = "+" if signed else ""
+    return f"{value:{sign},.0f}" if abs(value) >= 1e4 else f"{value:{sign}.4g}"
+
+
+def _print_cells(
+    cells: pa.Table, design: Design, metrics: typing.Sequence[Metric], confidence: float
+) -> None:
+    """One table per metric: the cell (its axes' values), n, mean ± half-width, the paired
+    difference to the baseline with its interval, and how much narrower pairing made it."""
+    rows = cells.to_pylist()
+    points = {c.index: " · ".join(c.values.values()) or c.label for c in design.cells}
+    # piped or captured output is not cut to 80 columns
+    console = out_console if out_console.is_terminal else Console(width=160, soft_wrap=True)
+    for metric in metrics:
+        mine = [r for r in rows if r["metric"] == metric.name]
+        if not mine:
+            continue
+        table = Table(
+            title=metric.name,
+            caption=f"mean ± half-width of the {confidence:.0%} {mine[0]['method']} interval; "
+            "Δ: paired difference to the baseline over common seeds; ×: how many times "
+            "narrower than the unpaired interval",
+            title_justify="left",
+        )
+        table.add_column(" · ".join(a.name for a in design.axes) or "cell")
+        for name in ("n", "mean ± half-width", r"Δ vs baseline \[interval]", "×"):
+            table.add_column(name, justify="right", no_wrap=True)
+        for r in mine:
+            n = f"{r['n']}" + (f" ({r['failed']} failed)" if r["failed"] else "")
+            spread = f" ± {_number(r['half_width'])}" if r["half_width"] is not None else ""
+            if r["baseline"] is None:
+                delta = ""
+            elif r["baseline"] == r["cell"]:
+                delta = "baseline"
+            else:
+                delta = (
+                    f"{_number(r['diff'], True)} "
+                    f"[{_number(r['diff_low'], True)}, {_number(r['diff_high'], True)}]"
+                )
+                if r["n_paired"] != r["n"]:
+                    delta += f" (n={r['n_paired']})"
+            times = "" if r["narrowing"] is None else f"×{r['narrowing']:.1f}"
+            table.add_row(
+                escape(points[r["cell_index"]]), n, f"{_number(r['mean'])}{spread}", delta, times
+            )
+        console.print(table)
+
+
+def _print_failures(runs: pa.Table) -> None:
+    """The errors of failed runs, grouped, most frequent first."""
+    errors: dict[str, int] = {}
+    for status, kind, message in zip(
+        runs.column("status").to_pylist(),
+        runs.column("error_type").to_pylist(),
+        runs.column("error").to_pylist(),
+        strict=True,
+    ):
+        if status != "ok":
+            text = f"{kind}: {message}"
+            errors[text] = errors.get(text, 0) + 1
+    for text, count in sorted(errors.items(), key=lambda item: -item[1])[:5]:
+        err_console.print(f"failed runs: {count} × {text}", style="red", markup=False)
 
 
 def main() -> None:

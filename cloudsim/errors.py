@@ -24,3 +24,7 @@ class ScenarioError(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(problem) for problem in problems))
+
+
+class ExperimentError(ScenarioError):
+    """An invalid experiment file, sweep option or store; the same shape as a scenario's."""
