@@ -468,7 +468,10 @@ def _print_cells(
     """One table per metric: the cell (its axes' values), n, mean ± half-width, the paired
     difference to the baseline with its interval, and how much narrower pairing made it."""
     rows = cells.to_pylist()
-    points = {c.index: " · ".join(c.values.values()) or c.label for c in design.cells}
+    points = {
+        c.index: " · ".join(c.values[a.name] for a in design.axes) or c.label
+        for c in design.cells
+    }
     # piped or captured output is not cut to 80 columns
     console = out_console if out_console.is_terminal else Console(width=160, soft_wrap=True)
     for metric in metrics:

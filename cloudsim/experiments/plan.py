@@ -275,7 +275,7 @@ def _axes(
                 group = ZipAxis.model_validate(entry)
             except ValidationError as exc:
                 problems += problems_from_validation(
-                    exc, raw, file, prefix=("grid", name), root=ExperimentSpec
+                    exc, raw, file, prefix=("grid", name), root=ZipAxis
                 )
                 continue
             paths = tuple(group.zip)

@@ -214,7 +214,9 @@ class DaskPool:
     def run(self, tasks: Sequence[RunTask]) -> Generator[RunOutcome, None, None]:
         futures = [self._client.submit(run_task, task, pure=False) for task in tasks]
         try:
-            for future in self._distributed.as_completed(futures):
+            with self._client.as_current():
+                finished = self._distributed.as_completed(futures)
+            for future in finished:
                 yield future.result()
         finally:
             self._client.cancel([f for f in futures if not f.done()])

@@ -51,6 +51,11 @@ class Interval:
         return half / abs(self.mean)
 
 
+def _variance(values: np.ndarray) -> float:
+    """The sample variance, exactly 0 for equal values (not a rounding residue)."""
+    return 0.0 if values.min() == values.max() else float(values.var(ddof=1))
+
+
 def t_interval(values: np.ndarray, confidence: float) -> Interval:
     """Mean ± t(n-1) · sd / √n."""
     n = int(values.size)
@@ -59,7 +64,7 @@ def t_interval(values: np.ndarray, confidence: float) -> Interval:
     mean = float(values.mean())
     if n == 1:
         return Interval(1, mean)
-    sd = float(values.std(ddof=1))
+    sd = math.sqrt(_variance(values))
     half = float(stdtrit(n - 1, (1 + confidence) / 2)) * sd / math.sqrt(n)
     return Interval(n, mean, sd, mean - half, mean + half)
 
@@ -68,7 +73,7 @@ def welch_interval(x: np.ndarray, y: np.ndarray, confidence: float) -> Interval:
     """mean(x) - mean(y) with the unpaired Welch interval (Welch-Satterthwaite df)."""
     if x.size < 2 or y.size < 2:
         return Interval(min(x.size, y.size), None)
-    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    vx, vy = _variance(x) / x.size, _variance(y) / y.size
     diff = float(x.mean() - y.mean())
     se = math.sqrt(vx + vy)
     if se == 0:
@@ -88,14 +93,15 @@ def bootstrap_interval(
     """Percentile bootstrap of mean(x), or of mean(x) - mean(y) resampling both apart."""
     if x.size < 2 or (y is not None and y.size < 2):
         return Interval(int(x.size), float(x.mean()) if x.size and y is None else None)
+    estimate = float(x.mean()) - (float(y.mean()) if y is not None else 0.0)
+    sd = math.sqrt(_variance(x)) if y is None else None
+    if _variance(x) == 0 and (y is None or _variance(y) == 0):
+        return Interval(int(x.size), estimate, sd, estimate, estimate)
     means = x[rng.integers(0, x.size, (resamples, x.size))].mean(axis=1)
-    estimate = float(x.mean())
     if y is not None:
         means = means - y[rng.integers(0, y.size, (resamples, y.size))].mean(axis=1)
-        estimate -= float(y.mean())
     alpha = (1 - confidence) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
-    sd = float(x.std(ddof=1)) if y is None else None
     return Interval(int(x.size), estimate, sd, float(low), float(high))
 
 
