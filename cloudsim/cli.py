@@ -317,6 +317,9 @@ def sweep(
         str | None,
         typer.Option(help="Run on Dask: a scheduler's address (tcp://host:8786) or 'local'."),
     ] = None,
+    dask_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for the Dask scheduler.")
+    ] = 10.0,
     seeds: Annotated[
         int | None, typer.Option(min=1, help="Only the first N seeds (a first look).")
     ] = None,
@@ -381,6 +384,7 @@ def sweep(
                 max_seeds=max_seeds,
                 retry_failed=retry_failed,
                 progress=show,
+                dask_timeout=dask_timeout,
             )
         except ExperimentError as exc:
             progress.stop()
@@ -469,8 +473,7 @@ def _print_cells(
     difference to the baseline with its interval, and how much narrower pairing made it."""
     rows = cells.to_pylist()
     points = {
-        c.index: " · ".join(c.values[a.name] for a in design.axes) or c.label
-        for c in design.cells
+        c.index: " · ".join(c.values[a.name] for a in design.axes) or c.label for c in design.cells
     }
     # piped or captured output is not cut to 80 columns
     console = out_console if out_console.is_terminal else Console(width=160, soft_wrap=True)

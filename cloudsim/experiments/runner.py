@@ -10,11 +10,13 @@ as a failed outcome: the sweep goes on.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import importlib
 import multiprocessing
 import os
 import socket
+import threading
 import time
 import traceback
 from collections import OrderedDict
@@ -196,15 +198,18 @@ class DaskPool:
             )
             address = self._cluster.scheduler_address
         try:
+            if self._cluster is None:
+                _handshake(address, timeout)
             self._client: Any = distributed.Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError) as exc:
             self._close_cluster()
+            reason = f" ({exc})" if str(exc) else ""
             raise ExperimentError(
                 [
                     Problem(
                         "--dask",
                         "",
-                        f"no Dask scheduler answered at {address} within {timeout:g} s ({exc})",
+                        f"no Dask scheduler answered at {address} within {timeout:g} s{reason}",
                     )
                 ]
             ) from None
@@ -228,6 +233,32 @@ class DaskPool:
     def _close_cluster(self) -> None:
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _handshake(address: str, timeout: float) -> None:
+    """Connect to a Dask scheduler and exchange its handshake within ``timeout`` seconds.
+
+    ``Client`` bounds the connection by its timeout but not the handshake after it, so an
+    address that accepts connections and never speaks would hang it. The probe runs its own
+    event loop in a thread of its own (the caller may be inside a running loop)."""
+    comm_connect: Any = importlib.import_module("distributed.comm").connect
+    failure: list[BaseException] = []
+
+    async def probe() -> None:
+        comm = await asyncio.wait_for(comm_connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    def run() -> None:
+        try:
+            asyncio.run(probe())
+        except (OSError, TimeoutError) as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="cloudsim-dask-probe")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def open_pool(workers: int | None = None, dask: str | None = None, timeout: float = 10.0) -> Pool:
