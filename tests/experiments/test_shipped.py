@@ -3,6 +3,7 @@ run of their scenarios."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,3 +52,21 @@ def test_growth_overcommit_grid() -> None:
     assert sorted(set(overcommit)) == [2.0]
     assert experiment.scenarios[0].extensions == {}  # no container cloud
     assert set(missing(experiment, 0, **{"meta.horizon": "30d"}).values()) == {None}
+
+
+@pytest.mark.slow
+def test_the_readme_example_is_a_valid_experiment(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Experiments") :]
+    example = section[section.index("```yaml\n") + 8 :]
+    example = example[: example.index("```")]
+    text = example.replace("../scenarios/", f"{REPO / 'scenarios'}/")
+    (tmp_path / "example.yaml").write_text(text, encoding="utf-8")
+    experiment = load_experiment(tmp_path / "example.yaml")
+    assert len(experiment.cells) == 2 * 4 * 2
+    assert [m.name for m in experiment.metrics] == [
+        "dr.split_brain_s",
+        "cpu_refused",
+        "rto_p95",
+        "failovers_of_critical",
+    ]
