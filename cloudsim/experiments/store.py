@@ -95,7 +95,7 @@ class Store:
         if discard and self._created and not any(self.records_dir.iterdir()):
             shutil.rmtree(self.root, ignore_errors=True)
 
-    def save(self, outcome: RunOutcome, *, cell: Cell, seed: int, version: str) -> dict[str, Any]:
+    def save(self, outcome: RunOutcome, *, cell: Cell, seed: int, version: str) -> None:
         """Record a finished run (its result folder first, when it has one: a record is
         written only once everything it stands for is on disk)."""
         if outcome.result is not None:
@@ -118,11 +118,9 @@ class Store:
             "summary": outcome.summary,
             "table_metrics": {**before.get("table_metrics", {}), **outcome.table_values},
             "table_metrics_missing": outcome.missing,
-            "tables_kept": outcome.result is not None,
         }
         atomic_write(self.records_dir / f"{outcome.key}.json", lambda p: write_json(p, record))
         self.records()[outcome.key] = record
-        return record
 
     def write_manifest(self, design: Design, seeds: SeedsByCell, version: str) -> None:
         data = {

@@ -152,6 +152,7 @@ class _Sweep:
         self.reused: set[str] = set()
         self.ran = self.failed = self.total = 0
         self.manifest_written = False
+        self.dumps: dict[int, dict[str, Any]] = {}
 
     def round(self, chosen: SeedsByCell) -> None:
         """Run every chosen (cell, seed) the store does not hold yet."""
@@ -165,10 +166,11 @@ class _Sweep:
                     continue
                 seed = chosen[cell.index][position]
                 key = run_key(cell.scenario_digest, seed, self.version)
-                record = self.store.records().get(key)
+                if key in where:  # another cell resolves to the same scenario
+                    continue
                 if self._satisfied(key):
                     self.reused.add(key)
-                    self._check_record(cell, record)
+                    self._check_record(cell, self.store.records()[key])
                     continue
                 where[key] = (cell, seed)
                 left[cell.index] = left.get(cell.index, 0) + 1
@@ -236,15 +238,21 @@ class _Sweep:
         return RunTask(
             key=key,
             digest=cell.scenario_digest,
-            scenario=self.experiment.scenarios[cell.index].dump(),
+            scenario=self._dump(cell),
             label=f"{self.experiment.path} cell {cell.label!r}",
             seed=seed,
             table_metrics=self.table_metrics,
             keep_tables=self.keep_tables,
         )
 
-    def _check_record(self, cell: Cell, record: dict[str, Any] | None) -> None:
-        if cell.index in self.unchecked and record is not None and record["status"] == "ok":
+    def _dump(self, cell: Cell) -> dict[str, Any]:
+        """The cell's resolved scenario as data (dumped once, shared by its tasks)."""
+        if cell.index not in self.dumps:
+            self.dumps[cell.index] = self.experiment.scenarios[cell.index].dump()
+        return self.dumps[cell.index]
+
+    def _check_record(self, cell: Cell, record: dict[str, Any]) -> None:
+        if cell.index in self.unchecked and record["status"] == "ok":
             self._check(cell, record["summary"], record.get("table_metrics_missing", {}))
             self.unchecked.discard(cell.index)
 

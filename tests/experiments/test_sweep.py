@@ -227,3 +227,18 @@ def test_compare_reads_the_store_with_other_metrics_and_baselines(tmp_path: Path
         assert str(info.value).startswith(message), str(info.value)
     with pytest.raises(ExperimentError, match="not a sweep's folder"):
         compare(tmp_path)
+
+
+def test_cells_that_resolve_to_the_same_scenario_share_their_runs(tmp_path: Path) -> None:
+    path = write(tmp_path, grid={"meta.description": ["a"]}, baseline=None)
+    (tmp_path / "copy.yaml").write_text((tmp_path / "unit.yaml").read_text())
+    path.write_text(
+        path.read_text().replace("scenario: unit.yaml", "scenario: {a: unit.yaml, b: copy.yaml}")
+    )
+    result = sweep(path, tmp_path / "out", workers=1)
+    assert result.ran == 3  # one run per seed, shown in both cells
+    assert (
+        result.runs.column("cell").to_pylist()
+        == ["scenario=a, meta.description=a"] * 3 + ["scenario=b, meta.description=a"] * 3
+    )
+    assert result.runs["avail"].to_pylist()[:3] == result.runs["avail"].to_pylist()[3:]
