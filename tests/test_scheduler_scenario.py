@@ -12,7 +12,8 @@ from cloudsim import ScenarioError
 from cloudsim.containers.build import profile_of, setup_clusters, template_of
 from cloudsim.containers.nodes import DATACENTER, HOST, RACK, SITE, ZONE
 from cloudsim.placement.core import Placer
-from cloudsim.scenario.containers import SchedulerProfile, parse_cpu_milli, parse_pod_memory_mib
+from cloudsim.scenario.containers import SchedulerProfile
+from cloudsim.scenario.kubernetes import parse_cpu_milli, parse_pod_memory_mib
 from cloudsim.state.hosts import HostTable
 from tests.conftest import build, tiny
 
