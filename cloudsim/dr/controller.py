@@ -48,6 +48,7 @@ import numpy as np
 import simpy
 
 from cloudsim.dr.capacity import RecoveryCapacity, triple
+from cloudsim.dr.control.authority import WriteAuthority, peer_of, sync_pair
 from cloudsim.dr.detection import HeartbeatMonitors, Monitor
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.observation import (
@@ -103,6 +104,7 @@ class DRController:
         site = ctx.world.witness_site
         self.witness: str | None = witness_name(site) if site is not None else None
         self.net = NetworkTruth(ctx.world, self.hosts, ctx.components, spec, self.witness, site)
+        self.authority = WriteAuthority(self.net)
         self.capacity = RecoveryCapacity(ctx.world, self.platform, self.plans)
         monitored: set[int] = set()
         for p in self.plans:
@@ -168,12 +170,6 @@ class DRController:
             share[i] = p.async_share if p.async_share is not None else default
         return share
 
-    def _initial_holder(self, plan: SystemPlan) -> int | None:
-        """A single primary holds the witness lock from the start (a pair needs none)."""
-        if self.witness is None or plan.mode in ("none", "active-active"):
-            return None
-        return plan.home[0]
-
     def start(self) -> None:
         """State at time 0 (after the initial placement): warm standbys, serving centres."""
         if self._started:
@@ -181,7 +177,7 @@ class DRController:
         self._started = True
         for state in self.systems:
             plan = state.plan
-            state.holder = self._initial_holder(plan)
+            state.holder = self.authority.initial_holder(plan)
             if plan.standby is not None and plan.standby.kind == "warm":
                 flavors = self.capacity.declared[plan.index][: plan.need]
                 rows, _ = self.capacity.create(
@@ -269,77 +265,6 @@ class DRController:
         for state in self.systems:
             self._settle(state, time)
 
-    def _writable(self, state: SystemState) -> set[int]:
-        """The centres where the system really accepts writes (see the module docstring)."""
-        if state.corrupted:
-            return set()
-        plan = state.plan
-        if plan.mode == "none":
-            return {c for c in range(self.n_centres) if self.net.alive[c]}
-        partners = state.primaries - state.fenced
-        live = {c for c in partners if self.net.alive[c]}
-        if self._in_sync(state):
-            return live
-        if self.witness is not None:  # only the holder of the witness lock writes
-            self._check_lock(state)
-            return {state.holder} & live if state.holder is not None else set()
-        out = set()
-        for c in live:
-            peer = self._peer(plan, c)
-            if peer is not None and peer in partners and c not in state.alone:
-                continue  # a synchronous pair out of sync (peer lost or cut): writes freeze
-            out.add(c)
-        return out
-
-    def _voters(self, state: SystemState, c: int) -> list[int]:
-        """The other centres whose contact keeps ``c``'s lock without the witness."""
-        plan = state.plan
-        others = {*plan.home, plan.standby_dc, plan.restore_to if plan.backup else -1}
-        return sorted(x for x in others if x >= 0 and x != c)
-
-    def _lock_valid(self, state: SystemState, c: int) -> bool:
-        """A holder keeps the lock while alive and in touch with the witness, or with every
-        other voter of its system (a failsafe: no one else can have taken over)."""
-        if not self.net.alive[c]:
-            return False
-        if self.net.reaches_witness(c):
-            return True
-        voters = self._voters(state, c)
-        return bool(voters) and all(self.net.can_tell(c, v) for v in voters)
-
-    def _check_lock(self, state: SystemState) -> None:
-        if state.holder is not None and not self._lock_valid(state, state.holder):
-            state.holder = None
-
-    def _take_lock(self, state: SystemState, c: int) -> str:
-        """Grant the witness lock to ``c`` ("" when granted, else why not)."""
-        if self.witness is None:
-            return ""
-        self._check_lock(state)
-        if state.holder is not None and state.holder != c:
-            return f"the witness lock is held by {self.centres[state.holder]}"
-        if not self.net.reaches_witness(c):
-            return f"{self.centres[c]} cannot reach the witness"
-        state.holder = c
-        return ""
-
-    @staticmethod
-    def _peer(plan: SystemPlan, c: int) -> int | None:
-        if plan.mode == "active-active" and len(plan.home) == 2 and c in plan.home:
-            return plan.home[1] if c == plan.home[0] else plan.home[0]
-        return None
-
-    def _in_sync(self, state: SystemState) -> bool:
-        """An active-active pair writing on both sides, synchronously."""
-        plan = state.plan
-        if plan.mode != "active-active" or len(plan.home) != 2 or state.alone:
-            return False
-        if state.winner >= 0:  # a decision split the pair: only failback rejoins it
-            return False
-        a, b = plan.home
-        live = state.primaries - state.fenced
-        return {a, b} <= live and self.net.sync_ok(a, b)
-
     def _settle(self, state: SystemState, time: float) -> None:
         """Serving centres, split-brain and the replication inputs of one system."""
         plan = state.plan
@@ -356,7 +281,7 @@ class DRController:
                         system=s,
                         reason=f"{self.centres[c]} stands down",
                     )
-        writers = self._writable(state)
+        writers = self.authority.writable(state)
         serving = frozenset(writers)
         if serving != state.serving:
             for c in sorted(serving ^ state.serving):
@@ -366,11 +291,7 @@ class DRController:
             state.stopped_writing = math.inf
         elif state.stopped_writing == math.inf:
             state.stopped_writing = time
-        split = (
-            plan.mode != "none"
-            and len(writers) >= 2
-            and not (self._in_sync(state) and writers <= set(plan.home))
-        )
+        split = self.authority.split(state, writers)
         if split and state.split_since is None:
             state.split_since = time
             self.record_event(
@@ -393,9 +314,9 @@ class DRController:
             ]
             cap = max((self.net.throughput(c, plan.async_to) for c in sources), default=0.0)
             repl.async_cap[s] = cap * self._async_share[s]
-        pair = self._sync_pair(plan)
+        pair = sync_pair(plan)
         if pair is not None:
-            synced = self._in_sync(state) if plan.mode == "active-active" else False
+            synced = self.authority.in_sync(state) if plan.mode == "active-active" else False
             a, b = pair
             for side, (c, other) in enumerate(((a, b), (b, a))):
                 mirrored = synced or (plan.mode != "active-active" and self.net.sync_ok(c, other))
@@ -421,16 +342,6 @@ class DRController:
 
     def _async_share_pair(self, s: int) -> float:
         return 1.0 / max(1, sum(1 for p in self.plans if p.sync))
-
-    @staticmethod
-    def _sync_pair(plan: SystemPlan) -> tuple[int, int] | None:
-        if not plan.sync:
-            return None
-        if plan.mode == "active-active" and len(plan.home) == 2:
-            return plan.home[0], plan.home[1]
-        if plan.standby_dc >= 0:
-            return plan.home[0], plan.standby_dc
-        return None
 
     def _end_split(self, state: SystemState, time: float) -> None:
         assert state.split_since is not None
@@ -734,11 +645,11 @@ class DRController:
         """An active-active side goes on without its peer (a traffic shift)."""
         plan = state.plan
         s = plan.index
-        peer = self._peer(plan, side)
+        peer = peer_of(plan, side)
         assert peer is not None
         if side in state.alone or (side in state.primaries and peer not in state.primaries):
             return
-        why = "target down" if not self.net.alive[side] else self._take_lock(state, side)
+        why = "target down" if not self.net.alive[side] else self.authority.take_lock(state, side)
         if self._refuse(state, side, why, "failover", (peer,), policy, time):
             return
         source = (peer,)
@@ -814,7 +725,9 @@ class DRController:
         plan = state.plan
         s = plan.index
         source = tuple(sorted(c for c in state.primaries if c != target))
-        why = "target down" if not self.net.alive[target] else self._take_lock(state, target)
+        why = (
+            "target down" if not self.net.alive[target] else self.authority.take_lock(state, target)
+        )
         if self._refuse(state, target, why, "failover", source, policy, time):
             return
         record = self._new_record(state, "failover", source, target, time, policy)
@@ -825,7 +738,7 @@ class DRController:
             for side in range(2):  # everything unmirrored is in the async queue too
                 self.absorbed_bytes += self.repl.drop_mirror(s, side)
         else:  # a synchronous standby
-            pair = self._sync_pair(plan)
+            pair = sync_pair(plan)
             side = 0 if pair is not None and pair[0] in source else 1
             lost = self.repl.drop_mirror(s, side)
         self._charge(record, lost, time)
@@ -902,7 +815,7 @@ class DRController:
         elif not self.net.alive[to]:
             why = "target down"
         else:
-            why = "" if in_place else self._take_lock(state, to)
+            why = "" if in_place else self.authority.take_lock(state, to)
         if self._refuse(state, to, why, "restore", source, policy, time):
             return
         assert plan.backup is not None
@@ -1010,9 +923,9 @@ class DRController:
             state.fenced.add(centre)
             if state.holder == centre:
                 state.holder = None
-            peer = self._peer(state.plan, centre)
+            peer = peer_of(state.plan, centre)
             if peer is not None:  # the peer goes on (with the witness lock if there is one)
-                why = self._take_lock(state, peer)
+                why = self.authority.take_lock(state, peer)
                 if why:
                     record.failure = f"{self.centres[peer]} cannot go on: {why}"
                 state.winner = peer
@@ -1106,7 +1019,7 @@ class DRController:
         state.alone.clear()
         state.winner = -1
         state.refused.clear()
-        state.holder = self._initial_holder(plan)
+        state.holder = self.authority.initial_holder(plan)
         # home VMs as dealt, DR copies gone, shed VMs back
         for vm_id in list(state.dr_vms):
             row = self.capacity.row_of(vm_id)

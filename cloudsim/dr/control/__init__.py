@@ -1,0 +1,1 @@
+"""The DR controller's parts."""
