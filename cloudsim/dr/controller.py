@@ -49,6 +49,7 @@ import simpy
 
 from cloudsim.dr.capacity import RecoveryCapacity, triple
 from cloudsim.dr.control.authority import WriteAuthority, peer_of, sync_pair
+from cloudsim.dr.control.log import DecisionLog
 from cloudsim.dr.detection import HeartbeatMonitors, Monitor
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.observation import (
@@ -93,7 +94,6 @@ class DRController:
         self.ha = ctx.platform.ha
         self.recorder = ctx.recorder
         self.record_event = ctx.recorder.event
-        self.outages = ctx.recorder.outages
         self.centres: tuple[str, ...] = self.hosts.datacenter_names
         self.n_centres = len(self.centres)
         self.plans = plans
@@ -128,6 +128,14 @@ class DRController:
         self.failback_policy: FailoverPolicy = make_policy(
             self.failback_name, self.spec.failback.params, failback_rng
         )
+        self.log = DecisionLog(
+            ctx.world,
+            self.hosts,
+            self.net,
+            self.monitors,
+            ctx.recorder.outages,
+            ctx.recorder.decisions,
+        )
         self.repl = Replication(
             np.array([p.write_rate for p in self.plans]), [p.shape for p in self.plans]
         )
@@ -152,7 +160,6 @@ class DRController:
         self.absorbed_bytes = 0.0
         self._progress_at: set[float] = set()
         self._started = False
-        self._cause_of: dict[int, Outage] = {}  # record id -> the outage behind it
         self._by_name = {state.plan.name: state for state in self.systems}
         ctx.bus.subscribe("outage", self._fault_changed)
 
@@ -351,7 +358,7 @@ class DRController:
         self.split_brain_s[s] += span
         target = state.open[-1] if state.open else None
         if target is None:
-            target = self._new_record(state, "split_brain", (), -1, time - span)
+            target = self.log.new_record(state, "split_brain", (), -1, time - span)
             target.completed_at = time
         target.split_brain_s += span
 
@@ -529,87 +536,6 @@ class DRController:
 
         self.schedule(time, fire)
 
-    def _affects(self, outage: Outage, lost: set[int]) -> bool:
-        """Whether ``outage`` explains losing sight of the ``lost`` centres: it took one of
-        them down, left one without a host up, or cut or degraded a link of one."""
-        for kind, index in outage.components:
-            if kind == "link":
-                if set(self.net.link_ends[index]) & lost:
-                    return True
-            elif kind == "datacenter":
-                if index in lost:
-                    return True
-            elif kind == "site":
-                site = self.world.catalog.names["site"][index]
-                centres = {self.centres.index(dc) for dc in self.net.topology.datacenters_of(site)}
-                if centres & lost:
-                    return True
-            elif kind in ("host", "rack", "power_domain"):
-                hosts = self.world.catalog.hosts_of(kind, index)
-                centres = set(self.hosts.datacenter[hosts].tolist())
-                if any(c in lost and not self.net.alive[c] for c in centres):
-                    return True
-        return False
-
-    def _cause(
-        self, state: SystemState, lost: Sequence[int], time: float
-    ) -> tuple[Outage | None, str]:
-        """The ground-truth fault behind a decision about ``lost`` centres (the earliest
-        in progress that explains it), or none: a false alarm."""
-        if state.corrupted and state.corrupt_outage is not None:
-            return state.corrupt_outage, state.corrupt_outage.label
-        best: Outage | None = None
-        for outage in self.outages:
-            if outage.start > time or (not math.isnan(outage.end) and outage.end <= time):
-                continue
-            if outage.effect == "corrupt" or not self._affects(outage, set(lost)):
-                continue
-            if best is None or outage.start < best.start:
-                best = outage
-        return best, best.label if best is not None else "false_alarm"
-
-    def _detected(self, lost: Sequence[int], state: SystemState, time: float) -> float:
-        if state.corrupted and state.corrupt_outage is not None:
-            o = state.corrupt_outage
-            return min(time, o.noticed)
-        names = {self.centres[c] for c in lost}
-        since = [
-            m.since
-            for m in self.monitors.monitors.values()
-            if m.target in names and not m.reachable
-        ]
-        return min(since) if since else time
-
-    def _new_record(
-        self,
-        state: SystemState,
-        action: str,
-        source: tuple[int, ...],
-        target: int,
-        time: float,
-        policy: str = "",
-    ) -> Decision:
-        outage, label = self._cause(state, source, time)
-        failed_at = outage.start if outage is not None else time
-        detected = self._detected(source, state, time)
-        record = Decision(
-            system=state.plan.index,
-            action=action,
-            policy=policy,
-            source=source,
-            target=target,
-            cause=label,
-            cause_kind=outage.kind if outage is not None else "",
-            failed_at=min(failed_at, detected),
-            detected_at=detected,
-            decided_at=time,
-        )
-        if outage is not None:
-            record.cause_end = outage.end
-            self._cause_of[id(record)] = outage
-        self.records.append(record)
-        return record
-
     def _failover(self, state: SystemState, to: int | None, policy: str, time: float) -> None:
         plan = state.plan
         if state.phase in ("failing_over", "failing_back"):
@@ -653,7 +579,7 @@ class DRController:
         if self._refuse(state, side, why, "failover", (peer,), policy, time):
             return
         source = (peer,)
-        record = self._new_record(state, "failover", source, side, time, policy)
+        record = self.log.new_record(state, "failover", source, side, time, policy)
         state.alone.add(side)
         state.primaries.add(side)
         state.fenced.discard(side)
@@ -683,7 +609,7 @@ class DRController:
             )
         else:
             record.completed_at = time
-        self._check_healed(record)
+        self.log.check_healed(record)
 
     def _refuse(
         self,
@@ -702,7 +628,7 @@ class DRController:
             return False
         if target not in state.refused:
             state.refused.add(target)
-            record = self._new_record(state, action, source, target, time, policy)
+            record = self.log.new_record(state, action, source, target, time, policy)
             record.failure = why
         return True
 
@@ -716,7 +642,7 @@ class DRController:
         record.vms_created += created
         record.vms_missing += missing
         record.completed_at = time
-        self._check_healed(record)
+        self.log.check_healed(record)
         self._refresh(time)
         self._progress(time)
 
@@ -730,7 +656,7 @@ class DRController:
         )
         if self._refuse(state, target, why, "failover", source, policy, time):
             return
-        record = self._new_record(state, "failover", source, target, time, policy)
+        record = self.log.new_record(state, "failover", source, target, time, policy)
         state.winner = target
         self._depose(state, source, target)
         if target == plan.async_to:
@@ -795,7 +721,7 @@ class DRController:
         if state.corrupted and record.action == "restore":
             self._end_corruption(state, time)
         record.completed_at = time
-        self._check_healed(record)
+        self.log.check_healed(record)
         self._refresh(time)
         self._progress(time)
 
@@ -819,7 +745,7 @@ class DRController:
         if self._refuse(state, to, why, "restore", source, policy, time):
             return
         assert plan.backup is not None
-        record = self._new_record(state, "restore", source, to, time, policy)
+        record = self.log.new_record(state, "restore", source, to, time, policy)
         if not in_place:
             state.winner = to
         # the data written after the newest complete backup taken before the damage is lost
@@ -893,15 +819,6 @@ class DRController:
             end = min(time, self.systems[record.system].stopped_writing)
             record.data_lost_s += float(self.repl.age(amount, end)[record.system])
 
-    def _check_healed(self, record: Decision) -> None:
-        outage = self._cause_of.get(id(record))
-        if outage is None or record.unnecessary:
-            return
-        if not math.isnan(outage.end) and not math.isnan(record.completed_at):
-            record.cause_end = outage.end
-            if outage.end <= record.completed_at and record.action != "restore":
-                record.unnecessary = "healed_first"
-
     def _fence(self, centre: int, only: SystemState | None, policy: str, time: float) -> None:
         targets = (
             [only]
@@ -916,7 +833,7 @@ class DRController:
         for state in targets:
             if centre in state.fenced or centre not in state.primaries:
                 continue
-            record = self._new_record(state, "fence", (centre,), -1, time, policy)
+            record = self.log.new_record(state, "fence", (centre,), -1, time, policy)
             if not delivered:
                 record.failure = "fence undeliverable: no route and no witness"
                 continue
@@ -943,7 +860,7 @@ class DRController:
         plan = state.plan
         centres = [centre] if centre is not None else sorted(state.serving)
         vms = self.platform.vms
-        record = self._new_record(state, "shed", tuple(centres), -1, time, policy)
+        record = self.log.new_record(state, "shed", tuple(centres), -1, time, policy)
         for c in centres:
             rows = np.flatnonzero(
                 vms.live & (vms.ints["system"] == plan.index) & (vms.ints["datacenter"] == c)
