@@ -50,6 +50,7 @@ import simpy
 from cloudsim.dr.capacity import RecoveryCapacity, triple
 from cloudsim.dr.control.authority import WriteAuthority, peer_of, sync_pair
 from cloudsim.dr.control.log import DecisionLog
+from cloudsim.dr.control.settlement import Settlement
 from cloudsim.dr.detection import HeartbeatMonitors, Monitor
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.observation import (
@@ -71,7 +72,7 @@ from cloudsim.dr.policies import FailoverPolicy, make_policy
 from cloudsim.dr.replication import Replication, last_backup_start
 from cloudsim.dr.state import SystemState
 from cloudsim.kernel import Context
-from cloudsim.records import Decision, EventKind, Outage, PolicyFailure, ServingLog
+from cloudsim.records import Decision, EventKind, Outage, PolicyFailure
 from cloudsim.scenario.dr import DR
 from cloudsim.scenario.faults import witness_name
 from cloudsim.world.inventory import deal_datacenters
@@ -139,14 +140,13 @@ class DRController:
         self.repl = Replication(
             np.array([p.write_rate for p in self.plans]), [p.shape for p in self.plans]
         )
-        self._async_share = self._shares()
         self.records: list[Decision] = ctx.recorder.decisions
         self.policy_failures: list[PolicyFailure] = []
         self.policy_failure_count = 0
-        #: Where each system is served from (ground truth), for the availability ledger.
-        self.serving = ServingLog(np.zeros((len(self.plans), self.n_centres), dtype=np.bool_))
-        ctx.recorder.serving = self.serving
-        self.split_brain_s = np.zeros(len(self.plans))
+        self.settlement = Settlement(
+            self.systems, self.net, self.authority, self.repl, self.log, ctx.recorder, self._reroute
+        )
+        ctx.recorder.serving = self.settlement.serving
         self.lag_sum = np.zeros(len(self.plans))
         self.lag_max = np.zeros(len(self.plans))
         self.lag_samples = np.zeros(len(self.plans), dtype=np.int64)
@@ -163,19 +163,10 @@ class DRController:
         self._by_name = {state.plan.name: state for state in self.systems}
         ctx.bus.subscribe("outage", self._fault_changed)
 
-    # -- setup ------------------------------------------------------------------------------
-    def _shares(self) -> FloatArray:
-        """Each system's share of its async route: as set, else in proportion to its mean
-        write rate among the systems replicating to the same centre (equal if none write)."""
-        share = np.zeros(len(self.plans))
-        for i, p in enumerate(self.plans):
-            if p.async_to < 0:
-                continue
-            peers = [q for q in self.plans if q.async_to == p.async_to]
-            total = sum(q.write_rate for q in peers)
-            default = p.write_rate / total if total > 0 else 1.0 / len(peers)
-            share[i] = p.async_share if p.async_share is not None else default
-        return share
+    @property
+    def split_brain_s(self) -> FloatArray:
+        """Seconds of split-brain per system."""
+        return self.settlement.split_brain_s
 
     def start(self) -> None:
         """State at time 0 (after the initial placement): warm standbys, serving centres."""
@@ -191,11 +182,7 @@ class DRController:
                     plan.index, flavors, plan.standby_dc, 0.0, "warm standby", plan.standby.size
                 )
                 state.warm_vms = [self.capacity.vm_id(r) for r in rows]
-        self._refresh(0.0)
-        for state in self.systems:
-            for c in state.serving:
-                self.serving.initial[state.plan.index, c] = True
-        self.serving.changes.clear()
+        self.settlement.begin()
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         """The replication tick: advance every queue, sample every lag."""
@@ -225,7 +212,7 @@ class DRController:
         self.repl.advance(horizon)
         for state in self.systems:
             if state.split_since is not None:
-                self._end_split(state, horizon)
+                self.settlement.end_split(state, horizon)
 
     # -- ground truth -------------------------------------------------------------------------
     def _fault_changed(self, change: str, outage: Outage, time: float) -> None:
@@ -235,7 +222,7 @@ class DRController:
                 state.corrupted = True
                 state.corrupt_outage = outage
                 state.noticed = False
-                self._refresh(time)
+                self.settlement.refresh(time)
             elif change == "noticed" and state.corrupt_outage is outage:
                 state.noticed = True
                 self.record_event(
@@ -246,121 +233,22 @@ class DRController:
                 )
                 self._consult("corruption", time)
             return
-        self._refresh(time, force=False)
+        self.settlement.refresh(time, force=False)
 
-    def _refresh(self, time: float, force: bool = True) -> None:
-        """Recompute the truth after a change: routes, monitors, writable centres. A fault
-        that leaves every centre's life and every route as they were (a host, a rack) changes
-        nothing here unless ``force``."""
-        self.repl.advance(time)
-        changed = self.net.refresh()
-        if not (changed or force):
-            return
-        if changed:
-            nodes = [self.centres[c] for c in self.monitored]
-            if self.witness is not None:
-                nodes.append(self.witness)
-            dead = {x for x in nodes if not self.net.node_alive(x)}
-            routes = {
-                (x, y): self.net.node_route(x, y)
-                for x in nodes
-                for y in nodes
-                if x != y and x not in dead
-            }
-            self.monitors.freeze([(x, y) for x in dead for y in nodes if x != y])
-            self.monitors.update(routes, time)
-        for state in self.systems:
-            self._settle(state, time)
-
-    def _settle(self, state: SystemState, time: float) -> None:
-        """Serving centres, split-brain and the replication inputs of one system."""
-        plan = state.plan
-        s = plan.index
-        newest = state.winner
-        if newest >= 0 and newest in state.primaries:
-            for c in sorted(state.primaries - {newest}):
-                if self.net.can_tell(c, newest):  # a stale primary learns it was replaced
-                    state.primaries.discard(c)
-                    state.alone.discard(c)
-                    self.record_event(
-                        time,
-                        EventKind.DR_STAND_DOWN,
-                        system=s,
-                        reason=f"{self.centres[c]} stands down",
-                    )
-        writers = self.authority.writable(state)
-        serving = frozenset(writers)
-        if serving != state.serving:
-            for c in sorted(serving ^ state.serving):
-                self.serving.changes.append((time, s, c, c in serving))
-            state.serving = serving
-        if writers:
-            state.stopped_writing = math.inf
-        elif state.stopped_writing == math.inf:
-            state.stopped_writing = time
-        split = self.authority.split(state, writers)
-        if split and state.split_since is None:
-            state.split_since = time
-            self.record_event(
-                time, EventKind.SPLIT_BRAIN, system=s, reason="two writable primaries"
-            )
-        elif not split and state.split_since is not None:
-            self._end_split(state, time)
-        # replication inputs
-        repl = self.repl
-        n = len(writers)
-        share = 1.0 / n if n else 0.0
-        repl.write_on[s] = 1.0 if n else 0.0
-        repl.away_in[s] = share * len(writers - set(plan.home))
-        if plan.async_to >= 0:
-            repl.async_in[s] = share * len(writers - {plan.async_to, *self._not_home(plan)})
-            sources = [
-                c
-                for c in (*plan.home, *state.primaries)
-                if c != plan.async_to and self.net.alive[c]
-            ]
-            cap = max((self.net.throughput(c, plan.async_to) for c in sources), default=0.0)
-            repl.async_cap[s] = cap * self._async_share[s]
-        pair = sync_pair(plan)
-        if pair is not None:
-            synced = self.authority.in_sync(state) if plan.mode == "active-active" else False
-            a, b = pair
-            for side, (c, other) in enumerate(((a, b), (b, a))):
-                mirrored = synced or (plan.mode != "active-active" and self.net.sync_ok(c, other))
-                repl.mirror_in[s, side] = share if (c in writers and not mirrored) else 0.0
-            divergent = (repl.mirror[s] > 0).all()
-            connected = (
-                self.net.sync_ok(a, b)
-                if plan.mode == "active-active"
-                else (
-                    self.net.route(a, b, False)[0] and bool(self.net.alive[a] and self.net.alive[b])
-                )
-            )
-            resync = connected and not divergent and not state.alone
-            repl.mirror_cap[s] = (
-                self.net.throughput(a, b) * self._async_share_pair(s) if resync else 0
-            )
-        else:
-            repl.mirror_in[s] = 0.0
-
-    def _not_home(self, plan: SystemPlan) -> set[int]:
-        """Centres whose writes count as 'away' (they are copied home at failback)."""
-        return set(range(self.n_centres)) - set(plan.home)
-
-    def _async_share_pair(self, s: int) -> float:
-        return 1.0 / max(1, sum(1 for p in self.plans if p.sync))
-
-    def _end_split(self, state: SystemState, time: float) -> None:
-        assert state.split_since is not None
-        span = time - state.split_since
-        state.split_since = None
-        s = state.plan.index
-        self.split_brain_s[s] += span
-        target = state.open[-1] if state.open else None
-        if target is None:
-            target = self.log.new_record(state, "split_brain", (), -1, time - span)
-            target.completed_at = time
-        target.split_brain_s += span
+    def _reroute(self, time: float) -> None:
+        """The heartbeat monitors follow the network's new routes (a dead node's freeze)."""
+        nodes = [self.centres[c] for c in self.monitored]
+        if self.witness is not None:
+            nodes.append(self.witness)
+        dead = {x for x in nodes if not self.net.node_alive(x)}
+        routes = {
+            (x, y): self.net.node_route(x, y)
+            for x in nodes
+            for y in nodes
+            if x != y and x not in dead
+        }
+        self.monitors.freeze([(x, y) for x in dead for y in nodes if x != y])
+        self.monitors.update(routes, time)
 
     # -- detection and decisions ----------------------------------------------------------------
     def _observed(self, monitor: Monitor, time: float) -> None:
@@ -599,7 +487,7 @@ class DRController:
             system=s,
             reason=f"{policy}: {self.centres[side]} continues alone",
         )
-        self._settle(state, time)
+        self.settlement.settle(state, time)
         missing = self.capacity.missing(state.plan, side, state.promoted)
         if missing:
             gen = state.generation
@@ -643,7 +531,7 @@ class DRController:
         record.vms_missing += missing
         record.completed_at = time
         self.log.check_healed(record)
-        self._refresh(time)
+        self.settlement.refresh(time)
         self._progress(time)
 
     def _promote(self, state: SystemState, target: int, policy: str, time: float) -> None:
@@ -683,7 +571,7 @@ class DRController:
         self.schedule(
             time + delay, partial(self._promoted, state, target, record, state.generation)
         )
-        self._settle(state, time)
+        self.settlement.settle(state, time)
 
     def _promoted(
         self, state: SystemState, target: int, record: Decision, gen: int, time: float
@@ -722,7 +610,7 @@ class DRController:
             self._end_corruption(state, time)
         record.completed_at = time
         self.log.check_healed(record)
-        self._refresh(time)
+        self.settlement.refresh(time)
         self._progress(time)
 
     def _restore(
@@ -776,7 +664,7 @@ class DRController:
         )
         done = time + plan.restore_seconds() + (0.0 if in_place else self.spec.start_time)
         self.schedule(done, partial(self._restored, state, to, record, in_place, state.generation))
-        self._settle(state, time)
+        self.settlement.settle(state, time)
 
     def _restored(
         self, state: SystemState, to: int, record: Decision, in_place: bool, gen: int, time: float
@@ -854,7 +742,7 @@ class DRController:
                 system=state.plan.index,
                 reason=f"{policy}: fence {self.centres[centre]}",
             )
-            self._settle(state, time)
+            self.settlement.settle(state, time)
 
     def _shed(self, state: SystemState, centre: int | None, policy: str, time: float) -> None:
         plan = state.plan
@@ -873,7 +761,7 @@ class DRController:
         record.completed_at = time
         state.open.append(record)
         self.record_event(time, EventKind.DR_ACTION, system=plan.index, reason=f"{policy}: shed")
-        self._refresh(time)
+        self.settlement.refresh(time)
 
     def _forget(self, state: SystemState, row: int) -> None:
         vm_id = self.capacity.vm_id(row)
@@ -901,7 +789,7 @@ class DRController:
             for h in plan.home:
                 if c != h:
                     rate = max(rate, self.net.throughput(c, h))
-        share = self._async_share[s] or self._async_share_pair(s)
+        share = self.settlement.async_share[s] or self.settlement.pair_share
         rate *= share
         if copy > 0 and rate <= 0:
             self._policy_failed(time, policy, f"FailBack({plan.name}): no route to resync")
@@ -963,12 +851,12 @@ class DRController:
         state.shed.clear()
         state.phase = "normal"
         if state.split_since is not None:  # reconciled: the split ends with the failback
-            self._end_split(state, time)
+            self.settlement.end_split(state, time)
         for record in state.open:
             record.failback_done_at = time
         state.open.clear()
         self.record_event(time, EventKind.DR_ACTION, system=s, reason="failback done")
-        self._refresh(time)
+        self.settlement.refresh(time)
         self._progress(time)
 
     # -- VMs ------------------------------------------------------------------------------------
