@@ -38,9 +38,7 @@ calendar (detections, decisions' completions, timers); failures reach it on the 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Generator, Sequence
-from functools import partial
+from collections.abc import Generator
 from types import MappingProxyType
 from typing import Any
 
@@ -48,8 +46,10 @@ import numpy as np
 import simpy
 
 from cloudsim.dr.capacity import RecoveryCapacity, triple
-from cloudsim.dr.control.authority import WriteAuthority, peer_of, sync_pair
+from cloudsim.dr.control.authority import WriteAuthority
+from cloudsim.dr.control.failback import Failback
 from cloudsim.dr.control.log import DecisionLog
+from cloudsim.dr.control.recovery import Recovery
 from cloudsim.dr.control.settlement import Settlement
 from cloudsim.dr.detection import HeartbeatMonitors, Monitor
 from cloudsim.dr.network import NetworkTruth
@@ -69,13 +69,12 @@ from cloudsim.dr.observation import (
 )
 from cloudsim.dr.plan import SystemPlan
 from cloudsim.dr.policies import FailoverPolicy, make_policy
-from cloudsim.dr.replication import Replication, last_backup_start
+from cloudsim.dr.replication import Replication
 from cloudsim.dr.state import SystemState
 from cloudsim.kernel import Context
 from cloudsim.records import Decision, EventKind, Outage, PolicyFailure
 from cloudsim.scenario.dr import DR
 from cloudsim.scenario.faults import witness_name
-from cloudsim.world.inventory import deal_datacenters
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 #: Policy failures kept in full (all are counted).
@@ -154,19 +153,54 @@ class DRController:
         self.decisions = 0
         self.ticks = 0
         self._timers: set[float] = set()
-        #: Bytes dropped from the queues: charged to a record as data lost, or absorbed in a
-        #: loss recorded another way (a restore's backup window, the async queue's copy).
-        self.charged_bytes = 0.0
-        self.absorbed_bytes = 0.0
         self._progress_at: set[float] = set()
         self._started = False
         self._by_name = {state.plan.name: state for state in self.systems}
+        self.recovery = Recovery(
+            self.systems,
+            spec,
+            self.net,
+            self.authority,
+            self.settlement,
+            self.log,
+            self.capacity,
+            self.repl,
+            self.platform,
+            ctx.calendar,
+            ctx.recorder,
+            self.monitored,
+            self._progress,
+        )
+        self.failback = Failback(
+            ctx.world,
+            self.net,
+            self.authority,
+            self.settlement,
+            self.recovery,
+            self.capacity,
+            self.repl,
+            self.platform,
+            ctx.calendar,
+            ctx.recorder,
+            self._policy_failed,
+            self._progress,
+        )
         ctx.bus.subscribe("outage", self._fault_changed)
 
     @property
     def split_brain_s(self) -> FloatArray:
         """Seconds of split-brain per system."""
         return self.settlement.split_brain_s
+
+    @property
+    def charged_bytes(self) -> float:
+        """Bytes dropped from the queues and charged to a record as data lost."""
+        return self.recovery.charged_bytes
+
+    @property
+    def absorbed_bytes(self) -> float:
+        """Bytes dropped from the queues within a loss recorded another way."""
+        return self.recovery.absorbed_bytes
 
     def start(self) -> None:
         """State at time 0 (after the initial placement): warm standbys, serving centres."""
@@ -378,21 +412,21 @@ class DRController:
             c = self.centres.index(action.centre)
             for state in self.systems:
                 if c in state.primaries and state.plan.mode != "none":
-                    self._failover(state, None, policy, time)
+                    self.recovery.failover(state, None, policy, time)
             return
         found = self._state(getattr(action, "system", None))
         if isinstance(action, Fence):
-            self._fence(self.centres.index(action.centre), found, policy, time)
+            self.recovery.fence(self.centres.index(action.centre), found, policy, time)
             return
         assert found is not None
         if isinstance(action, FailOver):
             to = self.centres.index(action.to) if action.to is not None else None
-            self._failover(found, to, policy, time)
+            self.recovery.failover(found, to, policy, time)
         elif isinstance(action, FailBack):
-            self._failback(found, policy, time)
+            self.failback.failback(found, policy, time)
         elif isinstance(action, Shed):
             centre = self.centres.index(action.centre) if action.centre else None
-            self._shed(found, centre, policy, time)
+            self.recovery.shed(found, centre, policy, time)
 
     def _state(self, name: str | None) -> SystemState | None:
         if name is None:
@@ -423,446 +457,3 @@ class DRController:
             self._consult("progress", now)
 
         self.schedule(time, fire)
-
-    def _failover(self, state: SystemState, to: int | None, policy: str, time: float) -> None:
-        plan = state.plan
-        if state.phase in ("failing_over", "failing_back"):
-            return
-        if plan.mode == "none" and not state.corrupted:
-            return
-        if state.corrupted:
-            if state.phase != "normal" or not state.noticed:
-                return
-            self._restore(state, to, policy, time, corrupted=True)
-            return
-        if to is None:
-            if plan.mode == "active-active":
-                live = [c for c in plan.home if c in state.primaries and self.net.alive[c]]
-                to = live[0] if len(live) == 1 else plan.standby_dc
-            elif plan.mode == "backup-only":
-                to = plan.restore_to
-            else:
-                to = plan.standby_dc
-        if to is None or to < 0:
-            return
-        if plan.mode == "active-active" and to in plan.home:
-            self._continue_alone(state, to, policy, time)
-            return
-        if to in state.primaries and to not in state.fenced:
-            return  # already there
-        if plan.mode == "backup-only" or (to != plan.standby_dc and to != plan.async_to):
-            self._restore(state, to, policy, time, corrupted=False)
-            return
-        self._promote(state, to, policy, time)
-
-    def _continue_alone(self, state: SystemState, side: int, policy: str, time: float) -> None:
-        """An active-active side goes on without its peer (a traffic shift)."""
-        plan = state.plan
-        s = plan.index
-        peer = peer_of(plan, side)
-        assert peer is not None
-        if side in state.alone or (side in state.primaries and peer not in state.primaries):
-            return
-        why = "target down" if not self.net.alive[side] else self.authority.take_lock(state, side)
-        if self._refuse(state, side, why, "failover", (peer,), policy, time):
-            return
-        source = (peer,)
-        record = self.log.new_record(state, "failover", source, side, time, policy)
-        state.alone.add(side)
-        state.primaries.add(side)
-        state.fenced.discard(side)
-        state.winner = side
-        deposed = not self.net.alive[peer] or self.net.can_tell(side, peer)
-        if deposed:
-            state.primaries.discard(peer)
-        # the surviving side lacks what the other side had not mirrored
-        lost = self.repl.drop_mirror(s, plan.home.index(peer))
-        self._charge(record, lost, time)
-        record.unnecessary = "false_alarm" if self.net.alive[peer] else ""
-        state.phase = "failed_over"
-        state.open.append(record)
-        self.record_event(
-            time,
-            EventKind.DR_ACTION,
-            system=s,
-            reason=f"{policy}: {self.centres[side]} continues alone",
-        )
-        self.settlement.settle(state, time)
-        missing = self.capacity.missing(state.plan, side, state.promoted)
-        if missing:
-            gen = state.generation
-            self.schedule(
-                time + self.spec.start_time,
-                partial(self._scale_out, state, side, record, gen),
-            )
-        else:
-            record.completed_at = time
-        self.log.check_healed(record)
-
-    def _refuse(
-        self,
-        state: SystemState,
-        target: int,
-        why: str,
-        action: str,
-        source: tuple[int, ...],
-        policy: str,
-        time: float,
-    ) -> bool:
-        """Record (once per target until things change) a decision that cannot be carried
-        out; True when ``why`` says it cannot."""
-        if not why:
-            state.refused.discard(target)
-            return False
-        if target not in state.refused:
-            state.refused.add(target)
-            record = self.log.new_record(state, action, source, target, time, policy)
-            record.failure = why
-        return True
-
-    def _scale_out(
-        self, state: SystemState, side: int, record: Decision, gen: int, time: float
-    ) -> None:
-        if gen != state.generation:
-            return
-        flavors = self.capacity.missing(state.plan, side, state.promoted)
-        created, missing = self._create_for(state, flavors, side, time, "scale-out")
-        record.vms_created += created
-        record.vms_missing += missing
-        record.completed_at = time
-        self.log.check_healed(record)
-        self.settlement.refresh(time)
-        self._progress(time)
-
-    def _promote(self, state: SystemState, target: int, policy: str, time: float) -> None:
-        """Fail over to the remote standby (warm: resize; cold: create)."""
-        plan = state.plan
-        s = plan.index
-        source = tuple(sorted(c for c in state.primaries if c != target))
-        why = (
-            "target down" if not self.net.alive[target] else self.authority.take_lock(state, target)
-        )
-        if self._refuse(state, target, why, "failover", source, policy, time):
-            return
-        record = self.log.new_record(state, "failover", source, target, time, policy)
-        state.winner = target
-        self._depose(state, source, target)
-        if target == plan.async_to:
-            lost = self.repl.drop_async(s)
-            for side in range(2):  # everything unmirrored is in the async queue too
-                self.absorbed_bytes += self.repl.drop_mirror(s, side)
-        else:  # a synchronous standby
-            pair = sync_pair(plan)
-            side = 0 if pair is not None and pair[0] in source else 1
-            lost = self.repl.drop_mirror(s, side)
-        self._charge(record, lost, time)
-        record.unnecessary = "false_alarm" if any(self.net.alive[c] for c in source) else ""
-        state.phase = "failing_over"
-        state.open.append(record)
-        state.reserved = (target, self.capacity.demand_at(state.plan, target, state.promoted)[0])
-        self.record_event(
-            time,
-            EventKind.DR_ACTION,
-            system=s,
-            reason=f"{policy}: fail over to {self.centres[target]}",
-        )
-        assert plan.standby is not None or plan.mode == "active-active"
-        delay = plan.standby.start_s if plan.standby is not None else self.spec.start_time
-        self.schedule(
-            time + delay, partial(self._promoted, state, target, record, state.generation)
-        )
-        self.settlement.settle(state, time)
-
-    def _promoted(
-        self, state: SystemState, target: int, record: Decision, gen: int, time: float
-    ) -> None:
-        if gen != state.generation:
-            return
-        plan = state.plan
-        created = 0
-        missing = 0
-        if plan.standby is not None and plan.standby.kind == "warm" and not state.promoted:
-            grown, stuck = self.capacity.grow(state.warm_vms, plan.index)
-            for row in stuck:  # a standby VM that cannot grow is no use: gone
-                self._forget(state, row)
-                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="resize_failed")
-            created += grown
-            missing += len(stuck)
-            state.promoted = True
-        flavors = self.capacity.missing(state.plan, target, state.promoted)
-        c2, m2 = self._create_for(state, flavors, target, time, "failover")
-        state.reserved = None
-        record.vms_created += created + c2
-        record.vms_missing += missing + m2
-        self.schedule(
-            time + self.spec.redirect_time, partial(self._activate, state, target, record, gen)
-        )
-
-    def _activate(
-        self, state: SystemState, target: int, record: Decision, gen: int, time: float
-    ) -> None:
-        if gen != state.generation:
-            return
-        state.primaries.add(target)
-        state.fenced.discard(target)
-        state.phase = "failed_over"
-        if state.corrupted and record.action == "restore":
-            self._end_corruption(state, time)
-        record.completed_at = time
-        self.log.check_healed(record)
-        self.settlement.refresh(time)
-        self._progress(time)
-
-    def _restore(
-        self, state: SystemState, to: int | None, policy: str, time: float, *, corrupted: bool
-    ) -> None:
-        """Restore from the backup: in place (a corrupted system whose centres are up) or at
-        ``to`` / the restore centre."""
-        plan = state.plan
-        s = plan.index
-        if to is None:
-            to = plan.home[0] if corrupted and self.net.alive[plan.home[0]] else plan.restore_to
-        source = tuple(sorted(state.primaries))
-        in_place = to in plan.home and corrupted
-        if plan.backup is None:
-            why = "no backup: the data cannot be restored"
-        elif not self.net.alive[to]:
-            why = "target down"
-        else:
-            why = "" if in_place else self.authority.take_lock(state, to)
-        if self._refuse(state, to, why, "restore", source, policy, time):
-            return
-        assert plan.backup is not None
-        record = self.log.new_record(state, "restore", source, to, time, policy)
-        if not in_place:
-            state.winner = to
-        # the data written after the newest complete backup taken before the damage is lost
-        until = (
-            state.corrupt_outage.start
-            if corrupted and state.corrupt_outage is not None
-            else min(time, state.stopped_writing)
-        )
-        start = last_backup_start(
-            until, plan.backup.interval, plan.backup.offset, plan.backup_delay()
-        )
-        for side in range(2):  # queued writes are part of the window lost
-            self.absorbed_bytes += self.repl.drop_mirror(s, side)
-        self.absorbed_bytes += self.repl.drop_async(s)
-        record.data_lost_s = until - start
-        record.data_lost_bytes = self.repl.written_between(s, start, until)
-        if not in_place:
-            self._depose(state, source, to)
-            record.unnecessary = (
-                "false_alarm" if not corrupted and any(self.net.alive[c] for c in source) else ""
-            )
-        state.phase = "failing_over"
-        state.open.append(record)
-        if not in_place:
-            state.reserved = (to, self.capacity.demand_at(state.plan, to, state.promoted)[0])
-        self.record_event(
-            time, EventKind.DR_ACTION, system=s, reason=f"{policy}: restore at {self.centres[to]}"
-        )
-        done = time + plan.restore_seconds() + (0.0 if in_place else self.spec.start_time)
-        self.schedule(done, partial(self._restored, state, to, record, in_place, state.generation))
-        self.settlement.settle(state, time)
-
-    def _restored(
-        self, state: SystemState, to: int, record: Decision, in_place: bool, gen: int, time: float
-    ) -> None:
-        if gen != state.generation:
-            return
-        if not in_place:
-            flavors = self.capacity.missing(state.plan, to, state.promoted)
-            created, missing = self._create_for(state, flavors, to, time, "restore")
-            state.reserved = None
-            record.vms_created += created
-            record.vms_missing += missing
-        self.schedule(
-            time + self.spec.redirect_time, partial(self._activate, state, to, record, gen)
-        )
-
-    def _end_corruption(self, state: SystemState, time: float) -> None:
-        state.corrupted = False
-        state.noticed = False
-        if state.corrupt_outage is not None:
-            state.corrupt_outage.end = time
-        state.corrupt_outage = None
-        if set(state.primaries) == set(state.plan.home) or state.plan.mode == "none":
-            state.phase = "normal"
-            for record in state.open:
-                record.failback_decided_at = record.failback_done_at = time
-            state.open.clear()
-
-    def _depose(self, state: SystemState, source: Sequence[int], target: int) -> None:
-        for c in source:
-            if not self.net.alive[c] or self.net.can_tell(target, c):
-                state.primaries.discard(c)
-
-    def _charge(self, record: Decision, lost: float, time: float) -> None:
-        record.data_lost_bytes += lost
-        self.charged_bytes += lost
-        if lost > 0:
-            amount = np.zeros(len(self.plans))
-            amount[record.system] = lost
-            end = min(time, self.systems[record.system].stopped_writing)
-            record.data_lost_s += float(self.repl.age(amount, end)[record.system])
-
-    def _fence(self, centre: int, only: SystemState | None, policy: str, time: float) -> None:
-        targets = (
-            [only]
-            if only is not None
-            else [st for st in self.systems if centre in st.primaries and st.plan.mode != "none"]
-        )
-        delivered = (
-            not self.net.alive[centre]
-            or self.witness is not None
-            or any(self.net.can_tell(c, centre) for c in self.monitored if c != centre)
-        )
-        for state in targets:
-            if centre in state.fenced or centre not in state.primaries:
-                continue
-            record = self.log.new_record(state, "fence", (centre,), -1, time, policy)
-            if not delivered:
-                record.failure = "fence undeliverable: no route and no witness"
-                continue
-            state.fenced.add(centre)
-            if state.holder == centre:
-                state.holder = None
-            peer = peer_of(state.plan, centre)
-            if peer is not None:  # the peer goes on (with the witness lock if there is one)
-                why = self.authority.take_lock(state, peer)
-                if why:
-                    record.failure = f"{self.centres[peer]} cannot go on: {why}"
-                state.winner = peer
-            record.completed_at = time
-            state.open.append(record)
-            self.record_event(
-                time,
-                EventKind.DR_ACTION,
-                system=state.plan.index,
-                reason=f"{policy}: fence {self.centres[centre]}",
-            )
-            self.settlement.settle(state, time)
-
-    def _shed(self, state: SystemState, centre: int | None, policy: str, time: float) -> None:
-        plan = state.plan
-        centres = [centre] if centre is not None else sorted(state.serving)
-        vms = self.platform.vms
-        record = self.log.new_record(state, "shed", tuple(centres), -1, time, policy)
-        for c in centres:
-            rows = np.flatnonzero(
-                vms.live & (vms.ints["system"] == plan.index) & (vms.ints["datacenter"] == c)
-            )
-            for row in rows.tolist():
-                state.shed.append((int(vms.ints["flavor"][row]), c))
-                self._forget(state, row)
-                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="shed")
-        state.phase = "shed"
-        record.completed_at = time
-        state.open.append(record)
-        self.record_event(time, EventKind.DR_ACTION, system=plan.index, reason=f"{policy}: shed")
-        self.settlement.refresh(time)
-
-    def _forget(self, state: SystemState, row: int) -> None:
-        vm_id = self.capacity.vm_id(row)
-        self.ha.waiting.pop(vm_id, None)
-        if vm_id in state.dr_vms:
-            state.dr_vms.remove(vm_id)
-        if vm_id in state.warm_vms:
-            state.warm_vms.remove(vm_id)
-
-    def _failback(self, state: SystemState, policy: str, time: float) -> None:
-        plan = state.plan
-        s = plan.index
-        if state.phase in ("failing_over", "failing_back") or state.corrupted:
-            return
-        away = set(state.primaries) != set(plan.home) or state.fenced or state.alone or state.shed
-        if not away and state.phase == "normal":
-            return
-        if not all(self.net.alive[c] for c in plan.home):
-            self._policy_failed(time, policy, f"FailBack({plan.name}): a home centre is down")
-            return
-        writers = sorted(state.serving) or sorted(state.primaries)
-        copy = float(self.repl.away[s] + self.repl.mirror[s].sum())
-        rate = 0.0
-        for c in writers:
-            for h in plan.home:
-                if c != h:
-                    rate = max(rate, self.net.throughput(c, h))
-        share = self.settlement.async_share[s] or self.settlement.pair_share
-        rate *= share
-        if copy > 0 and rate <= 0:
-            self._policy_failed(time, policy, f"FailBack({plan.name}): no route to resync")
-            return
-        duration = copy / rate if copy > 0 else 0.0
-        for record in state.open:
-            if math.isnan(record.failback_decided_at):
-                record.failback_decided_at = time
-        state.phase = "failing_back"
-        self.record_event(time, EventKind.DR_ACTION, system=s, reason=f"{policy}: fail back")
-        self.schedule(time + duration, partial(self._failed_back, state, state.generation))
-
-    def _failed_back(self, state: SystemState, gen: int, time: float) -> None:
-        if gen != state.generation:
-            return
-        plan = state.plan
-        s = plan.index
-        state.generation += 1
-        self.repl.advance(time)
-        # after a split-brain the losing side's writes are discarded
-        if plan.mode == "active-active" and (self.repl.mirror[s] > 0).all():
-            winner = state.winner if state.winner in plan.home else plan.home[0]
-            loser = plan.home.index(winner) ^ 1
-            lost = self.repl.drop_mirror(s, loser)
-            if state.open:
-                self._charge(state.open[-1], lost, time)
-        self.repl.resynced[s] += self.repl.mirror[s].sum()
-        self.repl.mirror[s] = 0.0
-        self.repl.bring_back(s)
-        state.primaries = set(plan.home)
-        state.fenced.clear()
-        state.alone.clear()
-        state.winner = -1
-        state.refused.clear()
-        state.holder = self.authority.initial_holder(plan)
-        # home VMs as dealt, DR copies gone, shed VMs back
-        for vm_id in list(state.dr_vms):
-            row = self.capacity.row_of(vm_id)
-            if row is not None:
-                self._forget(state, row)
-                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="failback")
-        state.dr_vms.clear()
-        if state.promoted:
-            assert plan.standby is not None
-            self.capacity.shrink(state.warm_vms, s, plan.standby.size)
-            state.promoted = False
-        system = self.world.scenario.systems[s]
-        for flavor_name, dc_name, count in deal_datacenters(system):
-            flavor = self.world.flavors.index_of(flavor_name)
-            centres = [self.centres.index(dc_name)] if dc_name else list(plan.home)
-            have = sum(
-                1
-                for c in centres
-                for r in self.capacity.live_rows(s, c)
-                if int(self.platform.vms.ints["flavor"][r]) == flavor
-            )
-            if have < count:
-                self._create_for(state, [flavor] * (count - have), centres[0], time, "failback")
-        state.shed.clear()
-        state.phase = "normal"
-        if state.split_since is not None:  # reconciled: the split ends with the failback
-            self.settlement.end_split(state, time)
-        for record in state.open:
-            record.failback_done_at = time
-        state.open.clear()
-        self.record_event(time, EventKind.DR_ACTION, system=s, reason="failback done")
-        self.settlement.refresh(time)
-        self._progress(time)
-
-    # -- VMs ------------------------------------------------------------------------------------
-    def _create_for(
-        self, state: SystemState, flavors: list[int], centre: int, time: float, reason: str
-    ) -> tuple[int, int]:
-        rows, missing = self.capacity.create(state.plan.index, flavors, centre, time, reason)
-        state.dr_vms.extend(self.capacity.vm_id(r) for r in rows)
-        return len(rows), missing
