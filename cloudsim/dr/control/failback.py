@@ -35,6 +35,7 @@ class Failback:
     def __init__(
         self,
         world: World,
+        *,
         net: NetworkTruth,
         authority: WriteAuthority,
         settlement: Settlement,

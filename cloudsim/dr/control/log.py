@@ -30,6 +30,7 @@ class DecisionLog:
         self,
         world: World,
         hosts: HostTable,
+        *,
         net: NetworkTruth,
         monitors: HeartbeatMonitors,
         outages: list[Outage],

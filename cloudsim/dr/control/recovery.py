@@ -47,6 +47,7 @@ class Recovery:
         self,
         systems: list[SystemState],
         spec: DR,
+        *,
         net: NetworkTruth,
         authority: WriteAuthority,
         settlement: Settlement,

@@ -56,6 +56,7 @@ class Settlement:
     def __init__(
         self,
         systems: list[SystemState],
+        *,
         net: NetworkTruth,
         authority: WriteAuthority,
         repl: Replication,
@@ -150,6 +151,8 @@ class Settlement:
         target.split_brain_s += span
 
     def _replication_inputs(self, state: SystemState, writers: set[int]) -> None:
+        """What the system's queues receive while ``writers`` take its writes (an equal
+        share each), and what its routes can ship."""
         plan = state.plan
         s = plan.index
         repl = self.repl
