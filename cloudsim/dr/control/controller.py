@@ -54,7 +54,6 @@ class DRController:
     """Disaster recovery of one run with a ``dr`` section (see the module docstring)."""
 
     def __init__(self, ctx: Context, spec: DR, plans: list[SystemPlan]) -> None:
-        self.spec = spec
         self.plans = plans
         self.record_event = ctx.recorder.event
         self.centres: tuple[str, ...] = ctx.hosts.datacenter_names
@@ -165,6 +164,7 @@ class DRController:
                 self.settlement.end_split(state, horizon)
 
     def _fault_changed(self, change: str, outage: Outage, time: float) -> None:
+        """A failure began or ended, or a corruption was noticed (the bus's ``"outage"``)."""
         if outage.effect == "corrupt":
             state = self.systems[outage.components[0][1]]
             if change == "begin":
