@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloudsim import Scenario, Simulation
-from cloudsim.dr.controller import DRController
+from cloudsim.dr.control import DRController
 from cloudsim.dr.replication import Diurnal
 from cloudsim.ledger import VM_EVENT_CODES
 from cloudsim.scenario.dr import OFFICE_DAY

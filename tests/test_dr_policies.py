@@ -4,7 +4,8 @@ misbehave in a run (a recorded, named failure, never a lost run)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -19,9 +20,17 @@ from cloudsim.dr.contract import (
     sample_observations,
 )
 from cloudsim.dr.observation import Action, FailOver, FailOverCentre, Fence, Observation, Wait
-from cloudsim.dr.policies import BUILTIN, POLICIES, register_policy
+from cloudsim.dr.policies import BUILTIN, POLICIES, make_policy, register_policy
 from tests.conftest import dr_of
 from tests.dr_builders import centre_down, cut, dr_scenario, run
+
+
+@pytest.fixture(autouse=True)
+def registry_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The policies a test registers are gone after it (the registry has no unregister: its
+    table is put back as it was)."""
+    POLICIES.load_entry_points()
+    monkeypatch.setattr(POLICIES, "_items", dict(POLICIES.items()))
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))
@@ -29,11 +38,17 @@ def test_every_builtin_policy_keeps_the_contract(name: str) -> None:
     check_failover_policy(name)
 
 
-def test_the_builtins_are_published_as_entry_points() -> None:
-    published = {e.name: e for e in entry_points(group="cloudsim.policies")}
-    assert set(BUILTIN) <= set(published)
+def test_the_builtins_are_registered_once_in_code_not_as_entry_points() -> None:
+    published = {e.name for e in entry_points(group="cloudsim.policies")}
+    assert not set(BUILTIN) & published  # the group is for other packages' policies
     for name, factory in BUILTIN.items():
-        assert published[name].load() is factory
+        assert name in POLICIES and POLICIES.get(name) is factory
+
+
+def test_an_unknown_policy_names_the_closest_one() -> None:
+    expected = "unknown failover policy 'witness-quorom'; did you mean 'witness-quorum'?"
+    with pytest.raises(KeyError, match=re.escape(expected)):
+        make_policy("witness-quorom", {}, np.random.default_rng(0))
 
 
 class Raises:
@@ -113,11 +128,9 @@ def test_sample_observations_are_plain_data() -> None:
 
 
 @pytest.fixture
-def registered() -> Iterator[None]:
+def registered() -> None:
     register_policy("test-raises", Raises)
     register_policy("test-invalid", Invalid)
-    yield
-    del POLICIES["test-raises"], POLICIES["test-invalid"]
 
 
 @pytest.mark.usefixtures("registered")
@@ -155,10 +168,7 @@ def test_observations_in_a_run_are_plain_and_policies_cannot_reach_the_simulator
             return []
 
     register_policy("test-spy", Spy)
-    try:
-        run(dr_scenario([cut(), centre_down(at="3d")], policy="test-spy"))
-    finally:
-        del POLICIES["test-spy"]
+    run(dr_scenario([cut(), centre_down(at="3d")], policy="test-spy"))
     assert len(seen) > 4
     for observation in seen:
         assert_plain(observation)
@@ -183,17 +193,14 @@ def test_failing_over_a_whole_centre_and_fences_that_cannot_be_delivered() -> No
             return actions
 
     register_policy("test-blunt", Blunt)
-    try:
-        lost = run(dr_scenario([centre_down()], policy="test-blunt"))
-        isolated = run(
-            dr_scenario(
-                [cut(), {"target": "dc2--dr", "at": "1d", "duration": "20m"}],
-                policy="test-blunt",
-                witness=False,
-            )
+    lost = run(dr_scenario([centre_down()], policy="test-blunt"))
+    isolated = run(
+        dr_scenario(
+            [cut(), {"target": "dc2--dr", "at": "1d", "duration": "20m"}],
+            policy="test-blunt",
+            witness=False,
         )
-    finally:
-        del POLICIES["test-blunt"]
+    )
     assert dr_of(lost) is not None and dr_of(isolated) is not None
     moved = {(r.system, r.target) for r in dr_of(lost).records if r.action == "failover"}
     assert moved == {(0, 1), (1, 2)}  # 'both' goes on in dc2, 'one' to its standby

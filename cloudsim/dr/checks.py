@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from cloudsim.dr.plan import matching_entries
-from cloudsim.dr.policies import POLICIES, load_policy_plugins, make_policy
+from cloudsim.dr.policies import POLICIES, make_policy
 from cloudsim.kernel import Finding
 from cloudsim.registry import did_you_mean
 from cloudsim.world import World
@@ -57,12 +57,11 @@ def dr_problems(world: World) -> list[Finding]:
                 )
             )
 
-    load_policy_plugins()
     rng = np.random.default_rng(0)
     for role in ("failover", "failback"):
         ref = getattr(dr, role)
         if ref.name not in POLICIES:
-            found.append(((("dr", role, "name")), _unknown(ref.name, POLICIES, "failover policy")))
+            found.append((("dr", role, "name"), POLICIES.unknown(ref.name)))
             continue
         try:
             make_policy(ref.name, ref.params, rng)

@@ -12,7 +12,7 @@ import simpy
 from rich.text import Text
 
 from cloudsim.dr.checks import dr_problems
-from cloudsim.dr.controller import DRController
+from cloudsim.dr.control import DRController
 from cloudsim.dr.plan import SystemPlan, build_plan, required_of
 from cloudsim.dr.results import dr_results
 from cloudsim.kernel import Context, Finding, Module, Results

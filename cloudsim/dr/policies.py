@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -57,6 +56,7 @@ from cloudsim.dr.observation import (
     SystemStatus,
     Wait,
 )
+from cloudsim.registry import Registry
 from cloudsim.units import parse_duration
 
 
@@ -68,33 +68,19 @@ class FailoverPolicy(Protocol):
 
 
 PolicyFactory = Callable[[Mapping[str, Any], np.random.Generator], FailoverPolicy]
-POLICIES: dict[str, PolicyFactory] = {}
-_PLUGINS_LOADED = False
+#: Failover and failback policies by name: the built-ins (registered at the end of this
+#: module), those of :func:`register_policy`, then the ``cloudsim.policies`` entry points.
+POLICIES: Registry[PolicyFactory] = Registry("failover policy", group="cloudsim.policies")
 
 
 def register_policy(name: str, factory: PolicyFactory) -> None:
     """Make ``factory`` available as ``dr.failover.name`` / ``dr.failback.name``."""
-    POLICIES[name] = factory
-
-
-def load_policy_plugins() -> None:
-    """Register the factories published in the ``cloudsim.policies`` entry-point group."""
-    global _PLUGINS_LOADED
-    if _PLUGINS_LOADED:
-        return
-    _PLUGINS_LOADED = True
-    for entry in entry_points(group="cloudsim.policies"):
-        if entry.name not in POLICIES:
-            POLICIES[entry.name] = entry.load()
+    POLICIES.register(name, factory)
 
 
 def make_policy(name: str, params: Mapping[str, Any], rng: np.random.Generator) -> FailoverPolicy:
     """Build a registered policy; KeyError for an unknown name, ValueError for bad params."""
-    load_policy_plugins()
-    factory = POLICIES.get(name)
-    if factory is None:
-        raise KeyError(name)
-    policy = factory(params, rng)
+    policy = POLICIES.get(name)(params, rng)
     if not callable(getattr(policy, "decide", None)):
         raise ValueError(f"policy {name!r} built an object without a decide(observation) method")
     return policy
@@ -537,6 +523,7 @@ class NoFailback:
         return []
 
 
+#: The built-in policies, registered here once (the entry-point group is for other packages).
 BUILTIN: dict[str, PolicyFactory] = {
     "manual": ManualPolicy,
     "timeout": TimeoutPolicy,
