@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar, overload
 
@@ -78,6 +79,16 @@ class Registry(Generic[T]):
     def remove(self, name: str) -> None:
         """Forget ``name`` (tests that register a plug-in for a while)."""
         self._items.pop(name, None)
+
+    @contextmanager
+    def scoped(self) -> Iterator[Registry[T]]:
+        """Registrations made inside the block are forgotten after it."""
+        self.load_entry_points()
+        saved = dict(self._items)
+        try:
+            yield self
+        finally:
+            self._items = saved
 
     def unknown(self, name: str) -> str:
         return did_you_mean(name, self.names(), self.what)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -26,11 +26,10 @@ from tests.dr_builders import centre_down, cut, dr_scenario, run
 
 
 @pytest.fixture(autouse=True)
-def registry_restored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The policies a test registers are gone after it (the registry has no unregister: its
-    table is put back as it was)."""
-    POLICIES.load_entry_points()
-    monkeypatch.setattr(POLICIES, "_items", dict(POLICIES.items()))
+def registry_restored() -> Iterator[None]:
+    """The policies a test registers are gone after it."""
+    with POLICIES.scoped():
+        yield
 
 
 @pytest.mark.parametrize("name", sorted(BUILTIN))

@@ -6,6 +6,7 @@ numbers taken from its own unit tests where those exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -677,9 +678,10 @@ def test_impossible_pods_stay_pending_with_a_reason() -> None:
 
 # -- the plugin registry and the post-filter -----------------------------------------------
 @pytest.fixture
-def registry(monkeypatch: pytest.MonkeyPatch) -> None:
+def registry() -> Iterator[None]:
     """Plugins registered by a test are forgotten after it."""
-    monkeypatch.setattr(PLUGINS, "_items", dict(PLUGINS._items))
+    with PLUGINS.scoped():
+        yield
 
 
 class EvenNodes(FilterPlugin):

@@ -1,52 +1,16 @@
-"""Failover and failback policies: one-method plug-ins, registered by name.
-
-A policy is any object with ``decide(observation) -> list of actions``; a *factory*
-``(params, rng) -> policy`` builds it from the scenario's ``params`` and its own random
-stream (so the same seed gives the same decisions). Register a factory with
-:func:`register_policy` or publish it in the ``cloudsim.policies`` entry-point group::
-
-    [project.entry-points."cloudsim.policies"]
-    my-policy = "my_package.policies:MyPolicy"
-
-Built-in failover policies:
-
-- ``manual`` — an operator answers each new alarm after a response time (``response``:
-  a duration, or ``{distribution: lognormal, median: 30m, sigma: 0.5}``), then acts on
-  every monitor's report as a person on the phone to each site would: fails over systems
-  whose centre nobody hears, fences the ``prefer``-red side's peer on a partition (no
-  split-brain), restores corrupted systems from backup.
-- ``timeout`` — each centre acts on its own view after the monitors' miss threshold: a
-  side that no longer hears its active-active peer continues alone, a standby that no
-  longer hears its primary takes over. Fast, but on a partition both sides of a pair act:
-  split-brain without a witness.
-- ``witness-quorum`` — majority of three voters (the two centres of a pair and the witness
-  at a third site): a side that reaches the witness keeps (or takes) the service; when
-  both do, the witness grants it to the preferred side and the other is fenced (a
-  partition: no failover); a primary lost by both its standby and the witness fails over.
-  Without a witness there is no automatic failover on a partition (nor on a loss, which
-  looks the same): it waits.
-- ``capacity-aware`` — the decisions of a ``base`` policy (default ``witness-quorum``),
-  executed in priority order and only where the placer finds room at the target; to keep
-  critical and important systems up it sheds normal-priority systems serving there, and
-  leaves normal ones that do not fit down.
-
-Built-in failback policies: ``operator-failback`` (an operator returns each system home a
-response time after its home centres are heard again), ``automatic-failback`` (once they
-have been heard for ``stable_for``) and ``no-failback``.
-"""
+"""The built-in failover policies: ``manual``, ``timeout``, ``witness-quorum`` and
+``capacity-aware`` (see :mod:`cloudsim.dr.policies`)."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from cloudsim.dr.observation import (
     PRIORITIES,
     Action,
-    FailBack,
     FailOver,
     FailOverCentre,
     Fence,
@@ -56,73 +20,8 @@ from cloudsim.dr.observation import (
     SystemStatus,
     Wait,
 )
-from cloudsim.registry import Registry
+from cloudsim.dr.policies.base import check_params, delay_sampler, make_policy
 from cloudsim.units import parse_duration
-
-
-@runtime_checkable
-class FailoverPolicy(Protocol):
-    """Decides what to do about what the monitors report."""
-
-    def decide(self, observation: Observation) -> Sequence[Action]: ...
-
-
-PolicyFactory = Callable[[Mapping[str, Any], np.random.Generator], FailoverPolicy]
-#: Failover and failback policies by name: the built-ins (registered at the end of this
-#: module), those of :func:`register_policy`, then the ``cloudsim.policies`` entry points.
-POLICIES: Registry[PolicyFactory] = Registry("failover policy", group="cloudsim.policies")
-
-
-def register_policy(name: str, factory: PolicyFactory) -> None:
-    """Make ``factory`` available as ``dr.failover.name`` / ``dr.failback.name``."""
-    POLICIES.register(name, factory)
-
-
-def make_policy(name: str, params: Mapping[str, Any], rng: np.random.Generator) -> FailoverPolicy:
-    """Build a registered policy; KeyError for an unknown name, ValueError for bad params."""
-    policy = POLICIES.get(name)(params, rng)
-    if not callable(getattr(policy, "decide", None)):
-        raise ValueError(f"policy {name!r} built an object without a decide(observation) method")
-    return policy
-
-
-# -- parameters ------------------------------------------------------------------------------
-
-
-def _check_params(params: Mapping[str, Any], known: set[str], policy: str) -> None:
-    unknown = sorted(set(params) - known)
-    if unknown:
-        allowed = ", ".join(sorted(known)) or "none"
-        raise ValueError(f"policy {policy!r}: unknown parameter {unknown[0]!r} (known: {allowed})")
-
-
-Sampler = Callable[[], float]
-
-
-def delay_sampler(value: object, rng: np.random.Generator, what: str) -> Sampler:
-    """A duration (fixed) or ``{distribution: lognormal|exponential|fixed, ...}``."""
-    if isinstance(value, Mapping):
-        kind = value.get("distribution")
-        try:
-            if kind == "lognormal":
-                median = parse_duration(value["median"])
-                sigma = float(value.get("sigma", 0.5))
-                if median <= 0 or not 0 <= sigma <= 10:
-                    raise ValueError("median > 0 and 0 <= sigma <= 10")
-                mu = math.log(median)
-                return lambda: float(rng.lognormal(mu, sigma))
-            if kind == "exponential":
-                mean = parse_duration(value["mean"])
-                return lambda: float(rng.exponential(mean))
-            if kind == "fixed":
-                fixed = parse_duration(value["value"])
-                return lambda: fixed
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ValueError(f"{what}: bad {kind} distribution: {exc}") from None
-        raise ValueError(f"{what}: distribution must be lognormal, exponential or fixed")
-    seconds = parse_duration(value)
-    return lambda: seconds
-
 
 # -- what the monitors say about a system ---------------------------------------------------
 
@@ -232,7 +131,7 @@ class QuorumPolicy:
     long after the first report to decide (default: two heartbeat intervals)."""
 
     def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        _check_params(params, {"prefer", "settle"}, "witness-quorum")
+        check_params(params, {"prefer", "settle"}, "witness-quorum")
         self.prefer: str | None = params.get("prefer")
         self.settle = parse_duration(params["settle"]) if "settle" in params else None
 
@@ -250,7 +149,7 @@ class TimeoutPolicy:
     """``timeout``: every centre acts on its own view once its monitor reports a loss."""
 
     def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        _check_params(params, set(), "timeout")
+        check_params(params, set(), "timeout")
 
     def decide(self, observation: Observation) -> list[Action]:
         actions: list[Action] = []
@@ -283,7 +182,7 @@ class ManualPolicy:
     """``manual``: an operator acts a response time after each new alarm."""
 
     def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        _check_params(params, {"response", "prefer"}, "manual")
+        check_params(params, {"response", "prefer"}, "manual")
         default = {"distribution": "lognormal", "median": "30m", "sigma": 0.5}
         self.response = delay_sampler(params.get("response", default), rng, "manual.response")
         self.prefer: str | None = params.get("prefer")
@@ -345,7 +244,7 @@ class CapacityAwarePolicy:
     """``capacity-aware``: a base policy's failovers in priority order, where there is room."""
 
     def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        _check_params(params, {"base", "base_params"}, "capacity-aware")
+        check_params(params, {"base", "base_params"}, "capacity-aware")
         base = str(params.get("base", "witness-quorum"))
         if base == "capacity-aware":
             raise ValueError("capacity-aware cannot be its own base")
@@ -442,96 +341,3 @@ class _Holder:
 
 
 # -- failback ----------------------------------------------------------------------------------
-
-
-def home_healthy(obs: Observation, status: SystemStatus) -> float | None:
-    """Since when every monitor watching the system's home centres hears them (None: not)."""
-    since = 0.0
-    for view in obs.heartbeats:
-        if view.target in status.home and view.source in (*obs.centres, obs.witness):
-            if not view.reachable:
-                return None
-            since = max(since, view.since)
-    return since
-
-
-def _needs_failback(status: SystemStatus) -> bool:
-    away = set(status.primaries) != set(status.home) or bool(status.fenced)
-    return status.phase in ("failed_over", "shed") or (status.phase == "normal" and away)
-
-
-class OperatorFailback:
-    """``operator-failback``: home again a response time after the home is heard again."""
-
-    def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        _check_params(params, {"response"}, "operator-failback")
-        default = {"distribution": "lognormal", "median": "2h", "sigma": 0.5}
-        self.response = delay_sampler(
-            params.get("response", default), rng, "operator-failback.response"
-        )
-        self.due: dict[str, float] = {}
-
-    def decide(self, observation: Observation) -> list[Action]:
-        actions: list[Action] = []
-        now = observation.time
-        for status in observation.systems:
-            if not _needs_failback(status) or status.corrupted:
-                self.due.pop(status.name, None)
-                continue
-            if home_healthy(observation, status) is None:
-                self.due.pop(status.name, None)
-                continue
-            due = self.due.setdefault(status.name, now + self.response())
-            if due <= now:
-                del self.due[status.name]
-                actions.append(FailBack(status.name))
-            else:
-                actions.append(Wait(until=due, reason=f"failback of {status.name}"))
-        return actions
-
-
-class AutomaticFailback:
-    """``automatic-failback``: home again once the home has been heard for ``stable_for``."""
-
-    def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        _check_params(params, {"stable_for"}, "automatic-failback")
-        self.stable_for = parse_duration(params.get("stable_for", "10m"))
-
-    def decide(self, observation: Observation) -> list[Action]:
-        actions: list[Action] = []
-        for status in observation.systems:
-            if not _needs_failback(status) or status.corrupted:
-                continue
-            since = home_healthy(observation, status)
-            if since is None:
-                continue
-            ready = since + self.stable_for
-            if ready <= observation.time:
-                actions.append(FailBack(status.name))
-            else:
-                actions.append(Wait(until=ready, reason=f"failback of {status.name}"))
-        return actions
-
-
-class NoFailback:
-    """``no-failback``: systems stay where they were failed over to."""
-
-    def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        _check_params(params, set(), "no-failback")
-
-    def decide(self, observation: Observation) -> list[Action]:
-        return []
-
-
-#: The built-in policies, registered here once (the entry-point group is for other packages).
-BUILTIN: dict[str, PolicyFactory] = {
-    "manual": ManualPolicy,
-    "timeout": TimeoutPolicy,
-    "witness-quorum": QuorumPolicy,
-    "capacity-aware": CapacityAwarePolicy,
-    "operator-failback": OperatorFailback,
-    "automatic-failback": AutomaticFailback,
-    "no-failback": NoFailback,
-}
-for _name, _factory in BUILTIN.items():
-    register_policy(_name, _factory)
