@@ -19,7 +19,7 @@ from cloudsim.scenario.loader import OVERRIDE_SOURCE, parse_override
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 BASE = DATA / "base.yaml"
 CHILD = DATA / "child.yaml"
 

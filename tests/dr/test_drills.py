@@ -14,6 +14,9 @@ from cloudsim.dr.plan import SystemPlan
 from cloudsim.placement.core import REJECTION_REASONS
 from tests.conftest import REPO, dr_of, faults_of
 
+#: Drills are the reference scenario run end to end: the slow part of the suite.
+pytestmark = pytest.mark.slow
+
 DRILLS = REPO / "scenarios" / "drills"
 HOUR = 3600.0
 DAY = 86400.0

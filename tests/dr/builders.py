@@ -1,6 +1,6 @@
 """Small scenarios with a ``dr`` section, shared by the DR tests.
 
-Built on :func:`tests.fault_builders.two_centres`: centres dc1 and dc2 in one city (30 km),
+Built on :func:`tests.faults.builders.two_centres`: centres dc1 and dc2 in one city (30 km),
 a remote centre ``dr`` at site ``far`` (300 km) with standby pools, the witness (when
 asked for) at ``far``; systems ``both`` (active-active over dc1/dc2), ``one`` (dc1 only)
 and ``two`` (dc2 only).
@@ -13,7 +13,7 @@ from typing import Any
 
 from cloudsim import Scenario, Simulation
 from tests.conftest import build
-from tests.fault_builders import two_centres
+from tests.faults.builders import two_centres
 
 #: Replication of every DR-managed system: 20 Mbit/s of writes, async to dr, daily backups.
 REPLICATION: dict[str, Any] = {

@@ -11,7 +11,7 @@ import pytest
 
 from cloudsim import ScenarioError, Simulation, load_scenario
 from tests.conftest import REPO, build
-from tests.container_builders import deployment, scenario, vm_group
+from tests.containers.builders import deployment, scenario, vm_group
 
 HUNAN = REPO / "scenarios" / "hunan-3s4c.yaml"
 

@@ -12,7 +12,7 @@ from cloudsim.placement import FILTERS, register_filter
 from cloudsim.placement.core import Request
 from cloudsim.state.hosts import BoolArray, HostTable, IntArray
 from tests.conftest import build, tiny
-from tests.test_placement import placer, pool, request, table
+from tests.placement.test_core import placer, pool, request, table
 
 
 def even_hosts(hosts: HostTable, req: Request, cols: IntArray) -> BoolArray:

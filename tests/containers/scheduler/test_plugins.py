@@ -38,7 +38,7 @@ from cloudsim.containers.scheduler import (
     num_feasible_nodes_to_find,
 )
 from cloudsim.containers.scheduler.plugins import DefaultPreemption
-from tests.scheduler_fixtures import (
+from tests.containers.scheduler.fixtures import (
     bind_to,
     cluster,
     labelled,

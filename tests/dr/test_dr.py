@@ -19,8 +19,8 @@ from cloudsim.dr.replication import Diurnal
 from cloudsim.ledger import VM_EVENT_CODES
 from cloudsim.scenario.dr import OFFICE_DAY
 from tests.conftest import build, dr_of, faults_of
-from tests.dr_builders import REPLICATION, centre_down, cut, dr_scenario, dr_section
-from tests.fault_builders import exponential, two_centres
+from tests.dr.builders import REPLICATION, centre_down, cut, dr_scenario, dr_section
+from tests.faults.builders import exponential, two_centres
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -162,6 +162,7 @@ def poisson_times(rng: np.random.Generator, start: float, end: float, gap: float
     return times
 
 
+@pytest.mark.slow
 def test_async_mean_data_loss_equals_the_time_average_lag() -> None:
     """Failures independent of the lag see its time average (PASTA): the mean data lost at
     failover equals the time-average async lag, within a confidence band over many failures.
@@ -206,6 +207,7 @@ def test_async_mean_data_loss_equals_the_time_average_lag() -> None:
     assert abs(mean_loss - 2 * mean_lag) > 3 * band
 
 
+@pytest.mark.slow
 def test_periodic_backup_loss_is_uniform_on_d_to_t_plus_d() -> None:
     """A corruption at a random moment loses the writes since the start of the newest
     backup complete before it: Uniform[d, T + d] for backups every T taking d."""
@@ -300,6 +302,7 @@ def check_conservation(sim: Simulation) -> None:
     assert recorded >= dr.charged_bytes * (1 - 1e-9)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     faults=faults_strategy,
@@ -352,6 +355,7 @@ def stochastic(policy: str) -> Scenario:
     return dr_scenario(horizon="60d", faults=STOCHASTIC, policy=policy)
 
 
+@pytest.mark.slow
 def test_same_seed_same_incidents_and_the_policy_never_changes_the_faults() -> None:
     a, b = (Simulation(stochastic("witness-quorum"), 3) for _ in range(2))
     ra, rb = a.run(steps=1), b.run(steps=1)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cloudsim.containers.pods import BOUND, PENDING, PodPhase
 from cloudsim.containers.runtime import ClusterState
 from tests.conftest import containers_of
-from tests.container_builders import (
+from tests.containers.builders import (
     bound_per_deployment,
     deployment,
     scenario,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -163,6 +164,7 @@ def check_invariants(hosts: HostTable, held: list[Held]) -> None:
         assert len(places) == len(set(places)), f"system {system} breaks anti-affinity"
 
 
+@pytest.mark.slow
 # -- (a), (b), (d) -------------------------------------------------------------------------
 @SETTINGS
 @given(
@@ -285,6 +287,7 @@ def _batch_equals_sequential(
         assert rngs[0].bit_generator.state == rngs[1].bit_generator.state
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(
     scenario=scenarios(max_pools=3, max_hosts=8),

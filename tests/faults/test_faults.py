@@ -22,7 +22,7 @@ from cloudsim.platform.platform import QUOTA_KINDS
 from cloudsim.scenario.faults import Faults
 from cloudsim.state.vms import VMStatus
 from tests.conftest import build, faults_of
-from tests.fault_builders import IN_PLACE, exponential, hosts_with_one_system, two_centres
+from tests.faults.builders import IN_PLACE, exponential, hosts_with_one_system, two_centres
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -76,6 +76,7 @@ def test_single_repairable_unit_availability() -> None:
     assert abs(mean - mttf / (mttf + 2 * mttr)) > 3 * half
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("crews", [1, 2])
 def test_active_active_pair_with_one_and_two_crews(crews: int) -> None:
     """P(both down): two crews (l/(l+m))^2; one shared crew 2l^2/(m^2+2lm+2l^2)."""
@@ -90,6 +91,7 @@ def test_active_active_pair_with_one_and_two_crews(crews: int) -> None:
     assert abs(mean - other) > 3 * half
 
 
+@pytest.mark.slow
 def test_k_of_n_with_independent_repair() -> None:
     """2 of 3 hosts needed: sum_{i>=2} C(3,i) A^i (1-A)^(3-i) with A = 4/5."""
     a = 4 / 5
@@ -390,6 +392,7 @@ def check_state(sim: Simulation) -> None:
     assert set(np.flatnonzero(~hosts.up).tolist()) == down
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     faults=fault_lists,

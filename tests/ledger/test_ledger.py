@@ -10,7 +10,7 @@ import pytest
 from cloudsim import Simulation, simulate
 from cloudsim.ledger import VM_EVENT_CODES, running_deltas, system_downtime
 from tests.conftest import build, tiny
-from tests.fault_builders import two_centres
+from tests.faults.builders import two_centres
 
 DAY = 86400.0
 HOUR = 3600.0

@@ -78,6 +78,7 @@ def test_fragmentation_as_the_paper_defines_it() -> None:
     assert nodes.headroom[0, 0] == 16_000
 
 
+@pytest.mark.slow
 def test_a_slice_of_the_alibaba_trace_as_the_fragmentation_paper_replays_it(
     shared_data: Path,
 ) -> None:
@@ -160,6 +161,7 @@ def test_the_replay_command_writes_the_tables_and_says_what_happened(tmp_path: P
     assert bad.exit_code == 2 and "--nodes: no such file" in bad.stderr
 
 
+@pytest.mark.slow
 def test_the_replay_scenario_points_at_the_shared_trace(shared_data: Path) -> None:
     from cloudsim import load_scenario
     from tests.conftest import REPO

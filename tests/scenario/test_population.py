@@ -31,7 +31,7 @@ from cloudsim.scenario.schema import (
     Zone,
 )
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 FLAVORS = [
     Flavor(name="2c4g", vcpus=2, memory="4GiB", disk="100GB"),
@@ -363,6 +363,7 @@ def test_expanded_scenario_reloads_to_itself() -> None:
     assert expand_population(reloaded) is reloaded
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "departments", "systems", "vms"),
     [("hunan-3s4c", 63, 186, 3056), ("guangdong-1nm", 154, 510, 6349)],

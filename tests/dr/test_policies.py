@@ -22,7 +22,7 @@ from cloudsim.dr.contract import (
 from cloudsim.dr.observation import Action, FailOver, FailOverCentre, Fence, Observation, Wait
 from cloudsim.dr.policies import BUILTIN, POLICIES, make_policy, register_policy
 from tests.conftest import dr_of
-from tests.dr_builders import centre_down, cut, dr_scenario, run
+from tests.dr.builders import centre_down, cut, dr_scenario, run
 
 
 @pytest.fixture(autouse=True)

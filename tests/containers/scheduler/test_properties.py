@@ -16,7 +16,7 @@ from cloudsim.containers import (
     TopologySpreadConstraint,
 )
 from cloudsim.containers.nodes import HOSTNAME, ZONE, capacity_columns
-from tests.scheduler_fixtures import labelled, scheduler, sel, zone_counts
+from tests.containers.scheduler.fixtures import labelled, scheduler, sel, zone_counts
 
 ZONES = ("A", "B", "C")
 

@@ -17,8 +17,8 @@ from cloudsim.cli import app
 from cloudsim.dr.plan import build_plan
 from cloudsim.scenario.faults import ScriptedFault
 from tests.conftest import REPO, build
-from tests.dr_builders import centre_down, dr_section
-from tests.fault_builders import two_centres
+from tests.dr.builders import centre_down, dr_section
+from tests.faults.builders import two_centres
 
 
 def problems(dr: dict[str, Any], faults: dict[str, Any] | None = None) -> list[Any]:

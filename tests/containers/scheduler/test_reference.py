@@ -16,7 +16,7 @@ import pytest
 
 from cloudsim.containers import PodTemplate
 from tests.conftest import REPO
-from tests.scheduler_fixtures import cluster, node, scheduler
+from tests.containers.scheduler.fixtures import cluster, node, scheduler
 
 
 def _benchmark() -> ModuleType:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from cloudsim.containers import PodAffinityTerm, PodDisruptionBudget, PodPhase, PodTemplate
 from cloudsim.containers.nodes import HOSTNAME
-from tests.scheduler_fixtures import bind_to, cluster, labelled, node, placed_on, scheduler, sel
+from tests.containers.scheduler.fixtures import (
+    bind_to,
+    cluster,
+    labelled,
+    node,
+    placed_on,
+    scheduler,
+    sel,
+)
 
 
 def phases(c: object, rows: list[int]) -> list[str]:
