@@ -40,7 +40,7 @@ class DRModule(Module):
     def compile(cls, world: World) -> DRDesign:
         spec = world.scenario.dr
         assert spec is not None
-        return DRDesign(spec, tuple(build_plan(world.scenario)))
+        return DRDesign(spec, tuple(build_plan(world)))
 
     @classmethod
     def check_world(cls, world: World) -> list[Finding]:

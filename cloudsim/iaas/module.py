@@ -46,6 +46,9 @@ class IaaSModule(Module):
         self.platform = ctx.platform
         self.requests: RequestStream = request_stream(ctx.world.scenario, ctx.stream("workload"))
         self._departures: list[tuple[float, int, int]] = []  # (time, vm_id, row)
+        self._series: dict[str, npt.NDArray[Any]] = {}
+        self._log: tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None
+        self._log = None
 
     def start(self) -> None:
         self.platform.place_initial()
@@ -155,12 +158,15 @@ class IaaSModule(Module):
         return {"timeseries": timeseries, "vms": vms, "systems": systems}
 
     def _events(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        ev = self.ctx.recorder.events
-        return (
-            np.asarray(ev["kind"], dtype=object),
-            np.asarray(ev["system"], dtype=np.int64),
-            np.asarray(ev["count"], dtype=np.int64),
-        )
+        """The finished run's event log as (kind, system, count) arrays (read once)."""
+        if self._log is None:
+            ev = self.ctx.recorder.events
+            self._log = (
+                np.asarray(ev["kind"], dtype=object),
+                np.asarray(ev["system"], dtype=np.int64),
+                np.asarray(ev["count"], dtype=np.int64),
+            )
+        return self._log
 
     def _per_system(self, kind: EventKind) -> npt.NDArray[np.int64]:
         """VMs per system in events of ``kind``."""

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from cloudsim import ScenarioError, load_scenario
+from cloudsim import ScenarioError, load_scenario, world_of
 from cloudsim.cli import app
 from cloudsim.dr.plan import build_plan
 from cloudsim.scenario.faults import ScriptedFault
@@ -36,13 +36,13 @@ def only(dr: dict[str, Any], path: str, faults: dict[str, Any] | None = None) ->
 
 def test_the_builders_and_the_reference_dr_scenario_are_valid() -> None:
     scenario = build(two_centres(dr=dr_section()))
-    plans = {p.name: p for p in build_plan(scenario)}
+    plans = {p.name: p for p in build_plan(world_of(scenario))}
     assert plans["both"].mode == "active-active" and plans["both"].sync
     assert plans["one"].mode == "active-standby" and not plans["one"].sync
     assert plans["two"].mode == "none"
     assert plans["one"].need == 3 and plans["both"].need == 4
     hunan = load_scenario(REPO / "scenarios" / "hunan-3s4c-dr.yaml")
-    modes = {p.mode for p in build_plan(hunan)}
+    modes = {p.mode for p in build_plan(world_of(hunan))}
     assert modes == {"active-active", "active-standby", "backup-only"}
 
 
