@@ -77,7 +77,7 @@ def profile_of(profile: spec.SchedulerProfile) -> Profile:
     }
     return Profile(
         name=profile.name,
-        filters=tuple(f for f in DEFAULT_FILTERS if f not in disabled),
+        filters=tuple(f for f in (*DEFAULT_FILTERS, *profile.filters) if f not in disabled),
         weights={name: w for name, w in weights.items() if name not in disabled},
         args=args,
         percentage_of_nodes_to_score=profile.percentage_of_nodes_to_score,
@@ -304,7 +304,7 @@ def potential_nodes(scenario: Scenario, cluster: spec.Cluster, hosts: HostTable)
     its flavor fits; for a bare-metal group, its hosts. What validation checks against."""
     from cloudsim.placement.core import Placer
 
-    placer = Placer(hosts, np.random.default_rng(0))
+    placer = Placer(hosts, np.random.default_rng(0), filters=scenario.placement.filters)
     table = NodeTable()
     if cluster.trace_nodes is not None and Path(cluster.trace_nodes).is_file():
         table.add(read_openb_nodes(cluster.trace_nodes))

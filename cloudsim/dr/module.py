@@ -35,6 +35,8 @@ class DRModule(Module):
     name = "dr"
     section = "dr"
     streams = ("detection", "policies")
+    requires = ("ledger",)
+    replaces = ("availability",)
 
     @classmethod
     def compile(cls, world: World) -> DRDesign:
@@ -53,7 +55,7 @@ class DRModule(Module):
         self.controller = DRController(ctx, design.spec, plans)
         ctx.recorder.rules = AvailabilityRules(
             required=required_of(plans),
-            managed=np.array([p.mode != "none" for p in plans], dtype=np.bool_),
+            managed=np.array([p.managed for p in plans], dtype=np.bool_),
             required_fraction=ctx.world.availability.required_fraction,
         )
         self._summary: dict[str, Any] = {}

@@ -46,7 +46,7 @@ class IaaSModule(Module):
         self.platform = ctx.platform
         self.requests: RequestStream = request_stream(ctx.world.scenario, ctx.stream("workload"))
         self._departures: list[tuple[float, int, int]] = []  # (time, vm_id, row)
-        self._series: dict[str, npt.NDArray[Any]] = {}
+        self._series: dict[str, npt.NDArray[Any]] | None = None
         self._log: tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None
         self._log = None
 
@@ -95,7 +95,7 @@ class IaaSModule(Module):
         world = self.ctx.world
         hosts = self.ctx.hosts
         scenario = world.scenario
-        series = self.ctx.recorder.series()
+        series = self._samples()
         scope = series["scope"]
         names = np.array(
             [
@@ -154,8 +154,13 @@ class IaaSModule(Module):
                 "vms_end": pa.array(live_per_system.astype(np.int64)),
             }
         )
-        self._series = series
         return {"timeseries": timeseries, "vms": vms, "systems": systems}
+
+    def _samples(self) -> dict[str, npt.NDArray[Any]]:
+        """The finished run's samples as columns (read once)."""
+        if self._series is None:
+            self._series = self.ctx.recorder.series()
+        return self._series
 
     def _events(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The finished run's event log as (kind, system, count) arrays (read once)."""
@@ -180,7 +185,7 @@ class IaaSModule(Module):
         hosts = self.ctx.hosts
         platform = self.platform
         horizon = self.ctx.horizon
-        series = self._series
+        series = self._samples()
         kinds, _, counts = self._events()
 
         def total(kind: EventKind) -> int:

@@ -67,11 +67,14 @@ class FitArgs(Model):
 
 
 class SchedulerProfile(Model):
-    """A scheduler profile: score plugin weights (0 disables), disabled filters, arguments."""
+    """A scheduler profile: score plugin weights (0 disables), more filters, disabled
+    plugins, arguments."""
 
     name: Name
     #: Score plugin weights overriding kube-scheduler's defaults.
     plugins: dict[str, int] = {}
+    #: Registered filter plugins run after kube-scheduler's default filters, in this order.
+    filters: list[str] = []
     #: Filter or score plugins to switch off.
     disabled: list[str] = []
     #: 0 (or absent): kube-scheduler's adaptive default.

@@ -163,6 +163,8 @@ def test_the_entry_point_group_is_read_once_and_never_replaces_a_registered_name
             self.name, self.value = name, value
 
         def load(self) -> object:
+            if self.value == "broken":
+                raise ImportError("No module named 'their_package'")
             return self.value
 
     calls: list[str] = []
@@ -178,3 +180,44 @@ def test_the_entry_point_group_is_read_once_and_never_replaces_a_registered_name
     assert "toy" in modules and calls == ["cloudsim.modules"]
     with pytest.raises(KeyError, match="unknown module 'tyo'; did you mean 'toy'"):
         modules.get("tyo")
+
+
+def test_a_broken_entry_point_is_named_with_its_group_and_cause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cloudsim.registry import PluginError
+
+    class Broken:
+        name, value = "theirs", "broken"
+
+        def load(self) -> object:
+            raise ImportError("No module named 'their_package'")
+
+    monkeypatch.setattr("cloudsim.registry.entry_points", lambda group: [Broken()])
+    modules: Registry[object] = Registry("module", group="cloudsim.modules")
+    with pytest.raises(PluginError, match=r"entry point 'theirs' of group 'cloudsim\.modules'"):
+        modules.get("iaas")
+    with pytest.raises(PluginError, match="ImportError: No module named 'their_package'"):
+        modules.names()  # not loaded yet: it says so again, never half-loaded
+
+
+@pytest.mark.usefixtures("toy")
+def test_a_null_section_switches_the_module_off() -> None:
+    scenario = build({**tiny(), "toy": None})
+    assert scenario.section("toy") is None
+    assert "toy" not in Simulation(scenario).modules
+
+
+@pytest.mark.usefixtures("toy")
+def test_a_section_the_module_cannot_compile_is_a_problem_not_a_traceback() -> None:
+    class Fussy(ToyModule):
+        @classmethod
+        def compile(cls, world: World) -> ToySettings:
+            raise ValueError("label 'bad' is reserved")
+
+    MODULES.register("toy", Fussy)
+    with pytest.raises(ScenarioError) as caught:
+        build(toy_scenario(label="bad"))
+    assert [(p.path, p.message) for p in caught.value.problems] == [
+        ("toy", "module 'toy' cannot use its section: label 'bad' is reserved")
+    ]

@@ -10,6 +10,7 @@ import pytest
 from cloudsim import ScenarioError, simulate
 from cloudsim.placement import FILTERS, register_filter
 from cloudsim.placement.core import Request
+from cloudsim.registry import PluginError
 from cloudsim.state.hosts import BoolArray, HostTable, IntArray
 from tests.conftest import build, tiny
 from tests.placement.test_core import placer, pool, request, table
@@ -43,10 +44,7 @@ def test_a_static_filter_removes_hosts_and_names_its_reason() -> None:
     assert hosts == {0, 2}
     explanation = p.explain(request())
     assert explanation.removed_by["test-even"] == 2
-    assert (
-        list(explanation.removed_by).index("test-even")
-        == list(explanation.removed_by).index("pool") + 1
-    )
+    assert list(explanation.removed_by)[-1] == "test-even"  # after every built-in filter
     lone = placer(table(pool("p", 2)), filters=["test-even"])
     lone.hosts.up[0] = False
     lone.hosts.version += 1
@@ -86,4 +84,61 @@ def test_an_unknown_filter_is_refused_with_the_closest_name() -> None:
     (problem,) = caught.value.problems
     assert problem.path == "placement.filters[0]"
     assert "unknown placement filter 'test-od'; did you mean 'test-odd'?" in problem.message
-    assert np.array_equal(np.arange(3) % 2 == 1, [False, True, False])
+
+
+def big_on_odd(hosts: HostTable, req: Request, cols: IntArray) -> BoolArray:
+    """A static filter that reads the request's demand: big VMs only on odd hosts."""
+    result: BoolArray = (cols % 2 == 1) | (req.demand[1] < 4096)
+    return result
+
+
+def capped(hosts: HostTable, req: Request, cols: IntArray) -> BoolArray:
+    """A dynamic filter that reads every host: at most 8 GiB allocated on the platform."""
+    allocated = int((hosts.limit[1] - hosts.free[1]).sum())
+    result: BoolArray = np.full(len(cols), allocated + req.demand[1] <= 8192)
+    return result
+
+
+def test_a_static_filter_may_read_the_demand_and_is_never_stale() -> None:
+    register_filter("test-big-odd", big_on_odd)
+    try:
+        p = placer(table(pool("p", 4)), filters=["test-big-odd"])
+        assert p.place(request(memory=1024)) in (0, 1, 2, 3)  # a small one first
+        big = [p.place(request(memory=4096)) for _ in range(4)]
+        assert all(h % 2 == 1 for h in big)
+        assert p.explain(request(memory=4096)).removed_by["test-big-odd"] == 2
+    finally:
+        FILTERS.remove("test-big-odd")
+
+
+def test_a_dynamic_filter_reading_every_host_gives_batches_equal_to_one_by_one() -> None:
+    register_filter("test-capped", capped, static=False)
+    try:
+        one = placer(table(pool("p", 4)), filters=["test-capped"])
+        placed = [one.place(request(memory=4096)) for _ in range(4)]
+        batch = placer(table(pool("p", 4)), filters=["test-capped"])
+        assert batch.place_batch(request(memory=4096), 4) == placed
+        assert placed[2:] == [-1, -1]  # 8 GiB in all
+    finally:
+        FILTERS.remove("test-capped")
+
+
+def test_validation_uses_the_scenarios_filters() -> None:
+    register_filter("test-none", lambda hosts, req, cols: np.zeros(len(cols), dtype=np.bool_))
+    try:
+        with pytest.raises(ScenarioError) as caught:
+            build(tiny(placement={"filters": ["test-none"]}))
+    finally:
+        FILTERS.remove("test-none")
+    (problem,) = caught.value.problems
+    assert problem.path == "systems[portal]"
+    assert "cannot fit anywhere even on an empty platform" in problem.message
+    assert "filter_test-none" in problem.message
+
+
+def test_a_filter_cannot_take_a_built_in_name_nor_be_anything_else() -> None:
+    with pytest.raises(PluginError, match="placement filter 'zone': the name of a built-in"):
+        register_filter("zone", even_hosts)
+    with pytest.raises(PluginError, match="a placement filter is a HostFilter"):
+        FILTERS.register("test-bare", even_hosts)  # type: ignore[arg-type]
+    assert "zone" not in FILTERS and "test-bare" not in FILTERS

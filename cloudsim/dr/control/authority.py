@@ -67,7 +67,7 @@ class WriteAuthority:
         if state.corrupted:
             return set()
         plan = state.plan
-        if plan.mode == "none":
+        if not plan.managed:
             return {c for c in range(len(self.centres)) if self.net.alive[c]}
         partners = state.primaries - state.fenced
         live = {c for c in partners if self.net.alive[c]}
@@ -99,7 +99,7 @@ class WriteAuthority:
         """Whether ``writers`` (the writable centres) are a split brain."""
         plan = state.plan
         return (
-            plan.mode != "none"
+            plan.managed
             and len(writers) >= 2
             and not (self.in_sync(state) and writers <= set(plan.home))
         )

@@ -59,7 +59,7 @@ class DRController:
         self.centres: tuple[str, ...] = ctx.hosts.datacenter_names
         everywhere = set(range(len(self.centres)))
         self.systems = [
-            SystemState(p, set(p.home) if p.mode != "none" else set(everywhere)) for p in plans
+            SystemState(p, set(p.home) if p.managed else set(everywhere)) for p in plans
         ]
         self._by_name = {state.plan.name: state for state in self.systems}
         site = ctx.world.witness_site
@@ -189,7 +189,7 @@ class DRController:
         if isinstance(action, FailOverCentre):
             c = self.centres.index(action.centre)
             for state in self.systems:
-                if c in state.primaries and state.plan.mode != "none":
+                if c in state.primaries and state.plan.managed:
                     self.recovery.failover(state, None, policy, time)
             return
         name: str | None = getattr(action, "system", None)

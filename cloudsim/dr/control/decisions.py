@@ -52,7 +52,7 @@ def monitored_centres(plans: list[SystemPlan]) -> tuple[int, ...]:
     """The centres DR watches: those of every DR-managed system's design."""
     monitored: set[int] = set()
     for p in plans:
-        if p.mode == "none":
+        if not p.managed:
             continue
         monitored.update(p.home)
         monitored.update(c for c in (p.standby_dc, p.async_to, p.restore_to) if c >= 0)
@@ -228,7 +228,7 @@ class DecisionLoop:
             home = tuple(names[c] for c in plan.home)
             demand: dict[str, Resources] = {}
             room: dict[str, bool] = {}
-            if plan.mode != "none" and (state.noticed or troubled & set(home)):
+            if plan.managed and (state.noticed or troubled & set(home)):
                 for target in recovery_targets(plan):
                     demand[names[target]], room[names[target]] = self.capacity.demand_at(
                         plan, target, state.promoted, running

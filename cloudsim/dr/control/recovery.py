@@ -88,7 +88,7 @@ class Recovery:
         plan = state.plan
         if state.phase in ("failing_over", "failing_back"):
             return
-        if plan.mode == "none" and not state.corrupted:
+        if not plan.managed and not state.corrupted:
             return
         if state.corrupted:
             if state.phase != "normal" or not state.noticed:
@@ -121,7 +121,7 @@ class Recovery:
         targets = (
             [only]
             if only is not None
-            else [st for st in self.systems if centre in st.primaries and st.plan.mode != "none"]
+            else [st for st in self.systems if centre in st.primaries and st.plan.managed]
         )
         delivered = (
             not self.net.alive[centre]
@@ -387,7 +387,7 @@ class Recovery:
         if state.corrupt_outage is not None:
             state.corrupt_outage.end = time
         state.corrupt_outage = None
-        if set(state.primaries) == set(state.plan.home) or state.plan.mode == "none":
+        if set(state.primaries) == set(state.plan.home) or not state.plan.managed:
             state.phase = "normal"
             for record in state.open:
                 record.failback_decided_at = record.failback_done_at = time

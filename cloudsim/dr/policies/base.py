@@ -21,10 +21,19 @@ class FailoverPolicy(Protocol):
 
 
 PolicyFactory = Callable[[Mapping[str, Any], np.random.Generator], FailoverPolicy]
+
+
 #: Failover and failback policies by name: the built-ins (registered by
 #: :mod:`cloudsim.dr.policies`), those of :func:`register_policy`, then the
 #: ``cloudsim.policies`` entry points.
-POLICIES: Registry[PolicyFactory] = Registry("failover policy", group="cloudsim.policies")
+def _check_factory(name: str, factory: PolicyFactory) -> None:
+    if not callable(factory):
+        raise TypeError("a policy factory is callable (params, rng) -> policy")
+
+
+POLICIES: Registry[PolicyFactory] = Registry(
+    "failover policy", group="cloudsim.policies", check=_check_factory
+)
 
 
 def register_policy(name: str, factory: PolicyFactory) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cloudsim import ScenarioError
+from cloudsim.containers import DEFAULT_FILTERS, PLUGINS, register_plugin
 from cloudsim.containers.build import profile_of, setup_clusters, template_of
 from cloudsim.containers.nodes import DATACENTER, HOST, RACK, SITE, ZONE
 from cloudsim.placement.core import Placer
@@ -239,6 +240,17 @@ def test_templates_and_profiles_from_the_scenario() -> None:
     assert profile.preemption
 
 
+def test_a_profile_adds_a_registered_filter_plugin_after_the_defaults() -> None:
+    from tests.containers.scheduler.test_plugins import EvenNodes
+
+    with PLUGINS.scoped():
+        register_plugin(EvenNodes)
+        profile = profile_of(
+            SchedulerProfile.model_validate({"name": "p", "filters": ["EvenNodes"]})
+        )
+    assert profile.filters[-1] == "EvenNodes" and len(profile.filters) == len(DEFAULT_FILTERS) + 1
+
+
 def test_disabling_default_preemption_turns_preemption_off() -> None:
     profile = SchedulerProfile.model_validate({"name": "p", "disabled": ["DefaultPreemption"]})
     assert not profile_of(profile).preemption
@@ -267,6 +279,15 @@ def deployment(**fields: Any) -> dict[str, Any]:
             {"profiles": [{"name": "p", "plugins": {"NodeUnschedulable": 1}}]},
             "containers.profiles[p].plugins.NodeUnschedulable: plugin 'NodeUnschedulable' "
             "does not score",
+        ),
+        (
+            {"profiles": [{"name": "p", "filters": ["NodeResourcesBalancedAllocation"]}]},
+            "containers.profiles[p].filters[0]: plugin 'NodeResourcesBalancedAllocation' is "
+            "not a filter",
+        ),
+        (
+            {"profiles": [{"name": "p", "filters": ["EvenNode"]}]},
+            "containers.profiles[p].filters[0]: unknown scheduler plugin 'EvenNode'",
         ),
         (
             {
