@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for case in CASES:
                 best: dict[str, Any] = {}
-                for _ in range(args.repeats):
-                    for side, tree in (("baseline", base), ("current", ROOT)):
+                sides = [("baseline", base), ("current", ROOT)]
+                for repeat in range(args.repeats):  # alternate who goes first
+                    for side, tree in sides if repeat % 2 == 0 else sides[::-1]:
                         got = measure(tree, case, args.seed)
                         if side not in best or got["wall_s"] < best[side]["wall_s"]:
                             best[side] = got
