@@ -17,7 +17,7 @@ A researcher's package adds a module through the ``cloudsim.modules`` entry-poin
 
 from __future__ import annotations
 
-import weakref
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from cloudsim.containers.module import ContainersModule
@@ -31,7 +31,7 @@ from cloudsim.registry import Registry
 from cloudsim.scenario.base import Model
 from cloudsim.scenario.checks import Finding
 from cloudsim.scenario.schema import Scenario
-from cloudsim.world import World, compile_world
+from cloudsim.world import World, compile_world, with_designs
 
 BUILTIN_MODULES: tuple[type[Module], ...] = (
     IaaSModule,
@@ -41,17 +41,33 @@ BUILTIN_MODULES: tuple[type[Module], ...] = (
     ContainersModule,
 )
 
-#: Every module by name: the built-ins, then the ``cloudsim.modules`` entry-point group.
-MODULES: Registry[type[Module]] = Registry("module", group="cloudsim.modules")
+
+def _check_module(name: str, module: type[Module]) -> None:
+    if not (isinstance(module, type) and issubclass(module, Module)):
+        raise TypeError("a module is a subclass of cloudsim.kernel.Module")
+    if module.name != name:
+        raise ValueError(f"the class {module.__name__} is named {module.name!r}")
+    own = set(Scenario.model_fields) - {"extensions"}
+    if module.schema is not None and (module.section is None or module.section in own):
+        raise ValueError(
+            f"its section {module.section!r} must be a new top-level key, not one of the "
+            "scenario's own sections"
+        )
+
+
+#: Every module by name: the built-ins, then the ``cloudsim.modules`` entry-point group. A
+#: module registered under a built-in's name replaces it (in the built-in's place).
+MODULES: Registry[type[Module]] = Registry("module", group="cloudsim.modules", check=_check_module)
 for _module in BUILTIN_MODULES:
     MODULES.register(_module.name, _module)
 
 
 def all_modules() -> list[type[Module]]:
-    """Built-in modules in their order, then the others by name."""
-    builtin = set(BUILTIN_MODULES)
-    extra = sorted((m for _, m in MODULES.items() if m not in builtin), key=lambda m: m.name)
-    return [*BUILTIN_MODULES, *extra]
+    """The built-in modules' places in order (each as registered now), then the others by
+    name."""
+    builtin = [m.name for m in BUILTIN_MODULES]
+    extra = sorted(name for name in MODULES.names() if name not in builtin)
+    return [MODULES.get(name) for name in (*builtin, *extra)]
 
 
 def modules_for(scenario: Scenario) -> list[type[Module]]:
@@ -60,45 +76,54 @@ def modules_for(scenario: Scenario) -> list[type[Module]]:
 
 
 # -- one world per scenario ------------------------------------------------------------------
-_CORE: dict[int, tuple[weakref.ref[Scenario], World]] = {}
-_FULL: dict[int, tuple[weakref.ref[Scenario], World]] = {}
+class DesignError(ValueError):
+    """A module could not compile its section (what its checks did not catch)."""
+
+    def __init__(self, module: type[Module], cause: Exception) -> None:
+        self.module = module
+        super().__init__(f"module {module.name!r} cannot use its section: {cause}")
 
 
-def _cached(
-    cache: dict[int, tuple[weakref.ref[Scenario], World]], scenario: Scenario
-) -> World | None:
-    found = cache.get(id(scenario))
-    if found is not None and found[0]() is scenario:
-        return found[1]
-    return None
+#: Worlds compiled lately, by (scenario identity, the modules whose designs it holds); a
+#: world holds its scenario, so an identity is never reused while its entry is kept.
+_WORLDS: OrderedDict[tuple[int, tuple[type[Module], ...]], World] = OrderedDict()
+_KEPT = 16
 
 
-def _remember(
-    cache: dict[int, tuple[weakref.ref[Scenario], World]], scenario: Scenario, world: World
-) -> World:
-    key = id(scenario)
-    cache[key] = (weakref.ref(scenario, lambda _: cache.pop(key, None)), world)
+def _world(scenario: Scenario, modules: tuple[type[Module], ...]) -> World:
+    key = (id(scenario), modules)
+    found = _WORLDS.get(key)
+    if found is not None and found.scenario is scenario:
+        _WORLDS.move_to_end(key)
+        return found
+    if modules:
+        core = _world(scenario, ())
+        designs = {}
+        for module in modules:
+            try:
+                designs[module.name] = module.compile(core)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DesignError(module, exc) from exc
+        world = with_designs(core, designs)
+    else:
+        world = compile_world(scenario)
+    _WORLDS[key] = world
+    while len(_WORLDS) > _KEPT:
+        _WORLDS.popitem(last=False)
     return world
 
 
 def core_world(scenario: Scenario) -> World:
     """The world without the modules' designs (what the modules' checks read)."""
-    return _cached(_CORE, scenario) or _remember(_CORE, scenario, compile_world(scenario))
+    return _world(scenario, ())
 
 
 def world_of(scenario: Scenario, modules: Sequence[type[Module]] | None = None) -> World:
-    """The compiled world of ``scenario`` with its modules' designs, compiled once (validation
-    and every run of the same scenario object share it)."""
-    if modules is not None:
-        return _with_designs(core_world(scenario), modules)
-    return _cached(_FULL, scenario) or _remember(
-        _FULL, scenario, _with_designs(core_world(scenario), modules_for(scenario))
-    )
-
-
-def _with_designs(core: World, modules: Sequence[type[Module]]) -> World:
-    designers = {m.name: m.compile for m in modules}
-    return compile_world(core.scenario, designers, core=core)
+    """The compiled world of ``scenario`` with the designs of ``modules`` (default: the
+    modules it enables), compiled once: validation and the runs of one scenario object
+    share it."""
+    chosen = modules_for(scenario) if modules is None else modules
+    return _world(scenario, tuple(chosen))
 
 
 # -- the checks the loader runs ------------------------------------------------------------------
@@ -116,7 +141,16 @@ class ModuleChecks:
 
     def world(self, scenario: Scenario) -> list[Finding]:
         world = core_world(scenario)
-        return [f for m in modules_for(scenario) for f in m.check_world(world)]
+        modules = modules_for(scenario)
+        found = [f for m in modules for f in m.check_world(world)]
+        if found:
+            return found
+        try:  # what the checks passed must also compile (and the run reuses it)
+            world_of(scenario)
+        except DesignError as exc:
+            section = exc.module.section
+            found.append(Finding((section,) if section else (), str(exc)))
+        return found
 
     def feasibility(self, scenario: Scenario) -> list[Finding]:
         world = core_world(scenario)

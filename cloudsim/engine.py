@@ -7,9 +7,7 @@ the kernel with the modules the scenario enables, runs it and assembles the resu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
-import numpy as np
 import simpy
 
 from cloudsim.composition import modules_for, world_of
@@ -78,13 +76,6 @@ class Simulation:
     @property
     def events_processed(self) -> int:
         return self.kernel.events_processed
-
-    def module(self, name: str) -> Any:
-        """The run's module called ``name`` (KeyError if the run has none)."""
-        return self.modules[name]
-
-    def stream(self, name: str) -> np.random.Generator:
-        return self.kernel.streams[name]
 
     # -- running ------------------------------------------------------------------------------
     def start(self) -> None:

@@ -109,13 +109,19 @@ def assemble(kernel: Kernel) -> RunResult:
             "scenario": world.scenario.meta.name,
             "seed": kernel.seed,
             "horizon_s": kernel.horizon,
+            "events_processed": kernel.events_processed,
         },
     )
     for module in kernel.modules:
-        results.tables.update(module.tables(results))
+        for name, table in module.tables(results).items():
+            if name in results.tables and name not in module.replaces:
+                raise RuntimeError(f"module {module.name!r} writes table {name!r} again")
+            results.tables[name] = table
     for module in kernel.modules:
-        results.summary.update(module.summary(results))
-    results.summary["events_processed"] = kernel.events_processed
+        for key, value in module.summary(results).items():
+            if key in results.summary:
+                raise RuntimeError(f"module {module.name!r} writes summary key {key!r} again")
+            results.summary[key] = value
     return RunResult(
         summary=results.summary,
         metadata=_metadata(kernel, list(results.tables)),

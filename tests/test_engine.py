@@ -60,6 +60,7 @@ def slot_pool(slots: int, per_day: float, mean_life_days: float, days: int) -> S
     )
 
 
+@pytest.mark.slow
 def test_blocking_matches_erlang_b() -> None:
     slots, per_day, life = 10, 70.0, 0.1  # offered load a = 7 Erlang
     expected = erlang_b(per_day * life, slots)

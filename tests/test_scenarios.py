@@ -23,6 +23,7 @@ def test_there_are_reference_scenarios() -> None:
     assert {"hunan-3s4c.yaml", "guangdong-1nm.yaml"} <= names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_scenario_runs_end_to_end(path: Path) -> None:
     skip_without_shared_data(path)

@@ -14,7 +14,7 @@ node list), wrap it in a :class:`Cluster`, and schedule :class:`PodTemplate` pod
 In a simulation, a scenario's ``containers`` section becomes a
 :class:`~cloudsim.containers.cloud.ContainerCloud`: clusters whose node VMs are cloud hosts
 of the IaaS platform, and the controllers (replica sets, node lifecycle, endpoints, HPAs,
-cluster autoscaler, trace replay) as simpy processes of the engine.
+cluster autoscaler, trace replay) as simpy processes the kernel starts.
 """
 
 from cloudsim.containers.cluster import Cluster, PodDisruptionBudget

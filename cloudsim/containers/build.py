@@ -44,6 +44,7 @@ from cloudsim.containers.scheduler import (
     Scheduler,
 )
 from cloudsim.scenario import containers as spec
+from cloudsim.scenario import kubernetes as kube
 from cloudsim.scenario.schema import Pool, Scenario
 from cloudsim.state.hosts import ARCHES, PURPOSES, HostTable
 
@@ -76,7 +77,7 @@ def profile_of(profile: spec.SchedulerProfile) -> Profile:
     }
     return Profile(
         name=profile.name,
-        filters=tuple(f for f in DEFAULT_FILTERS if f not in disabled),
+        filters=tuple(f for f in (*DEFAULT_FILTERS, *profile.filters) if f not in disabled),
         weights={name: w for name, w in weights.items() if name not in disabled},
         args=args,
         percentage_of_nodes_to_score=profile.percentage_of_nodes_to_score,
@@ -101,14 +102,14 @@ def priority_of(containers: spec.Containers, name: str | None) -> tuple[int, str
     return 0, "PreemptLowerPriority"
 
 
-def selector_of(selector: spec.LabelSelector) -> LabelSelector:
+def selector_of(selector: kube.LabelSelector) -> LabelSelector:
     return LabelSelector.of(
         selector.match_labels,
         *(Requirement(r.key, r.operator, tuple(r.values)) for r in selector.match_expressions),
     )
 
 
-def _node_term(term: spec.NodeSelectorTerm) -> NodeSelectorTerm:
+def _node_term(term: kube.NodeSelectorTerm) -> NodeSelectorTerm:
     return NodeSelectorTerm(
         tuple(
             Requirement(label_key(r.key), r.operator, tuple(r.values))
@@ -117,14 +118,14 @@ def _node_term(term: spec.NodeSelectorTerm) -> NodeSelectorTerm:
     )
 
 
-def _pod_term(term: spec.PodAffinityTerm) -> PodAffinityTerm:
+def _pod_term(term: kube.PodAffinityTerm) -> PodAffinityTerm:
     return PodAffinityTerm(
         selector_of(term.label_selector), label_key(term.topology_key), tuple(term.namespaces)
     )
 
 
 def _pod_affinity(
-    affinity: spec.PodAffinity | None,
+    affinity: kube.PodAffinity | None,
 ) -> tuple[tuple[PodAffinityTerm, ...], tuple[WeightedPodAffinityTerm, ...]]:
     if affinity is None:
         return (), ()
@@ -144,7 +145,7 @@ def template_of(
     labels = d.pod_labels
     requests = d.pod_requests
     priority, policy = priority_of(containers, d.priority_class)
-    node_affinity = d.node_affinity or spec.NodeAffinity()
+    node_affinity = d.node_affinity or kube.NodeAffinity()
     required_affinity, preferred_affinity = _pod_affinity(d.pod_affinity)
     required_anti, preferred_anti = _pod_affinity(d.pod_anti_affinity)
     own = LabelSelector.of(labels)
@@ -303,7 +304,7 @@ def potential_nodes(scenario: Scenario, cluster: spec.Cluster, hosts: HostTable)
     its flavor fits; for a bare-metal group, its hosts. What validation checks against."""
     from cloudsim.placement.core import Placer
 
-    placer = Placer(hosts, np.random.default_rng(0))
+    placer = Placer(hosts, np.random.default_rng(0), filters=scenario.placement.filters)
     table = NodeTable()
     if cluster.trace_nodes is not None and Path(cluster.trace_nodes).is_file():
         table.add(read_openb_nodes(cluster.trace_nodes))

@@ -30,20 +30,16 @@ from cloudsim.containers.nodes import (
     NodeTable,
     label_key,
 )
-from cloudsim.containers.scheduler import PLUGINS, ScorePlugin
+from cloudsim.containers.scheduler import PLUGINS, FilterPlugin, ScorePlugin
 from cloudsim.containers.scheduler.plugins import required_node_affinity
 from cloudsim.kernel import Finding
 from cloudsim.registry import did_you_mean
+from cloudsim.scenario.checks import Loc
 from cloudsim.scenario.schema import Scenario
 from cloudsim.world import World
 
-Loc = tuple[str | int, ...]
 Found = list[tuple[Loc, str]]
 ROOT: Loc = ("containers",)
-
-
-def _unknown(value: str, names: Iterable[str], what: str) -> str:
-    return did_you_mean(value, tuple(names), what)
 
 
 def _unique(found: Found, loc: Loc, names: Iterable[str], what: str) -> set[str]:
@@ -91,6 +87,12 @@ def reference_problems(scenario: Scenario) -> list[Finding]:
                 found.append(
                     ((*ROOT, "profiles", i, "plugins", name), f"plugin {name!r} does not score")
                 )
+        for j, name in enumerate(profile.filters):
+            where = (*ROOT, "profiles", i, "filters", j)
+            if name not in PLUGINS:
+                found.append((where, PLUGINS.unknown(name)))
+            elif not issubclass(PLUGINS.get(name), FilterPlugin):
+                found.append((where, f"plugin {name!r} is not a filter"))
         for j, name in enumerate(profile.disabled):
             if name not in PLUGINS:
                 found.append(
@@ -107,18 +109,21 @@ def reference_problems(scenario: Scenario) -> list[Finding]:
         loc: Loc = (*ROOT, "clusters", i)
         if cluster.scheduler not in profiles:
             found.append(
-                ((*loc, "scheduler"), _unknown(cluster.scheduler, profiles, "scheduler profile"))
+                (
+                    (*loc, "scheduler"),
+                    did_you_mean(cluster.scheduler, profiles, "scheduler profile"),
+                )
             )
         _unique(found, (*loc, "node_groups"), (g.name for g in cluster.node_groups), "node groups")
         for j, group in enumerate(cluster.node_groups):
             gloc: Loc = (*loc, "node_groups", j)
             pool = pools.get(group.pool)
             if pool is None:
-                found.append(((*gloc, "pool"), _unknown(group.pool, pools, "pool")))
+                found.append(((*gloc, "pool"), did_you_mean(group.pool, pools, "pool")))
                 continue
             if group.flavor is not None:
                 if group.flavor not in flavors:
-                    found.append(((*gloc, "flavor"), _unknown(group.flavor, flavors, "flavor")))
+                    found.append(((*gloc, "flavor"), did_you_mean(group.flavor, flavors, "flavor")))
                 continue
             taken = bare_metal_taken.get(pool.name, 0)
             want = pool.host_count - taken if group.count is None else group.count
@@ -145,25 +150,25 @@ def reference_problems(scenario: Scenario) -> list[Finding]:
     for i, d in enumerate(c.deployments):
         loc = (*ROOT, "deployments", i)
         if d.cluster not in clusters:
-            found.append(((*loc, "cluster"), _unknown(d.cluster, clusters, "cluster")))
+            found.append(((*loc, "cluster"), did_you_mean(d.cluster, clusters, "cluster")))
         if d.priority_class is not None and d.priority_class not in known_classes:
             found.append(
                 (
                     (*loc, "priority_class"),
-                    _unknown(d.priority_class, known_classes, "priority class"),
+                    did_you_mean(d.priority_class, known_classes, "priority class"),
                 )
             )
         if d.scheduler_name is not None and d.scheduler_name not in profiles:
             found.append(
                 (
                     (*loc, "scheduler_name"),
-                    _unknown(d.scheduler_name, profiles, "scheduler profile"),
+                    did_you_mean(d.scheduler_name, profiles, "scheduler profile"),
                 )
             )
     for i, pdb in enumerate(c.pdbs):
         if pdb.cluster not in clusters:
             found.append(
-                ((*ROOT, "pdbs", i, "cluster"), _unknown(pdb.cluster, clusters, "cluster"))
+                ((*ROOT, "pdbs", i, "cluster"), did_you_mean(pdb.cluster, clusters, "cluster"))
             )
     found += _run_time_problems(scenario)
     return [Finding(loc, message) for loc, message in found]
@@ -194,24 +199,24 @@ def _run_time_problems(scenario: Scenario) -> Found:
                 )
             )
         elif cluster.system is not None and cluster.system not in systems:
-            found.append(((*loc, "system"), _unknown(cluster.system, systems, "system")))
+            found.append(((*loc, "system"), did_you_mean(cluster.system, systems, "system")))
         if cluster.trace_nodes is not None:
             _file_problem(found, (*loc, "trace_nodes"), cluster.trace_nodes, "openb node list")
     for i, d in enumerate(c.deployments):
         if d.system is not None and d.system not in systems:
             found.append(
-                ((*ROOT, "deployments", i, "system"), _unknown(d.system, systems, "system"))
+                ((*ROOT, "deployments", i, "system"), did_you_mean(d.system, systems, "system"))
             )
     _unique(found, (*ROOT, "services"), (s.name for s in c.services), "services")
     for i, svc in enumerate(c.services):
         loc = (*ROOT, "services", i)
         if svc.cluster not in clusters:
-            found.append(((*loc, "cluster"), _unknown(svc.cluster, clusters, "cluster")))
+            found.append(((*loc, "cluster"), did_you_mean(svc.cluster, clusters, "cluster")))
         if svc.deployment is not None:
             dep = deployments.get(svc.deployment)
             if dep is None:
                 found.append(
-                    ((*loc, "deployment"), _unknown(svc.deployment, deployments, "deployment"))
+                    ((*loc, "deployment"), did_you_mean(svc.deployment, deployments, "deployment"))
                 )
             elif dep.cluster != svc.cluster:
                 found.append(
@@ -222,20 +227,20 @@ def _run_time_problems(scenario: Scenario) -> Found:
                     )
                 )
         if svc.system is not None and svc.system not in systems:
-            found.append(((*loc, "system"), _unknown(svc.system, systems, "system")))
+            found.append(((*loc, "system"), did_you_mean(svc.system, systems, "system")))
     _unique(found, (*ROOT, "hpas"), (h.name for h in c.hpas), "HPAs")
     scaled: set[str] = set()
     for i, hpa in enumerate(c.hpas):
         loc = (*ROOT, "hpas", i, "deployment")
         if hpa.deployment not in deployments:
-            found.append((loc, _unknown(hpa.deployment, deployments, "deployment")))
+            found.append((loc, did_you_mean(hpa.deployment, deployments, "deployment")))
         elif hpa.deployment in scaled:
             found.append((loc, f"deployment {hpa.deployment!r} already has an HPA"))
         scaled.add(hpa.deployment)
     if c.replay is not None:
         loc = (*ROOT, "replay")
         if c.replay.cluster not in clusters:
-            found.append(((*loc, "cluster"), _unknown(c.replay.cluster, clusters, "cluster")))
+            found.append(((*loc, "cluster"), did_you_mean(c.replay.cluster, clusters, "cluster")))
         _file_problem(found, (*loc, "pods"), c.replay.pods, "openb pod list")
     return found
 

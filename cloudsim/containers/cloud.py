@@ -159,7 +159,7 @@ class ContainerCloud:
         self.replicasets.step(0.0)
 
     def processes(self) -> list[Generator[simpy.Event, Any, None]]:
-        """The controller processes, for the engine to start (after :meth:`start`)."""
+        """The controller processes, for the kernel to start (after :meth:`start`)."""
         controllers: list[Controller] = [
             self.replicasets,
             self.lifecycle,

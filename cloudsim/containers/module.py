@@ -17,9 +17,6 @@ from cloudsim.kernel import Context, Finding, Module, Results, Stage
 from cloudsim.scenario.schema import Scenario
 from cloudsim.world import World
 
-#: The tables the container cloud writes.
-TABLES = ("pods", "services", "service_outages", "cluster_timeseries", "nodes")
-
 
 class ContainersModule(Module):
     """Clusters on the IaaS pools, their controllers and services (a ``containers`` section).

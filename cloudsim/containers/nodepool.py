@@ -22,8 +22,8 @@ from cloudsim.containers.nodes import NodeGroup, bare_metal_nodes, host_labels
 from cloudsim.containers.openb import read_openb_nodes
 from cloudsim.containers.runtime import ClusterState
 from cloudsim.placement.core import Placer
-from cloudsim.platform.platform import QUOTA_KINDS, Platform
-from cloudsim.records import EventKind, Recorder
+from cloudsim.platform.platform import Platform
+from cloudsim.records import Recorder
 from cloudsim.state.hosts import PURPOSES, HostTable
 from cloudsim.world import World
 
@@ -98,10 +98,6 @@ class NodePool:
             cs.nodes.set_unschedulable(np.arange(cs.nodes.size - group.size, cs.nodes.size))
 
     # -- node VMs (cloud hosts of the cluster's system) -----------------------------------
-    def _vm_need(self, flavor: int) -> IntArray:
-        d = self.platform.demand[:, flavor]
-        return np.array([d[0] // 1000, d[1], d[2], 1], dtype=np.int64)
-
     def _owner(self, cs: ClusterState) -> tuple[int, int]:
         assert cs.spec.system is not None
         system = self.world.systems.index_of(cs.spec.system)
@@ -109,14 +105,8 @@ class NodePool:
 
     def quota_room(self, cs: ClusterState, g: int) -> int:
         """How many more node VMs of group ``g`` the department's quota allows."""
-        platform = self.platform
         flavor = self.world.flavors.index_of(cs.spec.node_groups[g].flavor or "")
-        department = self._owner(cs)[1]
-        need = self._vm_need(flavor)
-        limits = platform.quota[:, department]
-        left = limits - platform.usage[:, department]
-        room = [int(left[k] // need[k]) for k in range(len(need)) if limits[k] >= 0 and need[k]]
-        return max(min(room, default=2**31), 0)
+        return self.platform.quota_room(self._owner(cs)[1], flavor)
 
     def order(self, cs: ClusterState, g: int, count: int, now: float) -> list[NodeVM]:
         """Create up to ``count`` node VMs of group ``g`` (quota first, then placement);
@@ -127,48 +117,19 @@ class NodePool:
         group = cs.spec.node_groups[g]
         flavor = self.world.flavors.index_of(group.flavor or "")
         system, department = self._owner(cs)
-        need = self._vm_need(flavor)
-        allowed = min(count, self.quota_room(cs, g))
+        allowed = min(count, platform.quota_room(department, flavor))
         if allowed < count:
-            limits = platform.quota[:, department]
-            over = (limits >= 0) & (platform.usage[:, department] + need * count > limits)
-            reason = f"quota_{QUOTA_KINDS[int(np.flatnonzero(over)[0])]}"
-            self._reject(system, flavor, count - allowed, reason, now)
+            reason = platform.quota_blocker(department, flavor, count)
+            assert reason is not None
+            platform.reject(system, flavor, count - allowed, reason, now)
         req = node_request(self.scenario, group, self.hosts)
         placed = self.placer.place_batch(req, allowed) if allowed else []
         ok = [h for h in placed if h >= 0]
         if len(ok) < allowed:
-            self._reject(system, flavor, allowed - len(ok), self.placer.reject_reason(req), now)
-        out = []
-        for host in ok:
-            row = platform.vms.add(
-                system=system,
-                department=department,
-                flavor=flavor,
-                host=host,
-                datacenter=int(self.hosts.datacenter[host]),
-                demand=platform.demand[:, flavor],
-                time=now,
-            )
-            vm_id = int(platform.vms.ints["vm_id"][row])
-            platform.usage[:, department] += need
-            self.recorder.event(
-                now,
-                EventKind.CREATE,
-                system=system,
-                vm=vm_id,
-                host=host,
-                flavor=flavor,
-                reason=f"node:{cs.name}",
-            )
-            out.append((host, row, vm_id))
-        return out
-
-    def _reject(self, system: int, flavor: int, count: int, reason: str, now: float) -> None:
-        self.platform.rejected[reason] += count
-        self.recorder.event(
-            now, EventKind.REJECT, system=system, count=count, reason=reason, flavor=flavor
-        )
+            platform.reject(system, flavor, allowed - len(ok), self.placer.reject_reason(req), now)
+        rows = platform.admit(system, flavor, ok, now, reason=f"node:{cs.name}")
+        ids = platform.vms.ints["vm_id"]
+        return [(host, row, int(ids[row])) for host, row in zip(ok, rows, strict=True)]
 
     def join(self, cs: ClusterState, g: int, placed: list[NodeVM], now: float) -> None:
         """The node VMs ``placed`` join the cluster as Ready nodes of group ``g``."""
@@ -189,25 +150,10 @@ class NodePool:
         if row < 0:
             return
         info.vm_row[node] = -1
-        platform = self.platform
-        vms = platform.vms
+        vms = self.platform.vms
         if not vms.live[row] or int(vms.ints["vm_id"][row]) != int(info.vm_id[node]):
             return
-        host = int(vms.ints["host"][row])
-        flavor = int(vms.ints["flavor"][row])
-        system = int(vms.ints["system"][row])
-        self.placer.release(host, vms.demand[:, row].copy())
-        platform.usage[:, int(vms.ints["department"][row])] -= self._vm_need(flavor)
-        self.recorder.event(
-            now,
-            EventKind.DELETE,
-            system=system,
-            vm=int(info.vm_id[node]),
-            host=host,
-            flavor=flavor,
-            reason=f"node:{cs.name}",
-        )
-        vms.remove(row, now)
+        self.platform.delete(row, now, reason=f"node:{cs.name}", placer=self.placer)
 
     def template_node(self, cs: ClusterState, g: int) -> NodeGroup:
         """An empty node of group ``g`` on the first host of its pool (autoscaler estimates)."""

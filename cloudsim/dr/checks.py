@@ -6,22 +6,15 @@ that set the value. Runs on the compiled world, once names elsewhere are consist
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 
 from cloudsim.dr.plan import matching_entries
-from cloudsim.dr.policies import POLICIES, load_policy_plugins, make_policy
+from cloudsim.dr.policies import POLICIES, make_policy
 from cloudsim.kernel import Finding
 from cloudsim.registry import did_you_mean
+from cloudsim.scenario.checks import Loc
 from cloudsim.world import World
 from cloudsim.world.topology import Topology
-
-Loc = tuple[str | int, ...]
-
-
-def _unknown(value: str, names: Iterable[str], what: str) -> str:
-    return did_you_mean(value, tuple(names), what)
 
 
 def _sync_rtt(topology: Topology, a: str, b: str) -> float | None:
@@ -47,7 +40,7 @@ def dr_problems(world: World) -> list[Finding]:
     sites = set(topology.sites)
     if dr.witness_site is not None:
         if dr.witness_site not in sites:
-            found.append((("dr", "witness_site"), _unknown(dr.witness_site, sites, "site")))
+            found.append((("dr", "witness_site"), did_you_mean(dr.witness_site, sites, "site")))
         elif not topology.datacenters_of(dr.witness_site):
             found.append(
                 (
@@ -57,12 +50,11 @@ def dr_problems(world: World) -> list[Finding]:
                 )
             )
 
-    load_policy_plugins()
     rng = np.random.default_rng(0)
     for role in ("failover", "failback"):
         ref = getattr(dr, role)
         if ref.name not in POLICIES:
-            found.append(((("dr", role, "name")), _unknown(ref.name, POLICIES, "failover policy")))
+            found.append((("dr", role, "name"), POLICIES.unknown(ref.name)))
             continue
         try:
             make_policy(ref.name, ref.params, rng)
@@ -76,7 +68,7 @@ def dr_problems(world: World) -> list[Finding]:
         loc: Loc = ("dr", "systems", i)
         for j, name in enumerate(entry.datacenters or []):
             if name not in centres:
-                found.append(((*loc, "datacenters", j), _unknown(name, centres, "data centre")))
+                found.append(((*loc, "datacenters", j), did_you_mean(name, centres, "data centre")))
         targets: list[tuple[Loc, str]] = []
         if entry.standby is not None:
             targets.append(((*loc, "standby", "datacenter"), entry.standby.datacenter))
@@ -92,7 +84,7 @@ def dr_problems(world: World) -> list[Finding]:
         bad_target = False
         for where, name in targets:
             if name not in centres:
-                found.append((where, _unknown(name, centres, "data centre")))
+                found.append((where, did_you_mean(name, centres, "data centre")))
                 bad_target = True
         selected = [s for s, k in zip(systems, chosen, strict=True) if k == i]
         if not selected:
@@ -103,7 +95,7 @@ def dr_problems(world: World) -> list[Finding]:
                     "that an earlier entry has not taken"
                 )
             else:
-                message = _unknown(entry.match, names, "system")
+                message = did_you_mean(entry.match, names, "system")
             found.append(((*loc, "match"), message))
             continue
         if bad_target:

@@ -37,7 +37,7 @@ from cloudsim.dr.observation import (
     SystemStatus,
     action_problem,
 )
-from cloudsim.dr.policies import POLICIES, FailoverPolicy, PolicyFactory, load_policy_plugins
+from cloudsim.dr.policies import POLICIES, FailoverPolicy, PolicyFactory
 
 PLAIN = (str, int, float, bool, type(None))
 #: Class names of simulator objects a policy must not hold.
@@ -248,10 +248,9 @@ def sample_observations() -> list[Observation]:
 
 def _factory(policy: object, params: Mapping[str, Any]) -> tuple[Callable[[int], Any], str]:
     if isinstance(policy, str):
-        load_policy_plugins()
         if policy not in POLICIES:
             raise PolicyContractError([f"no policy registered as {policy!r}"])
-        factory: PolicyFactory = POLICIES[policy]
+        factory = POLICIES.get(policy)
         return (lambda seed: factory(params, np.random.default_rng(seed))), policy
     if isinstance(policy, type) or (callable(policy) and not hasattr(policy, "decide")):
         maker = policy

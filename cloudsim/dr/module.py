@@ -12,7 +12,7 @@ import simpy
 from rich.text import Text
 
 from cloudsim.dr.checks import dr_problems
-from cloudsim.dr.controller import DRController
+from cloudsim.dr.control import DRController
 from cloudsim.dr.plan import SystemPlan, build_plan, required_of
 from cloudsim.dr.results import dr_results
 from cloudsim.kernel import Context, Finding, Module, Results
@@ -35,12 +35,14 @@ class DRModule(Module):
     name = "dr"
     section = "dr"
     streams = ("detection", "policies")
+    requires = ("ledger",)
+    replaces = ("availability",)
 
     @classmethod
     def compile(cls, world: World) -> DRDesign:
         spec = world.scenario.dr
         assert spec is not None
-        return DRDesign(spec, tuple(build_plan(world.scenario)))
+        return DRDesign(spec, tuple(build_plan(world)))
 
     @classmethod
     def check_world(cls, world: World) -> list[Finding]:
@@ -53,7 +55,7 @@ class DRModule(Module):
         self.controller = DRController(ctx, design.spec, plans)
         ctx.recorder.rules = AvailabilityRules(
             required=required_of(plans),
-            managed=np.array([p.mode != "none" for p in plans], dtype=np.bool_),
+            managed=np.array([p.managed for p in plans], dtype=np.bool_),
             required_fraction=ctx.world.availability.required_fraction,
         )
         self._summary: dict[str, Any] = {}

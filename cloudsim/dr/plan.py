@@ -16,7 +16,8 @@ import numpy.typing as npt
 
 from cloudsim.scenario.dr import DR, Backup, Standby, SystemDR
 from cloudsim.scenario.faults import AvailabilityRule
-from cloudsim.scenario.schema import Scenario, System
+from cloudsim.scenario.schema import System
+from cloudsim.world import World
 
 IntArray = npt.NDArray[np.int64]
 #: Bytes per second in one Gbit/s.
@@ -83,16 +84,17 @@ class SystemPlan:
         return self.restore_gb * 1e9 / (bandwidth * GBPS)
 
 
-def _required(scenario: Scenario, entry: SystemDR | None, system: System) -> int:
-    rule = scenario.faults.availability if scenario.faults is not None else AvailabilityRule()
+def _required(rule: AvailabilityRule, entry: SystemDR | None, system: System) -> int:
     fraction = rule.required_fraction
     if entry is not None and entry.required_fraction is not None:
         fraction = entry.required_fraction
     return math.ceil(system.vm_count * fraction - 1e-9)
 
 
-def build_plan(scenario: Scenario) -> list[SystemPlan]:
+def build_plan(world: World) -> list[SystemPlan]:
     """Every system's design (mode ``none`` for all of them without a ``dr`` section)."""
+    scenario = world.scenario
+    rule = world.availability
     dr = scenario.dr
     centres = {dc.name: i for i, dc in enumerate(scenario.datacenters)}
     disk = {f.name: f.disk for f in scenario.flavors}
@@ -122,7 +124,7 @@ def build_plan(scenario: Scenario) -> list[SystemPlan]:
                     restore_to=home[0],
                     write_rate=0.0,
                     shape=(1.0,) * 24,
-                    need=_required(scenario, None, system),
+                    need=_required(rule, None, system),
                     data_gb=data_gb,
                 )
             )
@@ -160,7 +162,7 @@ def build_plan(scenario: Scenario) -> list[SystemPlan]:
                 restore_to=restore_to,
                 write_rate=rate_gbps * GBPS,
                 shape=rep.shape,
-                need=_required(scenario, entry, system),
+                need=_required(rule, entry, system),
                 data_gb=data_gb,
             )
         )

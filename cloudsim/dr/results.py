@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from cloudsim.dr.controller import DRController
+from cloudsim.dr.control import DRController
 from cloudsim.dr.levels import demonstrated_level, infrastructure_level
 from cloudsim.units import round6
 from cloudsim.world import World

@@ -11,12 +11,11 @@ from datetime import datetime
 
 from cloudsim.faults.trace import read_failure_trace
 from cloudsim.kernel import Finding
+from cloudsim.scenario.checks import Loc
 from cloudsim.scenario.faults import FaultTime, seconds_after
 from cloudsim.units import format_duration
 from cloudsim.world import World
 from cloudsim.world.catalog import HOST_DOMAINS
-
-Loc = tuple[str | int, ...]
 
 
 def fault_problems(world: World) -> list[Finding]:

@@ -1,7 +1,7 @@
 """The IaaS module's check: every system's cloud hosts can fit an empty platform.
 
-It uses the real placer's filters, so "cannot fit anywhere" at validation means exactly what
-a rejection would mean at run time.
+It uses the real placer's filters (the scenario's own ``placement.filters`` included), so
+"cannot fit anywhere" at validation means exactly what a rejection would mean at run time.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def check_fit(world: World) -> list[Finding]:
     """
     scenario = world.scenario
     hosts = world.hosts
-    placer = Placer(hosts, np.random.default_rng(0))
+    placer = Placer(hosts, np.random.default_rng(0), filters=scenario.placement.filters)
     demand = world.flavor_demand
     prefix = "cannot fit anywhere even on an empty platform"
     found: list[Finding] = []

@@ -46,6 +46,9 @@ class IaaSModule(Module):
         self.platform = ctx.platform
         self.requests: RequestStream = request_stream(ctx.world.scenario, ctx.stream("workload"))
         self._departures: list[tuple[float, int, int]] = []  # (time, vm_id, row)
+        self._series: dict[str, npt.NDArray[Any]] | None = None
+        self._log: tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None
+        self._log = None
 
     def start(self) -> None:
         self.platform.place_initial()
@@ -92,7 +95,7 @@ class IaaSModule(Module):
         world = self.ctx.world
         hosts = self.ctx.hosts
         scenario = world.scenario
-        series = self.ctx.recorder.series()
+        series = self._samples()
         scope = series["scope"]
         names = np.array(
             [
@@ -151,16 +154,24 @@ class IaaSModule(Module):
                 "vms_end": pa.array(live_per_system.astype(np.int64)),
             }
         )
-        self._series = series
         return {"timeseries": timeseries, "vms": vms, "systems": systems}
 
+    def _samples(self) -> dict[str, npt.NDArray[Any]]:
+        """The finished run's samples as columns (read once)."""
+        if self._series is None:
+            self._series = self.ctx.recorder.series()
+        return self._series
+
     def _events(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        ev = self.ctx.recorder.events
-        return (
-            np.asarray(ev["kind"], dtype=object),
-            np.asarray(ev["system"], dtype=np.int64),
-            np.asarray(ev["count"], dtype=np.int64),
-        )
+        """The finished run's event log as (kind, system, count) arrays (read once)."""
+        if self._log is None:
+            ev = self.ctx.recorder.events
+            self._log = (
+                np.asarray(ev["kind"], dtype=object),
+                np.asarray(ev["system"], dtype=np.int64),
+                np.asarray(ev["count"], dtype=np.int64),
+            )
+        return self._log
 
     def _per_system(self, kind: EventKind) -> npt.NDArray[np.int64]:
         """VMs per system in events of ``kind``."""
@@ -174,7 +185,7 @@ class IaaSModule(Module):
         hosts = self.ctx.hosts
         platform = self.platform
         horizon = self.ctx.horizon
-        series = self._series
+        series = self._samples()
         kinds, _, counts = self._events()
 
         def total(kind: EventKind) -> int:

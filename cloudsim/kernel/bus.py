@@ -1,7 +1,8 @@
 """The notification bus: modules tell each other what changed without knowing each other.
 
 A topic is a name; subscribers are called synchronously, in the order they subscribed, with
-the publisher's arguments. Topics of the built-in modules:
+the publisher's arguments (DR subscribes when it is built, the container cloud when it
+starts: DR hears a failure first). Topics of the built-in modules:
 
 - ``"outage"`` — ``(change, outage, time)``: change ``"begin"``, ``"end"`` or ``"noticed"``
   (a corruption found), ``outage`` a :class:`~cloudsim.records.Outage`; published by the
@@ -28,6 +29,3 @@ class Bus:
     def publish(self, topic: str, *args: Any) -> None:
         for subscriber in self._subscribers.get(topic, ()):
             subscriber(*args)
-
-    def has_subscribers(self, topic: str) -> bool:
-        return bool(self._subscribers.get(topic))

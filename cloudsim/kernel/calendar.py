@@ -31,8 +31,6 @@ class Calendar:
         self._wake: simpy.Event | None = None
         self._sleeping_until = -math.inf
         self._at_start: list[Callable[[], None]] = []
-        #: Actions run so far.
-        self.actions = 0
 
     def schedule(self, time: float, action: Action) -> None:
         """Run ``action(time)`` at ``time`` (>= now); wakes the process if it sleeps past it."""
@@ -69,5 +67,4 @@ class Calendar:
             _, _, action = heapq.heappop(heap)
             self._sleeping_until = -math.inf
             action(env.now)
-            self.actions += 1
             self._count()

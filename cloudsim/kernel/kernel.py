@@ -65,6 +65,26 @@ def default_rules(world: World) -> AvailabilityRules:
     )
 
 
+def _check_composition(modules: Sequence[type[Module]]) -> None:
+    """Unique names and streams, and every module after those it requires."""
+    seen: set[str] = set()
+    owner = {stream: "the kernel" for stream in CORE_STREAMS}
+    for module in modules:
+        if module.name in seen:
+            raise ValueError(f"two modules are named {module.name!r}")
+        missing = [name for name in module.requires if name not in seen]
+        if missing:
+            raise ValueError(f"module {module.name!r} needs module {missing[0]!r} before it")
+        seen.add(module.name)
+        for stream in module.streams:
+            if stream in owner:
+                raise ValueError(
+                    f"module {module.name!r} declares random stream {stream!r}, which "
+                    f"{owner[stream]} draws from (a stream has one owner)"
+                )
+            owner[stream] = f"module {module.name!r}"
+
+
 class Kernel:
     """Runs ``modules`` (classes, in composition order) over ``world`` with ``seed``."""
 
@@ -81,6 +101,7 @@ class Kernel:
         self.horizon = world.horizon
         self.env = simpy.Environment()
         self.events = EventCount()
+        _check_composition(modules)
         self.streams = Streams(seed, (*CORE_STREAMS, *(s for m in modules for s in m.streams)))
         self.calendar = Calendar(self.env, self.horizon, self.events.add)
         self.bus = Bus()

@@ -7,7 +7,8 @@ and its lines on the terminal. An instance is one run's subsystem, built from a
 :class:`~cloudsim.kernel.context.Context` (never from the simulation), and the kernel calls
 its run hooks: ``start`` (place what exists at time 0), ``processes`` (its simpy processes),
 ``sample`` (at each sample time), ``finish`` (at the horizon); then the results are
-assembled from every module's ``tables`` and ``summary``, in composition order.
+assembled from every module's ``tables`` and ``summary``, in composition order (a table or
+summary key another module already wrote is an error, unless the module ``replaces`` it).
 
 Subclass :class:`Module` and override what the subsystem needs; every hook has a default
 that does nothing. Register it in the composition root (``cloudsim.composition``) or, from
@@ -67,9 +68,14 @@ class Module:
     #: another package): the loader validates the top-level key ``section`` with it, and
     #: the module reads it back with ``world.scenario.section(section)``.
     schema: ClassVar[type[Model] | None] = None
-    #: Random streams it draws from (common random numbers: one generator per name).
+    #: Random streams it draws from (common random numbers: one generator per name, which
+    #: no other module may declare).
     streams: ClassVar[tuple[str, ...]] = ()
     stage: ClassVar[Stage] = Stage.CONTROL
+    #: Modules that must come before it in a run (it reads what they record or tabulate).
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: Tables of modules before it that its ``tables`` may replace (extended versions).
+    replaces: ClassVar[tuple[str, ...]] = ()
 
     # -- before any run --------------------------------------------------------------------
     @classmethod
@@ -111,7 +117,7 @@ class Module:
         """State at time 0 (after the modules before it in the composition started)."""
 
     def processes(self) -> Iterable[Generator[simpy.Event, Any, None]]:
-        """The module's simpy processes (few, vectorised: see DESIGN.md)."""
+        """The module's simpy processes (few and vectorised: see docs/architecture.md)."""
         return ()
 
     def sample(self, now: float) -> None:

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-#: Streams of the kernel's own parts (the tenants' workload and the platform's placer).
-CORE_STREAMS: tuple[str, ...] = ("workload", "placement")
+#: Streams of the kernel's own parts (the platform's placer).
+CORE_STREAMS: tuple[str, ...] = ("placement",)
 
 
 def random_stream(seed: int, name: str) -> np.random.Generator:
@@ -22,14 +22,15 @@ def random_stream(seed: int, name: str) -> np.random.Generator:
 
 
 class Streams:
-    """The run's streams; each name is declared once (by the kernel or a module)."""
+    """The run's streams; each name is declared once (by the kernel or one module)."""
 
     def __init__(self, seed: int, names: Iterable[str]) -> None:
         self.seed = seed
         self._streams: dict[str, np.random.Generator] = {}
         for name in names:
-            if name not in self._streams:
-                self._streams[name] = random_stream(seed, name)
+            if name in self._streams:
+                raise ValueError(f"random stream {name!r} is declared twice")
+            self._streams[name] = random_stream(seed, name)
 
     @property
     def names(self) -> tuple[str, ...]:

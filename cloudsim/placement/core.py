@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cloudsim.placement.filters import FILTERS, HostFilter
+from cloudsim.placement.filters import BUILTIN_FILTERS, FILTERS, HostFilter
 from cloudsim.placement.request import ANTI_AFFINITY_LEVELS, VM_PURPOSES, Request
 from cloudsim.placement.scorers import SCORERS, ScoreContext, Scorer, resolve_weights
 from cloudsim.scenario.schema import RESOURCES
@@ -34,18 +34,9 @@ _DEDICATED = PURPOSES.index("dedicated")
 #: Scores closer than this are ties, broken by the seeded placement stream.
 TIE_EPSILON = 1e-9
 
-#: Built-in filters in the order they are applied and explained; a rejection names the first
-#: one that leaves no host. Capacity filters are named after their resource. A scenario's
-#: own filters (``placement.filters``, :mod:`cloudsim.placement.filters`) come after them.
-FILTER_ORDER: tuple[str, ...] = (
-    "host_up",
-    "zone",
-    "architecture",
-    "datacenter",
-    "pool",
-    "anti_affinity",
-    *RESOURCES,
-)
+#: Built-in filters in the order they are applied and explained; a scenario's own filters
+#: (``placement.filters``, :mod:`cloudsim.placement.filters`) come after them.
+FILTER_ORDER = BUILTIN_FILTERS
 REJECTION_REASONS: dict[str, str] = {
     "host_up": "no_host_up",
     "zone": "no_host_in_zone",
@@ -103,8 +94,9 @@ class Placer:
         self.hosts = hosts
         self.rng = rng
         chosen = [(name, FILTERS.get(name)) for name in filters]
-        self._static_filters: list[tuple[str, HostFilter]] = [f for f in chosen if f[1].static]
-        self._dynamic_filters: list[tuple[str, HostFilter]] = [f for f in chosen if not f[1].static]
+        #: The scenario's own filters, static ones (to check once per decision) first.
+        self._own: list[tuple[str, HostFilter]] = sorted(chosen, key=lambda f: not f[1].static)
+        self._dynamic_filters = [f for f in self._own if not f[1].static]
         self._reasons = {**REJECTION_REASONS, **{name: f.reason for name, f in chosen}}
         self.weights = resolve_weights(preset, weights)
         self.scorers: list[tuple[str, Scorer, float]] = [
@@ -148,10 +140,6 @@ class Placer:
         if _DEDICATED in req.purposes:
             pool_ok &= (h.purpose != _DEDICATED) | (h.dedicated_to == req.department)
         yield "pool", pool_ok
-        if self._static_filters:
-            every = np.arange(h.size, dtype=np.int64)
-            for name, host_filter in self._static_filters:
-                yield name, host_filter.function(h, req, every)
 
     def _static_entry(self, req: Request) -> tuple[BoolArray, IntArray]:
         if self._cache_version != self.hosts.version or self._limit_id != id(self.hosts.limit):
@@ -164,9 +152,7 @@ class Placer:
         # The department only matters to dedicated pools: departments that own none share
         # one entry, so the cache grows with the distinct constraints, not the tenants.
         owner = req.department if req.department in self._dedicated_owners else None
-        key: tuple[object, ...] = (req.zone, req.datacenters, req.arch, owner, req.purposes)
-        if self._static_filters:  # a scenario's own static filters may read the system
-            key = (*key, req.department, req.system)
+        key = (req.zone, req.datacenters, req.arch, owner, req.purposes)
         entry = self._static_cache.get(key)
         if entry is None:
             mask = np.ones(self.hosts.size, dtype=np.bool_)
@@ -177,8 +163,16 @@ class Placer:
         return entry
 
     def static_mask(self, req: Request) -> BoolArray:
-        """Hosts that pass every filter that does not depend on allocations (cached)."""
-        return self._static_entry(req)[0]
+        """Hosts that pass every filter that does not depend on allocations (the built-in
+        ones cached; never write to the result)."""
+        mask = self._static_entry(req)[0]
+        if self._own and len(self._dynamic_filters) < len(self._own):
+            every = np.arange(self.hosts.size, dtype=np.int64)
+            mask = mask.copy()
+            for _, host_filter in self._own:
+                if host_filter.static:
+                    mask &= host_filter.function(self.hosts, req, every)
+        return mask
 
     def _anti_affinity_block(self, req: Request, mask: BoolArray) -> None:
         if req.system < 0:
@@ -198,6 +192,9 @@ class Placer:
         """Ascending ids of the hosts that pass every filter. When no filter past the static
         ones removed a host this is the cached static array itself: never write to it."""
         cand = self._static_entry(req)[1]
+        for _, host_filter in self._own:
+            if host_filter.static and cand.size:
+                cand = cand[host_filter.function(self.hosts, req, cand)]
         free = self.hosts.free_f
         fits: BoolArray | None = None
         for r, need in enumerate(req.demand.tolist()):
@@ -239,14 +236,9 @@ class Placer:
         return cand
 
     def _fits(self, req: Request, host: int) -> bool:
-        """The capacity filters (and the dynamic filters) of :meth:`_candidates` for one
-        host."""
+        """The capacity filters of :meth:`_candidates` for one host."""
         free = self.hosts.free_f
-        if not all(free[r, host] >= need for r, need in enumerate(req.demand.tolist()) if need > 0):
-            return False
-        return not self._dynamic_filters or bool(
-            self._dynamic(req, np.array([host], dtype=np.int64)).size
-        )
+        return all(free[r, host] >= need for r, need in enumerate(req.demand.tolist()) if need > 0)
 
     def _context(self, req: Request) -> ScoreContext:
         return ScoreContext(
@@ -326,6 +318,8 @@ class Placer:
                 alive[pos] = False
             if cand_rack is not None:
                 alive &= cand_rack != cand_rack[pos]
+            for _, host_filter in self._dynamic_filters:  # may read any host's state
+                alive &= host_filter.function(self.hosts, req, cand)
             n_alive = int(np.count_nonzero(alive))
             row = self._raw_scores(ctx, cand[pos : pos + 1])
             for values, new in zip(raw, row, strict=True):
@@ -361,7 +355,7 @@ class Placer:
         for r, name in enumerate(RESOURCES):
             yield name, self.hosts.free[r] >= req.demand[r]
         every = np.arange(self.hosts.size, dtype=np.int64)
-        for name, host_filter in self._dynamic_filters:
+        for name, host_filter in self._own:
             yield name, host_filter.function(self.hosts, req, every)
 
     def reject_reason(self, req: Request) -> str:

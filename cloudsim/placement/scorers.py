@@ -10,16 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
-from typing import Literal, Protocol, TypeVar, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from cloudsim.registry import Registry
 from cloudsim.scenario.schema import RESOURCES
-
-T = TypeVar("T")
 
 FloatArray = npt.NDArray[np.float64]
 Columns = slice | npt.NDArray[np.int64]
@@ -105,27 +102,26 @@ def _free_of(resource: str) -> Callable[[ScoreContext, Columns], FloatArray]:
     return free_after
 
 
-class _ScorerGroup(Registry[T]):
-    """A registry filled from the ``cloudsim.scorers`` entry-point group, which publishes
-    both scorers and presets (a preset is a dict of weights)."""
+def _check_scorer(name: str, scorer: Scorer) -> None:
+    if not isinstance(scorer, Scorer):
+        raise TypeError("a scorer is callable(ctx, cols) with a 'normalize' attribute")
 
-    def __init__(self, what: str, presets: bool) -> None:
-        super().__init__(what, group="cloudsim.scorers")
-        self._presets = presets
 
-    def load_entry_points(self) -> None:
-        if self._loaded:
-            return
-        self._loaded = True
-        for entry in entry_points(group="cloudsim.scorers"):
-            obj = entry.load()
-            if isinstance(obj, dict) == self._presets and entry.name not in self._items:
-                self.register(entry.name, obj)
+def _check_preset(name: str, weights: dict[str, float]) -> None:
+    if not isinstance(weights, dict) or not all(
+        isinstance(w, int | float) for w in weights.values()
+    ):
+        raise TypeError("a preset is a mapping of scorer names to weights")
 
 
 #: Scorers by name (``placement.weights``); add yours with :func:`register_scorer` or the
 #: ``cloudsim.scorers`` entry-point group.
-SCORERS: Registry[Scorer] = _ScorerGroup("scorer", presets=False)
+SCORERS: Registry[Scorer] = Registry(
+    "scorer",
+    group="cloudsim.scorers",
+    check=_check_scorer,
+    accepts=lambda obj: not isinstance(obj, dict),
+)
 SCORERS.register("least_allocated", FunctionScorer(_least_allocated))
 SCORERS.register("most_allocated", FunctionScorer(_most_allocated))
 SCORERS.register("balanced", FunctionScorer(_balanced))
@@ -136,7 +132,12 @@ SCORERS.register("free_disk", FunctionScorer(_free_of("disk"), "minmax"))
 #: Weighted scorer sets by name. nova-default mirrors Nova's RAM, CPU and disk weighers
 #: (multiplier 1.0 each, min-max normalised); k8s-default mirrors kube-scheduler's
 #: NodeResourcesFit(LeastAllocated) + NodeResourcesBalancedAllocation, weight 1 each.
-PRESETS: Registry[dict[str, float]] = _ScorerGroup("placement preset", presets=True)
+PRESETS: Registry[dict[str, float]] = Registry(
+    "placement preset",
+    group="cloudsim.scorers",
+    check=_check_preset,
+    accepts=lambda obj: isinstance(obj, dict),
+)
 PRESETS.register("spread", {"least_allocated": 1.0})
 PRESETS.register("binpack", {"most_allocated": 1.0})
 PRESETS.register("balanced", {"balanced": 1.0})
@@ -146,8 +147,6 @@ PRESETS.register("nova-default", {"free_memory": 1.0, "free_cpu": 1.0, "free_dis
 
 def register_scorer(name: str, scorer: Scorer) -> None:
     """Make ``scorer`` usable by name in a scenario's ``placement.weights``."""
-    if not isinstance(scorer, Scorer):
-        raise TypeError(f"scorer {name!r} must be callable(ctx, cols) with a 'normalize' attribute")
     SCORERS.register(name, scorer)
 
 

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
-import numpy.typing as npt
 
 from cloudsim.placement.core import Placer
 from cloudsim.platform.ha import LocalHA, Schedule
@@ -68,6 +67,39 @@ class Platform:
             return f"quota_{QUOTA_KINDS[int(np.flatnonzero(over)[0])]}"
         return None
 
+    def quota_room(self, department: int, flavor: int) -> int:
+        """How many more cloud hosts of ``flavor`` the department's quota allows."""
+        need = self._quota_need(flavor, 1)
+        limits = self.quota[:, department]
+        left = limits - self.usage[:, department]
+        room = [int(left[k] // need[k]) for k in range(len(need)) if limits[k] >= 0 and need[k]]
+        return max(min(room, default=2**31), 0)
+
+    def quota_blocker(self, department: int, flavor: int, count: int) -> str | None:
+        """The quota (``quota_vcpus``…) ``count`` more cloud hosts of ``flavor`` exceed."""
+        return self._quota_blocker(department, self._quota_need(flavor, count))
+
+    def reject(self, system: int, flavor: int, count: int, reason: str, time: float) -> None:
+        """Record an order of ``count`` cloud hosts refused for ``reason``."""
+        self.rejected[reason] += count
+        self.record(
+            time, EventKind.REJECT, system=system, count=count, reason=reason, flavor=flavor
+        )
+
+    def admit(
+        self,
+        system: int,
+        flavor: int,
+        hosts: list[int],
+        time: float,
+        *,
+        kind: EventKind = EventKind.CREATE,
+        reason: str = "",
+    ) -> list[int]:
+        """Cloud hosts already placed on ``hosts`` by another placer (the container cloud's
+        node VMs): into the VM table, the quota's usage and the event log; their rows."""
+        return self._admit(self.profiles[system], flavor, hosts, time, kind, reason=reason)
+
     def place_initial(self) -> None:
         """Place every system's declared cloud hosts at time 0; record what does not fit."""
         world = self.world
@@ -102,10 +134,7 @@ class Platform:
                         self.placer.release(host, req.demand, req.system)
             else:
                 return self._admit(profile, flavor, placed, time, kind=EventKind.CREATE)
-        self.rejected[blocker] += count
-        self.record(
-            time, EventKind.REJECT, system=system, count=count, reason=blocker, flavor=flavor
-        )
+        self.reject(system, flavor, count, blocker, time)
         return []
 
     def _admit(
@@ -185,14 +214,20 @@ class Platform:
         *,
         kind: EventKind | None = None,
         reason: str = "",
+        placer: Placer | None = None,
     ) -> None:
         """End a cloud host: free its host's resources and the department's quota
-        (event ``delete``, ``lost``, or ``kind`` — ``dr_delete`` for disaster recovery)."""
+        (event ``delete``, ``lost``, or ``kind`` — ``dr_delete`` for disaster recovery).
+        ``placer``: the one that placed it, when not the platform's (it keeps its own
+        anti-affinity counts)."""
         ints = self.vms.ints
         host = int(ints["host"][row])
         system = int(ints["system"][row])
         flavor = int(ints["flavor"][row])
-        self.placer.release(host, self.vms.demand[:, row].copy(), system)
+        if placer is None:
+            self.placer.release(host, self.vms.demand[:, row].copy(), system)
+        else:
+            placer.release(host, self.vms.demand[:, row].copy())
         self.usage[:, int(ints["department"][row])] -= self._quota_need(flavor, 1)
         self.record(
             time,
@@ -205,7 +240,3 @@ class Platform:
             reason=reason,
         )
         self.vms.remove(row, time, status)
-
-    def vms_per_host(self) -> npt.NDArray[np.int64]:
-        live = self.vms.live
-        return np.bincount(self.vms.ints["host"][live], minlength=self.hosts.size)

@@ -512,7 +512,7 @@ def _schema(raw: dict[str, Any], source: Any, sections: Mapping[str, type[BaseMo
         problems += problems_from_validation(exc, raw, source, sections)
     extensions: dict[str, Any] = {}
     for name, model in sections.items():
-        if name not in raw:
+        if raw.get(name) is None:  # absent, or set to null to switch the module off
             continue
         try:
             extensions[name] = model.model_validate(raw[name])

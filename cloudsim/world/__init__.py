@@ -12,7 +12,7 @@ share one world; nothing downstream of it reads the raw scenario's defaults agai
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -25,7 +25,7 @@ from cloudsim.world.inventory import SystemProfile, flavor_demand, system_profil
 from cloudsim.world.names import Names
 from cloudsim.world.topology import Topology
 
-__all__ = ["Designer", "Names", "World", "compile_world"]
+__all__ = ["Names", "World", "compile_world", "with_designs"]
 
 
 @dataclass(frozen=True)
@@ -64,27 +64,14 @@ class World:
         return self.designs[module]
 
 
-#: A module's compiler: reads the core world (no designs yet), returns its design.
-Designer = Callable[[World], Any]
+def with_designs(core: World, designs: Mapping[str, Any]) -> World:
+    """``core`` with the modules' designs (each compiled by its module from ``core``)."""
+    return dataclasses.replace(core, designs=MappingProxyType(dict(designs)))
 
 
-def compile_world(
-    scenario: Scenario,
-    designers: Mapping[str, Designer] | None = None,
-    *,
-    core: World | None = None,
-) -> World:
-    """Compile ``scenario`` (already validated: names resolve) into a :class:`World`, with
-    the designs of ``designers`` (``core``: the world compiled before, without designs)."""
-    if core is None:
-        core = _compile_core(scenario)
-    if not designers:
-        return core
-    designs = {name: compile_(core) for name, compile_ in designers.items()}
-    return dataclasses.replace(core, designs=MappingProxyType(designs))
-
-
-def _compile_core(scenario: Scenario) -> World:
+def compile_world(scenario: Scenario) -> World:
+    """Compile ``scenario`` (already validated: names resolve) into a :class:`World` without
+    designs; :func:`with_designs` adds the modules' own."""
     hosts = HostTable.from_scenario(scenario).freeze()
     demand = flavor_demand(scenario)
     demand.flags.writeable = False

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import tiny
-from tests.fault_builders import IN_PLACE, exponential
+from tests.faults.builders import IN_PLACE, exponential
 
 #: One host, one VM that runs exactly while the host is up: MTTF 4 d, MTTR 1 d.
 MTTF_D, MTTR_D = 4.0, 1.0

@@ -22,9 +22,9 @@ from cloudsim.experiments.stats import (
     t_interval,
     welch_interval,
 )
-from tests.dr_builders import dr_scenario
+from tests.dr.builders import dr_scenario
 from tests.experiments.builders import expected_availability, unit, write
-from tests.fault_builders import exponential
+from tests.faults.builders import exponential
 
 VALUES = np.array([0.91, 0.87, 0.95, 0.89, 0.93, 0.9])
 SPREAD = np.random.default_rng(1).normal(10.0, 2.0, 15)

@@ -12,9 +12,15 @@ import pytest
 
 from tests.golden.cases import CASES, Case, digest, path_of
 
+#: The long cases run only in the full suite; the others in ``make test-fast`` too.
+LONG = {"hunan-dr-faults", "drill-site-loss", "drill-centre-loss"}
 
-@pytest.mark.slow
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if c.name in LONG else c for c in CASES],
+    ids=[c.name for c in CASES],
+)
 def test_golden(case: Case) -> None:
     if case.needs is not None and not case.needs.is_dir():
         pytest.skip(f"{case.needs} is absent (the shared trace folder is only in the workspace)")

@@ -151,14 +151,24 @@ class PostFilterPlugin(Plugin):
 
 P = TypeVar("P", bound=type[Plugin])
 
+
+def _check_plugin(name: str, cls: type[Plugin]) -> None:
+    if not (
+        isinstance(cls, type) and issubclass(cls, FilterPlugin | ScorePlugin | PostFilterPlugin)
+    ):
+        raise TypeError(f"{cls!r} is neither a FilterPlugin, a ScorePlugin nor a PostFilterPlugin")
+    if cls.name != name:
+        raise ValueError(f"the class {cls.__name__} is named {cls.name!r}")
+
+
 #: Every scheduler plugin class by name (the built-ins, then the entry-point group's).
-PLUGINS: Registry[type[Plugin]] = Registry("scheduler plugin", group="cloudsim.scheduler_plugins")
+PLUGINS: Registry[type[Plugin]] = Registry(
+    "scheduler plugin", group="cloudsim.scheduler_plugins", check=_check_plugin
+)
 
 
 def register_plugin(cls: P) -> P:
     """Make a plugin class usable by name (``cls.name``) in profiles: as a filter, a scorer
     or the post-filter. Returns the class, so that it decorates one."""
-    if not issubclass(cls, FilterPlugin | ScorePlugin | PostFilterPlugin):
-        raise TypeError(f"{cls!r} is neither a FilterPlugin, a ScorePlugin nor a PostFilterPlugin")
-    PLUGINS.register(cls.name, cls)
+    PLUGINS.register(getattr(cls, "name", cls.__name__), cls)
     return cls
