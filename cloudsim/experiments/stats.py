@@ -127,6 +127,7 @@ class Estimator:
         )
 
     def mean(self, values: np.ndarray, *names: str) -> Interval:
+        """The interval of the mean (``names`` seed the bootstrap: cell, metric)."""
         if self.bootstrap is None:
             return t_interval(values, self.confidence)
         return bootstrap_interval(
@@ -138,6 +139,7 @@ class Estimator:
         return self.mean(x - y, "paired", *names)
 
     def unpaired(self, x: np.ndarray, y: np.ndarray, *names: str) -> Interval:
+        """The difference ``mean(x) - mean(y)`` as if the runs were independent (Welch)."""
         if self.bootstrap is None:
             return welch_interval(x, y, self.confidence)
         return bootstrap_interval(

@@ -123,6 +123,7 @@ class Store:
         self.records()[outcome.key] = record
 
     def write_manifest(self, design: Design, seeds: SeedsByCell, version: str) -> None:
+        """``experiment.json``: what ``compare`` needs to rebuild the tables from records."""
         data = {
             "design": design.to_json(),
             "seeds": {str(k): v for k, v in seeds.items()},
@@ -131,6 +132,7 @@ class Store:
         atomic_write(self.root / MANIFEST, lambda p: write_json(p, data))
 
     def write_tables(self, runs: pa.Table, cells: pa.Table) -> None:
+        """``runs.parquet`` and ``cells.parquet``."""
         write_parquet(self.root / RUNS, runs)
         write_parquet(self.root / CELLS, cells)
 
@@ -167,6 +169,7 @@ class Store:
         return self._records
 
     def has_folder(self, key: str) -> bool:
+        """Whether the run's result folder was written whole (its summary comes last)."""
         return (self.root / "runs" / key / "summary.json").is_file()
 
     def read_manifest(self) -> tuple[Design, SeedsByCell, str]:

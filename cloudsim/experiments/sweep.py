@@ -289,6 +289,7 @@ class _Sweep:
 
 
 def _changes(cells: Sequence[Cell], store: Store, version: str) -> StoreChanges:
+    """How the experiment's cells differ from the runs the store holds (by scenario)."""
     records = store.records().values()
     if not records:
         return StoreChanges()
