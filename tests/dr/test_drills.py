@@ -33,7 +33,27 @@ def test_every_drill_is_tested() -> None:
         "site-loss-changsha",
         "flapping-link",
         "ransomware-restore",
+        "random-centre-and-link-failures",
     }
+
+
+def test_random_centre_and_link_failures_are_the_same_for_every_policy() -> None:
+    runs = {
+        policy: drill("random-centre-and-link-failures", **{"dr.failover.name": policy})
+        for policy in ("manual", "witness-quorum")
+    }
+    outages = {
+        policy: [(o.label, o.start, o.end) for o in faults_of(sim).outages]
+        for policy, (sim, _) in runs.items()
+    }
+    assert outages["manual"] == outages["witness-quorum"]  # common random numbers
+    kinds = {o[0].rsplit("#", 1)[0] for o in outages["manual"]}
+    assert len(outages["manual"]) >= 5 and any("—" in k for k in kinds)
+    for policy, (_, result) in runs.items():
+        assert result.summary["faults"]["by_kind"].keys() <= {"datacenter", "link"}, policy
+        assert result.summary["dr"]["failovers"] > 0 and result.summary["faults"]["vms_lost"] == 0
+    quorum = runs["witness-quorum"][1].summary["availability"]["mean"]
+    assert quorum > runs["manual"][1].summary["availability"]["mean"]
 
 
 def drill(name: str, **overrides: Any) -> tuple[Simulation, RunResult]:

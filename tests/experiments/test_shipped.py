@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cloudsim import load_scenario, simulate
-from cloudsim.experiments import Experiment, load_experiment
+from cloudsim.experiments import Experiment, load_experiment, sweep
 from cloudsim.experiments.metrics import summary_value, table_value
 from tests.conftest import REPO
 
@@ -33,14 +33,14 @@ def missing(experiment: Experiment, index: int, **overrides: Any) -> dict[str, s
 
 
 @pytest.mark.slow
-def test_failover_policies_four_policies_on_three_drills() -> None:
+def test_failover_policies_four_policies_on_four_drills() -> None:
     experiment = load_experiment(POLICIES)
     assert [c.label for c in experiment.cells[:4]] == [
         f"scenario=link-cut, dr.failover.name={p}"
         for p in ("manual", "timeout", "witness-quorum", "capacity-aware")
     ]
-    assert len(experiment.cells) == 12 and len(experiment.seeds) == 30
-    assert experiment.design.baseline_of == {i: i - i % 4 for i in range(12)}
+    assert len(experiment.cells) == 16 and len(experiment.seeds) == 30
+    assert experiment.design.baseline_of == {i: i - i % 4 for i in range(16)}
     assert set(missing(experiment, 1).values()) == {None}  # the cut with `timeout`
 
 
@@ -70,3 +70,23 @@ def test_the_readme_example_is_a_valid_experiment(tmp_path: Path) -> None:
         "rto_p95",
         "failovers_of_critical",
     ]
+
+
+@pytest.mark.slow
+def test_pairing_narrows_the_policy_comparison_on_random_failures(tmp_path: Path) -> None:
+    """The study's random-failures drill, two policies, four seeds: every policy meets the
+    same failures for a seed, so the paired interval is narrower than the unpaired one."""
+    study = tmp_path / "pairs.yaml"
+    drill = REPO / "scenarios" / "drills" / "random-centre-and-link-failures.yaml"
+    study.write_text(
+        f"name: pairs\nscenario: {drill}\n"
+        "grid: {dr.failover.name: [manual, witness-quorum]}\nseeds: 4\n"
+        "metrics: [{name: availability, path: availability.mean}]\n"
+        "baseline: {dr.failover.name: manual}\n",
+        encoding="utf-8",
+    )
+    result = sweep(study, tmp_path / "store", workers=2)
+    (row,) = [r for r in result.cells.to_pylist() if r["cell"].endswith("witness-quorum")]
+    assert row["n_paired"] == 4 and row["diff_low"] > 0  # quorum is better, for sure
+    assert row["narrowing"] > 1.0
+    assert row["diff_half_width"] < row["unpaired_half_width"]
