@@ -80,3 +80,16 @@ def faults_of(sim: Simulation) -> Any:
 def containers_of(sim: Simulation) -> Any:
     """The run's container cloud, or None."""
     return module_of(sim, "containers", "cloud")
+
+
+def invoke(*args: str | Path) -> tuple[int, str, str]:
+    """Run the ``cloudsim`` command in-process: (exit code, stdout, stderr); a crash (not a
+    user error's exit) is raised, so it shows."""
+    from typer.testing import CliRunner
+
+    from cloudsim.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cloudsim.cli import app
+from tests.conftest import invoke
 
 DATA = Path(__file__).resolve().parent / "data"
 BASE = DATA / "base.yaml"
@@ -26,14 +25,6 @@ RESULT_FILES = {
     "availability.parquet",
 }
 
-runner = CliRunner()
-
-
-def invoke(*args: str | Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception  # a crash, not a user error: show it
-    return result.exit_code, result.stdout, result.stderr
 
 
 def problem_lines(stderr: str) -> list[str]:

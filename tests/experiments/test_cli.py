@@ -7,19 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cloudsim.cli import app
+from tests.conftest import invoke
 from tests.experiments.builders import write
-
-runner = CliRunner()
-
-
-def invoke(*args: str | Path) -> tuple[int, str, str]:
-    result = runner.invoke(app, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception  # a crash, not a user error: show it
-    return result.exit_code, result.stdout, result.stderr
 
 
 def test_sweep_prints_each_metric_s_table_and_compare_prints_it_again(tmp_path: Path) -> None:
