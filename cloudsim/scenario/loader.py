@@ -25,19 +25,33 @@ from cloudsim.scenario.checks import (
     check_references,
     check_resources,
 )
-from cloudsim.scenario.paths import format_path, step
+from cloudsim.scenario.paths import format_path, printable, step
 from cloudsim.scenario.population import expand_population
+from cloudsim.scenario.reading import (
+    MAX_DEPTH,
+    BoundedLoader,
+    ReadError,
+    YAMLLimitError,
+    file_size_limit,
+    read_text,
+    too_large,
+)
 from cloudsim.scenario.schema import Scenario
 
 Loc = tuple[str | int, ...]
 OVERRIDE_SOURCE = "--set"
+#: Longest chain of ``extends:`` (a file, its base, the base's base...).
+MAX_EXTENDS_DEPTH = 32
+#: Most files one scenario may be assembled from, through all its ``extends:``.
+MAX_EXTENDS_FILES = 256
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[([^\]]*)\]")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """The safe loader, refusing a key given twice in one mapping (YAML keeps the last one
-    silently, so a second ``pools:`` section would quietly replace the first)."""
+class _UniqueKeyLoader(BoundedLoader):
+    """The safe loader, bounded in depth and size (:mod:`cloudsim.scenario.reading`), refusing
+    a key given twice in one mapping (YAML keeps the last one silently, so a second ``pools:``
+    section would quietly replace the first)."""
 
 
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> Any:
@@ -57,40 +71,98 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) 
     return loader.construct_mapping(node, deep=True)
 
 
-_UniqueKeyLoader.add_constructor(
+_UniqueKeyLoader.add_constructor(  # type: ignore[type-var]  # (the stubs know only yaml's loaders)
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_unique_mapping,
 )
 
 
+class _Origin:
+    """Provenance of one location: the file that set the value there (if a layer set it
+    whole) and of locations inside it that later layers set."""
+
+    __slots__ = ("kids", "latest", "source")
+
+    def __init__(self) -> None:
+        self.source: str | None = None
+        self.kids: dict[str | int, _Origin] = {}
+        self.latest: str | None = None
+
+
 class _Document:
-    """A merged YAML tree and, for every node, the file that last set it."""
+    """A merged YAML tree and, for every location, the file that last set it.
+
+    Provenance is a tree of the locations layers set (a value set whole is one entry,
+    however big, and clears what earlier layers set inside it), so marking costs the length of
+    the path, never a walk of the value (nor of the values its aliases repeat), and a lookup
+    the length of the path once :meth:`source_of` has indexed the tree.
+    """
 
     def __init__(self) -> None:
         self.data: dict[str, Any] = {}
-        self.origin: dict[Loc, str] = {}
+        self._origin = _Origin()
+        self._indexed = False
         #: Sources in the order they were applied (bases first, then the file, then --set).
         self.layers: list[str] = []
+        #: Files read and their bytes, through all the ``extends:``.
+        self.files = 0
+        self.bytes = 0
+
+    def mark(self, loc: Loc, source: str) -> None:
+        """``source`` set the value at ``loc`` whole."""
+        node = self._origin
+        for key in loc:
+            node = node.kids.setdefault(key, _Origin())
+        node.source = source
+        node.kids = {}
+        self._indexed = False
+
+    def setter_of(self, loc: Loc) -> str | None:
+        """The file that set the value at ``loc`` (or the value around it) whole."""
+        node: _Origin | None = self._origin
+        found = None
+        for key in loc:
+            assert node is not None
+            node = node.kids.get(key)
+            if node is None:
+                break
+            found = node.source or found
+        return found
 
     def source_of(self, loc: Loc) -> str | None:
         """The file that set ``loc``; for a section or item, the latest layer that set any
         value inside it (a rule such as "a link joins two different centres" breaks there)."""
-        rank = {source: i for i, source in enumerate(self.layers)}
-        inside = [
-            source
-            for at, source in self.origin.items()
-            if len(at) > len(loc) and at[: len(loc)] == loc
-        ]
-        exact = self.origin.get(loc)
-        if exact is not None:
-            inside.append(exact)
-        if inside:
-            return max(inside, key=lambda source: rank.get(source, -1))
-        for end in range(len(loc) - 1, -1, -1):
-            found = self.origin.get(loc[:end])
-            if found is not None:
+        if not self._indexed:
+            self._index()
+        node: _Origin | None = self._origin
+        found = self._origin.source
+        for key in loc:
+            assert node is not None
+            node = node.kids.get(key)
+            if node is None:
                 return found
-        return None
+            found = node.source or found
+        assert node is not None
+        if found is None or node.latest is None:
+            return node.latest or found
+        rank = self._rank
+        return max(found, node.latest, key=lambda source: rank.get(source, -1))
+
+    def _index(self) -> None:
+        """Each provenance node's latest source inside it (one pass, no recursion)."""
+        self._rank = {source: i for i, source in enumerate(self.layers)}
+        order: list[_Origin] = []
+        todo = [self._origin]
+        while todo:
+            node = todo.pop()
+            order.append(node)
+            todo.extend(node.kids.values())
+        for node in reversed(order):  # children before their parents
+            candidates = [kid.latest for kid in node.kids.values() if kid.latest is not None]
+            if node.source is not None:
+                candidates.append(node.source)
+            node.latest = max(candidates, key=lambda s: self._rank.get(s, -1), default=None)
+        self._indexed = True
 
     def add_layer(self, source: str) -> None:
         if source in self.layers:
@@ -98,30 +170,49 @@ class _Document:
         self.layers.append(source)
 
 
-def read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+def read_yaml(
+    path: Path, problems: list[Problem], *, max_file_bytes: int | None = None
+) -> dict[str, Any] | None:
     """A YAML file's top-level mapping (safe loader, duplicate keys refused), or None with the
-    reason added to ``problems`` (unreadable, not YAML, not a mapping)."""
+    reason added to ``problems`` (not a regular file, too large, not UTF-8, not YAML, nested
+    too deep or too big, not a mapping). ``max_file_bytes``: see :mod:`.reading`."""
+    return _read_document(path, problems, max_file_bytes)[0]
+
+
+def _read_document(
+    path: Path, problems: list[Problem], max_file_bytes: int | None
+) -> tuple[dict[str, Any] | None, int]:
+    """:func:`read_yaml`, and the file's size in bytes (its UTF-8 text)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        problems.append(Problem(str(path), "", f"cannot read the file: {exc.strerror or exc}"))
-        return None
+        text = read_text(path, file_size_limit(max_file_bytes))
+    except ReadError as exc:
+        problems.append(_clean(Problem(str(path), "", exc.message)))
+        return None, 0
+    size = len(text.encode("utf-8", "surrogatepass"))
     try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
+        data = _UniqueKeyLoader(text).load()  # the safe loader, bounded
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(str(path), "", f"not valid YAML{where}: {reason}"))
-        return None
+        what = "refused" if isinstance(exc, YAMLLimitError) else "not valid YAML"
+        problems.append(_clean(Problem(str(path), "", f"{what}{where}: {reason}")))
+        return None, size
     if data is None:
         data = {}
     if not isinstance(data, dict):
         problems.append(
-            Problem(str(path), "", f"expected a mapping of sections, got {type(data).__name__}")
+            _clean(
+                Problem(str(path), "", f"expected a mapping of sections, got {type(data).__name__}")
+            )
         )
-        return None
-    return data
+        return None, size
+    return data, size
+
+
+def _clean(problem: Problem) -> Problem:
+    """The problem with control characters (newlines, terminal escapes) shown escaped."""
+    return Problem(printable(problem.file), printable(problem.path), printable(problem.message))
 
 
 def _merge(doc: _Document, loc: Loc, base: Any, overlay: Any, source: str) -> Any:
@@ -155,21 +246,27 @@ def _named_list(value: Any) -> bool:
 
 
 def _mark(doc: _Document, loc: Loc, value: Any, source: str) -> None:
-    doc.origin[loc] = source
-    if isinstance(value, dict):
-        for key, child in value.items():
-            _mark(doc, (*loc, key), child, source)
-    elif isinstance(value, list):
-        for i, child in enumerate(value):
-            _mark(doc, (*loc, i), child, source)
+    """``source`` set ``value`` at ``loc`` (whole: the value itself is not walked)."""
+    doc.mark(loc, source)
 
 
 def _load_chain(
-    path: Path, doc: _Document, problems: list[Problem], stack: tuple[Path, ...]
+    path: Path,
+    doc: _Document,
+    problems: list[Problem],
+    stack: tuple[Path, ...],
+    max_file_bytes: int | None = None,
 ) -> bool:
     resolved = path.resolve()
-    data = read_yaml(path, problems)
+    data, size = _read_document(path, problems, max_file_bytes)
+    doc.files += 1
+    doc.bytes += size
     if data is None:
+        return False
+    limit = file_size_limit(max_file_bytes)
+    if doc.bytes > limit:
+        message = too_large(doc.bytes, limit, "with its extends: bases, the scenario is")
+        problems.append(_clean(Problem(str(path), "", message)))
         return False
     bases = data.pop("extends", None)
     if bases is not None:
@@ -191,7 +288,27 @@ def _load_chain(
                 cycle = " -> ".join(str(p) for p in (*stack, resolved, base_path.resolve()))
                 problems.append(Problem(str(path), "extends", f"extends cycle {base!r}: {cycle}"))
                 return False
-            if not _load_chain(base_path, doc, problems, (*stack, resolved)):
+            if len(stack) + 1 >= MAX_EXTENDS_DEPTH:
+                problems.append(
+                    Problem(
+                        str(path),
+                        "extends",
+                        f"extends chain more than {MAX_EXTENDS_DEPTH} files deep "
+                        f"(from {stack[0] if stack else resolved}); refused at {base!r}",
+                    )
+                )
+                return False
+            if doc.files >= MAX_EXTENDS_FILES:
+                problems.append(
+                    Problem(
+                        str(path),
+                        "extends",
+                        f"the scenario is built from more than {MAX_EXTENDS_FILES} files "
+                        f"through extends:; refused at {base!r}",
+                    )
+                )
+                return False
+            if not _load_chain(base_path, doc, problems, (*stack, resolved), max_file_bytes):
                 return False
     doc.add_layer(str(path))
     doc.data = _merge(doc, (), doc.data, data, str(path))
@@ -205,10 +322,11 @@ def parse_override(text: str) -> tuple[Loc, Any]:
     raw_path, raw_value = text.split("=", 1)
     loc = parse_path(raw_path)
     try:
-        value = yaml.safe_load(raw_value) if raw_value.strip() else ""
+        value = _UniqueKeyLoader(raw_value).load() if raw_value.strip() else ""
     except yaml.YAMLError as exc:
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ValueError(f"cannot read the value {raw_value!r} as YAML: {reason}") from None
+        shown = repr(raw_value) if len(raw_value) <= 60 else repr(raw_value[:57]) + "..."
+        raise ValueError(f"cannot read the value {shown} as YAML: {reason}") from None
     return loc, value
 
 
@@ -227,6 +345,8 @@ def parse_path(text: str) -> Loc:
         loc.append(int(token) if token.isdigit() else token)
     if not loc or pos != len(raw_path):
         raise ValueError(f"cannot read the path {raw_path!r}")
+    if len(loc) > MAX_DEPTH:
+        raise ValueError(f"the path has {len(loc)} parts, more than {MAX_DEPTH}")
     return tuple(loc)
 
 
@@ -395,7 +515,7 @@ def problems_from_validation(
         loc = _clean_loc((*prefix, *error["loc"]), doc_data)
         file = source(loc) if callable(source) else str(source)
         message = _describe(error, loc, sections or {}, root)
-        problems.append(Problem(file, format_path(loc, doc_data), message))
+        problems.append(_clean(Problem(file, format_path(loc, doc_data), message)))
     return problems
 
 
@@ -405,20 +525,35 @@ def load_scenario(
     *,
     check_feasibility: bool = True,
     checks: ScenarioChecks | None = None,
+    max_file_bytes: int | None = None,
 ) -> Scenario:
     """Load, merge, override and validate a scenario file.
 
     ``overrides`` are ``dotted.path=value`` strings (as on the command line) or a mapping of
     dotted paths to values. ``checks`` are the modules' checks (``cloudsim.load_scenario``
     passes the composition root's); without them only the scenario's own rules are checked.
-    Raises :class:`ScenarioError` listing every problem found.
+    ``max_file_bytes`` bounds each file and all of them together (default
+    ``$CLOUDSIM_MAX_FILE_BYTES``, else 16 MiB). Raises :class:`ScenarioError` listing every
+    problem found, control characters in them escaped.
     """
-    path = Path(path)
+    try:
+        return _load_scenario(Path(path), overrides, check_feasibility, checks, max_file_bytes)
+    except ScenarioError as exc:
+        raise ScenarioError([_clean(problem) for problem in exc.problems]) from None
+
+
+def _load_scenario(
+    path: Path,
+    overrides: Iterable[str] | Mapping[str, Any],
+    check_feasibility: bool,
+    checks: ScenarioChecks | None,
+    max_file_bytes: int | None,
+) -> Scenario:
     problems: list[Problem] = []
     doc = _Document()
     if not path.exists():
         raise ScenarioError([Problem(str(path), "", "no such scenario file")])
-    if not _load_chain(path, doc, problems, ()):
+    if not _load_chain(path, doc, problems, (), max_file_bytes):
         raise ScenarioError(problems)
     if isinstance(overrides, Mapping):
         texts = [
@@ -451,7 +586,7 @@ def _anchor_trace_paths(doc: _Document) -> None:
     for i, trace in enumerate(traces):
         if not isinstance(trace, dict) or not isinstance(trace.get("path"), str):
             continue
-        where = doc.origin.get(("faults", "traces", i, "path"))
+        where = doc.setter_of(("faults", "traces", i, "path"))
         if where is None or where == OVERRIDE_SOURCE or Path(trace["path"]).is_absolute():
             continue
         trace["path"] = str(Path(where).parent / trace["path"])
@@ -471,7 +606,7 @@ def _anchor_container_paths(doc: _Document) -> None:
     for loc, holder, key in places:
         if not isinstance(holder, dict) or not isinstance(holder.get(key), str):
             continue
-        where = doc.origin.get(loc)
+        where = doc.setter_of(loc)
         if where is None or where == OVERRIDE_SOURCE or Path(holder[key]).is_absolute():
             continue
         holder[key] = str(Path(where).parent / holder[key])
@@ -528,4 +663,7 @@ def scenario_from_dict(
 ) -> Scenario:
     """Validate an in-memory scenario (tests, notebooks) with the same checks as files."""
     raw = copy.deepcopy(dict(data))
-    return _validate(raw, lambda loc: label, True, checks)
+    try:
+        return _validate(raw, lambda loc: label, True, checks)
+    except ScenarioError as exc:
+        raise ScenarioError([_clean(problem) for problem in exc.problems]) from None

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
+
+#: Characters that must not reach a terminal raw: C0 and C1 controls (newlines, escapes),
+#: Unicode line and paragraph separators, and bidirectional overrides.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped as in Python (``\\n``, ``\\x1b``)."""
+    return _UNPRINTABLE.sub(
+        lambda match: match.group().encode("unicode_escape").decode("ascii"), text
+    )
 
 
 def format_path(loc: Iterable[str | int], data: Any = None) -> str:
@@ -15,9 +27,9 @@ def format_path(loc: Iterable[str | int], data: Any = None) -> str:
             name = None
             if isinstance(node, list) and 0 <= key < len(node) and isinstance(node[key], dict):
                 name = node[key].get("name")
-            text += f"[{name}]" if isinstance(name, str) else f"[{key}]"
+            text += f"[{printable(name)}]" if isinstance(name, str) else f"[{key}]"
         else:
-            text += f".{key}" if text else str(key)
+            text += f".{printable(str(key))}" if text else printable(str(key))
         node = step(node, key)
     return text
 
