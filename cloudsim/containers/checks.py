@@ -10,7 +10,7 @@ scenario path of the offending field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from cloudsim.containers.build import (
@@ -30,6 +30,7 @@ from cloudsim.containers.nodes import (
     NodeTable,
     label_key,
 )
+from cloudsim.containers.openb import read_openb_nodes, read_openb_pods
 from cloudsim.containers.scheduler import PLUGINS, FilterPlugin, ScorePlugin
 from cloudsim.containers.scheduler.plugins import required_node_affinity
 from cloudsim.kernel import Finding
@@ -174,9 +175,18 @@ def reference_problems(scenario: Scenario) -> list[Finding]:
     return [Finding(loc, message) for loc, message in found]
 
 
-def _file_problem(found: Found, loc: Loc, path: str, what: str) -> None:
-    if not Path(path).is_file():
+def _file_problem(
+    found: Found, loc: Loc, path: str, what: str, read: Callable[[str], object]
+) -> None:
+    """Read the data file the run will read: any problem of it (missing, not a regular
+    file, a row with a bad value: its line and column) is found at validation."""
+    if not Path(path).exists():
         found.append((loc, f"no such {what} file: {path}"))
+        return
+    try:
+        read(path)
+    except ValueError as exc:
+        found.append((loc, str(exc)))
 
 
 def _run_time_problems(scenario: Scenario) -> Found:
@@ -201,7 +211,13 @@ def _run_time_problems(scenario: Scenario) -> Found:
         elif cluster.system is not None and cluster.system not in systems:
             found.append(((*loc, "system"), did_you_mean(cluster.system, systems, "system")))
         if cluster.trace_nodes is not None:
-            _file_problem(found, (*loc, "trace_nodes"), cluster.trace_nodes, "openb node list")
+            _file_problem(
+                found,
+                (*loc, "trace_nodes"),
+                cluster.trace_nodes,
+                "openb node list",
+                read_openb_nodes,
+            )
     for i, d in enumerate(c.deployments):
         if d.system is not None and d.system not in systems:
             found.append(
@@ -241,7 +257,7 @@ def _run_time_problems(scenario: Scenario) -> Found:
         loc = (*ROOT, "replay")
         if c.replay.cluster not in clusters:
             found.append(((*loc, "cluster"), did_you_mean(c.replay.cluster, clusters, "cluster")))
-        _file_problem(found, (*loc, "pods"), c.replay.pods, "openb pod list")
+        _file_problem(found, (*loc, "pods"), c.replay.pods, "openb pod list", read_openb_pods)
     return found
 
 

@@ -194,7 +194,10 @@ def expected_requests(scenario: Scenario) -> float:
     horizon = scenario.meta.horizon
     g = w.growth_per_year
     years = horizon / YEAR
-    factor = years if g == 0 else ((1 + g) ** years - 1) / math.log1p(g)
+    try:
+        factor = years if g == 0 else ((1 + g) ** years - 1) / math.log1p(g)
+    except OverflowError:  # growth over a long horizon: beyond the float range
+        factor = math.inf
     arrivals = w.arrivals_per_day * (YEAR / DAY) * factor
     return arrivals * (w.batch.min + w.batch.max) / 2
 

@@ -1,0 +1,177 @@
+"""Untrusted values: every number has a finite range, every wrong value is a problem naming
+the file, the field and what is expected (never a traceback, never silently accepted)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cloudsim import load_scenario
+from cloudsim.faults.trace import read_failure_trace
+from cloudsim.scenario.loader import OVERRIDE_SOURCE
+from tests.scenario.test_loader import BASE, only
+
+REPO = Path(__file__).resolve().parents[2]
+HUNAN_DR = REPO / "scenarios" / "hunan-3s4c-dr.yaml"
+
+
+# ----------------------------------------------------------------------------- huge numbers
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "pieces"),
+    [
+        ("meta.horizon=1e308", "meta.horizon", ["at most 100000y"]),
+        ("meta.sample_interval=1e20y", "meta.sample_interval", ["at most 100000y"]),
+        (f"flavors[2c4g].memory={10**30}", "flavors[2c4g].memory", ["at most 1PiB"]),
+        ("host_classes[x86-small].memory=2PiB", "host_classes[x86-small].memory", ["1PiB"]),
+        ("host_classes[x86-small].disk=1e25TB", "host_classes[x86-small].disk", ["at most 1EB"]),
+        ("links[0].bandwidth_gbps=1e300Gbps", "links[0].bandwidth_gbps", ["at most"]),
+        (f"flavors[2c4g].network_mbps={10**23}", "flavors[2c4g].network_mbps", ["less than"]),
+        (f"departments[dept-1].quota.vcpus={10**30}", "departments[dept-1].quota.vcpus", ["less"]),
+        ("workload.arrivals_per_day=1e300", "workload.arrivals_per_day", ["less than"]),
+        (f"workload.batch.max={10**30}", "workload.batch.max", ["less than"]),
+        ("links[0].latency_ms=1e300", "links[0].latency_ms", ["less than"]),
+        (f"meta.seed={2**70}", "meta.seed", ["less than"]),
+    ],
+)
+def test_huge_numbers_are_refused_with_the_range(
+    override: str, path: str, pieces: list[str]
+) -> None:
+    p = only(BASE, override)
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, path)
+    for piece in pieces:
+        assert piece in p.message, p.message
+
+
+def test_largest_values_in_range_are_refused_by_the_estimates_not_crashed() -> None:
+    # In range, but a run of 100,000 years: refused with an estimate, not an OverflowError.
+    p = only(BASE, "meta.horizon=100000y", "workload.growth_per_year=100")
+    assert "of memory" in p.message
+
+
+# ----------------------------------------------------------------------------- wrong values
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "piece"),
+    [
+        ("meta.seed=true", "meta.seed", "valid integer"),
+        ("meta.seed=1.0", "meta.seed", "valid integer"),
+        ("population={seed: true}", "population.seed", "valid integer"),
+        ("links[0].latency_ms=.inf", "links[0].latency_ms", "finite number"),
+        ("links[0].distance_km=.nan", "links[0].distance_km", "finite number"),
+        ('meta.name="a\\0b"', "meta.name", "control characters"),
+        ('zones[0].name="ext\\x07"', "zones[ext\x07].name", "control characters"),
+        ("placement.resource_weights.cpu=-1", "placement.resource_weights.cpu", ">= 0"),
+        ("placement.weights={spread: .nan}", "placement.weights.spread", "finite number"),
+        ("placement.weights={spread: .inf}", "placement.weights.spread", "finite number"),
+    ],
+)
+def test_wrong_values_are_problems(override: str, path: str, piece: str) -> None:
+    found = [p for p in _problems(override) if p.path == path]
+    assert found, _problems(override)
+    assert piece in found[0].message.replace("greater than or equal to", ">="), found[0]
+
+
+def _problems(override: str) -> list[object]:
+    from cloudsim.errors import ScenarioError
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(BASE, [override])
+    return list(info.value.problems)
+
+
+def test_dr_without_systems_is_an_error_not_a_crash() -> None:
+    p = only(BASE, "dr={systems: []}", "systems=[]", "workload.arrivals_per_day=0")
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "dr")
+    assert "no business systems" in p.message
+
+
+def test_dr_with_an_empty_systems_list_is_valid() -> None:
+    load_scenario(BASE, ["dr={systems: []}"])
+
+
+def test_witness_beside_both_active_active_centres_is_refused() -> None:
+    p = only(HUNAN_DR, "dr.witness_site=changsha")
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "dr.witness_site")
+    assert "on site 'changsha' with both centres" in p.message
+    assert "third site" in p.message
+
+
+def test_asynchronous_replication_to_its_own_centre_is_refused() -> None:
+    p = only(HUNAN_DR, "dr.systems[changsha-pair].replication.asynchronous.to=cs-idc")
+    assert (p.file, p.path) == (
+        OVERRIDE_SOURCE,
+        "dr.systems[changsha-pair].replication.asynchronous.to",
+    )
+    assert "another centre than the system's own" in p.message
+    assert "'cs-idc' is a centre of system" in p.message
+
+
+# ----------------------------------------------------------------------------- data file paths
+
+
+def _trace(tmp_path: Path) -> Path:
+    path = tmp_path / "trace.parquet"
+    table = pa.table(
+        {
+            "failure_interval": pa.array([3_600_000], pa.int64()),
+            "failure_duration": pa.array([60_000], pa.int64()),
+            "failure_intensity": pa.array([0.5], pa.float64()),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "piece"),
+    [
+        ("s3://bucket/trace.parquet", "not a URL"),
+        ("https://example.com/t.parquet", "not a URL"),
+        ("file:///etc/passwd", "not a URL"),
+        ('"t\\0.parquet"', "control characters"),
+    ],
+)
+def test_trace_path_must_be_a_local_file(value: str, piece: str) -> None:
+    p = only(BASE, f"faults={{traces: [{{name: t, path: {value}}}]}}")
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "faults.traces[t].path")
+    assert piece in p.message
+
+
+def test_url_in_a_scenario_file_is_refused_after_anchoring(tmp_path: Path) -> None:
+    text = BASE.read_text(encoding="utf-8")
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        text + "\nfaults: {traces: [{name: t, path: 's3://bucket/t.parquet'}]}\n", "utf-8"
+    )
+    p = only(path)
+    assert (p.file, p.path) == (str(path), "faults.traces[t].path")
+    assert "not a URL" in p.message
+
+
+def test_trace_path_that_is_a_folder_is_refused(tmp_path: Path) -> None:
+    _trace(tmp_path)  # a folder of Parquet files: pyarrow would read it as a dataset
+    p = only(BASE, f"faults={{traces: [{{name: t, path: '{tmp_path}'}}]}}")
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "faults.traces[t].path")
+    assert "is a folder, not a failure trace file" in p.message
+
+
+def test_trace_path_that_is_not_a_regular_file_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.parquet"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        read_failure_trace(fifo)  # would block for ever if it were opened
+    p = only(BASE, f"faults={{traces: [{{name: t, path: '{fifo}'}}]}}")
+    assert p.path == "faults.traces[t].path" and "not a regular file" in p.message
+
+
+def test_a_local_trace_still_loads(tmp_path: Path) -> None:
+    path = _trace(tmp_path)
+    s = load_scenario(BASE, [f"faults={{traces: [{{name: t, path: '{path}'}}]}}"])
+    assert s.faults is not None and s.faults.traces[0].path == str(path)
