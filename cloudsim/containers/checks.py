@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
 from cloudsim.containers.build import (
     BUILTIN_PRIORITIES,
     DEFAULT_PROFILE,
@@ -35,7 +37,7 @@ from cloudsim.containers.scheduler import PLUGINS, FilterPlugin, ScorePlugin
 from cloudsim.containers.scheduler.plugins import required_node_affinity
 from cloudsim.kernel import Finding
 from cloudsim.registry import did_you_mean
-from cloudsim.scenario.checks import Loc
+from cloudsim.scenario.checks import Loc, events_problem
 from cloudsim.scenario.schema import Scenario
 from cloudsim.world import World
 
@@ -257,7 +259,20 @@ def _run_time_problems(scenario: Scenario) -> Found:
         loc = (*ROOT, "replay")
         if c.replay.cluster not in clusters:
             found.append(((*loc, "cluster"), did_you_mean(c.replay.cluster, clusters, "cluster")))
-        _file_problem(found, (*loc, "pods"), c.replay.pods, "openb pod list", read_openb_pods)
+        pods: list[int] = []
+
+        def read_pods(path: str) -> None:
+            data = read_openb_pods(path)
+            known = int(np.count_nonzero(~np.isnan(data.creation)))
+            pods.append(
+                known if c.replay is None or c.replay.limit is None else min(known, c.replay.limit)
+            )
+
+        _file_problem(found, (*loc, "pods"), c.replay.pods, "openb pod list", read_pods)
+        if pods:  # a creation and a deletion each
+            too_many = events_problem(scenario, {(*loc, "pods"): 2.0 * pods[0]})
+            if too_many is not None:
+                found.append((too_many.loc, too_many.message))
     return found
 
 

@@ -40,6 +40,10 @@ __all__ = [
 ]
 
 
+#: The default of ``meta.max_events``: ten times the largest estimate of a shipped scenario.
+DEFAULT_MAX_EVENTS = 100_000_000
+
+
 class Meta(Model):
     """Run-level settings."""
 
@@ -52,6 +56,9 @@ class Meta(Model):
     start: datetime = datetime(2026, 1, 1)
     #: Refuse to build a world whose tables would need more than this (default: 3/4 of RAM).
     memory_limit: MemoryMiB | None = Field(default=None, gt=0)
+    #: Refuse a run expected to take more events than this (failures, repairs, requests,
+    #: placements, periodic loops, trace rows): an estimate, made before anything runs.
+    max_events: int = Field(default=DEFAULT_MAX_EVENTS, ge=1, le=10**15)
 
 
 class Site(Model):

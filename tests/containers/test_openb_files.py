@@ -107,3 +107,15 @@ def test_not_text_is_a_problem(tmp_path: Path) -> None:
     (tmp_path / "nodes.csv").write_bytes(b"sn,cpu_milli,memory_mib,gpu,model\n\xff\xfe,1,1,0,\n")
     p = only(path)
     assert p.path == "containers.clusters[openb].trace_nodes" and "not UTF-8" in p.message
+
+
+def test_a_pod_list_too_long_for_the_event_limit_is_refused(tmp_path: Path) -> None:
+    rows = "".join(f"p{i},1000,2048,0,0,,LS,Running,{i},,{i}\n" for i in range(600))
+    path = scenario(tmp_path, GOOD_NODES, PODS + rows)
+    load_scenario(path)
+    p = only(path, "meta.max_events=1000")
+    assert (p.file, p.path) == (str(path), "containers.replay.pods")
+    assert "about 1.32e+03 events (1.2e+03 of them from this field)" in p.message
+    assert "over the limit of 1,000 (meta.max_events)" in p.message
+    # a slice of the trace (replay.limit) is counted as such
+    load_scenario(path, ["meta.max_events=1000", "containers.replay.limit=100"])

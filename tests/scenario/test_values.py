@@ -4,6 +4,7 @@ the file, the field and what is expected (never a traceback, never silently acce
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,7 +13,9 @@ import pytest
 
 from cloudsim import load_scenario
 from cloudsim.faults.trace import read_failure_trace
+from cloudsim.scenario.checks import estimate_events
 from cloudsim.scenario.loader import OVERRIDE_SOURCE
+from cloudsim.scenario.schema import DEFAULT_MAX_EVENTS
 from tests.scenario.test_loader import BASE, only
 
 REPO = Path(__file__).resolve().parents[2]
@@ -52,6 +55,7 @@ def test_largest_values_in_range_are_refused_by_the_estimates_not_crashed() -> N
     # In range, but a run of 100,000 years: refused with an estimate, not an OverflowError.
     p = only(BASE, "meta.horizon=100000y", "workload.growth_per_year=100")
     assert "of memory" in p.message
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "workload.growth_per_year")
 
 
 # ----------------------------------------------------------------------------- wrong values
@@ -175,3 +179,95 @@ def test_a_local_trace_still_loads(tmp_path: Path) -> None:
     path = _trace(tmp_path)
     s = load_scenario(BASE, [f"faults={{traces: [{{name: t, path: '{path}'}}]}}"])
     assert s.faults is not None and s.faults.traces[0].path == str(path)
+
+
+# ----------------------------------------------------------------------------- blame
+
+
+def test_a_small_memory_limit_is_shown_in_mib_and_blamed() -> None:
+    p = only(BASE, "meta.memory_limit=1MiB", "meta.horizon=1y")
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "meta.memory_limit")
+    assert "would need about 4.3 MiB of memory" in p.message
+    assert "timeseries alone 4.0 MiB), over the limit of 1.0 MiB" in p.message
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path", "part"),
+    [
+        (["meta.horizon=10000y"], "meta.horizon", "timeseries"),
+        (
+            ["workload.batch.min=10000000", "workload.batch.max=10000000"],
+            "workload.batch.max",
+            "vms",
+        ),
+        (["workload.arrivals_per_day=100000"], "workload.arrivals_per_day", "vms"),
+        (["meta.horizon=5000y", "meta.sample_interval=1000y"], "meta.horizon", "vms"),
+        (["meta.horizon=10000y", "meta.sample_interval=1s"], "meta.sample_interval", "timeseries"),
+    ],
+)
+def test_memory_is_blamed_on_the_field_that_drives_it(
+    overrides: list[str], path: str, part: str
+) -> None:
+    p = only(BASE, "meta.memory_limit=1GiB", *overrides)
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, path)
+    assert f"{part} alone" in p.message
+
+
+# ----------------------------------------------------------------------------- events
+
+
+def test_a_one_second_host_mttf_over_a_year_is_refused_at_once() -> None:
+    faults = (
+        "faults={host: {time_to_failure: {distribution: exponential, mean: 1s}, "
+        "repair: {distribution: fixed, value: 1s}}}"
+    )
+    started = time.perf_counter()
+    p = only(BASE, faults, "meta.horizon=1y")
+    assert time.perf_counter() - started < 2.0
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "faults.host.time_to_failure")
+    assert "about 2.21e+08 events" in p.message
+    assert "over the limit of 100,000,000 (meta.max_events)" in p.message
+    assert "set meta.max_events higher" in p.message
+    load_scenario(BASE, [faults, "meta.horizon=1y", "meta.max_events=1000000000"])
+
+
+def test_a_trace_of_one_millisecond_repeated_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "short.parquet"
+    table = pa.table(
+        {
+            "failure_interval": pa.array([0, 1], pa.int64()),
+            "failure_duration": pa.array([1, 1], pa.int64()),
+            "failure_intensity": pa.array([0.5, 0.5], pa.float64()),
+        }
+    )
+    pq.write_table(table, path)
+    trace = f"faults={{traces: [{{name: t, path: '{path}', repeat: true}}]}}"
+    started = time.perf_counter()
+    p = only(BASE, trace)
+    assert time.perf_counter() - started < 2.0
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "faults.traces[t].repeat")
+    assert "meta.max_events" in p.message
+    load_scenario(BASE, [trace.replace("repeat: true", "repeat: false")])
+
+
+def test_a_million_systems_are_refused_before_they_are_drawn() -> None:
+    population = (
+        "population={departments: 10, systems: 1000000, flavors: {2c4g: 1}, "
+        "zones: {extranet: 1}, datacenters: [{datacenters: [dc-a]}]}"
+    )
+    started = time.perf_counter()
+    p = only(BASE, population, "meta.memory_limit=1TiB")  # whatever the machine's RAM
+    assert time.perf_counter() - started < 2.0
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, "population.systems")
+    assert "meta.max_events" in p.message
+
+
+SHIPPED = sorted(
+    [*(REPO / "scenarios").glob("*.yaml"), *(REPO / "scenarios" / "drills").glob("*.yaml")]
+)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_scenarios_are_ten_times_under_the_event_limit(path: Path) -> None:
+    s = load_scenario(path, check_feasibility=False)
+    assert sum(estimate_events(s).values()) * 10 <= DEFAULT_MAX_EVENTS
