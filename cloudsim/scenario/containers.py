@@ -28,6 +28,9 @@ from cloudsim.scenario.kubernetes import (
     TopologySpreadConstraint,
 )
 
+#: A plugin or resource weight (kube-scheduler's are small integers).
+Weight = Annotated[int, Field(le=1_000_000)]
+
 
 class PriorityClass(Model):
     name: Name
@@ -48,7 +51,7 @@ class FitArgs(Model):
     strategy: Literal["LeastAllocated", "MostAllocated", "RequestedToCapacityRatio"] = (
         "LeastAllocated"
     )
-    resources: dict[Literal["cpu", "memory", "gpu"], int] = {"cpu": 1, "memory": 1}
+    resources: dict[Literal["cpu", "memory", "gpu"], Weight] = {"cpu": 1, "memory": 1}
     shape: list[ShapePoint] | None = None
 
     @model_validator(mode="after")
@@ -72,7 +75,7 @@ class SchedulerProfile(Model):
 
     name: Name
     #: Score plugin weights overriding kube-scheduler's defaults.
-    plugins: dict[str, int] = {}
+    plugins: dict[str, Weight] = {}
     #: Registered filter plugins run after kube-scheduler's default filters, in this order.
     filters: list[str] = []
     #: Filter or score plugins to switch off.
@@ -80,7 +83,7 @@ class SchedulerProfile(Model):
     #: 0 (or absent): kube-scheduler's adaptive default.
     percentage_of_nodes_to_score: int = Field(default=0, ge=0, le=100)
     fit: FitArgs = FitArgs()
-    balanced_resources: dict[Literal["cpu", "memory", "gpu"], int] = {"cpu": 1, "memory": 1}
+    balanced_resources: dict[Literal["cpu", "memory", "gpu"], Weight] = {"cpu": 1, "memory": 1}
     hard_pod_affinity_weight: int = Field(default=1, ge=0, le=100)
     #: kube-scheduler's system default spreading for pods of a deployment without constraints.
     default_spreading: bool = True
@@ -226,6 +229,8 @@ class PodDisruptionBudget(Model):
         for value in (self.min_available, self.max_unavailable):
             if isinstance(value, int) and value < 0:
                 raise ValueError("a disruption budget must not be negative")
+            if isinstance(value, int) and value > 10_000_000:
+                raise ValueError("a disruption budget is at most 10000000 pods (or a percentage)")
         return self
 
 

@@ -162,6 +162,8 @@ class NodeRequirement(Model):
             len(self.values) != 1 or not re.fullmatch(r"[+-]?[0-9]+", self.values[0])
         ):
             raise ValueError(f"operator {self.operator} takes exactly one integer value")
+        if self.operator in ("Gt", "Lt") and not -(2**63) <= int(self.values[0]) < 2**63:
+            raise ValueError(f"operator {self.operator} takes a 64-bit integer value")
         return self
 
 

@@ -19,6 +19,7 @@ from cloudsim.scenario.schema import DEFAULT_MAX_EVENTS
 from tests.scenario.test_loader import BASE, only
 
 REPO = Path(__file__).resolve().parents[2]
+HUNAN = REPO / "scenarios" / "hunan-3s4c.yaml"
 HUNAN_DR = REPO / "scenarios" / "hunan-3s4c-dr.yaml"
 
 
@@ -49,6 +50,37 @@ def test_huge_numbers_are_refused_with_the_range(
     assert (p.file, p.path) == (OVERRIDE_SOURCE, path)
     for piece in pieces:
         assert piece in p.message, p.message
+
+
+@pytest.mark.parametrize(
+    ("override", "path", "piece"),
+    [
+        (
+            "containers.pdbs[zwfw-api].min_available=100000000000",
+            "containers.pdbs[zwfw-api]",
+            "at most 10000000 pods",
+        ),
+        (
+            "containers.profiles=[{name: x, plugins: {NodeResourcesFit: 10000000}}]",
+            "containers.profiles[x].plugins.NodeResourcesFit",
+            "less than or equal to 1000000",
+        ),
+        (
+            "containers.deployments[zwfw-api].requests.cpu=1.0e+300",
+            "containers.deployments[zwfw-api].requests.cpu",
+            "at most 1000000 cores",
+        ),
+        (
+            "containers.deployments[zwfw-api].requests.memory=1e200Pi",
+            "containers.deployments[zwfw-api].requests.memory",
+            "at most 1Pi",
+        ),
+    ],
+)
+def test_huge_container_numbers_are_refused(override: str, path: str, piece: str) -> None:
+    p = only(HUNAN, override)
+    assert (p.file, p.path) == (OVERRIDE_SOURCE, path)
+    assert piece in p.message, p.message
 
 
 def test_largest_values_in_range_are_refused_by_the_estimates_not_crashed() -> None:
