@@ -10,8 +10,10 @@ scenario path of the offending field.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+
+import numpy as np
 
 from cloudsim.containers.build import (
     BUILTIN_PRIORITIES,
@@ -30,11 +32,12 @@ from cloudsim.containers.nodes import (
     NodeTable,
     label_key,
 )
+from cloudsim.containers.openb import read_openb_nodes, read_openb_pods
 from cloudsim.containers.scheduler import PLUGINS, FilterPlugin, ScorePlugin
 from cloudsim.containers.scheduler.plugins import required_node_affinity
 from cloudsim.kernel import Finding
 from cloudsim.registry import did_you_mean
-from cloudsim.scenario.checks import Loc
+from cloudsim.scenario.checks import Loc, events_problem
 from cloudsim.scenario.schema import Scenario
 from cloudsim.world import World
 
@@ -174,9 +177,18 @@ def reference_problems(scenario: Scenario) -> list[Finding]:
     return [Finding(loc, message) for loc, message in found]
 
 
-def _file_problem(found: Found, loc: Loc, path: str, what: str) -> None:
-    if not Path(path).is_file():
+def _file_problem(
+    found: Found, loc: Loc, path: str, what: str, read: Callable[[str], object]
+) -> None:
+    """Read the data file the run will read: any problem of it (missing, not a regular
+    file, a row with a bad value: its line and column) is found at validation."""
+    if not Path(path).exists():
         found.append((loc, f"no such {what} file: {path}"))
+        return
+    try:
+        read(path)
+    except ValueError as exc:
+        found.append((loc, str(exc)))
 
 
 def _run_time_problems(scenario: Scenario) -> Found:
@@ -201,7 +213,13 @@ def _run_time_problems(scenario: Scenario) -> Found:
         elif cluster.system is not None and cluster.system not in systems:
             found.append(((*loc, "system"), did_you_mean(cluster.system, systems, "system")))
         if cluster.trace_nodes is not None:
-            _file_problem(found, (*loc, "trace_nodes"), cluster.trace_nodes, "openb node list")
+            _file_problem(
+                found,
+                (*loc, "trace_nodes"),
+                cluster.trace_nodes,
+                "openb node list",
+                read_openb_nodes,
+            )
     for i, d in enumerate(c.deployments):
         if d.system is not None and d.system not in systems:
             found.append(
@@ -241,7 +259,20 @@ def _run_time_problems(scenario: Scenario) -> Found:
         loc = (*ROOT, "replay")
         if c.replay.cluster not in clusters:
             found.append(((*loc, "cluster"), did_you_mean(c.replay.cluster, clusters, "cluster")))
-        _file_problem(found, (*loc, "pods"), c.replay.pods, "openb pod list")
+        pods: list[int] = []
+
+        def read_pods(path: str) -> None:
+            data = read_openb_pods(path)
+            known = int(np.count_nonzero(~np.isnan(data.creation)))
+            pods.append(
+                known if c.replay is None or c.replay.limit is None else min(known, c.replay.limit)
+            )
+
+        _file_problem(found, (*loc, "pods"), c.replay.pods, "openb pod list", read_pods)
+        if pods:  # a creation and a deletion each
+            too_many = events_problem(scenario, {(*loc, "pods"): 2.0 * pods[0]})
+            if too_many is not None:
+                found.append((too_many.loc, too_many.message))
     return found
 
 

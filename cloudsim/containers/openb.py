@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,8 @@ from cloudsim.containers.nodes import (
     reserve_vector,
 )
 from cloudsim.containers.pods import NodeSelectorTerm, PodTemplate
+from cloudsim.scenario.base import MAX_DURATION, MAX_MEMORY_MIB, local_file
+from cloudsim.scenario.kubernetes import MAX_CPU_MILLI
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -34,15 +36,61 @@ FloatArray = npt.NDArray[np.float64]
 OPENB_NODE_COLUMNS: tuple[str, ...] = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 
 
-def _int_field(row: Mapping[str, str], column: str, where: str) -> int:
-    text = (row.get(column) or "").strip()
+#: The largest value of each integer column (a number beyond it is a broken file, and would
+#: overflow the int64 tables): a million cores, 1 PiB, GPUs per node or pod, milli-GPU.
+INT_LIMITS: dict[str, int] = {
+    "cpu_milli": MAX_CPU_MILLI,
+    "memory_mib": MAX_MEMORY_MIB,
+    "gpu": 1024,
+    "num_gpu": 1024,
+    "gpu_milli": MILLI_PER_GPU,
+}
+#: The latest time in a pod list (seconds from the trace start).
+MAX_TIME = MAX_DURATION
+
+
+def _parse_int(text: str, column: str, where: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise ValueError(f"{where}: column {column!r} must be an integer, got {text!r}") from None
     if value < 0:
         raise ValueError(f"{where}: column {column!r} must not be negative, got {value}")
+    limit = INT_LIMITS.get(column)
+    if limit is not None and value > limit:
+        raise ValueError(f"{where}: column {column!r} must be at most {limit}, got {text!r}")
     return value
+
+
+def _int_field(row: Mapping[str, str], column: str, where: str) -> int:
+    return _parse_int((row.get(column) or "").strip(), column, where)
+
+
+def _rows(path: Path, columns: tuple[str, ...], what: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a CSV data file with their line numbers; ValueError naming the file (and
+    the line) for one that is not such a list: missing, a folder, a URL, columns missing, a
+    row with too few or too many fields, not text."""
+    local_file(path, what)
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fields = list(reader.fieldnames or [])
+            missing = [c for c in columns if c not in fields]
+            if missing:
+                raise ValueError(f"{path}: not an {what}, missing columns {missing}")
+            for row in reader:
+                line = reader.line_num
+                if None in row or any(row[c] is None for c in columns):
+                    raise ValueError(
+                        f"{path}:{line}: expected {len(fields)} fields ({', '.join(fields)})"
+                    )
+                yield line, row
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not an {what}: not UTF-8 text ({exc.reason})") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}: not an {what}: {exc}") from None
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
 
 
 def read_openb_nodes(
@@ -58,21 +106,16 @@ def read_openb_nodes(
     memory: list[int] = []
     gpus: list[int] = []
     models: list[str] = []
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in OPENB_NODE_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: not an openb node list, missing columns {missing}")
-        for line, row in enumerate(reader, start=2):
-            where = f"{path}:{line}"
-            name = (row["sn"] or "").strip()
-            if not name:
-                raise ValueError(f"{where}: empty node name (column 'sn')")
-            names.append(name)
-            cpu.append(_int_field(row, "cpu_milli", where))
-            memory.append(_int_field(row, "memory_mib", where))
-            gpus.append(_int_field(row, "gpu", where))
-            models.append((row["model"] or "").strip())
+    for line, row in _rows(path, OPENB_NODE_COLUMNS, "openb node list"):
+        where = f"{path}:{line}"
+        name = (row["sn"] or "").strip()
+        if not name:
+            raise ValueError(f"{where}: empty node name (column 'sn')")
+        names.append(name)
+        cpu.append(_int_field(row, "cpu_milli", where))
+        memory.append(_int_field(row, "memory_mib", where))
+        gpus.append(_int_field(row, "gpu", where))
+        models.append((row["model"] or "").strip())
     n = len(names)
     cap = capacity_columns(n, 0, 0, np.array(gpus, dtype=np.int64), max_pods)
     cap[CPU] = cpu
@@ -158,42 +201,44 @@ def _time_field(text: str | None, where: str, column: str) -> float:
     if not text:
         return math.nan
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise ValueError(f"{where}: column {column!r} must be a number, got {text!r}") from None
+    if not 0 <= value <= MAX_TIME:  # NaN, written out, fails too
+        raise ValueError(
+            f"{where}: column {column!r} must be a time in seconds from 0 to "
+            f"{MAX_TIME:.0f} (or empty), got {text!r}"
+        )
+    return value
 
 
 def read_openb_pods(path: str | Path) -> OpenbPods:
     """Read an Alibaba openb pod list (the columns of :data:`OPENB_POD_COLUMNS`)."""
     path = Path(path)
     cols: dict[str, list[str]] = {c: [] for c in OPENB_POD_COLUMNS}
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in OPENB_POD_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: not an openb pod list, missing columns {missing}")
-        for row in reader:
-            for c in OPENB_POD_COLUMNS:
-                cols[c].append((row[c] or "").strip())
+    lines: list[int] = []
+    for line, row in _rows(path, OPENB_POD_COLUMNS, "openb pod list"):
+        lines.append(line)
+        for c in OPENB_POD_COLUMNS:
+            cols[c].append((row[c] or "").strip())
 
     def ints(column: str) -> IntArray:
-        out = np.zeros(len(cols[column]), dtype=np.int64)
-        for i, text in enumerate(cols[column]):
-            try:
-                out[i] = int(text or 0)
-            except ValueError:
-                raise ValueError(
-                    f"{path}:{i + 2}: column {column!r} must be an integer, got {text!r}"
-                ) from None
-            if out[i] < 0:
-                raise ValueError(f"{path}:{i + 2}: column {column!r} must not be negative")
-        return out
+        return np.array(
+            [
+                _parse_int(text or "0", column, f"{path}:{line}")
+                for line, text in zip(lines, cols[column], strict=True)
+            ],
+            dtype=np.int64,
+        ).reshape(-1)
 
     def times(column: str) -> FloatArray:
         return np.array(
-            [_time_field(t, f"{path}:{i + 2}", column) for i, t in enumerate(cols[column])],
+            [
+                _time_field(text, f"{path}:{line}", column)
+                for line, text in zip(lines, cols[column], strict=True)
+            ],
             dtype=np.float64,
-        )
+        ).reshape(-1)
 
     return OpenbPods(
         names=cols["name"],

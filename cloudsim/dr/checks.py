@@ -62,6 +62,21 @@ def dr_problems(world: World) -> list[Finding]:
             found.append((("dr", role, "params"), str(exc)))
 
     systems = scenario.systems
+    if not systems:
+        found.append(
+            (
+                ("dr",),
+                "the scenario has no business systems for disaster recovery to protect "
+                "(declare systems or a population, or remove the dr section)",
+            )
+        )
+        return [Finding(loc, message) for loc, message in found]
+    site_of = {dc.name: dc.site for dc in scenario.datacenters}
+    witness = world.witness_site
+    witness_loc: Loc = (
+        ("dr", "witness_site") if dr.witness_site is not None else ("faults", "witness_site")
+    )
+    with_witness: list[str] = []
     chosen = matching_entries(dr, systems)
     limit = dr.sync_rtt_limit_ms
     for i, entry in enumerate(dr.systems):
@@ -100,6 +115,7 @@ def dr_problems(world: World) -> list[Finding]:
             continue
         if bad_target:
             continue
+        to_own: list[str] = []
         for system in selected:
             at = f"system {system.name!r} ({', '.join(system.datacenters)})"
             if entry.mode == "active-active" and len(system.datacenters) != 2:
@@ -119,6 +135,15 @@ def dr_problems(world: World) -> list[Finding]:
                     )
                 )
                 continue
+            if rep.asynchronous is not None and rep.asynchronous.to in system.datacenters:
+                to_own.append(at)
+                continue
+            if (
+                entry.mode == "active-active"
+                and witness is not None
+                and site_of[system.datacenters[0]] == site_of[system.datacenters[1]] == witness
+            ):
+                with_witness.append(at)
             pair: tuple[str, str] | None = None
             if entry.sync:
                 if entry.mode == "active-active":
@@ -149,6 +174,24 @@ def dr_problems(world: World) -> list[Finding]:
                     topology.path(system.datacenters[0], rep.asynchronous.to)
                 except ValueError as exc:
                     found.append(((*loc, "replication", "asynchronous", "to"), str(exc)))
+        if to_own:
+            assert rep.asynchronous is not None
+            found.append(
+                (
+                    (*loc, "replication", "asynchronous", "to"),
+                    f"asynchronous replication must go to another centre than the system's "
+                    f"own: {rep.asynchronous.to!r} is a centre of {_some(to_own)}",
+                )
+            )
+    if with_witness:
+        found.append(
+            (
+                witness_loc,
+                f"the witness is on site {witness!r} with both centres of the active-active "
+                f"{_some(with_witness)}: losing the site loses both centres and the quorum; "
+                "put the witness on a third site",
+            )
+        )
     timeout_ms = dr.heartbeat.timeout * 1000
     for a, b in topology.network.edges:
         rtt = 2 * float(topology.network.edges[a, b]["latency_ms"])
@@ -166,3 +209,9 @@ def dr_problems(world: World) -> list[Finding]:
 
 def _glob(pattern: str) -> bool:
     return any(ch in pattern for ch in "*?[")
+
+
+def _some(items: list[str]) -> str:
+    """The first of ``items``, and how many more."""
+    more = len(items) - 1
+    return items[0] + (f" (and {more} more)" if more else "")

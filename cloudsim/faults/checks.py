@@ -7,11 +7,14 @@ that set the value. Runs on the compiled world, once names elsewhere are consist
 from __future__ import annotations
 
 import difflib
+import math
 from datetime import datetime
 
-from cloudsim.faults.trace import read_failure_trace
+import numpy as np
+
+from cloudsim.faults.trace import FailureTrace, read_failure_trace
 from cloudsim.kernel import Finding
-from cloudsim.scenario.checks import Loc
+from cloudsim.scenario.checks import Loc, events_problem
 from cloudsim.scenario.faults import FaultTime, seconds_after
 from cloudsim.units import format_duration
 from cloudsim.world import World
@@ -92,6 +95,7 @@ def fault_problems(world: World) -> list[Finding]:
                     )
         check_time(("faults", "scripted", i, "at"), fault.at)
 
+    events: dict[Loc, float] = {}
     for i, trace in enumerate(faults.traces):
         if trace.scope is not None:
             try:
@@ -109,7 +113,30 @@ def fault_problems(world: World) -> list[Finding]:
                     )
         check_time(("faults", "traces", i, "start"), trace.start)
         try:
-            read_failure_trace(trace.path)
+            data = read_failure_trace(trace.path)
         except ValueError as exc:
             found.append((("faults", "traces", i, "path"), str(exc)))
+            continue
+        events[("faults", "traces", i, "repeat" if trace.repeat else "path")] = trace_events(
+            data, trace.repeat, meta.horizon, world.hosts.size
+        )
+    if not found:
+        too_many = events_problem(scenario, events)
+        if too_many is not None:
+            return [too_many]
     return [Finding(loc, message) for loc, message in found]
+
+
+def trace_events(trace: FailureTrace, repeat: bool, horizon: float, hosts: int) -> float:
+    """Events a trace's rows make over the horizon (at most): a failure and a repair of each
+    host a row takes (its intensity of ``hosts``, at least one); repeated as often as its
+    span fits (a span of 0 repeated: infinitely many)."""
+    rows = float(np.count_nonzero(trace.start < horizon))
+    if not rows:
+        return 0.0
+    per_row = 2 * max(1.0, float(np.mean(trace.intensity)) * hosts)
+    if not repeat:
+        return rows * per_row
+    if trace.span <= 0:
+        return math.inf
+    return len(trace) * (horizon / trace.span + 1) * per_row

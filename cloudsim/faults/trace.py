@@ -15,6 +15,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cloudsim.scenario.base import local_file
+
 FloatArray = npt.NDArray[np.float64]
 TRACE_COLUMNS: tuple[str, ...] = ("failure_interval", "failure_duration", "failure_intensity")
 
@@ -37,11 +39,13 @@ class FailureTrace:
 
 
 def read_failure_trace(path: str | Path) -> FailureTrace:
-    """Read a failure trace; ValueError saying what is wrong with the file otherwise."""
+    """Read a failure trace; ValueError saying what is wrong with the file otherwise.
+
+    Only a local regular file is read (not a folder, a device, a pipe or a URL)."""
+    local = local_file(path, "failure trace")
     try:
-        table = pq.read_table(path)
-    except FileNotFoundError:
-        raise ValueError(f"no failure trace file at {str(path)!r}") from None
+        with local.open("rb") as fh:  # a file object: pyarrow never reads a URL or a folder
+            table = pq.read_table(fh)
     except (OSError, pa.ArrowException) as exc:
         raise ValueError(f"cannot read {str(path)!r} as Parquet: {exc}") from None
     missing = [c for c in TRACE_COLUMNS if c not in table.column_names]

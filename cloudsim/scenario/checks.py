@@ -19,13 +19,17 @@ from cloudsim.registry import did_you_mean
 from cloudsim.scenario.base import Model
 from cloudsim.scenario.paths import format_path
 from cloudsim.scenario.schema import Scenario
-from cloudsim.units import DAY, YEAR
+from cloudsim.units import DAY, HOUR, YEAR
 
 Source = Callable[[tuple[str | int, ...]], str]
 #: Bytes of memory one host row costs in the tables (measured order of magnitude, with names).
 BYTES_PER_HOST = 260
 #: Bytes of memory one VM row costs in the tables and the archive (order of magnitude).
 BYTES_PER_VM = 200
+#: Bytes of memory one business system costs beyond its VMs (placement profile, ledger, DR
+#: plan and state): measured 6.6-7.3 KB (tracemalloc peak, 1,000 vs 5,000 one-VM systems,
+#: 1 and 30 days, DR and host failures on); up to ~21 KB reported with more modules, so 20 KB.
+BYTES_PER_SYSTEM = 20_000
 #: A scenario location (``("faults", "scripted", 0, "at")``).
 Loc = tuple[str | int, ...]
 
@@ -188,15 +192,27 @@ def _check_population(c: _Collector, s: Scenario) -> None:
         )
 
 
+def _growth_years(scenario: Scenario) -> float:
+    """The horizon in years, growth integrated (infinite rather than an OverflowError)."""
+    g = scenario.workload.growth_per_year
+    years = scenario.meta.horizon / YEAR
+    if g == 0:
+        return years
+    try:
+        return float(((1 + g) ** years - 1) / math.log1p(g))
+    except OverflowError:
+        return math.inf
+
+
+def expected_arrivals(scenario: Scenario) -> float:
+    """Expected number of requests (batches) over the horizon (growth integrated)."""
+    return scenario.workload.arrivals_per_day * (YEAR / DAY) * _growth_years(scenario)
+
+
 def expected_requests(scenario: Scenario) -> float:
     """Expected number of VMs requested over the horizon (growth integrated)."""
     w = scenario.workload
-    horizon = scenario.meta.horizon
-    g = w.growth_per_year
-    years = horizon / YEAR
-    factor = years if g == 0 else ((1 + g) ** years - 1) / math.log1p(g)
-    arrivals = w.arrivals_per_day * (YEAR / DAY) * factor
-    return arrivals * (w.batch.min + w.batch.max) / 2
+    return expected_arrivals(scenario) * (w.batch.min + w.batch.max) / 2
 
 
 def memory_budget_mib(scenario: Scenario) -> int:
@@ -230,6 +246,11 @@ def expected_population_vms(scenario: Scenario) -> float:
     return population.systems * min(max(mean, dist.min), dist.max)
 
 
+def _system_count(scenario: Scenario) -> float:
+    population = scenario.population
+    return len(scenario.systems) + (population.systems if population is not None else 0)
+
+
 def estimate_memory_mib(scenario: Scenario) -> tuple[float, dict[str, float]]:
     """A conservative estimate of the run's table memory, by part.
 
@@ -246,6 +267,7 @@ def estimate_memory_mib(scenario: Scenario) -> tuple[float, dict[str, float]]:
         "hosts": _float(scenario.host_count) * BYTES_PER_HOST * 2.5,  # table + placement masks
         "vms": vms * BYTES_PER_VM * 3,  # table, archive, event log
         "timeseries": samples * (len(scenario.datacenters) + len(scenario.pools)) * 120,
+        "systems": _system_count(scenario) * BYTES_PER_SYSTEM,
     }
     return sum(parts.values()) / 2**20, parts
 
@@ -258,8 +280,34 @@ def _largest(counts: Iterable[tuple[tuple[str | int, ...], int]]) -> tuple[str |
     return best[0] if best is not None else None
 
 
+#: What counts as usual for the fields that drive the estimates: a field beyond its usual
+#: value is blamed before a lower ``meta.memory_limit`` is.
+_USUAL_YEARS = 10.0
+_USUAL_ARRIVALS_PER_DAY = 100.0
+_USUAL_BATCH = 10.0
+
+
+def _request_culprit(scenario: Scenario) -> tuple[tuple[str | int, ...], float]:
+    """The field driving the expected requests, and how far beyond its usual value it is."""
+    w = scenario.workload
+    years = scenario.meta.horizon / YEAR
+    growth = _growth_years(scenario) / years if years > 0 else 1.0
+    ratios: dict[tuple[str | int, ...], float] = {
+        ("workload", "arrivals_per_day"): w.arrivals_per_day / _USUAL_ARRIVALS_PER_DAY,
+        ("meta", "horizon"): years / _USUAL_YEARS,
+        ("workload", "growth_per_year"): growth / _USUAL_YEARS,
+        ("workload", "batch", "max"): (w.batch.min + w.batch.max) / 2 / _USUAL_BATCH,
+    }
+    loc = max(ratios, key=lambda k: ratios[k])
+    return loc, ratios[loc]
+
+
 def _memory_culprit(scenario: Scenario, part: str) -> tuple[str | int, ...]:
-    """The field that makes ``part`` of the estimate big (the file that set it gets named)."""
+    """The field that makes ``part`` of the estimate big (the file that set it gets named):
+    the one beyond its usual value, else a lower ``meta.memory_limit`` if one is set."""
+    limit: tuple[str | int, ...] | None = (
+        ("meta", "memory_limit") if scenario.meta.memory_limit is not None else None
+    )
     if part == "hosts":
         group = _largest(
             (("pools", i, "hosts", j, "count"), g.count)
@@ -267,6 +315,10 @@ def _memory_culprit(scenario: Scenario, part: str) -> tuple[str | int, ...]:
             for j, g in enumerate(pool.hosts)
         )
         return group or ("pools",)
+    if part == "systems":
+        if scenario.population is not None:
+            return ("population", "systems")
+        return ("systems",)
     if part == "vms":
         declared = _float(sum(x.vm_count for x in scenario.systems))
         generated = expected_population_vms(scenario)
@@ -274,18 +326,124 @@ def _memory_culprit(scenario: Scenario, part: str) -> tuple[str | int, ...]:
         if generated >= max(declared, requested):
             return ("population", "systems")
         if requested >= declared:
-            return ("workload", "arrivals_per_day")
+            loc, ratio = _request_culprit(scenario)
+            return limit if limit is not None and ratio <= 1 else loc
         group = _largest(
             (("systems", i, "vms", j, "count"), g.count)
             for i, system in enumerate(scenario.systems)
             for j, g in enumerate(system.vms)
         )
         return group or ("systems",)
-    return ("meta", "sample_interval")
+    # the time series: samples = horizon / sample_interval
+    if scenario.meta.sample_interval < HOUR:
+        return ("meta", "sample_interval")
+    if limit is not None and scenario.meta.horizon <= _USUAL_YEARS * YEAR:
+        return limit
+    return ("meta", "horizon")
+
+
+def _size(mib: float) -> str:
+    """A memory size for a message: MiB below 1 GiB (so a small limit is not "0.0 GiB")."""
+    if mib < 1024:
+        return f"{mib:,.1f} MiB"
+    return f"{mib / 1024:,.1f} GiB"
+
+
+# -- the number of events ---------------------------------------------------------------
+#: The work of one business system (placement profile, initial placement, ledger, DR plan)
+#: counted as events: ~1-2 ms per system measured (20,000 one-VM systems over 30 days with
+#: host failures: 46 s), about a hundred events' worth.
+EVENTS_PER_SYSTEM = 100
+
+
+def component_counts(scenario: Scenario) -> dict[str, float]:
+    """How many components of each class can fail (the ``faults`` section's classes)."""
+    return {
+        "host": _float(scenario.host_count),
+        "rack": float(sum(dc.racks for dc in scenario.datacenters)),
+        "power_domain": float(sum(dc.power_domains for dc in scenario.datacenters)),
+        "datacenter": float(len(scenario.datacenters)),
+        "site": float(len(scenario.sites)),
+        "link": float(len(scenario.links)),
+        "witness": 1.0,
+    }
+
+
+def estimate_events(scenario: Scenario) -> dict[tuple[str | int, ...], float]:
+    """Expected number of events of a run, by the field that drives each part.
+
+    Failures and repairs of every component class (its count over the horizon, divided by a
+    failure-and-repair cycle), scripted faults, requests and the VMs' departures, the
+    initial placements, and the periodic loops (samples, the DR tick, HPA syncs, cluster
+    autoscaler scans). Data files (traces, pod lists) are counted by their modules' checks.
+    """
+    meta = scenario.meta
+    horizon = meta.horizon
+    parts: dict[tuple[str | int, ...], float] = {}
+
+    def add(loc: tuple[str | int, ...], count: float) -> None:
+        parts[loc] = parts.get(loc, 0.0) + count
+
+    faults = scenario.faults
+    if faults is not None:
+        counts = component_counts(scenario)
+        for kind, spec in faults.rates().items():
+            cycle = spec.time_to_failure.mean_s + spec.repair.mean_s
+            add(("faults", kind, "time_to_failure"), 2 * counts[kind] * horizon / cycle)
+        for i, fault in enumerate(faults.scripted):
+            add(("faults", "scripted", i, "times"), 2.0 * fault.times)
+    arrivals = expected_arrivals(scenario)
+    if arrivals > 0:
+        loc, _ = _request_culprit(scenario)
+        add(loc, arrivals + expected_requests(scenario))
+    add(
+        ("systems",),
+        _float(sum(x.vm_count for x in scenario.systems))
+        + len(scenario.systems) * EVENTS_PER_SYSTEM,
+    )
+    if scenario.population is not None:
+        add(
+            ("population", "systems"),
+            expected_population_vms(scenario) + scenario.population.systems * EVENTS_PER_SYSTEM,
+        )
+    add(("meta", "sample_interval"), horizon / meta.sample_interval)
+    if scenario.dr is not None:
+        add(("dr", "tick"), horizon / scenario.dr.tick)
+    containers = scenario.containers
+    if containers is not None:
+        if containers.hpas:
+            add(("containers", "hpa_sync_period"), horizon / containers.hpa_sync_period)
+        for i, cluster in enumerate(containers.clusters):
+            if cluster.autoscaler is not None:
+                add(
+                    ("containers", "clusters", i, "autoscaler", "scan_interval"),
+                    horizon / cluster.autoscaler.scan_interval,
+                )
+    return parts
+
+
+def events_problem(scenario: Scenario, extra: Mapping[Loc, float] | None = None) -> Finding | None:
+    """A finding at the field driving most of them if the run's expected events (plus
+    ``extra``: those of data files, by field) are over ``meta.max_events``; else None."""
+    parts = estimate_events(scenario)
+    for loc, count in (extra or {}).items():
+        parts[loc] = parts.get(loc, 0.0) + count
+    total = sum(parts.values())
+    limit = scenario.meta.max_events
+    if total <= limit:
+        return None
+    worst = max(parts, key=lambda k: parts[k])
+    return Finding(
+        worst,
+        f"this run would take about {total:.3g} events ({parts[worst]:.3g} of them from "
+        f"this field), over the limit of {limit:,} (meta.max_events); refused before "
+        "running: set meta.max_events higher to run it anyway",
+    )
 
 
 def check_memory(scenario: Scenario, raw: Any, source: Source) -> list[Problem]:
-    """Refuse, with the estimate, a scenario whose tables would not fit in memory."""
+    """Refuse, with the estimate, a scenario whose tables would not fit in memory or whose
+    run would take more than ``meta.max_events`` events."""
     c = _Collector(raw, source)
     needed, parts = estimate_memory_mib(scenario)
     budget = memory_budget_mib(scenario)
@@ -293,11 +451,15 @@ def check_memory(scenario: Scenario, raw: Any, source: Source) -> list[Problem]:
         worst = max(parts, key=lambda k: parts[k])
         c.add(
             _memory_culprit(scenario, worst),
-            f"this scenario would need about {needed / 1024:,.1f} GiB of memory "
+            f"this scenario would need about {_size(needed)} of memory "
             f"({_float(scenario.host_count):,.0f} hosts; {worst} alone "
-            f"{parts[worst] / 2**30:,.1f} GiB), over the limit of {budget / 1024:,.1f} GiB "
+            f"{_size(parts[worst] / 2**20)}), over the limit of {_size(budget)} "
             "(meta.memory_limit, default 3/4 of RAM); refused before building anything",
         )
+        return c.problems
+    found = events_problem(scenario)
+    if found is not None:
+        c.findings([found])
     return c.problems
 
 

@@ -9,11 +9,11 @@ Checks that need other sections (pools, flavors, plugin names, what nodes can ex
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from cloudsim.scenario.base import Duration, Model, Name
+from cloudsim.scenario.base import Duration, LocalPath, Model, Name
 from cloudsim.scenario.kubernetes import (
     CpuMilli,
     Labels,
@@ -27,6 +27,9 @@ from cloudsim.scenario.kubernetes import (
     Toleration,
     TopologySpreadConstraint,
 )
+
+#: A plugin or resource weight (kube-scheduler's are small integers).
+Weight = Annotated[int, Field(le=1_000_000)]
 
 
 class PriorityClass(Model):
@@ -48,7 +51,7 @@ class FitArgs(Model):
     strategy: Literal["LeastAllocated", "MostAllocated", "RequestedToCapacityRatio"] = (
         "LeastAllocated"
     )
-    resources: dict[Literal["cpu", "memory", "gpu"], int] = {"cpu": 1, "memory": 1}
+    resources: dict[Literal["cpu", "memory", "gpu"], Weight] = {"cpu": 1, "memory": 1}
     shape: list[ShapePoint] | None = None
 
     @model_validator(mode="after")
@@ -72,7 +75,7 @@ class SchedulerProfile(Model):
 
     name: Name
     #: Score plugin weights overriding kube-scheduler's defaults.
-    plugins: dict[str, int] = {}
+    plugins: dict[str, Weight] = {}
     #: Registered filter plugins run after kube-scheduler's default filters, in this order.
     filters: list[str] = []
     #: Filter or score plugins to switch off.
@@ -80,7 +83,7 @@ class SchedulerProfile(Model):
     #: 0 (or absent): kube-scheduler's adaptive default.
     percentage_of_nodes_to_score: int = Field(default=0, ge=0, le=100)
     fit: FitArgs = FitArgs()
-    balanced_resources: dict[Literal["cpu", "memory", "gpu"], int] = {"cpu": 1, "memory": 1}
+    balanced_resources: dict[Literal["cpu", "memory", "gpu"], Weight] = {"cpu": 1, "memory": 1}
     hard_pod_affinity_weight: int = Field(default=1, ge=0, le=100)
     #: kube-scheduler's system default spreading for pods of a deployment without constraints.
     default_spreading: bool = True
@@ -94,15 +97,15 @@ class NodeGroup(Model):
     name: Name
     pool: Name
     flavor: Name | None = None
-    count: int | None = Field(default=None, ge=0)
+    count: int | None = Field(default=None, ge=0, le=10_000_000)
     system_reserved: Reserve = Reserve()
     max_pods: int = Field(default=110, ge=1, le=10_000)
     labels: Labels = {}
     taints: list[Taint] = []
     unschedulable: bool = False
     #: Bounds for the cluster autoscaler (a group with ``max_count`` is autoscaled).
-    min_count: int | None = Field(default=None, ge=0)
-    max_count: int | None = Field(default=None, ge=0)
+    min_count: int | None = Field(default=None, ge=0, le=10_000_000)
+    max_count: int | None = Field(default=None, ge=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _count(self) -> NodeGroup:
@@ -130,7 +133,7 @@ class Autoscaler(Model):
     scale_down_unneeded_time: Duration = Field(default=600.0, ge=0)
     scale_down_delay_after_add: Duration = Field(default=600.0, ge=0)
     #: Empty nodes removed at once; a node with pods is drained one at a time.
-    max_empty_bulk_delete: int = Field(default=10, ge=1)
+    max_empty_bulk_delete: int = Field(default=10, ge=1, le=1_000_000)
     #: From ordering a node VM to the node joining Ready (VM boot, kubelet registration).
     node_provision_time: Duration = Field(default=180.0, ge=0)
     #: How long a node group is left alone after its scale-up failed (no host, quota).
@@ -149,7 +152,7 @@ class Cluster(Model):
     #: applies); needed when a node group has a flavor.
     system: Name | None = None
     #: An openb node list (``sn, cpu_milli, memory_mib, gpu, model``) giving the nodes.
-    trace_nodes: str | None = None
+    trace_nodes: LocalPath | None = None
     #: node-monitor-grace-period: a node whose host stopped is NotReady after this.
     node_monitor_grace_period: Duration = Field(default=40.0, gt=0)
     #: DefaultTolerationSeconds: how long pods without their own toleration stay on a
@@ -226,6 +229,8 @@ class PodDisruptionBudget(Model):
         for value in (self.min_available, self.max_unavailable):
             if isinstance(value, int) and value < 0:
                 raise ValueError("a disruption budget must not be negative")
+            if isinstance(value, int) and value > 10_000_000:
+                raise ValueError("a disruption budget is at most 10000000 pods (or a percentage)")
         return self
 
 
@@ -258,8 +263,12 @@ class Demand(Model):
     first), times lognormal noise drawn once per ``step`` from the ``containers`` stream."""
 
     peak: CpuMilli = Field(gt=0)
-    daily: list[float] = Field(default=list(GOVERNMENT_DAY), min_length=24, max_length=24)
-    weekly: list[float] = Field(default=list(GOVERNMENT_WEEK), min_length=7, max_length=7)
+    daily: list[Annotated[float, Field(le=1e6)]] = Field(
+        default=list(GOVERNMENT_DAY), min_length=24, max_length=24
+    )
+    weekly: list[Annotated[float, Field(le=1e6)]] = Field(
+        default=list(GOVERNMENT_WEEK), min_length=7, max_length=7
+    )
     noise: float = Field(default=0.05, ge=0, le=2)
     step: Duration = Field(default=300.0, gt=0)
 
@@ -286,7 +295,7 @@ class Service(Model):
     demand: Demand | None = None
     #: Ready endpoints the service needs to count as up (default: half the deployment's
     #: declared replicas or HPA minimum, rounded up, as the availability ledger's rule).
-    required_endpoints: int | None = Field(default=None, ge=0)
+    required_endpoints: int | None = Field(default=None, ge=0, le=10_000_000)
 
     @model_validator(mode="after")
     def _selects(self) -> Service:
@@ -297,7 +306,7 @@ class Service(Model):
 
 class ScalingPolicy(Model):
     type: Literal["Pods", "Percent"]
-    value: int = Field(ge=1)
+    value: int = Field(ge=1, le=1_000_000)
     period: Duration = Field(gt=0, le=1800)
 
 
@@ -332,8 +341,8 @@ class HPA(Model):
 
     name: Name
     deployment: Name
-    min_replicas: int = Field(default=1, ge=1)
-    max_replicas: int = Field(ge=1)
+    min_replicas: int = Field(default=1, ge=1, le=10_000_000)
+    max_replicas: int = Field(ge=1, le=10_000_000)
     target_utilization: int | None = Field(default=None, ge=1, le=1000)
     target_average_value: CpuMilli | None = Field(default=None, gt=0)
     tolerance: float = Field(default=0.1, ge=0, lt=1)
@@ -355,10 +364,10 @@ class Replay(Model):
     simulator of "Beware of Fragmentation" does)."""
 
     cluster: Name
-    pods: str
+    pods: LocalPath
     keep_running: bool = False
     #: Only the first pods in creation order (a slice of the trace).
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(default=None, ge=1, le=10**9)
     namespace: Name = "openb"
 
 

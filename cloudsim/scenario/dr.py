@@ -113,8 +113,10 @@ class Replication(Model):
     @field_validator("diurnal")
     @classmethod
     def _day(cls, value: tuple[float, ...] | None) -> tuple[float, ...] | None:
-        if value is not None and (len(value) != 24 or min(value) < 0.01):
-            raise ValueError("diurnal needs 24 hourly multipliers, each at least 0.01")
+        if value is not None and (len(value) != 24 or min(value) < 0.01 or max(value) > 1e6):
+            raise ValueError(
+                "diurnal needs 24 hourly multipliers, each at least 0.01 and at most 1000000"
+            )
         return value
 
     @model_validator(mode="after")
@@ -182,7 +184,7 @@ class DR(Model):
     #: Site of the quorum witness (``witness@<site>``); may also be set in ``faults``.
     witness_site: Name | None = None
     #: Synchronous replication is refused over a route with a longer round trip.
-    sync_rtt_limit_ms: float = Field(default=5.0, gt=0)
+    sync_rtt_limit_ms: float = Field(default=5.0, gt=0, le=1_000_000)
     heartbeat: Heartbeat = Heartbeat()
     #: Replication controller tick: lag samples and the fluid queues (must divide 1h).
     tick: Duration = Field(default=300.0, gt=0)

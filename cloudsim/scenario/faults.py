@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from cloudsim.scenario.base import Duration, Model, Name
+from cloudsim.scenario.base import Duration, LocalPath, Model, Name
 from cloudsim.units import parse_duration
 
 #: Component classes that fail, in the order their random streams are spawned.
@@ -65,7 +65,7 @@ class WeibullTTF(Model):
     """Weibull time to failure: shape < 1 infant mortality, > 1 wear-out; scale in time."""
 
     distribution: Literal["weibull"]
-    shape: float = Field(gt=0, le=100)
+    shape: float = Field(ge=0.01, le=100)
     scale: Duration = Field(gt=0)
 
     @property
@@ -118,7 +118,7 @@ class ComponentFaults(Model):
 
     time_to_failure: TimeToFailure
     repair: RepairTime
-    crews: int | None = Field(default=None, ge=1)
+    crews: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 class ScriptedFault(Model):
@@ -138,7 +138,7 @@ class ScriptedFault(Model):
     duration: Duration = Field(gt=0)
     effect: Literal["fail", "degrade", "corrupt"] = "fail"
     loss: float = Field(default=0.0, ge=0, lt=1)
-    extra_latency_ms: float = Field(default=0.0, ge=0)
+    extra_latency_ms: float = Field(default=0.0, ge=0, le=1_000_000)
     every: Duration | None = Field(default=None, gt=0)
     times: int = Field(default=1, ge=1, le=100_000)
 
@@ -174,7 +174,7 @@ class TraceFaults(Model):
     """
 
     name: Name
-    path: str = Field(min_length=1)
+    path: LocalPath
     scope: Name | None = None
     start: FaultTime = 0.0
     #: Replay the trace again from its start until the horizon.

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, PlainSerializer, model_validator
 
-from cloudsim.scenario.base import Duration, Model, Name
+from cloudsim.scenario.base import MAX_MEMORY_MIB, Duration, Model, Name
 from cloudsim.units import parse_memory_mib
 
 _CPU = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(m?)\s*$")
@@ -24,6 +24,10 @@ _LABEL_NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}$")
 _LABEL_VALUE = re.compile(rf"^({_LABEL_NAME})?$")
 _K8S_MEMORY = {"Ki": 2**-10, "Mi": 1, "Gi": 2**10, "Ti": 2**20, "Pi": 2**30}
+
+
+#: The largest CPU quantity (a million cores), in millicores.
+MAX_CPU_MILLI = 10**9
 
 
 def parse_cpu_milli(value: object) -> int:
@@ -43,6 +47,8 @@ def parse_cpu_milli(value: object) -> int:
         raise ValueError(f"expected a CPU quantity such as '500m' or '2', got {value!r}")
     if not math.isfinite(milli) or milli < 0:
         raise ValueError(f"a CPU quantity must be a finite number >= 0, got {value!r}")
+    if milli > MAX_CPU_MILLI:
+        raise ValueError(f"a CPU quantity must be at most 1000000 cores, got {value!r}")
     if abs(milli - round(milli)) > 1e-6:
         raise ValueError(f"CPU is counted in whole millicores (1m = 0.001), got {value!r}")
     return round(milli)
@@ -61,8 +67,14 @@ def parse_pod_memory_mib(value: object) -> int:
                     break
                 if not math.isfinite(mib) or mib < 0:
                     raise ValueError(f"a memory size must be a finite number >= 0, got {value!r}")
-                return round(mib)
-    return parse_memory_mib(value)
+                return _pod_memory_at_most(round(mib), value)
+    return _pod_memory_at_most(parse_memory_mib(value), value)
+
+
+def _pod_memory_at_most(mib: int, value: object) -> int:
+    if mib > MAX_MEMORY_MIB:
+        raise ValueError(f"a memory size must be at most 1Pi, got {value!r}")
+    return mib
 
 
 def _label_key(value: object) -> object:
@@ -150,6 +162,8 @@ class NodeRequirement(Model):
             len(self.values) != 1 or not re.fullmatch(r"[+-]?[0-9]+", self.values[0])
         ):
             raise ValueError(f"operator {self.operator} takes exactly one integer value")
+        if self.operator in ("Gt", "Lt") and not -(2**63) <= int(self.values[0]) < 2**63:
+            raise ValueError(f"operator {self.operator} takes a 64-bit integer value")
         return self
 
 
@@ -200,11 +214,11 @@ class TopologySpreadConstraint(Model):
     """At most ``max_skew`` more matching pods in one domain of ``topology_key`` than in the
     emptiest; the selector defaults to the deployment's own labels."""
 
-    max_skew: int = Field(ge=1)
+    max_skew: int = Field(ge=1, le=1_000_000)
     topology_key: LabelKey
     when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"] = "DoNotSchedule"
     label_selector: LabelSelector | None = None
-    min_domains: int | None = Field(default=None, ge=1)
+    min_domains: int | None = Field(default=None, ge=1, le=1_000_000)
     node_affinity_policy: Literal["Honor", "Ignore"] = "Honor"
     node_taints_policy: Literal["Honor", "Ignore"] = "Ignore"
 

@@ -40,17 +40,25 @@ __all__ = [
 ]
 
 
+#: The default of ``meta.max_events``: ten times the largest estimate of a shipped scenario.
+DEFAULT_MAX_EVENTS = 100_000_000
+
+
 class Meta(Model):
     """Run-level settings."""
 
     name: Name
     description: str = ""
     horizon: Duration = Field(default=YEAR, gt=0)
-    seed: int = Field(default=0, ge=0)
+    #: A whole number (strict: ``true`` is not 1).
+    seed: int = Field(default=0, ge=0, le=2**64 - 1, strict=True)
     sample_interval: Duration = Field(default=HOUR, gt=0)
     start: datetime = datetime(2026, 1, 1)
     #: Refuse to build a world whose tables would need more than this (default: 3/4 of RAM).
     memory_limit: MemoryMiB | None = Field(default=None, gt=0)
+    #: Refuse a run expected to take more events than this (failures, repairs, requests,
+    #: placements, periodic loops, trace rows): an estimate, made before anything runs.
+    max_events: int = Field(default=DEFAULT_MAX_EVENTS, ge=1, le=10**15)
 
 
 class Site(Model):
@@ -71,7 +79,7 @@ class DataCenter(Model):
     tier: Literal["I", "II", "III", "IV"] | None = None
     pue: float = Field(default=1.5, ge=1.0, le=5.0)
     racks: int = Field(default=20, ge=1, le=1_000_000)
-    power_domains: int = Field(default=2, ge=1)
+    power_domains: int = Field(default=2, ge=1, le=1_000_000)
 
     @model_validator(mode="after")
     def _domains_fit(self) -> DataCenter:
@@ -90,8 +98,8 @@ class Link(Model):
     """A network link between two data centres (one-way latency, bandwidth)."""
 
     between: tuple[Name, Name]
-    latency_ms: float | None = Field(default=None, gt=0)
-    distance_km: float | None = Field(default=None, gt=0)
+    latency_ms: float | None = Field(default=None, gt=0, le=1_000_000)
+    distance_km: float | None = Field(default=None, gt=0, le=1_000_000)
     bandwidth_gbps: Gbps = Field(gt=0)
 
     @model_validator(mode="after")
@@ -131,8 +139,8 @@ class HostClass(Model):
     network: Gbps = Field(default=25.0, ge=0)
     arch: Arch = "x86_64"
     cpu_model: str = ""
-    power_idle_w: float = Field(default=150.0, ge=0)
-    power_peak_w: float = Field(default=450.0, ge=0)
+    power_idle_w: float = Field(default=150.0, ge=0, le=1_000_000)
+    power_peak_w: float = Field(default=450.0, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _power_order(self) -> HostClass:
@@ -180,10 +188,10 @@ class Pool(Model):
 class Quota(Model):
     """A department's quota; absent fields are unlimited."""
 
-    vcpus: int | None = Field(default=None, ge=0)
+    vcpus: int | None = Field(default=None, ge=0, le=10**12)
     memory: MemoryMiB | None = Field(default=None, ge=0)
     disk: DiskGB | None = Field(default=None, ge=0)
-    vms: int | None = Field(default=None, ge=0)
+    vms: int | None = Field(default=None, ge=0, le=10**12)
 
 
 class Department(Model):
@@ -201,7 +209,7 @@ class Flavor(Model):
     vcpus: int = Field(ge=1, le=1024)
     memory: MemoryMiB = Field(gt=0)
     disk: DiskGB = Field(default=0, ge=0)
-    network_mbps: int = Field(default=0, ge=0)
+    network_mbps: int = Field(default=0, ge=0, le=10**9)
 
 
 class VMGroup(Model):
@@ -264,8 +272,8 @@ Lifetime = Annotated[
 class IntRange(Model):
     """A whole-number range [min, max]."""
 
-    min: int = Field(default=1, ge=1)
-    max: int = Field(default=1, ge=1)
+    min: int = Field(default=1, ge=1, le=10**9)
+    max: int = Field(default=1, ge=1, le=10**9)
 
     @model_validator(mode="after")
     def _order(self) -> IntRange:
@@ -281,7 +289,7 @@ class BatchSize(IntRange):
 class Workload(Model):
     """Requests for new cloud hosts over the horizon (non-homogeneous Poisson)."""
 
-    arrivals_per_day: float = Field(default=0.0, ge=0)
+    arrivals_per_day: float = Field(default=0.0, ge=0, le=1_000_000)
     growth_per_year: float = Field(default=0.0, gt=-1.0, le=100.0)
     lifetime: Lifetime = ExponentialLifetime(distribution="exponential", mean=180 * DAY)
     batch: BatchSize = BatchSize()
@@ -295,9 +303,11 @@ class Placement(Model):
     and registered filters applied after the built-in ones."""
 
     preset: Name = "spread"
-    weights: dict[str, float] | None = None
+    weights: dict[str, Annotated[float, Field(ge=-1e6, le=1e6)]] | None = None
     filters: list[Name] = []
-    resource_weights: dict[Literal["cpu", "memory", "disk", "network"], float] = {
+    resource_weights: dict[
+        Literal["cpu", "memory", "disk", "network"], Annotated[float, Field(ge=0, le=1e6)]
+    ] = {
         "cpu": 1.0,
         "memory": 1.0,
     }
@@ -305,21 +315,21 @@ class Placement(Model):
 
 class WeightedCentres(Model):
     datacenters: list[Name] = Field(min_length=1)
-    weight: float = Field(default=1.0, gt=0)
+    weight: float = Field(default=1.0, gt=0, le=1e6)
 
 
 class VMCountDistribution(IntRange):
     """Lognormal number of VMs per generated system, clipped to [min, max]."""
 
-    median: float = Field(default=10.0, gt=0)
+    median: float = Field(default=10.0, gt=0, le=1e9)
     sigma: float = Field(default=0.8, ge=0, le=5)
-    max: int = Field(default=200, ge=1)
+    max: int = Field(default=200, ge=1, le=10**9)
 
 
 class Population(Model):
     """Generate departments and systems from distributions (seeded, independent of the run seed)."""
 
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**64 - 1, strict=True)
     departments: int = Field(ge=1, le=100_000)
     systems: int = Field(ge=1, le=1_000_000)
     vms_per_system: VMCountDistribution = VMCountDistribution()
@@ -336,7 +346,7 @@ class Population(Model):
     datacenters: list[WeightedCentres] = Field(min_length=1)
     anti_affinity: Literal["none", "host", "rack"] = "host"
     #: Department quotas are this multiple of the department's initial usage (None: no quota).
-    quota_headroom: float | None = Field(default=1.5, ge=1.0)
+    quota_headroom: float | None = Field(default=1.5, ge=1.0, le=1000)
 
 
 class Scenario(Model):

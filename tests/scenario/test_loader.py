@@ -729,7 +729,8 @@ def test_memory_limit_lowers_the_budget() -> None:
     load_scenario(BASE, ["pools[b-ext].hosts[0].count=5000"], check_feasibility=False)
     p = only(BASE, "pools[b-ext].hosts[0].count=5000", "meta.memory_limit=1MiB")
     assert p.path == "pools[b-ext].hosts[0].count"
-    assert "over the limit of 0.0 GiB" in p.message
+    # Small figures in MiB (the limit was shown as "0.0 GiB" before).
+    assert "over the limit of 1.0 MiB" in p.message
 
 
 def test_absurd_time_series_points_at_sample_interval() -> None:
