@@ -102,7 +102,7 @@ def test_largest_values_in_range_are_refused_by_the_estimates_not_crashed() -> N
         ("links[0].latency_ms=.inf", "links[0].latency_ms", "finite number"),
         ("links[0].distance_km=.nan", "links[0].distance_km", "finite number"),
         ('meta.name="a\\0b"', "meta.name", "control characters"),
-        ('zones[0].name="ext\\x07"', "zones[ext\x07].name", "control characters"),
+        ('zones[0].name="ext\\x07"', "zones[ext\\x07].name", "control characters"),
         ("placement.resource_weights.cpu=-1", "placement.resource_weights.cpu", ">= 0"),
         ("placement.weights={spread: .nan}", "placement.weights.spread", "finite number"),
         ("placement.weights={spread: .inf}", "placement.weights.spread", "finite number"),
