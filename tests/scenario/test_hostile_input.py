@@ -315,12 +315,14 @@ def test_control_characters_are_escaped_in_problems(tmp_path: Path) -> None:
     assert [p.path for p in found] == ["meta.bad\\x1b[2Jkey\\nline"]
     assert found[0].message.startswith("unknown key 'bad\\x1b[2Jkey\\nline'")
     del data["meta"]["bad\x1b[2Jkey\nline"]
+    zone = data["pools"][0]["zone"]
     data["pools"][0]["zone"] = "evil\x1bcred\u202e"  # names allow no whitespace, no [
     path = write(tmp_path / "escapes.yaml", data)
     (p,) = problems(path)
     assert p.path == f"pools[{data['pools'][0]['name']}].zone"
     assert p.message.startswith("a name must not contain control characters")
     assert p.message.endswith("got 'evil\\x1bcred\\u202e'")  # the value escaped
+    data["pools"][0]["zone"] = zone
     data["pools"][0]["name"] = "p\n1"  # refused by the name's pattern, the value quoted
     path = write(tmp_path / "escapes.yaml", data)
     newline = problems(path)
