@@ -98,8 +98,14 @@ def _simulate(s: Scenario, seed: int | None, out: Path, quiet: bool) -> tuple[Ru
         notes = lock.acquire()
     except ResultFolderError as exc:
         _out_error(out, exc.message)
+    except OSError as exc:
+        _out_error(out, f"cannot lock the folder: {exc.strerror or exc}")
     try:
-        for note in [*notes, *recover(out)]:
+        try:
+            notes += recover(out)
+        except OSError as exc:
+            _out_error(out, f"cannot clean up after a stopped run: {exc.strerror or exc}")
+        for note in notes:
             err_console.print(f"--out {out}: {note}", markup=False, highlight=False)
         started = time.perf_counter()
         sim = Simulation(s, seed)

@@ -320,9 +320,15 @@ class FolderLock:
         if before is not None and before != os.getpid():
             state = "no longer running" if not _alive(before) else "not holding it"
             notes.append(f"took over the lock left by pid {before} ({state})")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            self.release()
+            raise ResultFolderError(
+                str(self.out), f"cannot lock the folder: {exc.strerror or exc}"
+            ) from None
         return notes
 
     def release(self) -> None:
