@@ -3,7 +3,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-fast checks bench clean
+.PHONY: demo test test-fast checks fuzz bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: checks
 # The same checks and every test not marked slow (under a minute).
 test-fast: checks
 	$(BIN)/pytest -q -m "not slow"
+
+# Fuzz validation: every kind of mutation of the reference scenarios, this many examples
+# each (the default suite runs a few; see tests/fuzz). Minutes; failing kinds are reported.
+CLOUDSIM_FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	CLOUDSIM_FUZZ_EXAMPLES=$(CLOUDSIM_FUZZ_EXAMPLES) $(BIN)/pytest -q -m fuzz tests/fuzz
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/placement.py --json runs/bench/placement.json

@@ -30,8 +30,14 @@ from rich.table import Table
 from cloudsim import load_scenario, scenario_from_dict
 from cloudsim.composition import all_modules
 from cloudsim.engine import Simulation
-from cloudsim.errors import ExperimentError, ScenarioError
-from cloudsim.results import RunResult
+from cloudsim.errors import ExperimentError, ResultFolderError, ScenarioError
+from cloudsim.results import (
+    FolderLock,
+    ResultsWrittenInterrupt,
+    RunResult,
+    check_replaceable,
+    recover,
+)
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, format_duration
 
@@ -82,26 +88,66 @@ def _load(path: Path, overrides: list[str] | None) -> Scenario:
 
 
 def _simulate(s: Scenario, seed: int | None, out: Path, quiet: bool) -> tuple[RunResult, float]:
-    """Run with a progress bar over simulated days, write the results; (result, wall s)."""
-    _check_out(out)
-    started = time.perf_counter()
-    sim = Simulation(s, seed)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:,.1f}/{task.total:,.1f} simulated days"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=quiet,
-    ) as progress:
-        task = progress.add_task(s.meta.name, total=s.meta.horizon / DAY)
-        result = sim.run(progress=lambda t: progress.update(task, completed=t / DAY))
-    wall = time.perf_counter() - started
+    """Run with a progress bar over simulated days, write the results; (result, wall s).
+
+    The folder is locked for the whole run (one run writes it at a time) and written as a
+    whole at the end; Ctrl-C stops the run with code 130 and says what the folder holds."""
+    existed = _check_out(out)
+    lock = FolderLock(out)
     try:
-        result.write(out)
+        notes = lock.acquire()
+    except ResultFolderError as exc:
+        _out_error(out, exc.message)
     except OSError as exc:
-        _out_error(out, f"cannot write the results: {exc.strerror or exc}")
+        _out_error(out, f"cannot lock the folder: {exc.strerror or exc}")
+    try:
+        try:
+            notes += recover(out)
+        except OSError as exc:
+            _out_error(out, f"cannot clean up after a stopped run: {exc.strerror or exc}")
+        for note in notes:
+            err_console.print(f"--out {out}: {note}", markup=False, highlight=False)
+        started = time.perf_counter()
+        sim = Simulation(s, seed)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,.1f}/{task.total:,.1f} simulated days"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=quiet,
+        ) as progress:
+            task = progress.add_task(s.meta.name, total=s.meta.horizon / DAY)
+            result = sim.run(progress=lambda t: progress.update(task, completed=t / DAY))
+        wall = time.perf_counter() - started
+        try:
+            result.write(out)
+        except ResultFolderError as exc:
+            _out_error(out, exc.message)
+        except OSError as exc:
+            _out_error(out, f"cannot write the results: {exc.strerror or exc}")
+    except ResultsWrittenInterrupt:
+        _stopped(out, "the run had finished: its results were written whole")
+    except KeyboardInterrupt:
+        if existed:
+            kept = "nothing written; the folder still holds the previous results, untouched"
+        else:
+            kept = "nothing written; the folder was not created"
+        _stopped(out, kept)
+    finally:
+        lock.release()
     return result, wall
+
+
+def _stopped(out: Path, what: str) -> typing.NoReturn:
+    err_console.print(
+        f"interrupted: --out {out}: {what}",
+        style="bold red",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(code=130)
 
 
 @app.command()
@@ -219,17 +265,28 @@ def _out_error(out: Path, message: str) -> typing.NoReturn:
     raise typer.Exit(code=2)
 
 
-def _check_out(out: Path) -> None:
-    """Create ``out`` and prove it writable before spending time on the run."""
+def _check_out(out: Path) -> bool:
+    """Prove ``out`` can take a run's results before spending time on the run: its parents
+    are created, it is absent, empty or a previous run's folder, and its parent (where the
+    new folder is built) is writable. Returns whether ``out`` existed."""
+    existed = out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         _out_error(out, f"cannot create the folder: {exc.strerror or exc}")
+    if not existed:
+        out.rmdir()  # the run creates it whole at the end
     try:
-        with tempfile.TemporaryFile(dir=out):
+        check_replaceable(out)
+    except ResultFolderError as exc:
+        _out_error(out, exc.message)
+    parent = out.resolve().parent
+    try:
+        with tempfile.TemporaryFile(dir=parent):
             pass
     except OSError as exc:
-        _out_error(out, f"cannot write in the folder: {exc.strerror or exc}")
+        _out_error(out, f"cannot write beside the folder, in {parent}: {exc.strerror or exc}")
+    return existed
 
 
 def _print_summary(

@@ -28,3 +28,13 @@ class ScenarioError(Exception):
 
 class ExperimentError(ScenarioError):
     """An invalid experiment file, sweep option or store; the same shape as a scenario's."""
+
+
+class ResultFolderError(Exception):
+    """A run's result folder (``--out``) that cannot be written now: another run holds it,
+    it holds files that are not a run's results, or it is not writable."""
+
+    def __init__(self, folder: str, message: str) -> None:
+        self.folder = folder
+        self.message = message
+        super().__init__(f"{folder}: {message}")

@@ -1,16 +1,35 @@
 """Run results: flat tables, a summary and metadata echoing the resolved scenario.
 
-Writing is atomic per file (temporary name, then rename) and deterministic: the same
-scenario and seed give byte-identical ``summary.json`` and identical tables.
+A result folder is written as a whole: the run's files are built in a hidden folder beside
+it and swapped in at the end, so the folder always holds exactly one complete run (the
+previous one until the swap, the new one after; never files of two runs). Writing is
+deterministic: the same scenario and seed give byte-identical ``summary.json`` and identical
+tables. Beside a result folder OUT, while a run writes it (all hidden by a leading dot)::
+
+    .cloudsim-lock-OUT             the lock a writer holds (its pid inside; see FolderLock)
+    .cloudsim-tmp-OUT-PID-XXXX     the new run's folder being built
+    .cloudsim-old-OUT-PID-XXXX     the previous run's folder while the new one is swapped in
+
+A writer killed half-way leaves some of these; the next writer of OUT removes them (and puts
+the previous results back if it was killed between the two renames of a swap).
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import json
 import os
 import platform
+import re
+import secrets
+import shutil
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -20,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cloudsim.errors import ResultFolderError
 from cloudsim.kernel import Kernel, Results
 from cloudsim.records.columns import names_column
 from cloudsim.scenario.schema import RESOURCE_UNITS, RESOURCES
@@ -38,14 +58,297 @@ class RunResult:
     tables: dict[str, pa.Table]
 
     def write(self, out: str | Path) -> Path:
-        """Write ``summary.json``, ``metadata.json`` and one Parquet file per table."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, table in self.tables.items():
-            write_parquet(out / f"{name}.parquet", table)
-        atomic_write(out / "metadata.json", lambda p: write_json(p, self.metadata))
-        atomic_write(out / "summary.json", lambda p: write_json(p, self.summary))
-        return out
+        """Write ``summary.json``, ``metadata.json`` and one Parquet file per table as the
+        whole content of the folder ``out`` (created with its parents; a previous run's
+        folder is replaced, tables it had and this run has not included).
+
+        The files are built in a hidden folder beside ``out`` and swapped in at the end: an
+        exception, Ctrl-C or kill before the swap leaves ``out`` as it was (the temporary
+        folder is removed, or by the next writer when the process was killed). Ctrl-C during
+        the swap itself is held back until it is done, then raised as
+        :class:`ResultsWrittenInterrupt`. Raises :class:`ResultFolderError` when ``out``
+        holds files that are not a run's results (they would be lost). Returns ``out``."""
+        given = Path(out)
+        out = _folder(given)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        recover(out)
+        check_replaceable(out)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{out.name}-{os.getpid()}-", dir=out.parent))
+        try:
+            for name, table in self.tables.items():
+                pq.write_table(table, tmp / f"{name}.parquet")
+            write_json(tmp / "metadata.json", self.metadata)
+            write_json(tmp / "summary.json", self.summary)
+            _sync(tmp)
+            os.chmod(tmp, 0o777 & ~_umask())  # as mkdir would (mkdtemp makes it private)
+            with _interrupts_held() as held:
+                _swap_in(tmp, out)
+            if held:
+                raise ResultsWrittenInterrupt
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return given
+
+
+class ResultsWrittenInterrupt(KeyboardInterrupt):
+    """Ctrl-C arrived while a finished run's folder was being swapped in: the swap was
+    completed first, so the folder holds the new run whole."""
+
+
+_TMP = ".cloudsim-tmp-"
+_OLD = ".cloudsim-old-"
+_LOCK = ".cloudsim-lock-"
+#: What follows ``.cloudsim-tmp-OUT-`` in a writer's temporary name: its pid, a random part.
+_OWNER = re.compile(r"(\d+)-([A-Za-z0-9_]+)")
+#: Files a result folder may hold (and the per-file temporaries of older cloudsim versions).
+_RESULT_FILE = re.compile(r"(summary\.json|metadata\.json|[^/]+\.parquet)")
+_OLD_TEMPORARY = re.compile(r"\.(summary\.json|metadata\.json|[^/]+\.parquet)\.[A-Za-z0-9_]+")
+
+
+def _folder(out: str | Path) -> Path:
+    """``out`` absolute, with symbolic links resolved (the rename happens where it is)."""
+    return Path(out).resolve()
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (a zombie counts)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_replaceable(out: str | Path) -> None:
+    """Raise :class:`ResultFolderError` unless ``out`` is absent, empty or holds only a run's
+    results: writing a run replaces the whole folder, and nothing else may be lost so."""
+    out = _folder(out)
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:
+        cwd = None
+    if cwd is not None and (cwd == out or out in cwd.parents):
+        raise ResultFolderError(
+            str(out), "is the working folder (or holds it); a run replaces the whole folder"
+        )
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ResultFolderError(str(out), "not a folder")
+    foreign = sorted(
+        p.name
+        for p in out.iterdir()
+        if not (
+            p.is_file()
+            and not p.is_symlink()
+            and (_RESULT_FILE.fullmatch(p.name) or _OLD_TEMPORARY.fullmatch(p.name))
+        )
+    )
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ResultFolderError(
+            str(out),
+            f"holds {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} that are not a "
+            f"run's results ({shown}); a run replaces the whole folder, so give a new or "
+            "empty one",
+        )
+
+
+def recover(out: str | Path) -> list[str]:
+    """Clean up after a writer of ``out`` that was killed: remove its temporary folders and,
+    when it was stopped between the two renames of a swap (``out`` is missing), put the
+    previous results back. Leftovers of a live process are left alone. Returns what was
+    done, one note each."""
+    out = _folder(out)
+    notes: list[str] = []
+    if not out.parent.is_dir():
+        return notes
+    stale: dict[str, list[tuple[Path, int]]] = {_TMP: [], _OLD: []}
+    for entry in sorted(out.parent.iterdir()):
+        for kind, found in stale.items():
+            prefix = f"{kind}{out.name}-"
+            if not entry.name.startswith(prefix):
+                continue
+            owner = _OWNER.fullmatch(entry.name[len(prefix) :])
+            if owner is not None and not _alive(int(owner.group(1))):
+                found.append((entry, int(owner.group(1))))
+    if stale[_OLD] and not os.path.lexists(out):
+        (previous, pid), *others = sorted(stale[_OLD], key=lambda e: e[0].stat().st_mtime)[::-1]
+        os.rename(previous, out)
+        notes.append(
+            f"put back the previous results from {previous.name} (pid {pid} was stopped while "
+            "replacing them)"
+        )
+        stale[_OLD] = others
+    for path, pid in stale[_TMP] + stale[_OLD]:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        notes.append(f"removed {path.name}, left by a stopped run (pid {pid})")
+    return notes
+
+
+def _sync(folder: Path) -> None:
+    """Flush the folder's files and the folder itself to disk (a full disk shows here, before
+    anything is replaced)."""
+    for path in folder.iterdir():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[list[int]]:
+    """Hold SIGINT back inside the block (main thread only); yields the signals held."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held and previous is not signal.default_int_handler:
+        if callable(previous):
+            previous(signal.SIGINT, None)
+        held.clear()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where the
+    system or the file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Make the complete folder ``tmp`` be ``out``; the previous ``out`` (if any) is removed
+    once the new one is in place, and put back if that fails."""
+    if not os.path.lexists(out):
+        os.rename(tmp, out)
+    elif _exchange(tmp, out):
+        shutil.rmtree(tmp, ignore_errors=True)  # now the previous run's
+    else:
+        old = out.parent / f"{_OLD}{out.name}-{os.getpid()}-{secrets.token_hex(4)}"
+        os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class FolderLock:
+    """One writer per result folder: ``.cloudsim-lock-OUT`` beside OUT, locked (``flock``)
+    while a run writes OUT and holding the writer's pid. The system releases the lock of a
+    killed process; the file it leaves is taken over by the next writer, with a note."""
+
+    def __init__(self, out: str | Path) -> None:
+        self.out = _folder(out)
+        self.path = self.out.parent / f"{_LOCK}{self.out.name}"
+        self._fd: int | None = None
+
+    def acquire(self) -> list[str]:
+        """Take the lock or raise :class:`ResultFolderError` naming the holder's pid.
+        Returns notes (a stale lock taken over)."""
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise ResultFolderError(
+                    str(self.out), f"cannot lock the folder: {exc.strerror or exc}"
+                ) from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = _pid_in(fd)
+                os.close(fd)
+                who = f"pid {holder}" if holder is not None else "a process just starting"
+                raise ResultFolderError(
+                    str(self.out),
+                    f"another cloudsim run ({who}) is writing to this folder; wait for it to "
+                    "finish or choose another --out",
+                ) from None
+            # The previous holder removes the file when done: lock the file at the path.
+            try:
+                here = os.stat(self.path)
+                mine = os.fstat(fd)
+                same = (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        notes = []
+        before = _pid_in(fd)
+        if before is not None and before != os.getpid():
+            state = "no longer running" if not _alive(before) else "not holding it"
+            notes.append(f"took over the lock left by pid {before} ({state})")
+        self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            self.release()
+            raise ResultFolderError(
+                str(self.out), f"cannot lock the folder: {exc.strerror or exc}"
+            ) from None
+        return notes
+
+    def release(self) -> None:
+        """Remove the lock file and unlock (in that order: see :meth:`acquire`)."""
+        if self._fd is None:
+            return
+        self.path.unlink(missing_ok=True)
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> list[str]:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _pid_in(fd: int) -> int | None:
+    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else None
 
 
 def write_parquet(path: Path, table: pa.Table) -> None:
@@ -144,5 +447,23 @@ def _metadata(kernel: Kernel, tables: list[str]) -> dict[str, Any]:
         "versions": versions,
         "units": dict(zip(RESOURCES, RESOURCE_UNITS, strict=True)),
         "tables": tables,
-        "scenario": kernel.world.scenario.dump(),
+        "scenario": _absolute_paths(kernel.world.scenario.dump()),
     }
+
+
+def _absolute_paths(scenario: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's file paths (failure traces, openb node and pod lists) made absolute in
+    the echo, so the same run started from another working folder writes the same
+    metadata. The run itself reads them as loaded."""
+    places: list[tuple[Any, str]] = []
+    faults = scenario.get("faults")
+    if isinstance(faults, dict):
+        places += [(trace, "path") for trace in faults.get("traces") or []]
+    containers = scenario.get("containers")
+    if isinstance(containers, dict):
+        places += [(cluster, "trace_nodes") for cluster in containers.get("clusters") or []]
+        places.append((containers.get("replay"), "pods"))
+    for holder, key in places:
+        if isinstance(holder, dict) and isinstance(holder.get(key), str):
+            holder[key] = str(Path(holder[key]).resolve())
+    return scenario
