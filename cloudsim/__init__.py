@@ -30,14 +30,21 @@ def load_scenario(
     overrides: Iterable[str] | Mapping[str, Any] = (),
     *,
     check_feasibility: bool = True,
+    max_file_bytes: int | None = None,
 ) -> Scenario:
     """Load, merge, override and validate a scenario file with every module's checks.
 
     ``overrides`` are ``dotted.path=value`` strings (as on the command line) or a mapping of
-    dotted paths to values. Raises :class:`ScenarioError` listing every problem found.
+    dotted paths to values. ``max_file_bytes`` bounds each file read (default: the
+    ``CLOUDSIM_MAX_FILE_BYTES`` environment variable, else 16 MiB). Raises
+    :class:`ScenarioError` listing every problem found.
     """
     return _loader.load_scenario(
-        path, overrides, check_feasibility=check_feasibility, checks=CHECKS
+        path,
+        overrides,
+        check_feasibility=check_feasibility,
+        checks=CHECKS,
+        max_file_bytes=max_file_bytes,
     )
 
 

@@ -37,7 +37,9 @@ from cloudsim.results import (
     RunResult,
     check_replaceable,
     recover,
+    terminate_as_interrupt,
 )
+from cloudsim.scenario.paths import printable
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, format_duration
 
@@ -69,7 +71,7 @@ def _invalid(label: object, exc: ScenarioError, what: str = "invalid scenario") 
     """Print every problem of an invalid scenario (or experiment) and exit with code 2."""
     count = len(exc.problems)
     err_console.print(
-        f"{label}: {what} ({count} problem{'s' * (count != 1)})",
+        f"{printable(str(label))}: {what} ({count} problem{'s' * (count != 1)})",
         style="bold red",
         markup=False,
         highlight=False,
@@ -91,7 +93,15 @@ def _simulate(s: Scenario, seed: int | None, out: Path, quiet: bool) -> tuple[Ru
     """Run with a progress bar over simulated days, write the results; (result, wall s).
 
     The folder is locked for the whole run (one run writes it at a time) and written as a
-    whole at the end; Ctrl-C stops the run with code 130 and says what the folder holds."""
+    whole at the end; Ctrl-C or a SIGTERM stops the run with code 130 and says what the
+    folder holds."""
+    with terminate_as_interrupt():
+        return _simulate_into(s, seed, out, quiet)
+
+
+def _simulate_into(
+    s: Scenario, seed: int | None, out: Path, quiet: bool
+) -> tuple[RunResult, float]:
     existed = _check_out(out)
     lock = FolderLock(out)
     try:

@@ -216,23 +216,54 @@ def _sync(folder: Path) -> None:
         os.close(fd)
 
 
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Inside the block, SIGTERM (``kill``) stops the process as Ctrl-C does (a
+    KeyboardInterrupt, so the result folder is left whole); main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextmanager
 def _interrupts_held() -> Iterator[list[int]]:
-    """Hold SIGINT back inside the block (main thread only); yields the signals held."""
+    """Hold SIGINT and SIGTERM back inside the block (main thread only); yields the
+    signals held, and delivers the first afterwards to the handler that was in place."""
     held: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield held
         return
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    previous = {signum: signal.getsignal(signum) for signum in _STOPPING}
+    for signum in _STOPPING:
+        signal.signal(signum, lambda signum, frame: held.append(signum))
     try:
         yield held
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if held and previous is not signal.default_int_handler:
-        if callable(previous):
-            previous(signal.SIGINT, None)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if held:
+        first = signal.Signals(held[0])
+        handler = previous[first]
+        if handler is signal.default_int_handler or handler is _raise_interrupt:
+            return  # the caller raises ResultsWrittenInterrupt
         held.clear()
+        if callable(handler):
+            handler(first, None)
+        elif handler == signal.SIG_DFL:
+            os.kill(os.getpid(), first)  # the default action (SIGTERM: end), now the swap is done
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -426,3 +426,47 @@ def test_container_trace_paths_are_resolved_in_the_echo_only() -> None:
     assert "trace_nodes" not in echo["containers"]["clusters"][1]
     assert echo["containers"]["replay"]["pods"] == str(cwd.parent / "pods.csv")
     assert echo["faults"]["traces"][0]["path"] == "/abs/t.parquet"
+
+
+# ----------------------------------------------------------------------------- SIGTERM
+
+_TERMINATED = textwrap.dedent(
+    """
+    import sys, time
+    import cloudsim.cli as cli
+
+    def run(*args, **kwargs):
+        print("ready", flush=True)
+        time.sleep(600)
+
+    cli.Simulation.run = run
+    cli.app(sys.argv[1:])
+    """
+)
+
+
+def test_sigterm_during_the_run_is_a_clean_stop(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    fake("first").write(out)
+    before = snapshot(out)
+    args = ["run", str(BASE), "--out", str(out), *SHORT]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _TERMINATED, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted: --out" in err and "previous results, untouched" in err
+    assert "Traceback" not in err
+    assert snapshot(out) == before
+    assert leftovers(tmp_path) == []
+    with FolderLock(out):  # released
+        pass

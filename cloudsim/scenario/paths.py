@@ -29,7 +29,8 @@ def format_path(loc: Iterable[str | int], data: Any = None) -> str:
                 name = node[key].get("name")
             text += f"[{printable(name)}]" if isinstance(name, str) else f"[{key}]"
         else:
-            text += f".{printable(str(key))}" if text else printable(str(key))
+            part = printable(str(key)) or "''"  # an empty key is shown, not lost
+            text += f".{part}" if text else part
         node = step(node, key)
     return text
 

@@ -202,6 +202,19 @@ class BoundedLoader(Composer, _Events, SafeConstructor, Resolver):
     def _refuse(self, mark: Any, problem: str) -> NoReturn:
         raise YAMLLimitError(None, None, problem, mark)
 
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        """A date or time; one that is no date (``2026-13-45``) is a YAML error at its
+        mark, not a ValueError from :mod:`datetime`."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"{node.value!r} looks like a date but is none ({exc})",
+                node.start_mark,
+            ) from None
+
     def load(self) -> Any:
         """The document's data (one document; None for an empty stream)."""
         try:
@@ -246,3 +259,8 @@ class BoundedLoader(Composer, _Events, SafeConstructor, Resolver):
         self._deepest = max(outer_deepest, self._deepest)
         self._depth -= 1
         return node
+
+
+BoundedLoader.add_constructor(  # type: ignore[type-var]  # (the stubs know only yaml's loaders)
+    "tag:yaml.org,2002:timestamp", BoundedLoader.construct_yaml_timestamp
+)
