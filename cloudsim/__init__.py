@@ -48,9 +48,13 @@ def load_scenario(
     )
 
 
-def scenario_from_dict(data: Mapping[str, Any], *, label: str = "<scenario>") -> Scenario:
+def scenario_from_dict(
+    data: Mapping[str, Any], *, label: str = "<scenario>", check_feasibility: bool = True
+) -> Scenario:
     """Validate an in-memory scenario (tests, notebooks) with the same checks as files."""
-    return _loader.scenario_from_dict(data, label=label, checks=CHECKS)
+    return _loader.scenario_from_dict(
+        data, label=label, checks=CHECKS, check_feasibility=check_feasibility
+    )
 
 
 __all__ = [

@@ -595,6 +595,126 @@ def _print_failures(runs: pa.Table) -> None:
         err_console.print(f"failed runs: {count} × {text}", style="red", markup=False)
 
 
+class Survive(StrEnum):
+    none = "none"
+    datacenter = "datacenter"
+    site = "site"
+
+
+class Objective(StrEnum):
+    hosts = "hosts"
+    cost = "cost"
+
+
+@app.command()
+def plan(
+    scenario: ScenarioArg,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for plan.json and the planned scenarios.")
+    ],
+    survive: Annotated[
+        Survive | None,
+        typer.Option(help="Failures to survive: none, each datacenter, each site (plan.survive)."),
+    ] = None,
+    years: Annotated[
+        float | None, typer.Option(min=0.01, help="Growth horizon (plan.years).")
+    ] = None,
+    max_reject: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=0.999, help="Largest share refused for capacity (plan.max_reject)."
+        ),
+    ] = None,
+    objective: Annotated[
+        Objective | None, typer.Option(help="Fewest hosts or lowest cost (plan.objective).")
+    ] = None,
+    runway: Annotated[
+        bool, typer.Option("--runway", help="Only: when each pool runs out at today's size.")
+    ] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify/--no-verify", help="Verify the plan by full simulations.")
+    ] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes for the verification runs.")
+    ] = 2,
+    seed: Annotated[int | None, typer.Option(min=0, help="Seed (default: meta.seed).")] = None,
+    set_: SetOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """The fewest hosts per pool that carry the growth and survive the failures asked, verified
+    by simulation; writes plan.json, planned.yaml and verify/*.yaml to --out."""
+    from cloudsim.errors import PlanError
+    from cloudsim.planning.command import PLAN_FILES, make_plan
+    from cloudsim.planning.view import show_plan
+    from cloudsim.results import check_owned
+
+    overrides = list(set_ or [])
+    for field, value in (
+        ("survive", survive), ("years", years), ("max_reject", max_reject), ("objective", objective)
+    ):  # fmt: skip
+        if value is not None:
+            overrides.append(f"plan.{field}={value}")
+    try:  # the scenario's own problems first, before any work (not its capacity: the plan's)
+        load_scenario(scenario, overrides, check_feasibility=False)
+    except ScenarioError as exc:
+        _invalid(scenario, exc)
+    try:
+        check_owned(out, PLAN_FILES)
+        out.resolve().parent.mkdir(parents=True, exist_ok=True)
+    except ResultFolderError as exc:
+        _out_error(out, exc.message)
+    except OSError as exc:
+        _out_error(out, f"cannot create its parent folder: {exc.strerror or exc}")
+    lock = FolderLock(out)
+    try:
+        lock.acquire()
+    except ResultFolderError as exc:
+        _out_error(out, exc.message)
+    except OSError as exc:
+        _out_error(out, f"cannot lock the folder: {exc.strerror or exc}")
+    say = (
+        None if quiet else (lambda text: err_console.print(f"  {text}", style="dim", markup=False))
+    )
+
+    def verdict_done(verdict: typing.Any) -> None:
+        if not quiet:
+            state = "passed" if verdict.passed else "FAILED"
+            err_console.print(f"  verification {verdict.name}: {state}", markup=False)
+
+    try:
+        with terminate_as_interrupt():
+            done = make_plan(
+                scenario,
+                overrides,
+                out,
+                runway_only=runway,
+                run_verification=verify,
+                workers=workers,
+                seed=seed,
+                say=say,
+                verdict_done=verdict_done,
+            )
+    except ScenarioError as exc:
+        _invalid(scenario, exc)
+    except PlanError as exc:
+        err_console.print(
+            f"{printable(str(scenario))}: no plan: {exc}", style="bold red", markup=False
+        )
+        raise typer.Exit(code=2) from None
+    except ResultFolderError as exc:
+        _out_error(out, exc.message)
+    except KeyboardInterrupt:
+        _stopped(out, "nothing written; the folder holds what it held before")
+    finally:
+        lock.release()
+    console = out_console if out_console.is_terminal else Console(width=160, soft_wrap=True)
+    show_plan(done.document, console)
+    console.print(f"plan in {out}/", markup=False, highlight=False)
+    if done.verified is False:
+        err_console.print("the plan failed its verification (see plan.json)", style="bold red")
+        raise typer.Exit(code=1)
+
+
 def main() -> None:
     app()
 

@@ -38,3 +38,8 @@ class ResultFolderError(Exception):
         self.folder = folder
         self.message = message
         super().__init__(f"{folder}: {message}")
+
+
+class PlanError(Exception):
+    """A capacity plan that cannot be computed (the question has no answer the search can
+    reach); the message says why."""

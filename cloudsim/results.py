@@ -28,7 +28,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -498,3 +498,48 @@ def _absolute_paths(scenario: dict[str, Any]) -> dict[str, Any]:
         if isinstance(holder, dict) and isinstance(holder.get(key), str):
             holder[key] = str(Path(holder[key]).resolve())
     return scenario
+
+
+def check_owned(out: str | Path, owned: Iterable[str]) -> None:
+    """Raise :class:`ResultFolderError` unless ``out`` is absent or holds only entries named
+    in ``owned`` (what :func:`replace_folder` may replace)."""
+    out = _folder(out)
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ResultFolderError(str(out), "not a folder")
+    known = set(owned)
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in known)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ResultFolderError(
+            str(out),
+            f"holds entries this command did not write ({shown}); give a new or empty "
+            "folder, or remove them",
+        )
+
+
+def replace_folder(out: str | Path, fill: Callable[[Path], None], owned: Iterable[str]) -> Path:
+    """Build a folder with ``fill`` (called with the new, empty folder) beside ``out`` and
+    swap it in whole, as :meth:`RunResult.write` does for a run: the previous folder stays
+    untouched until then, an exception or Ctrl-C before the swap leaves it as it was.
+    Raises :class:`ResultFolderError` when ``out`` holds an entry whose name is not in
+    ``owned`` (it would be lost). Returns ``out``."""
+    given = Path(out)
+    out = _folder(given)
+    check_owned(out, owned)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recover(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{out.name}-{os.getpid()}-", dir=out.parent))
+    try:
+        fill(tmp)
+        _sync(tmp)
+        os.chmod(tmp, 0o777 & ~_umask())
+        with _interrupts_held() as held:
+            _swap_in(tmp, out)
+        if held:
+            raise ResultsWrittenInterrupt
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return given

@@ -29,6 +29,24 @@ QUOTA_KINDS: tuple[str, ...] = ("vcpus", "memory", "disk", "vms")
 Recorder = Callable[..., None]
 
 
+def quota_limits(world: World) -> IntArray:
+    """``(4, D)`` each department's quota per kind of :data:`QUOTA_KINDS` (-1: none)."""
+    departments = world.scenario.departments
+    quota = np.full((len(QUOTA_KINDS), len(departments)), -1, dtype=np.int64)
+    for d, dept in enumerate(departments):
+        for k, kind in enumerate(QUOTA_KINDS):
+            value = getattr(dept.quota, kind)
+            if value is not None:
+                quota[k, d] = value
+    return quota
+
+
+def quota_need(demand: IntArray, flavor: int, count: int) -> IntArray:
+    """What ``count`` cloud hosts of ``flavor`` take of a quota, per kind (whole vCPUs)."""
+    d = demand[:, flavor]
+    return np.array([d[0] // 1000 * count, d[1] * count, d[2] * count, count], dtype=np.int64)
+
+
 class Platform:
     """The virtualisation cloud: every cloud host's creation, placement and end."""
 
@@ -43,13 +61,7 @@ class Platform:
         self.vms = VMTable(initial_rows=max(1024, sum(s.vm_count for s in scenario.systems) * 2))
         self.demand = world.flavor_demand
         self.profiles = world.profiles
-        departments = scenario.departments
-        self.quota = np.full((len(QUOTA_KINDS), len(departments)), -1, dtype=np.int64)
-        for d, dept in enumerate(departments):
-            for k, kind in enumerate(QUOTA_KINDS):
-                value = getattr(dept.quota, kind)
-                if value is not None:
-                    self.quota[k, d] = value
+        self.quota = quota_limits(world)
         self.usage = np.zeros_like(self.quota)
         self.rejected: Counter[str] = Counter()
         self.initial_unplaced: Counter[str] = Counter()
@@ -57,8 +69,7 @@ class Platform:
         self.ha = LocalHA(world, hosts, placer, self.vms, self.delete, record, schedule)
 
     def _quota_need(self, flavor: int, count: int) -> IntArray:
-        d = self.demand[:, flavor]
-        return np.array([d[0] // 1000 * count, d[1] * count, d[2] * count, count], dtype=np.int64)
+        return quota_need(self.demand, flavor, count)
 
     def _quota_blocker(self, department: int, need: IntArray) -> str | None:
         limits = self.quota[:, department]

@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
 from cloudsim.errors import Problem
@@ -81,6 +82,13 @@ class _Collector:
             seen.add(name)
         return seen
 
+    def unique_in(self, loc: tuple[str | int, ...], names: Iterable[str], what: str) -> None:
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if name in seen:
+                self.add((*loc, i, "name"), f"duplicate {what} name {name!r}")
+            seen.add(name)
+
     def known(self, loc: tuple[str | int, ...], value: str, names: set[str], what: str) -> None:
         if value not in names:
             self.add(loc, did_you_mean(value, tuple(names), what))
@@ -149,6 +157,8 @@ def check_references(
                     "lists a data centre twice",
                 )
         _check_population(c, s)
+    if s.plan is not None:
+        _check_plan(c, s, dcs, classes)
     if s.meta.sample_interval > s.meta.horizon:
         c.add(("meta", "sample_interval"), "must not be longer than meta.horizon")
 
@@ -190,6 +200,24 @@ def _check_population(c: _Collector, s: Scenario) -> None:
             ("population", "vms_per_system"),
             f"min ({counts.min}) must not exceed max ({counts.max})",
         )
+
+
+def _check_plan(c: _Collector, s: Scenario, dcs: set[str], classes: set[str]) -> None:
+    plan = s.plan
+    assert plan is not None
+    if isinstance(plan.survive, list):
+        c.unique_in(("plan", "survive"), (f.name for f in plan.survive), "failure set")
+        for i, failure in enumerate(plan.survive):
+            for j, name in enumerate(failure.datacenters):
+                c.known(("plan", "survive", i, "datacenters", j), name, dcs, "data centre")
+    pools = [p.name for p in s.pools]
+    for i, rule in enumerate(plan.pools):
+        if not any(fnmatchcase(name, rule.match) for name in pools):
+            c.add(("plan", "pools", i, "match"), f"{rule.match!r} matches no pool")
+        if rule.host_class is not None:
+            c.known(("plan", "pools", i, "host_class"), rule.host_class, classes, "host class")
+    for name in plan.costs.host_classes:
+        c.known(("plan", "costs", "host_classes", name), name, classes, "host class")
 
 
 def _growth_years(scenario: Scenario) -> float:

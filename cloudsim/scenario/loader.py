@@ -659,11 +659,15 @@ def _schema(raw: dict[str, Any], source: Any, sections: Mapping[str, type[BaseMo
 
 
 def scenario_from_dict(
-    data: Mapping[str, Any], *, label: str = "<scenario>", checks: ScenarioChecks | None = None
+    data: Mapping[str, Any],
+    *,
+    label: str = "<scenario>",
+    checks: ScenarioChecks | None = None,
+    check_feasibility: bool = True,
 ) -> Scenario:
     """Validate an in-memory scenario (tests, notebooks) with the same checks as files."""
     raw = copy.deepcopy(dict(data))
     try:
-        return _validate(raw, lambda loc: label, True, checks)
+        return _validate(raw, lambda loc: label, check_feasibility, checks)
     except ScenarioError as exc:
         raise ScenarioError([_clean(problem) for problem in exc.problems]) from None

@@ -25,6 +25,7 @@ from cloudsim.scenario.base import (
 from cloudsim.scenario.containers import Containers
 from cloudsim.scenario.dr import DR
 from cloudsim.scenario.faults import Faults
+from cloudsim.scenario.plan import PlanQuestion
 from cloudsim.units import DAY, HOUR, YEAR
 
 __all__ = [
@@ -368,6 +369,8 @@ class Scenario(Model):
     faults: Faults | None = None
     containers: Containers | None = None
     dr: DR | None = None
+    #: The capacity question of ``cloudsim plan`` (the simulator ignores it).
+    plan: PlanQuestion | None = None
     #: Sections of modules outside the scenario package (a researcher's module), by name,
     #: validated with the module's own schema; written at the top level of the YAML.
     extensions: dict[str, Model] = Field(default_factory=dict, exclude=True)
@@ -391,6 +394,8 @@ class Scenario(Model):
     def dump(self) -> dict[str, object]:
         """The whole scenario as plain data, modules' sections included (loadable again)."""
         data = self.model_dump(mode="json")
+        if data.get("plan") is None:
+            data.pop("plan", None)  # only ``cloudsim plan`` reads it
         data.update({k: v.model_dump(mode="json") for k, v in self.extensions.items()})
         return data
 

@@ -1,0 +1,192 @@
+"""Verification of a plan by full simulations of the planned scenario (seeded).
+
+- **growth**: the planned scenario over the plan's years without failures: no declared cloud
+  host unplaced, no warm standby missing, and the tenants' cloud hosts refused for capacity
+  (quota refusals apart) at most ``max_reject`` of those requested;
+- **one run per failure set**: the same, with the set's centres failing together at the
+  peak day for ``failure_duration``: every system whose design can survive the loss (those
+  down by design are listed, not counted) must have its service restored by DR before the
+  repair, with no recovery VM refused for room.
+
+Runs are independent: they run in worker processes (``workers``) and their verdicts come
+back in the order of the checks.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cloudsim.engine import simulate
+from cloudsim.records import EventKind
+from cloudsim.scenario.faults import Faults, ScriptedFault
+from cloudsim.scenario.schema import Scenario
+from cloudsim.units import DAY, YEAR
+
+#: Time of day a verification failure starts (10:00, in office hours).
+FAILURE_HOUR = 10 * 3600.0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One verification run: what to simulate and what to check."""
+
+    name: str
+    scenario: Scenario
+    seed: int
+    max_reject: float
+    failed_at: float | None
+    centres: tuple[str, ...]
+    #: Systems down by design in this failure (not held against the plan).
+    excused: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    passed: bool
+    detail: str
+    wall_s: float
+
+
+def quiet_faults(scenario: Scenario) -> Faults | None:
+    """The scenario's faults section without failures (the witness, local HA and the
+    availability rule kept), so a verification run fails only what it means to."""
+    faults = scenario.faults
+    if faults is None:
+        return None
+    return faults.model_copy(
+        update={
+            "host": None,
+            "rack": None,
+            "power_domain": None,
+            "datacenter": None,
+            "site": None,
+            "link": None,
+            "witness": None,
+            "scripted": [],
+            "traces": [],
+        }
+    )
+
+
+def growth_run(planned: Scenario, years: float, seed: int, max_reject: float) -> RunSpec:
+    scenario = planned.model_copy(
+        update={
+            "meta": planned.meta.model_copy(update={"horizon": years * YEAR}),
+            "faults": quiet_faults(planned),
+        }
+    )
+    return RunSpec("growth", scenario, seed, max_reject, None, (), frozenset())
+
+
+def failure_run(
+    planned: Scenario,
+    name: str,
+    centres: list[str],
+    day: int,
+    duration: float,
+    seed: int,
+    excused: frozenset[str],
+) -> RunSpec:
+    """The planned scenario with ``centres`` failing at ``day`` 10:00 for ``duration``."""
+    at = day * DAY + FAILURE_HOUR
+    horizon = at + duration + DAY
+    faults = quiet_faults(planned) or Faults()
+    scripted = [
+        ScriptedFault(name=f"plan-{dc}", target=dc, at=at, duration=duration) for dc in centres
+    ]
+    scenario = planned.model_copy(
+        update={
+            "meta": planned.meta.model_copy(update={"horizon": horizon}),
+            "faults": faults.model_copy(update={"scripted": scripted}),
+        }
+    )
+    return RunSpec(name, scenario, seed, 1.0, at, tuple(centres), excused)
+
+
+def run_one(spec: RunSpec) -> Verdict:
+    """Simulate one verification run and judge it."""
+    started = time.perf_counter()
+    result = simulate(spec.scenario, seed=spec.seed)
+    summary = result.summary
+    problems: list[str] = []
+    if summary["vms_initial_unplaced"]:
+        reasons = summary["initial_unplaced_by_reason"]
+        problems.append(
+            f"{summary['vms_initial_unplaced']} declared cloud hosts unplaced {reasons}"
+        )
+    events = result.tables["events"]
+    kinds = np.asarray(events.column("kind").to_pylist(), dtype=object)
+    systems = np.asarray(events.column("system").to_pylist(), dtype=object)
+    times = events.column("time").to_numpy()
+    counts = events.column("count").to_numpy()
+    if spec.failed_at is None:
+        refused = sum(
+            n
+            for reason, n in summary["rejections_by_reason"].items()
+            if not reason.startswith("quota_")
+        )
+        requested = summary["vms_requested"]
+        ratio = refused / requested if requested else 0.0
+        if ratio > spec.max_reject + 1e-12:
+            problems.append(
+                f"{refused} of {requested} requested cloud hosts refused for capacity "
+                f"({ratio:.2%} > {spec.max_reject:.2%})"
+            )
+        warm = (kinds == EventKind.DR_CREATE_FAILED.value) & (times == 0.0)
+        if warm.any():
+            problems.append(f"{int(counts[warm].sum())} warm standby VMs found no room")
+        detail = f"capacity refusals {refused}/{requested}"
+    else:
+        failed = (kinds == EventKind.DR_CREATE_FAILED.value) & (times >= spec.failed_at)
+        short = sorted({str(s) for s in systems[failed]} - spec.excused)
+        if short:
+            problems.append(f"recovery VMs refused for room: {', '.join(short[:8])}")
+        incidents = result.tables.get("incidents")
+        waited: list[str] = []
+        if incidents is not None and incidents.num_rows:
+            rows = incidents.to_pydict()
+            for system, by, at in zip(
+                rows["system"], rows["restored_by"], rows["failed_at"], strict=True
+            ):
+                if by == "repair" and at >= spec.failed_at - 1e-6 and system not in spec.excused:
+                    waited.append(str(system))
+        waited = sorted(set(waited))
+        if waited:
+            problems.append(f"{len(waited)} systems waited for the repair: {', '.join(waited[:8])}")
+        down = len(spec.excused)
+        detail = f"{', '.join(spec.centres)} lost at day {spec.failed_at / DAY:.0f}"
+        if down:
+            detail += f"; {down} systems down by design"
+    passed = not problems
+    if problems:
+        detail += "; " + "; ".join(problems)
+    return Verdict(spec.name, passed, detail, time.perf_counter() - started)
+
+
+def verify(
+    specs: list[RunSpec], workers: int = 1, progress: Callable[[Verdict], None] | None = None
+) -> list[Verdict]:
+    """Every run's verdict, in the order of ``specs``."""
+    if workers <= 1 or len(specs) <= 1:
+        verdicts = []
+        for spec in specs:
+            verdict = run_one(spec)
+            if progress:
+                progress(verdict)
+            verdicts.append(verdict)
+        return verdicts
+    with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(run_one, spec) for spec in specs]
+        out: list[Verdict] = []
+        for future in futures:
+            verdict = future.result()
+            if progress:
+                progress(verdict)
+            out.append(verdict)
+        return out
