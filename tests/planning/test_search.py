@@ -179,3 +179,31 @@ def test_runway_beyond_the_horizon() -> None:
     planner = Planner(scenario, scenario.plan)
     found = runway(planner, planner.today())
     assert found.platform is None and found.pools[0] is None
+
+
+def _two_classes(objective: str):  # type: ignore[no-untyped-def]
+    """Centre A has a pool of small hosts (4 slots, cost 10) and one of big hosts (8 slots,
+    cost 100); the fewest hosts are big ones, the cheapest capacity small ones."""
+    data = pair_data(4, 8, anti_affinity="none", hosts=0, survive="none")
+    data["host_classes"].append(
+        {"name": "big", "cores": 32, "threads_per_core": 2, "memory": "2048GiB", "disk": "200TB"}
+    )
+    data["pools"].append(
+        {
+            "name": "a-big",
+            "datacenter": "dc-a",
+            "zone": "z",
+            "hosts": [{"host_class": "big", "count": 0}],
+        }
+    )
+    data["plan"]["objective"] = objective
+    data["plan"]["costs"] = {"host_classes": {"h": 10, "big": 100}, "amortise_years": 1}
+    return scenario_from_dict(data, check_feasibility=False)
+
+
+def test_the_objective_chooses_the_pool() -> None:
+    """16 VMs of 8 vCPUs per centre: 2 big hosts (fewest) or 4 small ones (cheapest)."""
+    _, fewest, _ = solve(_two_classes("hosts"))
+    assert fewest == {"a": 0, "b": 4, "a-big": 2}
+    _, cheapest, _ = solve(_two_classes("cost"))
+    assert cheapest == {"a": 4, "b": 4, "a-big": 0}
