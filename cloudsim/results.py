@@ -73,21 +73,14 @@ class RunResult:
         out.parent.mkdir(parents=True, exist_ok=True)
         recover(out)
         check_replaceable(out)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{out.name}-{os.getpid()}-", dir=out.parent))
-        try:
+
+        def fill(tmp: Path) -> None:
             for name, table in self.tables.items():
                 pq.write_table(table, tmp / f"{name}.parquet")
             write_json(tmp / "metadata.json", self.metadata)
             write_json(tmp / "summary.json", self.summary)
-            _sync(tmp)
-            os.chmod(tmp, 0o777 & ~_umask())  # as mkdir would (mkdtemp makes it private)
-            with _interrupts_held() as held:
-                _swap_in(tmp, out)
-            if held:
-                raise ResultsWrittenInterrupt
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+
+        _build_and_swap(out, fill)
         return given
 
 
@@ -203,7 +196,7 @@ def recover(out: str | Path) -> list[str]:
 def _sync(folder: Path) -> None:
     """Flush the folder's files and the folder itself to disk (a full disk shows here, before
     anything is replaced)."""
-    for path in folder.iterdir():
+    for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
         fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
@@ -530,11 +523,19 @@ def replace_folder(out: str | Path, fill: Callable[[Path], None], owned: Iterabl
     check_owned(out, owned)
     out.parent.mkdir(parents=True, exist_ok=True)
     recover(out)
+    _build_and_swap(out, fill)
+    return given
+
+
+def _build_and_swap(out: Path, fill: Callable[[Path], None]) -> None:
+    """Fill a new hidden folder beside ``out``, flush it, and swap it in as ``out``
+    (Ctrl-C held during the swap, then raised as :class:`ResultsWrittenInterrupt`); on any
+    exception before, the new folder is removed and ``out`` is as it was."""
     tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP}{out.name}-{os.getpid()}-", dir=out.parent))
     try:
         fill(tmp)
         _sync(tmp)
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~_umask())  # as mkdir would (mkdtemp makes it private)
         with _interrupts_held() as held:
             _swap_in(tmp, out)
         if held:
@@ -542,4 +543,3 @@ def replace_folder(out: str | Path, fill: Callable[[Path], None], owned: Iterabl
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return given
