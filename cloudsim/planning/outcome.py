@@ -239,7 +239,7 @@ def plan_document(
             "system": names[u.system],
             "kind": u.kind,
             "count": u.count,
-            "reason": f"no pool the plan may grow can take it ({u.reason})",
+            "reason": u.reason,
         }
         for u in planner.unplaceable
     ]

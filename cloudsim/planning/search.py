@@ -42,6 +42,8 @@ CEILING_FACTOR = 2
 CEILING_MARGIN = 16
 MAX_CEILING = 1_000_000
 MAX_ROUNDS = 400
+#: A shortfall still there after this many rounds of added hosts is one hosts cannot fix.
+STALL_ROUNDS = 12
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,8 @@ class Planner:
         }
         self.unplaceable: list[Unplaceable] = []
         self._ignored: set[tuple[str, str, int]] = set()
+        self._stalled: dict[tuple[str, str, int], tuple[int, int]] = {}
+        self._round = 0
         self._build()
 
     # -- the ceiling world -------------------------------------------------------------------
@@ -319,6 +323,7 @@ class Planner:
         them can be charged to any pool (they are recorded as unplaceable)."""
         check = next(c for c in self.checks if c.name == failure.check)
         adds: dict[int, int] = {}
+        self._round += 1
         tenant_excess = sum(s.count for s in failure.shortfalls if s.kind == "tenant")
         tenant_excess -= failure.tenant_allowed
         charged = False
@@ -329,11 +334,37 @@ class Planner:
                     continue
                 count = min(count, tenant_excess)
                 tenant_excess -= count
+            key = (check.name, shortfall.kind, shortfall.system)
+            seen = self._stalled.get(key, (0, 0))
+            # charged in every round since: more hosts do not resolve it (racks, say)
+            if seen[0] == self._round:  # another flavor of the same system, this round
+                streak = seen[1]
+            else:
+                streak = seen[1] + 1 if seen[0] == self._round - 1 else 1
+            self._stalled[key] = (self._round, streak)
             cands = self._candidates(shortfall, check.failed)
+            if streak > STALL_ROUNDS:
+                self.unplaceable.append(
+                    Unplaceable(
+                        check.name,
+                        shortfall.system,
+                        shortfall.kind,
+                        count,
+                        f"{shortfall.reason}, whatever the hosts added (after "
+                        f"{STALL_ROUNDS} rounds)",
+                    )
+                )
+                self._ignored.add(key)
+                self._verdicts.clear()
+                continue
             if not cands:
                 self.unplaceable.append(
                     Unplaceable(
-                        check.name, shortfall.system, shortfall.kind, count, shortfall.reason
+                        check.name,
+                        shortfall.system,
+                        shortfall.kind,
+                        count,
+                        f"no pool the plan may grow can take it ({shortfall.reason})",
                     )
                 )
                 self._ignored.add((check.name, shortfall.kind, shortfall.system))

@@ -216,8 +216,32 @@ def _check_plan(c: _Collector, s: Scenario, dcs: set[str], classes: set[str]) ->
             c.add(("plan", "pools", i, "match"), f"{rule.match!r} matches no pool")
         if rule.host_class is not None:
             c.known(("plan", "pools", i, "host_class"), rule.host_class, classes, "host class")
+            _check_plan_arch(c, s, i)
     for name in plan.costs.host_classes:
         c.known(("plan", "costs", "host_classes", name), name, classes, "host class")
+
+
+def _check_plan_arch(c: _Collector, s: Scenario, i: int) -> None:
+    """A rule's host class must have the architecture of the pools it grows (the systems
+    placed there could not use the new hosts)."""
+    assert s.plan is not None
+    rule = s.plan.pools[i]
+    arch = {hc.name: hc.arch for hc in s.host_classes}
+    wanted = arch.get(str(rule.host_class))
+    if wanted is None:
+        return
+    for pool in s.pools:
+        first = next((r for r in s.plan.pools if fnmatchcase(pool.name, r.match)), None)
+        if first is not rule:
+            continue
+        have = {arch[g.host_class] for g in pool.hosts if g.host_class in arch}
+        if have and wanted not in have:
+            c.add(
+                ("plan", "pools", i, "host_class"),
+                f"host class {rule.host_class!r} is {wanted}; pool {pool.name!r} holds "
+                f"{', '.join(sorted(have))} hosts, which its systems need",
+            )
+            return
 
 
 def _growth_years(scenario: Scenario) -> float:

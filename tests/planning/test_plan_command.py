@@ -194,3 +194,16 @@ def test_the_hunan_plan_end_to_end(tmp_path: Path) -> None:
     assert {p["pool"] for p in doc["pools"] if not p["plannable"]} == {
         "cz-bak-storage", "cs-idc-int-k8s", "cs-dc2-int-k8s"
     }  # fmt: skip
+
+
+def test_a_host_class_of_another_architecture_is_refused(tmp_path: Path) -> None:
+    data = pair_data(1, 2)
+    data["host_classes"].append(
+        {"name": "arm", "cores": 48, "memory": "512GiB", "disk": "10TB", "arch": "aarch64"}
+    )
+    data["plan"]["pools"] = [{"match": "*", "host_class": "arm"}]
+    code, _, err = invoke("plan", write(tmp_path, data), "--out", tmp_path / "out", *SHORT)
+    assert code == 2
+    assert "plan.pools[0].host_class: host class 'arm' is aarch64; pool 'a' holds x86_64" in (
+        " ".join(err.split())
+    )

@@ -207,3 +207,16 @@ def test_the_objective_chooses_the_pool() -> None:
     assert fewest == {"a": 0, "b": 4, "a-big": 2}
     _, cheapest, _ = solve(_two_classes("cost"))
     assert cheapest == {"a": 4, "b": 4, "a-big": 0}
+
+
+def test_rack_anti_affinity_wider_than_the_racks_is_reported() -> None:
+    """12 VMs that must each have a rack of their own, in centres of 4 racks: no number of
+    hosts carries them; the plan says so instead of growing for ever."""
+    data = pair_data(1, 12, anti_affinity="rack", survive="none")
+    for dc in data["datacenters"]:
+        dc["racks"] = 4
+    planner, plan, _ = solve(scenario_from_dict(data, check_feasibility=False))
+    assert planner.unplaceable
+    assert "anti_affinity" in planner.unplaceable[0].reason
+    assert "whatever the hosts added" in planner.unplaceable[0].reason
+    assert max(plan.values()) < 60
