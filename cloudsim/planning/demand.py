@@ -4,8 +4,10 @@ The request stream is the run's own (the ``workload`` stream of the same seed, d
 plan's horizon), so the plan and its verification run see the same orders. Orders are
 replayed in time order against the departments' quotas exactly as the platform checks them
 (an order refused for quota never needs capacity, and is reported apart); every other order
-is assumed placed. Live cloud hosts are counted once a day; each month's peak is the day with
-the most vCPUs alive.
+is assumed placed. Live cloud hosts are counted once a day; a month's demand is each
+(system, flavor) at its own busiest day of the month (a system's anti-affinity binds on its own
+peak, not on the platform's), and the month's peak day, where a verification failure is
+placed, is the day with the most vCPUs alive.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ MONTH = YEAR / 12
 
 @dataclass(frozen=True)
 class MonthDemand:
-    """The tenants' cloud hosts alive at one month's peak day, by (system, flavor)."""
+    """The tenants' cloud hosts of one month, by (system, flavor), each at its own busiest
+    day of the month; ``day`` is the month's busiest day for the platform as a whole."""
 
     month: int
     day: int
@@ -113,7 +116,9 @@ def tenant_demand(world: World, years: float, seed: int, initial_usage: IntArray
         lo = math.floor(m * MONTH / DAY)
         hi = max(lo + 1, min(days, math.floor((m + 1) * MONTH / DAY)))
         day = lo + int(np.argmax(load[lo:hi])) if len(keys) else lo
-        row = alive[day] if len(keys) else np.zeros(0, dtype=np.int64)
+        # each (system, flavor) at its own peak of the month: a system's anti-affinity and
+        # its pool's room bind on its own busiest day, not on the platform's
+        row = alive[lo:hi].max(axis=0) if len(keys) else np.zeros(0, dtype=np.int64)
         live = np.flatnonzero(row > 0)
         in_month = month_of_request == m
         out.append(
