@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 import pytest
@@ -32,18 +33,34 @@ def two_hosts(**energy: Any) -> dict[str, Any]:
         "datacenters": [{"name": "dc", "site": "a", "pue": 1.5}],
         "zones": [{"name": "z"}],
         "host_classes": [
-            {"name": "h", "cores": 4, "threads_per_core": 1, "memory": "16GiB",
-             "power_idle_w": 100, "power_peak_w": 300}
+            {
+                "name": "h",
+                "cores": 4,
+                "threads_per_core": 1,
+                "memory": "16GiB",
+                "power_idle_w": 100,
+                "power_peak_w": 300,
+            }
         ],
         "pools": [
-            {"name": "p", "datacenter": "dc", "zone": "z",
-             "hosts": [{"host_class": "h", "count": 2, "names": ["ha", "hb"]}]}
+            {
+                "name": "p",
+                "datacenter": "dc",
+                "zone": "z",
+                "hosts": [{"host_class": "h", "count": 2, "names": ["ha", "hb"]}],
+            }
         ],
         "flavors": [{"name": "f", "vcpus": 2, "memory": "4GiB"}],
         "departments": [{"name": "d"}],
         "systems": [
-            {"name": "s", "department": "d", "zone": "z", "datacenters": ["dc"],
-             "anti_affinity": "none", "vms": [{"flavor": "f", "count": 3, "hosts": ["ha", "ha", "hb"]}]}
+            {
+                "name": "s",
+                "department": "d",
+                "zone": "z",
+                "datacenters": ["dc"],
+                "anti_affinity": "none",
+                "vms": [{"flavor": "f", "count": 3, "hosts": ["ha", "ha", "hb"]}],
+            }
         ],
         "energy": section,
     }
@@ -66,7 +83,9 @@ def test_hand_calculation() -> None:
     # Chargeback: 6 vCPUs and 12 GiB for 10 of 730 hours.
     dept = e["departments"]["d"]
     assert dept["vcpu_months"] == pytest.approx(6 * 10 / MONTH_H, abs=1e-6)
-    assert dept["chargeback"] == pytest.approx(6 * 10 / MONTH_H * 730 + 12 * 10 / MONTH_H * 73, abs=1e-6)
+    assert dept["chargeback"] == pytest.approx(
+        6 * 10 / MONTH_H * 730 + 12 * 10 / MONTH_H * 73, abs=1e-6
+    )
     # Attribution: ha's 200 W to its VMs; hb's idle half (50 W) is nobody's.
     assert dept["it_kwh"] == pytest.approx(0.300 * 10, abs=1e-6)
     assert e["facility_kwh_unattributed"] == pytest.approx(0.075 * 10, abs=1e-6)
@@ -110,22 +129,26 @@ def test_energy_grows_with_utilisation_at_fixed_allocation(overcommit: float) ->
     whatever the load; from utilisation it grows with the load."""
     kwh = []
     for mean in (0.02, 0.06, 0.12, 0.2):  # below saturation even at 4x overcommit
-        data = two_hosts(
-            profiles=[{"name": "p", "systems": ["s"], "cpu_mean": mean, "noise": 0.2}]
-        )
+        data = two_hosts(profiles=[{"name": "p", "systems": ["s"], "cpu_mean": mean, "noise": 0.2}])
         data["pools"][0].update(cpu_overcommit=overcommit, memory_overcommit=2.0)
         data["systems"][0]["vms"] = [
-            {"flavor": "f", "count": 3 if overcommit == 1 else 8,
-             "hosts": ["ha", "ha", "hb"] if overcommit == 1 else ["ha"] * 8}
+            {
+                "flavor": "f",
+                "count": 3 if overcommit == 1 else 8,
+                "hosts": ["ha", "ha", "hb"] if overcommit == 1 else ["ha"] * 8,
+            }
         ]
         result = simulate(scenario_from_dict(data), seed=3)
         kwh.append(result.summary["energy"]["it_kwh"])
-    assert all(a < b for a, b in zip(kwh, kwh[1:], strict=False)), kwh
+    assert all(a < b for a, b in itertools.pairwise(kwh)), kwh
 
 
 def test_profile_shapes_and_campaigns_are_deterministic() -> None:
     profile = {
-        "name": "p", "systems": ["s"], "cpu_mean": 0.3, "noise": 0.3,
+        "name": "p",
+        "systems": ["s"],
+        "cpu_mean": 0.3,
+        "noise": 0.3,
         "diurnal": [0.5] * 12 + [1.5] * 12,
         "campaigns": [{"start": "2026-01-01T05:00:00", "duration": "2h", "factor": 2.0}],
     }
@@ -138,11 +161,24 @@ def test_profile_shapes_and_campaigns_are_deterministic() -> None:
     rows = simulate(scenario_from_dict(flat), seed=5).tables["energy"].to_pylist()
     # Night hours at 0.15, afternoon at 0.45 of each VM.
     assert rows[0]["cpu_utilisation"] == pytest.approx(6 * 0.15 / 8)
-    with_campaign = simulate(
-        scenario_from_dict({**flat, "energy": {**flat["energy"], "profiles": [
-            {**flat["energy"]["profiles"][0], "campaigns": profile["campaigns"]}]}}),
-        seed=5,
-    ).tables["energy"].to_pylist()
+    with_campaign = (
+        simulate(
+            scenario_from_dict(
+                {
+                    **flat,
+                    "energy": {
+                        **flat["energy"],
+                        "profiles": [
+                            {**flat["energy"]["profiles"][0], "campaigns": profile["campaigns"]}
+                        ],
+                    },
+                }
+            ),
+            seed=5,
+        )
+        .tables["energy"]
+        .to_pylist()
+    )
     assert with_campaign[5]["cpu_utilisation"] == pytest.approx(2 * rows[5]["cpu_utilisation"])
     assert with_campaign[7]["cpu_utilisation"] == pytest.approx(rows[7]["cpu_utilisation"])
 
@@ -152,10 +188,21 @@ def test_profile_shapes_and_campaigns_are_deterministic() -> None:
     [
         ({"default_profile": "nope", "profiles": []}, "unknown profile 'nope'"),
         ({"profiles": []}, "system 's' has no utilisation profile or trace"),
-        ({"power_curves": [{"host_class": "x", "idle_w": 1, "peak_w": 2}]}, "unknown host class 'x'"),
-        ({"pue": [{"datacenter": "dc", "points": [[0.2, 1.5], [1, 1.2]]}]}, "from utilisation 0 to 1"),
-        ({"traces": [{"name": "t", "path": "/nonexistent/trace", "systems": ["s"]}],
-          "profiles": []}, "no trace folder"),
+        (
+            {"power_curves": [{"host_class": "x", "idle_w": 1, "peak_w": 2}]},
+            "unknown host class 'x'",
+        ),
+        (
+            {"pue": [{"datacenter": "dc", "points": [[0.2, 1.5], [1, 1.2]]}]},
+            "from utilisation 0 to 1",
+        ),
+        (
+            {
+                "traces": [{"name": "t", "path": "/nonexistent/trace", "systems": ["s"]}],
+                "profiles": [],
+            },
+            "no trace folder",
+        ),
     ],
 )
 def test_bad_sections_are_refused(change: dict[str, Any], message: str) -> None:
