@@ -83,6 +83,19 @@ class EnergyModule(Module):
         self.class_hosts = [
             np.flatnonzero(self.design.host_class == c) for c in range(len(self.design.curves))
         ]
+        # Host -> pool, centre and class sums as one matrix product each tick.
+        self.by_pool = _one_hot(hosts.pool, len(hosts.pool_names))
+        self.by_dc = _one_hot(hosts.datacenter, len(hosts.datacenter_names))
+        self.by_class = _one_hot(self.design.host_class, len(self.design.curves))
+        self.by_department = _one_hot(
+            np.array([p.department for p in world.profiles], dtype=np.int64),
+            len(world.departments),
+        )
+        # Centres whose PUE depends on load (the others' is constant).
+        self.pue_fixed = np.array(
+            [c.y[0] if c.y.min() == c.y.max() else np.nan for c in self.design.pue]
+        )
+        self.pue_varies = [d for d, c in enumerate(self.design.pue) if np.isnan(self.pue_fixed[d])]
         self.idle_w = np.zeros(hosts.size)
         for c, idx in enumerate(self.class_hosts):
             self.idle_w[idx] = self.design.curves[c](np.zeros(1))[0]
@@ -112,10 +125,13 @@ class EnergyModule(Module):
         self._row_vm = np.zeros(0, dtype=np.int64)
         self._z = np.zeros(0)
         self._task = np.zeros(0, dtype=np.int64)
+        self._profile = np.zeros(0, dtype=np.int64)  # the row's system's profile, or -1
         self._cpu_int = np.zeros(0)
         self._mem_int = np.zeros(0)
         self._run_s = np.zeros(0)
         self._hist = np.zeros((0, BINS), dtype=np.int32)
+        self._hist_flat = self._hist.reshape(-1)
+        self._traced = 0  # live rows replaying a trace
         self._assigned = np.zeros(len(self.design.traces), dtype=np.int64)
         self._done: list[
             tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray]
@@ -142,9 +158,11 @@ class EnergyModule(Module):
         self._row_vm = np.concatenate([self._row_vm, np.full(extra, -1, dtype=np.int64)])
         self._z = np.concatenate([self._z, np.zeros(extra)])
         self._task = np.concatenate([self._task, np.full(extra, -1, dtype=np.int64)])
+        self._profile = np.concatenate([self._profile, np.full(extra, -1, dtype=np.int64)])
         for name in ("_cpu_int", "_mem_int", "_run_s"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra)]))
         self._hist = np.concatenate([self._hist, np.zeros((extra, BINS), dtype=np.int32)])
+        self._hist_flat = self._hist.reshape(-1)
 
     def _flush(self, rows: IntArray) -> None:
         """Keep the statistics of the VMs that held ``rows`` and clear the rows."""
@@ -165,8 +183,10 @@ class EnergyModule(Module):
                     self._task[rows].copy(),
                 )
             )
+        self._traced -= int((self._task[rows] >= 0).sum())
         self._row_vm[rows] = -1
         self._task[rows] = -1
+        self._profile[rows] = -1
         self._cpu_int[rows] = 0.0
         self._mem_int[rows] = 0.0
         self._run_s[rows] = 0.0
@@ -182,26 +202,32 @@ class EnergyModule(Module):
         new = new[np.argsort(current[new], kind="stable")]  # in order of creation
         self._row_vm[new] = current[new]
         self._z[new] = self.rng.standard_normal(new.size)
-        trace = self.design.system_trace[self.ctx.platform.vms.ints["system"][new]]
+        system = self.ctx.platform.vms.ints["system"][new]
+        self._profile[new] = self.design.system_profile[system]
+        trace = self.design.system_trace[system]
         for k, tr in enumerate(self.design.traces):
             mine = new[trace == k]
             self._task[mine] = (self._assigned[k] + np.arange(mine.size)) % tr.tasks
             self._assigned[k] += mine.size
+            self._traced += mine.size
 
     def utilisation(self, rows: IntArray, t: float, dt: float) -> tuple[FloatArray, FloatArray]:
         """CPU and memory utilisation of the running VMs in ``rows`` over [t, t + dt)."""
         design = self.design
-        vms = self.ctx.platform.vms
-        system = vms.ints["system"][rows]
         cpu = np.zeros(rows.size)
         mem = np.zeros(rows.size)
-        profile = design.system_profile[system]
-        on_profile = profile >= 0
-        if on_profile.any():
+        profile = self._profile[rows]
+        on_profile: npt.NDArray[np.bool_] | slice
+        if self._traced:
+            on_profile = profile >= 0
             rp, p = rows[on_profile], profile[on_profile]
-            phi = np.exp(-dt / design.timescale[p])
+        else:  # every running VM follows a profile
+            on_profile, rp, p = slice(None), rows, profile
+        if rp.size:
+            phi = np.exp(-dt / design.timescale)
             eps = self.rng.standard_normal(rp.size)
-            self._z[rp] = phi * self._z[rp] + np.sqrt(1.0 - phi * phi) * eps
+            z = phi[p] * self._z[rp] + np.sqrt(1.0 - phi * phi)[p] * eps
+            self._z[rp] = z
             local = t + design.week_offset
             hour = int(local // HOUR) % 24
             day = int(local // (24 * HOUR)) % 7
@@ -211,16 +237,18 @@ class EnergyModule(Module):
                 * design.weekly[:, day]
                 * design.campaigns.factors(t, len(design.cpu_mean))
             )
-            cpu[on_profile] = np.clip(level[p] * (1.0 + design.noise[p] * self._z[rp]), 0.0, 1.0)
+            cpu[on_profile] = np.clip(level[p] + (level * design.noise)[p] * z, 0.0, 1.0)
             mem[on_profile] = design.memory_mean[p]
-        trace = design.system_trace[system]
-        for k, tr in enumerate(design.traces):
-            sel = trace == k
-            if sel.any():
-                r = rows[sel]
-                age = t - vms.floats["created"][r]
-                cpu[sel] = np.clip(tr.mean(self._task[r], age, dt), 0.0, 1.0)
-                mem[sel] = design.trace_memory[k]
+        if self._traced:
+            vms = self.ctx.platform.vms
+            trace = design.system_trace[vms.ints["system"][rows]]
+            for k, tr in enumerate(design.traces):
+                sel = trace == k
+                if sel.any():
+                    r = rows[sel]
+                    age = t - vms.floats["created"][r]
+                    cpu[sel] = np.clip(tr.mean(self._task[r], age, dt), 0.0, 1.0)
+                    mem[sel] = design.trace_memory[k]
         return cpu, mem
 
     def tick(self, t: float, dt: float) -> None:
@@ -255,25 +283,21 @@ class EnergyModule(Module):
             power[idx] = design.curves[c](util[idx])
         up = hosts.up
         power *= up
-        dc_it = np.bincount(hosts.datacenter, weights=power, minlength=len(design.pue)) / 1000.0
-        load = np.divide(dc_it, design.peak_kw, out=np.zeros_like(dc_it), where=design.peak_kw > 0)
-        pue = np.array([curve(load[d : d + 1])[0] for d, curve in enumerate(design.pue)])
+        kw = power / 1000.0
+        dc_it = kw @ self.by_dc
+        pue = self.pue_fixed.copy()
+        for d in self.pue_varies:
+            load = dc_it[d] / design.peak_kw[d] if design.peak_kw[d] > 0 else 0.0
+            pue[d] = design.pue[d](np.array([load]))[0]
         self.dc_rate[0] = dc_it
         self.dc_rate[1] = dc_it * pue
         np.maximum(self.dc_peak, self.dc_rate, out=self.dc_peak)
-        pool = hosts.pool
-        m = len(self.pool_dc)
-        pool_it = np.bincount(pool, weights=power, minlength=m) / 1000.0
-        self.pool_rate[0] = pool_it
-        self.pool_rate[1] = pool_it * pue[self.pool_dc]
-        self.pool_rate[2] = np.bincount(pool, weights=served, minlength=m)
-        self.pool_rate[3] = np.bincount(pool, weights=want - served, minlength=m)
-        self.pool_rate[4] = np.bincount(pool, weights=self.threads * up, minlength=m)
-        self.pool_rate[5] = np.bincount(pool, weights=mem_used, minlength=m)
-        self.pool_rate[6] = np.bincount(pool, weights=hosts.capacity[1] * up, minlength=m)
-        self.class_rate = (
-            np.bincount(design.host_class, weights=power, minlength=len(design.curves)) / 1000.0
+        per_host = np.stack(
+            [kw, kw, served, want - served, self.threads * up, mem_used, hosts.capacity[1] * up]
         )
+        self.pool_rate = per_host @ self.by_pool
+        self.pool_rate[1] *= pue[self.pool_dc]
+        self.class_rate = kw @ self.by_class
         # Attribution: idle power by allocated vCPUs (the unallocated part to nobody), the
         # rest by vCPUs used; facility power with the host's centre's PUE.
         allocated = np.bincount(h, weights=vcpus, minlength=n)
@@ -282,23 +306,25 @@ class EnergyModule(Module):
         share_used = np.divide(used, want[h], out=np.zeros(rows.size), where=want[h] > 0)
         watts = idle[h] * share_alloc + (power - idle)[h] * share_used
         facility = watts * pue[hosts.datacenter[h]]
+        rate = self.sys_rate
+        k = rate.shape[1]
+        owner = vms.ints["system"][rows]
         live = np.flatnonzero(vms.live)
-        for rate, column in ((self.dept_rate, "department"), (self.sys_rate, "system")):
-            k = rate.shape[1]
-            owner = vms.ints[column][rows]
-            held = vms.ints[column][live]
-            rate[0] = np.bincount(owner, weights=watts, minlength=k) / 1000.0
-            rate[1] = np.bincount(owner, weights=facility, minlength=k) / 1000.0
-            rate[2] = np.bincount(held, weights=vms.demand[0, live] / 1000.0, minlength=k)
-            rate[3] = np.bincount(held, weights=vms.demand[1, live] / 1024.0, minlength=k)
-            rate[4] = np.bincount(held, weights=vms.demand[2, live] / 1000.0, minlength=k)
-            rate[5] = np.bincount(owner, weights=used, minlength=k)
-            rate[6] = np.bincount(owner, weights=vcpus, minlength=k)
+        held = vms.ints["system"][live]
+        demand = vms.demand[:3, live]
+        rate[0] = np.bincount(owner, weights=watts, minlength=k) / 1000.0
+        rate[1] = np.bincount(owner, weights=facility, minlength=k) / 1000.0
+        rate[2] = np.bincount(held, weights=demand[0], minlength=k) / 1000.0
+        rate[3] = np.bincount(held, weights=demand[1], minlength=k) / 1024.0
+        rate[4] = np.bincount(held, weights=demand[2], minlength=k) / 1000.0
+        rate[5] = np.bincount(owner, weights=used, minlength=k)
+        rate[6] = np.bincount(owner, weights=vcpus, minlength=k)
+        self.dept_rate = rate @ self.by_department
         # Each VM's own statistics over the interval.
         self._cpu_int[rows] += cpu * dt
         self._mem_int[rows] += mem * dt
         self._run_s[rows] += dt
-        self._hist[rows, np.minimum((cpu * BINS).astype(np.int64), BINS - 1)] += 1
+        self._hist_flat[rows * BINS + np.minimum((cpu * BINS).astype(np.int64), BINS - 1)] += 1
 
     def _advance(self, t: float) -> None:
         """Integrate the current rates from the last time integrated to ``t``."""
@@ -574,3 +600,10 @@ def _section(scenario: Scenario) -> Energy:
     section = scenario.section("energy")
     assert isinstance(section, Energy)
     return section
+
+
+def _one_hot(index: IntArray | npt.NDArray[np.int32], n: int) -> FloatArray:
+    """``(len(index), n)`` matrix with a 1 in column ``index[i]`` of each row ``i``."""
+    out = np.zeros((len(index), n))
+    out[np.arange(len(index)), index] = 1.0
+    return out
