@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from cloudsim.energy.schema import Energy
 from cloudsim.energy.trace import read_trace
-from cloudsim.scenario.checks import Finding
+from cloudsim.scenario.checks import Finding, events_problem
 from cloudsim.scenario.schema import Scenario
 
 
@@ -71,12 +71,18 @@ def check_references(scenario: Scenario, section: Energy) -> list[Finding]:
     return found
 
 
-def check_traces(section: Energy) -> list[Finding]:
-    """Every trace folder readable, every value in range (file, row and column named)."""
+def check_world(scenario: Scenario, section: Energy) -> list[Finding]:
+    """Every trace folder readable, every value in range (file, row and column named); the
+    controller's ticks within ``meta.max_events``."""
     found: list[Finding] = []
     for i, trace in enumerate(section.traces):
         try:
             read_trace(trace.path)
         except ValueError as exc:
             found.append(Finding(("energy", "traces", i, "path"), str(exc)))
+    if not found:
+        ticks = scenario.meta.horizon / section.tick
+        too_many = events_problem(scenario, {("energy", "tick"): ticks})
+        if too_many is not None:
+            found.append(too_many)
     return found

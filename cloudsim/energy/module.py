@@ -21,7 +21,7 @@ import pyarrow as pa
 import simpy
 from rich.table import Table
 
-from cloudsim.energy.checks import check_references, check_traces
+from cloudsim.energy.checks import check_references, check_world
 from cloudsim.energy.design import EnergyDesign, compile_design
 from cloudsim.energy.schema import Energy
 from cloudsim.kernel import Context, Finding, Module, Results
@@ -65,7 +65,7 @@ class EnergyModule(Module):
 
     @classmethod
     def check_world(cls, world: World) -> list[Finding]:
-        return check_traces(_section(world.scenario))
+        return check_world(world.scenario, _section(world.scenario))
 
     @classmethod
     def compile(cls, world: World) -> EnergyDesign:

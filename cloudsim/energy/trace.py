@@ -59,6 +59,8 @@ class UtilisationTrace:
 
 def _problem(file: Path, row: int | None, column: str, expected: str, got: object) -> ValueError:
     where = f"{file}" + (f", row {row + 1}" if row is not None else "")
+    if isinstance(got, np.generic):
+        got = got.item()
     return ValueError(f"{where}, column {column!r}: expected {expected}, got {got!r}")
 
 

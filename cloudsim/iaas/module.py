@@ -257,7 +257,7 @@ class IaaSModule(Module):
             "CPU peak",
             "mem alloc",
             "mem peak",
-            "facility kW",
+            "kW (alloc.)",
         ):
             table.add_column(column, justify="right" if column != "data centre" else "left")
         for name, d in summary["datacenters"].items():
