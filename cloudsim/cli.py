@@ -393,7 +393,14 @@ def import_estate(
         s = scenario_from_dict(data, label=str(out))
     except ScenarioError as exc:
         _invalid(out, exc, "the imported estate is not a valid scenario")
-    out.write_text(estate_yaml(data, [p for p in (hosts, vms, systems) if p is not None]), "utf-8")
+    text = estate_yaml(data, [p for p in (hosts, vms, systems) if p is not None])
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_text(text, "utf-8")
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        _usage_error(f"--out {out}: cannot write it ({exc.strerror or exc})")
     out_console.print(
         f"{escape(str(out))}: {len(s.datacenters)} data centres, {s.host_count:,} hosts, "
         f"{len(s.systems)} systems, {sum(x.vm_count for x in s.systems):,} cloud hosts",

@@ -170,3 +170,11 @@ def test_a_missing_column_and_an_overfull_host(tmp_path: Path) -> None:
     assert "host 'cd-a-x86-01' is full: the cloud hosts pinned to it need 32768 MiB of memory" in (
         " ".join(stderr.split())
     )
+
+
+def test_an_unwritable_out_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "missing" / "estate.yaml"
+    code, _, stderr = invoke("import", EXAMPLE / "hosts.csv", EXAMPLE / "vms.csv", "-o", out)
+    assert code == 2
+    assert "cannot write it" in stderr
+    assert not out.parent.exists()

@@ -104,3 +104,16 @@ def test_bad_trace_rows_are_named(
         scenario_from_dict(data)
     assert "energy.traces[t].path" in str(info.value)
     assert message in str(info.value)
+
+
+def test_a_relative_trace_path_is_relative_to_the_scenario_file(tmp_path: Path) -> None:
+    import yaml
+
+    from cloudsim import load_scenario
+
+    good(tmp_path / "data" / "t")
+    data = two_hosts(profiles=[], traces=[{"name": "t", "path": "data/t", "systems": ["s"]}])
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    scenario = load_scenario(tmp_path / "s.yaml")
+    section = scenario.section("energy")
+    assert Path(section.traces[0].path) == tmp_path / "data" / "t"  # type: ignore[attr-defined]
