@@ -129,7 +129,10 @@ class EnergyModule(Module):
         self._cpu_int = np.zeros(0)
         self._mem_int = np.zeros(0)
         self._run_s = np.zeros(0)
-        self._hist = np.zeros((0, BINS), dtype=np.int32)
+        #: Per-VM histograms of tick values for the percentiles (``vm_percentiles``): one
+        #: scattered write per VM and tick, the costliest part of a tick, so opt-in.
+        self._bins = BINS if self.design.section.vm_percentiles else 0
+        self._hist = np.zeros((0, self._bins), dtype=np.int32)
         self._hist_flat = self._hist.reshape(-1)
         self._traced = 0  # live rows replaying a trace
         self._assigned = np.zeros(len(self.design.traces), dtype=np.int64)
@@ -161,18 +164,19 @@ class EnergyModule(Module):
         self._profile = np.concatenate([self._profile, np.full(extra, -1, dtype=np.int64)])
         for name in ("_cpu_int", "_mem_int", "_run_s"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra)]))
-        self._hist = np.concatenate([self._hist, np.zeros((extra, BINS), dtype=np.int32)])
+        self._hist = np.concatenate([self._hist, np.zeros((extra, self._bins), dtype=np.int32)])
         self._hist_flat = self._hist.reshape(-1)
 
     def _flush(self, rows: IntArray) -> None:
         """Keep the statistics of the VMs that held ``rows`` and clear the rows."""
         rows = rows[self._row_vm[rows] >= 0]
         if rows.size:
-            hist = self._hist[rows]
-            cum = np.cumsum(hist, axis=1)
-            total = cum[:, -1:]
-            p95 = (np.argmax(cum >= 0.95 * np.maximum(total, 1), axis=1) + 0.5) / BINS
-            p95 = np.where(total[:, 0] > 0, p95, np.nan)
+            p95 = np.full(rows.size, np.nan)
+            if self._bins:
+                cum = np.cumsum(self._hist[rows], axis=1)
+                total = cum[:, -1]
+                first = np.argmax(cum >= 0.95 * np.maximum(total, 1)[:, None], axis=1)
+                p95 = np.where(total > 0, (first + 0.5) / BINS, np.nan)
             self._done.append(
                 (
                     self._row_vm[rows].copy(),
@@ -324,7 +328,9 @@ class EnergyModule(Module):
         self._cpu_int[rows] += cpu * dt
         self._mem_int[rows] += mem * dt
         self._run_s[rows] += dt
-        self._hist_flat[rows * BINS + np.minimum((cpu * BINS).astype(np.int64), BINS - 1)] += 1
+        if self._bins:
+            bins = np.minimum((cpu * BINS).astype(np.int64), BINS - 1)
+            self._hist_flat[rows * BINS + bins] += 1
 
     def _advance(self, t: float) -> None:
         """Integrate the current rates from the last time integrated to ``t``."""

@@ -68,6 +68,7 @@ def test_replay_matches_the_trace() -> None:
         ],
         "energy": {
             "tick": "5m",
+            "vm_percentiles": True,
             "traces": [{"name": "bitbrains", "path": str(BITBRAINS), "systems": ["bb"]}],
         },
     }

@@ -19,6 +19,7 @@ def two_hosts(**energy: Any) -> dict[str, Any]:
     first host, one on the second; PUE 1.5; 10 hours."""
     section: dict[str, Any] = {
         "tick": "25m",
+        "vm_percentiles": True,
         "profiles": [
             {"name": "flat", "systems": ["s"], "cpu_mean": 0.5, "memory_mean": 0.5, "noise": 0}
         ],
@@ -212,3 +213,10 @@ def test_bad_sections_are_refused(change: dict[str, Any], message: str) -> None:
     with pytest.raises(ScenarioError, match="energy") as info:
         scenario_from_dict(data)
     assert message in str(info.value)
+
+
+def test_percentiles_only_when_asked() -> None:
+    result = simulate(scenario_from_dict(two_hosts(vm_percentiles=False)), seed=1)
+    vms = result.tables["vm_utilisation"].to_pylist()
+    assert [v["cpu_utilisation_p95"] for v in vms] == [None] * 3
+    assert [v["cpu_utilisation_mean"] for v in vms] == pytest.approx([0.5] * 3)
