@@ -127,7 +127,12 @@ class EnergyModule(Module):
         self._task = np.zeros(0, dtype=np.int64)
         self._profile = np.zeros(0, dtype=np.int64)  # the row's system's profile, or -1
         self._cpu_int = np.zeros(0)
-        self._mem_int = np.zeros(0)
+        self._mem_level = np.zeros(0)  # the row's VM's memory utilisation (constant)
+        # What each row's VM holds (cpu, memory, disk; 0 when no VM) and of which system:
+        # the systems' allocations follow changes of rows, not a sum over all rows a tick.
+        self._held = np.zeros((3, 0), dtype=np.int64)
+        self._held_system = np.zeros(0, dtype=np.int64)
+        self.sys_alloc = np.zeros((3, s), dtype=np.int64)
         self._run_s = np.zeros(0)
         #: Per-VM histograms of tick values for the percentiles (``vm_percentiles``): one
         #: scattered write per VM and tick, the costliest part of a tick, so opt-in.
@@ -135,6 +140,7 @@ class EnergyModule(Module):
         self._hist = np.zeros((0, self._bins), dtype=np.int32)
         self._hist_flat = self._hist.reshape(-1)
         self._traced = 0  # live rows replaying a trace
+        self._one_timescale = len(set(self.design.timescale.tolist())) == 1
         self._assigned = np.zeros(len(self.design.traces), dtype=np.int64)
         self._done: list[
             tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray]
@@ -162,8 +168,10 @@ class EnergyModule(Module):
         self._z = np.concatenate([self._z, np.zeros(extra)])
         self._task = np.concatenate([self._task, np.full(extra, -1, dtype=np.int64)])
         self._profile = np.concatenate([self._profile, np.full(extra, -1, dtype=np.int64)])
-        for name in ("_cpu_int", "_mem_int", "_run_s"):
+        for name in ("_cpu_int", "_mem_level", "_run_s"):
             setattr(self, name, np.concatenate([getattr(self, name), np.zeros(extra)]))
+        self._held = np.concatenate([self._held, np.zeros((3, extra), dtype=np.int64)], axis=1)
+        self._held_system = np.concatenate([self._held_system, np.zeros(extra, dtype=np.int64)])
         self._hist = np.concatenate([self._hist, np.zeros((extra, self._bins), dtype=np.int32)])
         self._hist_flat = self._hist.reshape(-1)
 
@@ -182,7 +190,7 @@ class EnergyModule(Module):
                     self._row_vm[rows].copy(),
                     self._run_s[rows].copy(),
                     self._cpu_int[rows].copy(),
-                    self._mem_int[rows].copy(),
+                    self._mem_level[rows] * self._run_s[rows],
                     p95,
                     self._task[rows].copy(),
                 )
@@ -192,7 +200,7 @@ class EnergyModule(Module):
         self._task[rows] = -1
         self._profile[rows] = -1
         self._cpu_int[rows] = 0.0
-        self._mem_int[rows] = 0.0
+        self._mem_level[rows] = 0.0
         self._run_s[rows] = 0.0
         self._hist[rows] = 0
 
@@ -207,19 +215,22 @@ class EnergyModule(Module):
         self._row_vm[new] = current[new]
         self._z[new] = self.rng.standard_normal(new.size)
         system = self.ctx.platform.vms.ints["system"][new]
-        self._profile[new] = self.design.system_profile[system]
+        self._profile[new] = profile = self.design.system_profile[system]
+        # A trace's rows get theirs below; the appended 0 is for index -1.
+        self._mem_level[new] = np.append(self.design.memory_mean, 0.0)[profile]
         trace = self.design.system_trace[system]
         for k, tr in enumerate(self.design.traces):
             mine = new[trace == k]
             self._task[mine] = (self._assigned[k] + np.arange(mine.size)) % tr.tasks
             self._assigned[k] += mine.size
             self._traced += mine.size
+            self._mem_level[mine] = self.design.trace_memory[k]
 
     def utilisation(self, rows: IntArray, t: float, dt: float) -> tuple[FloatArray, FloatArray]:
         """CPU and memory utilisation of the running VMs in ``rows`` over [t, t + dt)."""
         design = self.design
         cpu = np.zeros(rows.size)
-        mem = np.zeros(rows.size)
+        mem = self._mem_level[rows]
         profile = self._profile[rows]
         on_profile: npt.NDArray[np.bool_] | slice
         if self._traced:
@@ -228,9 +239,13 @@ class EnergyModule(Module):
         else:  # every running VM follows a profile
             on_profile, rp, p = slice(None), rows, profile
         if rp.size:
-            phi = np.exp(-dt / design.timescale)
             eps = self.rng.standard_normal(rp.size)
-            z = phi[p] * self._z[rp] + np.sqrt(1.0 - phi * phi)[p] * eps
+            if self._one_timescale:
+                phi = float(np.exp(-dt / design.timescale[0]))
+                z = phi * self._z[rp] + np.sqrt(1.0 - phi * phi) * eps
+            else:
+                phis = np.exp(-dt / design.timescale)
+                z = phis[p] * self._z[rp] + np.sqrt(1.0 - phis * phis)[p] * eps
             self._z[rp] = z
             local = t + design.week_offset
             hour = int(local // HOUR) % 24
@@ -242,7 +257,6 @@ class EnergyModule(Module):
                 * design.campaigns.factors(t, len(design.cpu_mean))
             )
             cpu[on_profile] = np.clip(level[p] + (level * design.noise)[p] * z, 0.0, 1.0)
-            mem[on_profile] = design.memory_mean[p]
         if self._traced:
             vms = self.ctx.platform.vms
             trace = design.system_trace[vms.ints["system"][rows]]
@@ -252,7 +266,6 @@ class EnergyModule(Module):
                     r = rows[sel]
                     age = t - vms.floats["created"][r]
                     cpu[sel] = np.clip(tr.mean(self._task[r], age, dt), 0.0, 1.0)
-                    mem[sel] = design.trace_memory[k]
         return cpu, mem
 
     def tick(self, t: float, dt: float) -> None:
@@ -313,24 +326,44 @@ class EnergyModule(Module):
         rate = self.sys_rate
         k = rate.shape[1]
         owner = vms.ints["system"][rows]
-        live = np.flatnonzero(vms.live)
-        held = vms.ints["system"][live]
-        demand = vms.demand[:3, live]
+        self._follow_allocations()
         rate[0] = np.bincount(owner, weights=watts, minlength=k) / 1000.0
         rate[1] = np.bincount(owner, weights=facility, minlength=k) / 1000.0
-        rate[2] = np.bincount(held, weights=demand[0], minlength=k) / 1000.0
-        rate[3] = np.bincount(held, weights=demand[1], minlength=k) / 1024.0
-        rate[4] = np.bincount(held, weights=demand[2], minlength=k) / 1000.0
+        rate[2] = self.sys_alloc[0] / 1000.0
+        rate[3] = self.sys_alloc[1] / 1024.0
+        rate[4] = self.sys_alloc[2] / 1000.0
         rate[5] = np.bincount(owner, weights=used, minlength=k)
         rate[6] = np.bincount(owner, weights=vcpus, minlength=k)
         self.dept_rate = rate @ self.by_department
         # Each VM's own statistics over the interval.
         self._cpu_int[rows] += cpu * dt
-        self._mem_int[rows] += mem * dt
         self._run_s[rows] += dt
         if self._bins:
             bins = np.minimum((cpu * BINS).astype(np.int64), BINS - 1)
             self._hist_flat[rows * BINS + bins] += 1
+
+    def _follow_allocations(self) -> None:
+        """Each system's allocated vCPUs, memory and disk (live cloud hosts, stopped ones
+        included: they are billed), updated from the rows that changed (a VM came or went,
+        or was resized in place)."""
+        vms = self.ctx.platform.vms
+        live = vms.live
+        now = vms.demand[:3] * live
+        system = np.where(live, vms.ints["system"], 0)
+        changed = np.flatnonzero((now != self._held).any(axis=0) | (system != self._held_system))
+        if not changed.size:
+            return
+        k = self.sys_alloc.shape[1]
+        before, after = self._held_system[changed], system[changed]
+        for r in range(3):
+            self.sys_alloc[r] -= np.bincount(
+                before, weights=self._held[r, changed], minlength=k
+            ).astype(np.int64)
+            self.sys_alloc[r] += np.bincount(after, weights=now[r, changed], minlength=k).astype(
+                np.int64
+            )
+        self._held[:, changed] = now[:, changed]
+        self._held_system[changed] = after
 
     def _advance(self, t: float) -> None:
         """Integrate the current rates from the last time integrated to ``t``."""

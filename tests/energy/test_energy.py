@@ -220,3 +220,17 @@ def test_percentiles_only_when_asked() -> None:
     vms = result.tables["vm_utilisation"].to_pylist()
     assert [v["cpu_utilisation_p95"] for v in vms] == [None] * 3
     assert [v["cpu_utilisation_mean"] for v in vms] == pytest.approx([0.5] * 3)
+
+
+def test_noise_per_profile_timescale() -> None:
+    """Rows follow their own profile's timescale: an unused profile with another one
+    changes nothing (one timescale takes a faster path than several)."""
+    p = {"name": "p", "systems": ["s"], "cpu_mean": 0.3, "noise": 0.5, "noise_timescale": "1h"}
+    q = {"name": "q", "cpu_mean": 0.3, "noise": 0.5, "noise_timescale": "5m"}
+    one = simulate(scenario_from_dict(two_hosts(profiles=[p])), seed=2)
+    two = simulate(scenario_from_dict(two_hosts(profiles=[p, q])), seed=2)
+    assert one.tables["energy"].equals(two.tables["energy"])
+    fast = simulate(
+        scenario_from_dict(two_hosts(profiles=[{**p, "noise_timescale": "5m"}])), seed=2
+    )
+    assert not fast.tables["energy"].equals(one.tables["energy"])
