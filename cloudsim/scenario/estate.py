@@ -29,14 +29,17 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cloudsim.scenario.base import NAME_MAX, NAME_PATTERN
 from cloudsim.units import parse_disk_gb, parse_memory_mib
 
 ARCHES = ("x86_64", "aarch64")
+_NAME = re.compile(NAME_PATTERN)
 
 
 class EstateError(ValueError):
@@ -128,9 +131,11 @@ class _Row:
 
     def name(self, column: str, default: str | None = None) -> str:
         value = self.text(column, default)
-        if any(c in value for c in "[]\n\t") or len(value) > 200:
+        if len(value) > NAME_MAX or not _NAME.match(value):
             raise self.error(
-                column, f"expected a name (no brackets, at most 200 characters), got {value!r}"
+                column,
+                "expected a name (at most 80 characters, no spaces, brackets, '=' or ','), "
+                f"got {value!r}",
             )
         return value
 

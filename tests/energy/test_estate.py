@@ -115,6 +115,14 @@ def _edit(path: Path, row: int, column: str, value: str) -> None:
             "vms.csv, row 4, column 'department': expected 'cd-gov-office'",
         ),
         (
+            "vms.csv",
+            1,
+            "system",
+            "cd oa",
+            "vms.csv, row 3, column 'system': expected a name (at most 80 characters, no "
+            "spaces, brackets, '=' or ','), got 'cd oa'",
+        ),
+        (
             "systems.csv",
             1,
             "priority",
