@@ -365,6 +365,49 @@ def replay(
     _print_summary(result.summary, wall, out, only=("containers",))
 
 
+@app.command("import")
+def import_estate(
+    hosts: Annotated[
+        Path, typer.Argument(help="hosts.csv: name, datacenter, pool, class or cores/memory/arch.")
+    ],
+    vms: Annotated[
+        Path,
+        typer.Argument(help="vms.csv: name, system, department, flavor or cores/memory, host."),
+    ],
+    systems: Annotated[
+        Path | None, typer.Argument(help="systems.csv (optional): name, department, zone, ...")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The scenario YAML to write.")] = Path(
+        "estate.yaml"
+    ),
+) -> None:
+    """Turn a planner's inventory into a scenario that keeps its placement."""
+    from cloudsim.scenario.estate import EstateError, estate_yaml
+    from cloudsim.scenario.estate import import_estate as read_estate
+
+    try:
+        data = read_estate(hosts, vms, systems, name=out.stem)
+    except EstateError as exc:
+        _usage_error(str(exc))
+    try:
+        s = scenario_from_dict(data, label=str(out))
+    except ScenarioError as exc:
+        _invalid(out, exc, "the imported estate is not a valid scenario")
+    text = estate_yaml(data, [p for p in (hosts, vms, systems) if p is not None])
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        partial.write_text(text, "utf-8")
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        _usage_error(f"--out {out}: cannot write it ({exc.strerror or exc})")
+    out_console.print(
+        f"{escape(str(out))}: {len(s.datacenters)} data centres, {s.host_count:,} hosts, "
+        f"{len(s.systems)} systems, {sum(x.vm_count for x in s.systems):,} cloud hosts",
+        soft_wrap=True,
+    )
+
+
 class Keep(StrEnum):
     """What a sweep keeps beyond its records."""
 

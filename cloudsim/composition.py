@@ -9,7 +9,9 @@ Built-in modules, in the order they are built, start and contribute results:
 4. ``dr`` — disaster recovery (with a ``dr`` section; extends the ledger's table);
 5. ``containers`` — clusters on the pools (with a ``containers`` section; its nodes are
    provisioned when it is built, before any module starts, so before the tenants' initial
-   placement).
+   placement);
+6. ``energy`` — utilisation, power, energy and cost (with an ``energy`` section; reads the
+   VM table the modules before it left, one controller tick at a time).
 
 A researcher's package adds a module through the ``cloudsim.modules`` entry-point group
 (``name = "package.module:ModuleClass"``); those come after the built-ins, by name.
@@ -22,6 +24,7 @@ from collections.abc import Mapping, Sequence
 
 from cloudsim.containers.module import ContainersModule
 from cloudsim.dr.module import DRModule
+from cloudsim.energy import EnergyModule
 from cloudsim.faults.module import FaultsModule
 from cloudsim.iaas.module import IaaSModule
 from cloudsim.kernel import Module
@@ -39,6 +42,7 @@ BUILTIN_MODULES: tuple[type[Module], ...] = (
     LedgerModule,
     DRModule,
     ContainersModule,
+    EnergyModule,
 )
 
 

@@ -1,4 +1,5 @@
-"""The IaaS module's check: every system's cloud hosts can fit an empty platform.
+"""The IaaS module's checks: cloud hosts pinned to hosts (an imported estate) are where
+they may be, and every system's cloud hosts can fit an empty platform.
 
 It uses the real placer's filters (the scenario's own ``placement.filters`` included), so
 "cannot fit anywhere" at validation means exactly what a rejection would mean at run time.
@@ -9,9 +10,88 @@ from __future__ import annotations
 import numpy as np
 
 from cloudsim.kernel import Finding
-from cloudsim.placement.core import ANTI_AFFINITY_LEVELS, Placer, Request
+from cloudsim.placement.core import ANTI_AFFINITY_LEVELS, VM_PURPOSES, Placer, Request
+from cloudsim.scenario.schema import RESOURCE_UNITS, RESOURCES
 from cloudsim.world import World
 from cloudsim.world.inventory import deal_datacenters, make_request
+
+
+def check_pins(world: World) -> list[Finding]:
+    """Host names unique; each pinned cloud host on a known host of a pool it may use (zone,
+    architecture, centre, purpose, dedication), hard anti-affinity kept, and no host given
+    more than its pool's overcommitted capacity."""
+    scenario = world.scenario
+    hosts = world.hosts
+    found: list[Finding] = []
+    index: dict[str, int] = {}
+    for h, name in enumerate(hosts.names):
+        if name in index:
+            pool = scenario.pools[int(hosts.pool[h])]
+            found.append(
+                Finding(
+                    ("pools", int(hosts.pool[h]), "hosts"),
+                    f"host name {name!r} is used twice (host names are unique)",
+                    path=f"pools[{pool.name}].hosts",
+                )
+            )
+        index.setdefault(name, h)
+    if found:
+        return found
+    used = np.zeros_like(hosts.limit)
+    for profile, system in zip(world.profiles, scenario.systems, strict=True):
+        taken: dict[int, str] = {}
+        for g, group in enumerate(system.vms):
+            if group.hosts is None:
+                continue
+            demand = world.flavor_demand[:, world.flavors.index_of(group.flavor)]
+            for k, name in enumerate(group.hosts):
+                loc = ("systems", profile.index, "vms", g, "hosts", k)
+                path = f"systems[{system.name}].vms.{g}.hosts.{k}"
+                found_h = index.get(name)
+                why = None
+                h = -1 if found_h is None else found_h
+                if found_h is None:
+                    why = "is no host of any pool"
+                elif int(hosts.zone[h]) != profile.zone:
+                    why = (
+                        f"is in zone {hosts.zone_names[int(hosts.zone[h])]!r}, not {system.zone!r}"
+                    )
+                elif profile.arch >= 0 and int(hosts.arch[h]) != profile.arch:
+                    why = f"is not {system.arch}"
+                elif int(hosts.datacenter[h]) not in profile.datacenters:
+                    dc = hosts.datacenter_names[int(hosts.datacenter[h])]
+                    why = f"is in data centre {dc!r}, not one of {system.datacenters}"
+                elif int(hosts.purpose[h]) not in VM_PURPOSES:
+                    why = "is in a pool whose purpose takes no tenant's cloud hosts"
+                elif int(hosts.dedicated_to[h]) not in (-1, profile.department):
+                    why = "is in a pool dedicated to another department"
+                else:
+                    level = ANTI_AFFINITY_LEVELS[profile.anti_affinity]
+                    domain = int(hosts.rack[h]) if level == "rack" else h
+                    if level != "none" and domain in taken:
+                        why = (
+                            f"breaks the system's anti_affinity {level!r}: "
+                            f"{taken[domain]!r} shares its {level}"
+                        )
+                    taken.setdefault(domain, name)
+                if why is not None:
+                    found.append(Finding(loc, f"host {name!r} {why}", path=path))
+                    continue
+                used[:, h] += demand
+                over = np.flatnonzero(used[:, h] > hosts.limit[:, h])
+                if over.size:
+                    r = int(over[0])
+                    found.append(
+                        Finding(
+                            loc,
+                            f"host {name!r} is full: the cloud hosts pinned to it need "
+                            f"{int(used[r, h])} {RESOURCE_UNITS[r]} of {RESOURCES[r]}, its "
+                            f"pool allows {int(hosts.limit[r, h])}",
+                            path=path,
+                        )
+                    )
+                    used[:, h] -= demand
+    return found
 
 
 def check_fit(world: World) -> list[Finding]:

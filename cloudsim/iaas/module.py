@@ -19,7 +19,7 @@ import pyarrow as pa
 import simpy
 from rich.table import Table
 
-from cloudsim.iaas.checks import check_fit
+from cloudsim.iaas.checks import check_fit, check_pins
 from cloudsim.iaas.requests import RequestStream, request_stream
 from cloudsim.kernel import Context, Finding, Module, Results, Stage
 from cloudsim.records import EventKind
@@ -36,6 +36,10 @@ class IaaSModule(Module):
     name = "iaas"
     streams = ("workload",)
     stage = Stage.PLATFORM
+
+    @classmethod
+    def check_world(cls, world: World) -> list[Finding]:
+        return check_pins(world)
 
     @classmethod
     def check_feasibility(cls, world: World) -> list[Finding]:
@@ -253,7 +257,7 @@ class IaaSModule(Module):
             "CPU peak",
             "mem alloc",
             "mem peak",
-            "facility kW",
+            "kW (alloc.)",
         ):
             table.add_column(column, justify="right" if column != "data centre" else "left")
         for name, d in summary["datacenters"].items():

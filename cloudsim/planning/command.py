@@ -58,7 +58,7 @@ def planned_files(
     changed = [
         {
             "name": new.name,
-            "hosts": [{"host_class": g.host_class, "count": g.count} for g in new.hosts],
+            "hosts": [g.model_dump(mode="json") for g in new.hosts],
         }
         for old, new in zip(scenario.pools, planned.pools, strict=True)
         if old.hosts != new.hosts

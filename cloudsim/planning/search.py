@@ -103,6 +103,16 @@ def growth_class(rule: PoolRule, pool: Pool) -> str:
     return rule.host_class or pool.hosts[-1].host_class
 
 
+def growth_index(pool: Pool, host_class: str) -> int:
+    """The host group a plan changes: the pool's last group of ``host_class`` whose hosts
+    have no names of their own (named hosts, as an imported estate has, are kept as they
+    are); -1 when there is none (the plan appends one)."""
+    return max(
+        (i for i, g in enumerate(pool.hosts) if g.host_class == host_class and g.names is None),
+        default=-1,
+    )
+
+
 def with_growth(scenario: Scenario, question: PlanQuestion, counts: dict[str, int]) -> Scenario:
     """``scenario`` whose plannable pools' growth groups hold ``counts`` hosts (by pool)."""
     pools = []
@@ -113,7 +123,7 @@ def with_growth(scenario: Scenario, question: PlanQuestion, counts: dict[str, in
             continue
         cls = growth_class(rule, pool)
         groups = list(pool.hosts)
-        last = max((i for i, g in enumerate(groups) if g.host_class == cls), default=-1)
+        last = growth_index(pool, cls)
         if last < 0:
             groups.append(HostGroup(host_class=cls, count=counts[pool.name]))
         else:
@@ -129,9 +139,8 @@ def today_counts(scenario: Scenario, question: PlanQuestion) -> dict[str, int]:
         rule = pool_rule(question, pool)
         if rule is None:
             continue
-        cls = growth_class(rule, pool)
-        last = [g for g in pool.hosts if g.host_class == cls]
-        out[pool.name] = last[-1].count if last else 0
+        last = growth_index(pool, growth_class(rule, pool))
+        out[pool.name] = pool.hosts[last].count if last >= 0 else 0
     return out
 
 
@@ -206,7 +215,7 @@ class Planner:
             assert rule is not None
             pool = scenario.pools[p]
             cls = growth_class(rule, pool)
-            last = max(i for i, g in enumerate(pool.hosts) if g.host_class == cls)
+            last = growth_index(pool, cls)
             first_of_pool = int(np.flatnonzero(hosts.pool == p)[0]) if self.ceiling[name] else 0
             start = first_of_pool + sum(g.count for g in pool.hosts[:last])
             groups.append(GrowthGroup(p, cls, start, self.ceiling[name], self.now[name]))

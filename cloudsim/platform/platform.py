@@ -112,8 +112,20 @@ class Platform:
         return self._admit(self.profiles[system], flavor, hosts, time, kind, reason=reason)
 
     def place_initial(self) -> None:
-        """Place every system's declared cloud hosts at time 0; record what does not fit."""
+        """Place every system's declared cloud hosts at time 0, those pinned to hosts first
+        (an imported estate's placement, checked at validation); record what does not fit."""
         world = self.world
+        host_index = {name: i for i, name in enumerate(self.hosts.names)}
+        for profile, system in zip(self.profiles, world.scenario.systems, strict=True):
+            for group in system.vms:
+                if group.hosts is None:
+                    continue
+                flavor = world.flavors.index_of(group.flavor)
+                req = make_request(profile, self.demand[:, flavor])
+                pinned = [host_index[name] for name in group.hosts]
+                for host in pinned:
+                    self.placer.commit(host, req)
+                self._admit(profile, flavor, pinned, 0.0, kind=EventKind.INITIAL)
         for profile, system in zip(self.profiles, world.scenario.systems, strict=True):
             for flavor_name, dc, count in deal_datacenters(system):
                 flavor = world.flavors.index_of(flavor_name)

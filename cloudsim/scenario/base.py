@@ -78,9 +78,12 @@ def _no_control(value: object) -> object:
     return value
 
 
+#: What a name may hold (no spaces, control characters, brackets, '=' or ',').
+NAME_PATTERN = r"^[^\s\x00-\x1f\x7f\[\]=,]+$"
+NAME_MAX = 80
 Name = Annotated[
     str,
-    Field(min_length=1, max_length=80, pattern=r"^[^\s\x00-\x1f\x7f\[\]=,]+$"),
+    Field(min_length=1, max_length=NAME_MAX, pattern=NAME_PATTERN),
     BeforeValidator(_no_control),
 ]
 Arch = Literal["x86_64", "aarch64"]

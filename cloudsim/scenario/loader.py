@@ -573,6 +573,7 @@ def _load_scenario(
 
     _anchor_trace_paths(doc)
     _anchor_container_paths(doc)
+    _anchor_section_paths(doc, checks.sections() if checks is not None else {})
     return _validate(doc.data, source, check_feasibility, checks)
 
 
@@ -610,6 +611,35 @@ def _anchor_container_paths(doc: _Document) -> None:
         if where is None or where == OVERRIDE_SOURCE or Path(holder[key]).is_absolute():
             continue
         holder[key] = str(Path(where).parent / holder[key])
+
+
+def _anchor_section_paths(doc: _Document, sections: Mapping[str, type[BaseModel]]) -> None:
+    """Relative data-file paths in a module's section (the places its schema lists in
+    ``file_paths``, ``"*"`` for every item of a list) are relative to the file that set them."""
+
+    def walk(node: Any, loc: Loc, rest: tuple[str, ...]) -> None:
+        key, more = rest[0], rest[1:]
+        items: list[tuple[str | int, Any]] = []
+        if key == "*":
+            items = list(enumerate(node)) if isinstance(node, list) else []
+        elif isinstance(node, dict) and key in node:
+            items = [(key, node[key])]
+        for k, child in items:
+            if more:
+                walk(child, (*loc, k), more)
+                continue
+            where = doc.setter_of((*loc, k))
+            if (
+                isinstance(child, str)
+                and where is not None
+                and where != OVERRIDE_SOURCE
+                and not Path(child).is_absolute()
+            ):
+                node[k] = str(Path(where).parent / child)
+
+    for name, model in sections.items():
+        for places in getattr(model, "file_paths", ()):
+            walk(doc.data.get(name), (name,), tuple(places))
 
 
 def _validate(

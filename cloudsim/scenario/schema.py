@@ -9,7 +9,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from cloudsim.scenario.base import (
     RESOURCE_UNITS,
@@ -154,9 +160,31 @@ class HostClass(Model):
         return self.cores * self.threads_per_core
 
 
+def _without_none(data: dict[str, object], keys: tuple[str, ...]) -> dict[str, object]:
+    """A dump without the optional ``keys`` left unset (so scenarios that do not use them
+    dump as they did before those fields existed)."""
+    return {k: v for k, v in data.items() if not (k in keys and v is None)}
+
+
 class HostGroup(Model):
+    """``count`` hosts of one class; ``names`` (one per host, unique over the platform)
+    replaces the generated ``<pool>-NNNN`` names, as an imported estate keeps its own."""
+
     host_class: Name
     count: int = Field(ge=0)
+    names: list[Name] | None = None
+
+    @model_validator(mode="after")
+    def _one_name_each(self) -> HostGroup:
+        if self.names is not None and len(self.names) != self.count:
+            raise ValueError(
+                f"names lists {len(self.names)} hosts but count is {self.count} (one name each)"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        return _without_none(handler(self), ("names",))
 
 
 class Pool(Model):
@@ -214,10 +242,25 @@ class Flavor(Model):
 
 
 class VMGroup(Model):
-    """``count`` cloud hosts of one flavor (0: the system only grows through requests)."""
+    """``count`` cloud hosts of one flavor (0: the system only grows through requests);
+    ``hosts`` pins each to a host by name (an imported estate's placement), placed before
+    any cloud host the placer chooses."""
 
     flavor: Name
     count: int = Field(ge=0)
+    hosts: list[Name] | None = None
+
+    @model_validator(mode="after")
+    def _one_host_each(self) -> VMGroup:
+        if self.hosts is not None and len(self.hosts) != self.count:
+            raise ValueError(
+                f"hosts lists {len(self.hosts)} hosts but count is {self.count} (one per VM)"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        return _without_none(handler(self), ("hosts",))
 
 
 class System(Model):

@@ -141,7 +141,11 @@ class HostTable:
                 if n == 0:
                     continue
                 hc = classes[group.host_class]
-                names.extend(f"{pool.name}-{in_pool + k:04d}" for k in range(n))
+                names.extend(
+                    group.names
+                    if group.names is not None
+                    else (f"{pool.name}-{in_pool + k:04d}" for k in range(n))
+                )
                 in_pool += n
                 per_host = np.array(
                     [hc.vcpus * 1000, hc.memory, hc.disk, round(hc.network * 1000)],

@@ -25,14 +25,16 @@ def flavor_demand(scenario: Scenario) -> IntArray:
 
 
 def deal_datacenters(system: System) -> list[tuple[str, str | None, int]]:
-    """(flavor, data centre or None for 'any', count): 'split' deals VMs round-robin."""
+    """(flavor, data centre or None for 'any', count) of the VMs the placer places (groups
+    pinned to hosts are not dealt): 'split' deals VMs round-robin."""
+    groups = [g for g in system.vms if g.hosts is None]
     if system.dc_placement == "any":
-        return [(g.flavor, None, g.count) for g in system.vms]
+        return [(g.flavor, None, g.count) for g in groups]
     centres = system.datacenters
     k = len(centres)
     dealt: Counter[tuple[str, str]] = Counter()
     offset = 0  # VM j of the system (counting across groups) goes to centre j mod k
-    for group in system.vms:
+    for group in groups:
         end = offset + group.count
         for d, dc in enumerate(centres):
             first = offset + (d - offset) % k

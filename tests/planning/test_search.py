@@ -220,3 +220,16 @@ def test_rack_anti_affinity_wider_than_the_racks_is_reported() -> None:
     assert "anti_affinity" in planner.unplaceable[0].reason
     assert "whatever the hosts added" in planner.unplaceable[0].reason
     assert max(plan.values()) < 60
+
+
+def test_named_hosts_of_an_imported_estate_are_kept() -> None:
+    """Hosts with names of their own are never renamed or removed: the plan adds a group."""
+    data = pair_data(3, 4, hosts=1)
+    for pool in data["pools"]:
+        pool["hosts"][0]["names"] = [f"{pool['name']}-own-1"]
+    planner, plan, _ = solve(scenario_from_dict(data, check_feasibility=False))
+    assert plan == {"a": closed_form(3, 4) - 1, "b": closed_form(3, 4) - 1}  # added hosts
+    from cloudsim.planning.search import with_growth
+
+    grown = with_growth(planner.scenario, planner.question, plan)
+    assert [g.names for g in grown.pools[0].hosts] == [["a-own-1"], None]
