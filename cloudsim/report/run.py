@@ -824,9 +824,9 @@ def energy_section(view: RunView, charts: Charts) -> Section:
         sec.add(table(["summary.json energy", "value"], rows, scroll=True, name="energy"))
     if view.rows("energy"):
         energy = view.frame("energy")
-        power = _power_column(energy)
+        power = power_column(energy)
         if {"time", "datacenter"} <= set(energy.columns) and power is not None:
-            per_dc = energy.groupby(["datacenter", "time"], sort=True)[power].sum().reset_index()
+            per_dc = power_per_centre(energy, power)
             with charts.figure(
                 "energy-power",
                 f"Power per data centre over time: {power} of energy.parquet summed over the "
@@ -851,7 +851,14 @@ def energy_section(view: RunView, charts: Charts) -> Section:
     return sec
 
 
-def _power_column(frame: pd.DataFrame) -> str | None:
+def power_per_centre(energy: pd.DataFrame, power: str) -> pd.DataFrame:
+    """Column ``power`` summed over each centre's rows (its pools) at each time."""
+    return energy.groupby(["datacenter", "time"], sort=True)[power].sum().reset_index()
+
+
+def power_column(frame: pd.DataFrame) -> str | None:
+    """The power column of an energy table (facility before IT; else any ``*kw*`` that
+    is not energy)."""
     columns = [str(c) for c in frame.columns]
     for name in _POWER_COLUMNS:
         if name in columns:
