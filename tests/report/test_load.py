@@ -4,6 +4,7 @@ errors naming the file for folders that are not a run's."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -48,20 +49,24 @@ def test_a_folder_that_is_not_a_run_is_a_clear_error(
     _, out = written
     with pytest.raises(ResultFolderError, match="not a folder"):
         RunResult.load(tmp_path / "absent")
-    with pytest.raises(ResultFolderError, match="no summary.json"):
+    with pytest.raises(ResultFolderError, match=re.escape("no summary.json")):
         RunResult.load(tmp_path)
     broken = tmp_path / "broken"
     broken.mkdir()
     for name in ("summary.json", "metadata.json"):
         (broken / name).write_bytes((out / name).read_bytes())
-    with pytest.raises(ResultFolderError, match="lists table 'events' but events.parquet"):
+    with pytest.raises(
+        ResultFolderError, match=re.escape("lists table 'events' but events.parquet")
+    ):
         RunResult.load(broken)
     (broken / "events.parquet").write_text("not parquet")
-    with pytest.raises(ResultFolderError, match="events.parquet: not a readable Parquet"):
+    with pytest.raises(
+        ResultFolderError, match=re.escape("events.parquet: not a readable Parquet")
+    ):
         RunResult.load(broken)
     (broken / "summary.json").write_text("[1]")
-    with pytest.raises(ResultFolderError, match="summary.json: expected a JSON object"):
+    with pytest.raises(ResultFolderError, match=re.escape("summary.json: expected a JSON object")):
         RunResult.load(broken)
     (broken / "summary.json").write_text("{")
-    with pytest.raises(ResultFolderError, match="summary.json: unreadable"):
+    with pytest.raises(ResultFolderError, match=re.escape("summary.json: unreadable")):
         RunResult.load(broken)

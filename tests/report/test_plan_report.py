@@ -4,6 +4,7 @@ shape issue 9 writes, and tolerantly from anything else."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +55,14 @@ PLAN: dict[str, Any] = {
             "kw": 61.5,
             "cost_per_year": 2.1e6,
         },
-    ],  # fmt: skip
+    ],
     "platform": {
         "hosts_now": 216,
         "hosts_needed": 229,
         "cores_needed": 15800,
         "kw": 170.2,
         "cost_per_year": 5.9e6,
-    },  # fmt: skip
+    },
     "verification": [
         {"run": "cs-idc down, month 36", "passed": True, "detail": "0 refused"},
         {"run": "cs-dc2 down, month 36", "passed": False, "detail": "3 refused: cpu"},
@@ -83,11 +84,30 @@ def test_a_plan_shows_pools_binding_runway_cost_and_checks(tmp_path: Path) -> No
     page = parse(text)
     assert page.sections == ["plan", "plan-checks"]
     assert page.charts == ["plan-hosts"]
-    assert {"plan-pools", "plan-datacenters", "plan-platform", "plan-verification",
-            "plan-minimality", "plan-unplaceable", "question"} <= set(page.tables)  # fmt: skip
+    assert {
+        "plan-pools",
+        "plan-datacenters",
+        "plan-platform",
+        "plan-verification",
+        "plan-minimality",
+        "plan-unplaceable",
+        "question",
+    } <= set(page.tables)
     row = text[text.index("<td>cs-idc-ext-x86</td>") :].split("</tr>")[0]
-    for cell in ("cs-idc", "x86-2x32c", ">42<", ">57<", ">15<", "cpu", "cs-dc2 down", ">31<",
-                 "absorbs cs-dc2", ">19<", "2027-08", "412,500"):  # fmt: skip
+    for cell in (
+        "cs-idc",
+        "x86-2x32c",
+        ">42<",
+        ">57<",
+        ">15<",
+        "cpu",
+        "cs-dc2 down",
+        ">31<",
+        "absorbs cs-dc2",
+        ">19<",
+        "2027-08",
+        "412,500",
+    ):
         assert cell in row, cell
     other = text[text.index("<td>yz-dr-ext-x86</td>") :].split("</tr>")[0]
     assert other.count('class="blank"') == 6  # no binding (4 cells), no runway (2)
@@ -114,7 +134,7 @@ def test_a_plan_shows_pools_binding_runway_cost_and_checks(tmp_path: Path) -> No
                 }
             ],
             "extra": True,
-        },  # fmt: skip
+        },
     ],
 )
 def test_a_plan_missing_or_odd_keys_still_renders(tmp_path: Path, plan: Any) -> None:
@@ -124,7 +144,7 @@ def test_a_plan_missing_or_odd_keys_still_renders(tmp_path: Path, plan: Any) -> 
 
 def test_a_plan_that_is_not_an_object_is_a_clear_error(tmp_path: Path) -> None:
     folder = _folder(tmp_path, [1, 2])
-    with pytest.raises(ReportError, match="plan.json: expected a JSON object"):
+    with pytest.raises(ReportError, match=re.escape("plan.json: expected a JSON object")):
         render(folder)
     (folder / "plan.json").write_text("{not json", encoding="utf-8")
     code, _, err = invoke("report", folder, "-o", tmp_path / "p.html")
