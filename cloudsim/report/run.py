@@ -390,9 +390,9 @@ def faults_section(view: RunView, charts: Charts) -> Section:
 
 _STATE_COLOURS = {
     "down": "#cf222e",
-    "restoring": "#bf8700",
+    "restoring": "#e16f24",
     "failed over": "#0969da",
-    "degraded": "#d4a72c",
+    "degraded": "#8c959f",
 }
 
 
@@ -439,7 +439,7 @@ def _timeline(view: RunView, charts: Charts, sec: Section) -> None:
     order = sorted(per_system, key=lambda n: (-weight[n], n))
     shown = order[:TIMELINE_ROWS]
     sec.h3("Incident timeline")
-    height = min(0.14 * len(shown) + 1.2, 22.0)
+    height = min(0.1 * len(shown) + 1.2, 16.0)
     caption = (
         "One row per affected system (incidents.parquet): down from the failure until the "
         "service is restored (service_restored_at), restoring while a restore from backup "
@@ -525,24 +525,19 @@ def _availability(view: RunView, charts: Charts, sec: Section) -> None:
     ranked = av.sort_values(["availability", "system"]).reset_index(drop=True)
     required = summary_value(view.summary, "availability.required_fraction")
     sec.h3("Availability per system")
+    lowest = ", ".join(
+        f"{r['system']} {percent(r['availability'], 3)}" for _, r in ranked.head(5).iterrows()
+    )
     with charts.figure(
         "availability",
         "Availability of every system over the horizon, sorted (availability.parquet); the "
-        "five lowest are named. A system is up while the required share of its declared "
-        f"VMs runs where it is served ({percent(required, 0) or 'see summary.json'}).",
+        f"lowest: {lowest}. A system is up while the required share of its declared VMs runs "
+        f"where it is served ({percent(required, 0) or 'see summary.json'}).",
         height=3.0,
     ) as chart:
         ax = chart.fig.subplots()
         x = np.arange(len(ranked))
         ax.plot(x, ranked["availability"] * 100, marker=".", markersize=3, linewidth=0.8)
-        for i in range(min(5, len(ranked))):
-            ax.annotate(
-                str(ranked.loc[i, "system"]),
-                (i, ranked.loc[i, "availability"] * 100),
-                textcoords="offset points",
-                xytext=(6, -3 - 8 * i),
-                fontsize=7,
-            )
         ax.set_xlabel("systems, lowest availability first")
         ax.set_ylabel("availability (%)")
     sec.add(chart.html)
