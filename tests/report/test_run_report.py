@@ -13,8 +13,8 @@ import pytest
 from cloudsim.report import render
 from cloudsim.report.page import summary_value
 from cloudsim.results import check_replaceable
-from tests.conftest import invoke
-from tests.report.conftest import DRILL, last_digit, parse, shown_number
+from tests.conftest import invoke, tiny
+from tests.report.conftest import last_digit, parse, shown_number
 
 
 def test_run_report_writes_the_page_inside_the_run_folder(drill_run: Path) -> None:
@@ -27,13 +27,24 @@ def test_run_report_writes_the_page_inside_the_run_folder(drill_run: Path) -> No
 
 
 def test_a_later_run_without_report_replaces_the_folder_whole(tmp_path: Path) -> None:
+    import yaml
+
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(yaml.safe_dump(tiny()))
     out = tmp_path / "run"
-    code, _, err = invoke("run", DRILL, "--out", out, "--report", "-q", "--set", "meta.horizon=1d")
+    code, _, err = invoke("run", scenario, "--out", out, "--report", "-q")
     assert code == 0, err
     assert (out / "report.html").is_file()
-    code, _, err = invoke("run", DRILL, "--out", out, "-q", "--set", "meta.horizon=1d")
+    assert render(out) == (out / "report.html").read_text(encoding="utf-8")
+    code, _, err = invoke("run", scenario, "--out", out, "-q", "--seed", "2")
     assert code == 0, err
     assert not (out / "report.html").exists()  # one complete run per folder: no stale page
+    code, _, err = invoke("report", out)
+    assert code == 0, err
+    check_replaceable(out)  # a report written afterwards keeps the folder a run's
+    code, _, err = invoke("run", scenario, "--out", out, "-q")
+    assert code == 0, err
+    assert not (out / "report.html").exists()
 
 
 def test_sections_of_a_drill_with_dr_and_containers(drill_run: Path) -> None:
