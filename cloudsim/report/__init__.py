@@ -122,5 +122,6 @@ def write_report(source: str | Path, out: str | Path) -> Path:
     page or the new one, never a part). Returns ``out``."""
     text = render(source)
     target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(target, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return target

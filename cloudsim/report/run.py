@@ -8,7 +8,7 @@ Numbers from ``summary.json`` carry their path (see :func:`cloudsim.report.page.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -393,6 +393,7 @@ _STATE_COLOURS = {
     "restoring": "#e16f24",
     "failed over": "#0969da",
     "degraded": "#8c959f",
+    "split-brain": "#8250df",
 }
 
 
@@ -404,6 +405,8 @@ def _intervals(row: Mapping[str, Any]) -> list[tuple[str, float, float]]:
         return float(v) if isinstance(v, int | float) and not math.isnan(v) else math.nan
 
     failed, restored = value("failed_at"), value("restored_at")
+    if math.isnan(restored):  # no VM was stopped (a link): over when the component is back
+        restored = value("repaired_at")
     service = value("service_restored_at")
     action = str(row.get("dr_action") or "")
     out: list[tuple[str, float, float]] = []
@@ -422,6 +425,11 @@ def _intervals(row: Mapping[str, Any]) -> list[tuple[str, float, float]]:
         ("failover" in action or "restore" in action) and math.isnan(service)
     )
     out.append(("failed over" if dr_served else "degraded", up_again, restored))
+    split = value("split_brain_s")
+    if split > 0:
+        since = value("completed_at")
+        since = up_again if math.isnan(since) else since
+        out.append(("split-brain", since, since + split))
     return out
 
 
@@ -444,8 +452,10 @@ def _timeline(view: RunView, charts: Charts, sec: Section) -> None:
         "One row per affected system (incidents.parquet): down from the failure until the "
         "service is restored (service_restored_at), restoring while a restore from backup "
         "runs (decided_at to completed_at), failed over from then until the stopped VMs run "
-        "again at home (restored_at) when DR restored the service, degraded over that span "
-        "when the system stayed up or came back by repair."
+        "again at home (restored_at; without stopped VMs, until the failed component is "
+        "repaired) when DR restored the service, degraded over that span when the system "
+        "stayed up or came back by repair; split-brain: the incident's split_brain_s drawn "
+        "from the failover's completion. Every span has an outline, so that seconds show."
     )
     if len(order) > TIMELINE_ROWS:
         caption += f" The {TIMELINE_ROWS} systems longest down of {len(order)} are shown."
@@ -460,17 +470,49 @@ def _timeline(view: RunView, charts: Charts, sec: Section) -> None:
                         bars.append((a / DAY, (b - a) / DAY))
                         ys.append(y)
             for (x0, width), y in zip(bars, ys, strict=True):
-                ax.broken_barh([(x0, width)], (y - 0.4, 0.8), facecolors=colour)
+                ax.broken_barh(
+                    [(x0, width)],
+                    (y - 0.4, 0.8),
+                    facecolors=colour,
+                    edgecolors=colour,
+                    linewidth=0.8,
+                )
             ax.bar([0], [0], color=colour, label=state)  # the legend's swatch
         ax.set_yticks(np.arange(len(shown)), shown, fontsize=6 if len(shown) > 40 else 8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
         ax.set_xlabel(view.time_label)
-        horizon = summary_value(view.summary, "horizon_s")
-        if isinstance(horizon, int | float):
-            ax.set_xlim(0, horizon / DAY)
+        window = timeline_window(
+            [(a, b) for name in shown for _, a, b in per_system[name]],
+            summary_value(view.summary, "horizon_s"),
+        )
+        if window is not None:
+            ax.set_xlim(window[0] / DAY, window[1] / DAY)
+            if window != (0.0, summary_value(view.summary, "horizon_s")):
+                chart.caption += (
+                    f" Zoomed to days {window[0] / DAY:.2f}-{window[1] / DAY:.2f} of the "
+                    "horizon, where the incidents are."
+                )
         ax.grid(axis="y", visible=False)
         legend_outside(ax, len(_STATE_COLOURS))
     sec.add(chart.html)
+
+
+def timeline_window(
+    spans: Sequence[tuple[float, float]], horizon: object
+) -> tuple[float, float] | None:
+    """The time axis of the timeline: the whole horizon, or, when every span lies within
+    a fifth of it, the spans' extent with a margin of a tenth on each side."""
+    if not isinstance(horizon, int | float) or horizon <= 0:
+        return None
+    whole = (0.0, float(horizon))
+    if not spans:
+        return whole
+    first = min(a for a, _ in spans)
+    last = max(b for _, b in spans)
+    if last - first > horizon / 5:
+        return whole
+    margin = max((last - first) / 10, 60.0)
+    return max(0.0, first - margin), min(float(horizon), last + margin)
 
 
 def _rto_rpo(view: RunView, charts: Charts, sec: Section) -> None:

@@ -141,3 +141,15 @@ def test_power_per_centre_sums_the_pools_of_each_centre(quiet_run: RunResult) ->
     assert power_column(energy.drop(columns=["facility_kw"])) == "it_kw"
     per_dc = power_per_centre(energy, "facility_kw")
     assert len(per_dc) == 30 * 24 and set(per_dc["facility_kw"]) == {4.5}  # 3.0 + 1.5
+
+
+def test_the_timeline_zooms_only_onto_incidents_within_a_fifth_of_the_horizon() -> None:
+    from cloudsim.report.run import timeline_window
+
+    day = 86400.0
+    assert timeline_window([], 10 * day) == (0.0, 10 * day)
+    assert timeline_window([(1 * day, 5 * day)], 10 * day) == (0.0, 10 * day)
+    # one hour of incidents at 10:00 of a 3-day drill: 6 min margins
+    assert timeline_window([(36000.0, 39600.0)], 3 * day) == (35640.0, 39960.0)
+    assert timeline_window([(10.0, 20.0)], 3 * day) == (0.0, 80.0)  # at least a minute
+    assert timeline_window([(1.0, 2.0)], None) is None
