@@ -397,7 +397,7 @@ _STATE_COLOURS = {
 }
 
 
-def _intervals(row: Mapping[str, Any]) -> list[tuple[str, float, float]]:
+def incident_states(row: Mapping[str, Any]) -> list[tuple[str, float, float]]:
     """The states one incident row puts its system in (see the timeline's caption)."""
 
     def value(key: str) -> float:
@@ -439,7 +439,7 @@ def _timeline(view: RunView, charts: Charts, sec: Section) -> None:
     weight: dict[str, float] = {}
     for row in inc.to_dict("records"):
         name = str(row["system"])
-        spans = _intervals(row)
+        spans = incident_states(row)
         per_system.setdefault(name, []).extend(spans)
         weight[name] = weight.get(name, 0.0) + sum(
             b - a for state, a, b in spans if state in ("down", "restoring")

@@ -153,3 +153,36 @@ def test_the_timeline_zooms_only_onto_incidents_within_a_fifth_of_the_horizon() 
     assert timeline_window([(36000.0, 39600.0)], 3 * day) == (35640.0, 39960.0)
     assert timeline_window([(10.0, 20.0)], 3 * day) == (0.0, 80.0)  # at least a minute
     assert timeline_window([(1.0, 2.0)], None) is None
+
+
+def test_incident_states_follow_the_incident_columns() -> None:
+    from cloudsim.report.run import incident_states
+
+    nan = float("nan")
+    base = {"failed_at": 100.0, "repaired_at": 5000.0, "split_brain_s": 0.0}
+    # restore from backup: down 100-4000, restoring 500-3900 inside it, then failed over
+    restore = {
+        **base, "restored_at": 6000.0, "service_restored_at": 4000.0, "system_down_s": 3900.0,
+        "dr_action": "restore", "decided_at": 500.0, "completed_at": 3900.0, "restored_by": "dr",
+    }  # fmt: skip
+    assert incident_states(restore) == [
+        ("down", 100.0, 4000.0), ("restoring", 500.0, 3900.0), ("failed over", 4000.0, 6000.0)
+    ]  # fmt: skip
+    # local restart without DR: down until service back, then degraded until all VMs run
+    repair = {
+        **base, "restored_at": 900.0, "service_restored_at": 300.0, "system_down_s": 200.0,
+        "dr_action": "", "decided_at": nan, "completed_at": nan, "restored_by": "repair",
+    }  # fmt: skip
+    assert incident_states(repair) == [("down", 100.0, 300.0), ("degraded", 300.0, 900.0)]
+    # a link cut: no VM stopped, failover in 3 s, split-brain 1000 s, over at the repair
+    cut = {
+        **base, "restored_at": nan, "service_restored_at": 103.0, "system_down_s": 3.0,
+        "dr_action": "failover", "decided_at": 103.0, "completed_at": 104.0, "restored_by": "dr",
+        "split_brain_s": 1000.0,
+    }  # fmt: skip
+    assert incident_states(cut) == [
+        ("down", 100.0, 103.0), ("failed over", 103.0, 5000.0), ("split-brain", 104.0, 1104.0)
+    ]  # fmt: skip
+    # a system that stayed up: degraded only
+    up = {**base, "restored_at": 700.0, "service_restored_at": nan, "system_down_s": 0.0}
+    assert incident_states(up) == [("degraded", 100.0, 700.0)]
