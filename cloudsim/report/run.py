@@ -213,6 +213,7 @@ def _allocation_charts(view: RunView, charts: Charts, sec: Section) -> None:
         "Allocation per data centre: the share of the limit (physical capacity × overcommit) "
         "held by cloud hosts. Dashed: the overcommit limit (100 %).",
         height=3.2,
+        time_series=True,
     ) as chart:
         axes = chart.fig.subplots(1, 2, sharey=True)
         per_bin = 1
@@ -240,6 +241,7 @@ def _allocation_charts(view: RunView, charts: Charts, sec: Section) -> None:
             "memory per physical memory). Dashed, in the pool's colour: its overcommit "
             "limit (scenario pools[].cpu_overcommit / memory_overcommit).",
             height=3.0,
+            time_series=True,
         ) as chart:
             axes = chart.fig.subplots(1, 2)
             per_bin = 1
@@ -727,6 +729,7 @@ def _cluster_charts(view: RunView, charts: Charts, sec: Section) -> None:
         "Per cluster (cluster_timeseries.parquet): Ready nodes, pods bound and pods "
         "pending at each sample.",
         height=3.0,
+        time_series=True,
     ) as chart:
         axes = chart.fig.subplots(1, 3)
         per_bin = 1
@@ -751,6 +754,7 @@ def _cluster_charts(view: RunView, charts: Charts, sec: Section) -> None:
         "memory or GPU) and GPU fragmentation (free GPU share unusable by the pods "
         "waiting), as ratios of the free capacity (cluster_timeseries.parquet).",
         height=2.8,
+        time_series=True,
     ) as chart:
         axes = chart.fig.subplots(1, 2, sharey=True)
         per_bin = 1
@@ -785,19 +789,19 @@ def _waits(view: RunView, charts: Charts, sec: Section) -> None:
     with charts.figure(
         "pod-waits",
         f"Wait from creation to binding of the {waits.size:,} pods bound (pods.parquet): "
-        f"{immediate:,} were bound at once (not drawn); the others by wait, log scale. "
+        f"{immediate:,} were bound at once (not drawn); the others by wait. "
         f"{int(pods['wait_s'].isna().sum()):,} pods were never bound.",
         height=2.6,
         width=8.0,
     ) as chart:
         ax = chart.fig.subplots()
         positive = waits[waits > 0]
-        if positive.size:
-            edges = np.logspace(
-                np.log10(max(positive.min(), 1e-3)), np.log10(positive.max() * 1.01 + 1e-9), 30
-            )
+        if positive.size and positive.max() >= 10 * positive.min():
+            edges = np.logspace(np.log10(positive.min()), np.log10(positive.max() * 1.01), 30)
             ax.hist(positive, bins=edges.tolist(), color="#0969da")
             ax.set_xscale("log")
+        elif positive.size:  # within a factor of ten: linear bins read better
+            ax.hist(positive, bins=20, color="#0969da")
         ax.set_xlabel("wait (s)")
         ax.set_ylabel("pods")
     sec.add(chart.html)
@@ -814,6 +818,7 @@ def _hpa_charts(view: RunView, charts: Charts, sec: Section) -> None:
             f"Service {name} (services.parquet): replicas asked (HPA) and ready endpoints "
             "(left), CPU demand and the CPU capacity of its ready pods in cores (right).",
             height=2.6,
+            time_series=True,
         ) as chart:
             ax = chart.fig.subplots()
             t = view.days(rows["time"])
@@ -869,6 +874,7 @@ def energy_section(view: RunView, charts: Charts) -> Section:
                 f"Power per data centre over time: {power} of energy.parquet summed over the "
                 "centre's rows at each time.",
                 height=3.0,
+                time_series=True,
             ) as chart:
                 ax = chart.fig.subplots()
                 per_bin = 1
