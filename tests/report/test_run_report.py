@@ -166,3 +166,19 @@ def test_chart_series_are_binned_beyond_the_point_budget() -> None:
     assert b.low.min() == min(y) and b.high.max() == max(y)  # the band keeps every extreme
     short = binned([0, 1, 2], [3, 4, 5])
     assert short.per_bin == 1 and short.mean.tolist() == [3, 4, 5]
+
+
+def test_a_report_and_its_temporary_are_a_run_s_files_other_pages_are_not(
+    tmp_path: Path,
+) -> None:
+    from cloudsim.errors import ResultFolderError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for name in ("summary.json", "metadata.json", "events.parquet", "report.html",
+                 ".report.html.k2_x9Q"):  # fmt: skip
+        (folder / name).write_text("x")
+    check_replaceable(folder)
+    (folder / "notes.html").write_text("mine")
+    with pytest.raises(ResultFolderError, match=r"notes\.html"):
+        check_replaceable(folder)
