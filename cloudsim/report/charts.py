@@ -189,9 +189,11 @@ _STYLE: dict[str, Any] = {
 def _inline(svg: str, prefix: str) -> str:
     """Matplotlib's SVG file as an element of the page: no XML header or DOCTYPE, no
     namespace declarations (the HTML parser supplies them; nothing names a web address),
-    ids prefixed so that two charts never share one."""
+    its style kept to SVG elements, ids prefixed so that two charts never share one."""
     svg = _HEADER.sub("", svg, count=1)
     svg = _NAMESPACES.sub("", svg)
+    # Matplotlib's stroke defaults for every element: kept to the charts, not the page
+    svg = svg.replace('<style type="text/css">*{', "<style>svg *{", 1)
     return _ID.sub(lambda m: m.group(1) + prefix, svg)
 
 
