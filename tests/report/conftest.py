@@ -90,8 +90,8 @@ def shown_number(text: str) -> float | None:
 def last_digit(text: str) -> float:
     """The value of one unit of the last digit shown ('51.7 %' -> 0.001, '1,922 GB' -> 1)."""
     match = _NUMBER.match(text.strip())
-    assert match is not None and match.group(1) is None, text
-    digits = match.group(0)
+    assert match is not None, text
+    digits, _, exponent = match.group(0).lower().partition("e")
     decimals = len(digits.split(".")[1]) if "." in digits else 0
-    unit = 10.0**-decimals
+    unit = 10.0 ** (int(exponent or 0) - decimals)
     return unit / 100 if text.strip().endswith("%") else unit
