@@ -107,6 +107,7 @@ def _simulate_into(
 ) -> tuple[RunResult, float]:
     existed = _check_out(out)
     lock = FolderLock(out)
+    failed: list[str] = []  # why report.html could not be made
     try:
         notes = lock.acquire()
     except ResultFolderError as exc:
@@ -133,7 +134,6 @@ def _simulate_into(
             task = progress.add_task(s.meta.name, total=s.meta.horizon / DAY)
             result = sim.run(progress=lambda t: progress.update(task, completed=t / DAY))
         wall = time.perf_counter() - started
-        failed: list[str] = []
         try:
             result.write(out, _report_writer(result, failed) if report else None)
         except ResultFolderError as exc:
@@ -223,18 +223,18 @@ def run(
     """Run a scenario and write summary.json, metadata.json and Parquet tables to --out."""
     s = _load(scenario, set_)
     if report:
-        _require_charts()
+        _require_charts("--report")
     result, wall = _simulate(s, seed, out, quiet, report)
     _print_summary(result.summary, wall, out)
 
 
-def _require_charts() -> None:
+def _require_charts(what: str) -> None:
     from cloudsim.report import ChartsUnavailable, require_matplotlib
 
     try:
         require_matplotlib()
     except ChartsUnavailable as exc:
-        _usage_error(f"--report: {exc}")
+        _usage_error(f"{what}: {exc}")
 
 
 @app.command()
@@ -251,7 +251,7 @@ def report(
     plan."""
     from cloudsim.report import ReportError, kind_of, write_report
 
-    _require_charts()
+    _require_charts("cloudsim report")
     target = source / "report.html" if out is None else out
     started = time.perf_counter()
     try:

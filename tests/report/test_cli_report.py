@@ -34,7 +34,7 @@ def test_without_matplotlib_report_says_how_to_get_it_before_running(
     assert "pip install 'cloudsim[report]'" in err and "--report" in err
     assert not (tmp_path / "out").exists()  # refused before the run
     code, _, err = invoke("report", tmp_path)
-    assert code == 2 and "pip install 'cloudsim[report]'" in err
+    assert code == 2 and "cloudsim report: charts need Matplotlib: pip install" in err
 
 
 def test_a_report_that_fails_keeps_the_results_and_exits_1(
