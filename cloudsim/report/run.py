@@ -464,22 +464,20 @@ def _timeline(view: RunView, charts: Charts, sec: Section) -> None:
     with charts.figure("incident-timeline", caption, height=height) as chart:
         ax = chart.fig.subplots()
         for state, colour in _STATE_COLOURS.items():
-            bars: list[tuple[float, float]] = []
-            ys: list[int] = []
-            for y, name in enumerate(shown):
-                for st, a, b in per_system[name]:
-                    if st == state:
-                        bars.append((a / DAY, (b - a) / DAY))
-                        ys.append(y)
-            for (x0, width), y in zip(bars, ys, strict=True):
-                ax.broken_barh(
-                    [(x0, width)],
-                    (y - 0.4, 0.8),
-                    facecolors=colour,
-                    edgecolors=colour,
-                    linewidth=0.8,
-                )
-            ax.bar([0], [0], color=colour, label=state)  # the legend's swatch
+            bars = [
+                (y, a / DAY, (b - a) / DAY)
+                for y, name in enumerate(shown)
+                for st, a, b in per_system[name]
+                if st == state
+            ]
+            if bars:
+                ys, lefts, widths = zip(*bars, strict=True)
+                ax.barh(
+                    ys, widths, left=lefts, height=0.8, color=colour, edgecolor=colour,
+                    linewidth=0.8, label=state,
+                )  # fmt: skip
+            else:
+                ax.barh([0], [0], height=0, color=colour, label=state)  # the legend's swatch
         ax.set_yticks(np.arange(len(shown)), shown, fontsize=6 if len(shown) > 40 else 8)
         ax.set_ylim(len(shown) - 0.5, -0.5)
         ax.set_xlabel(view.time_label)
