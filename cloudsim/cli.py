@@ -89,21 +89,25 @@ def _load(path: Path, overrides: list[str] | None) -> Scenario:
         _invalid(path, exc)
 
 
-def _simulate(s: Scenario, seed: int | None, out: Path, quiet: bool) -> tuple[RunResult, float]:
-    """Run with a progress bar over simulated days, write the results; (result, wall s).
+def _simulate(
+    s: Scenario, seed: int | None, out: Path, quiet: bool, report: bool = False
+) -> tuple[RunResult, float]:
+    """Run with a progress bar over simulated days, write the results (and with ``report``
+    their ``report.html``, part of the same whole); (result, wall s).
 
     The folder is locked for the whole run (one run writes it at a time) and written as a
     whole at the end; Ctrl-C or a SIGTERM stops the run with code 130 and says what the
     folder holds."""
     with terminate_as_interrupt():
-        return _simulate_into(s, seed, out, quiet)
+        return _simulate_into(s, seed, out, quiet, report)
 
 
 def _simulate_into(
-    s: Scenario, seed: int | None, out: Path, quiet: bool
+    s: Scenario, seed: int | None, out: Path, quiet: bool, report: bool
 ) -> tuple[RunResult, float]:
     existed = _check_out(out)
     lock = FolderLock(out)
+    failed: list[str] = []  # why report.html could not be made
     try:
         notes = lock.acquire()
     except ResultFolderError as exc:
@@ -131,7 +135,7 @@ def _simulate_into(
             result = sim.run(progress=lambda t: progress.update(task, completed=t / DAY))
         wall = time.perf_counter() - started
         try:
-            result.write(out)
+            result.write(out, _report_writer(result, failed) if report else None)
         except ResultFolderError as exc:
             _out_error(out, exc.message)
         except OSError as exc:
@@ -146,7 +150,32 @@ def _simulate_into(
         _stopped(out, kept)
     finally:
         lock.release()
+    if failed:
+        err_console.print(
+            f"--report: the results are in {out}/ but report.html could not be made: {failed[0]}",
+            style="bold red",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
     return result, wall
+
+
+def _report_writer(result: RunResult, failed: list[str]) -> typing.Callable[[Path], None]:
+    """Writes the run's report.html into its new folder; a failure is noted in ``failed``
+    (the results are written all the same)."""
+
+    def write(folder: Path) -> None:
+        from cloudsim.report import render_run
+
+        try:
+            text = render_run(result)
+        except Exception as exc:
+            failed.append(f"{type(exc).__name__}: {exc}")
+            return
+        (folder / "report.html").write_text(text, encoding="utf-8")
+
+    return write
 
 
 def _stopped(out: Path, what: str) -> typing.NoReturn:
@@ -187,11 +216,58 @@ def run(
     seed: Annotated[int | None, typer.Option(min=0, help="Run seed (default: meta.seed).")] = None,
     set_: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    report: Annotated[
+        bool, typer.Option("--report", help="Also write report.html (cloudsim report).")
+    ] = False,
 ) -> None:
     """Run a scenario and write summary.json, metadata.json and Parquet tables to --out."""
     s = _load(scenario, set_)
-    result, wall = _simulate(s, seed, out, quiet)
+    if report:
+        _require_charts("--report")
+    result, wall = _simulate(s, seed, out, quiet, report)
     _print_summary(result.summary, wall, out)
+
+
+def _require_charts(what: str) -> None:
+    from cloudsim.report import ChartsUnavailable, require_matplotlib
+
+    try:
+        require_matplotlib()
+    except ChartsUnavailable as exc:
+        _usage_error(f"{what}: {exc}")
+
+
+@app.command()
+def report(
+    source: Annotated[
+        Path, typer.Argument(help="A run's result folder, a sweep's store or a plan's folder.")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="The HTML file (default: SOURCE/report.html)."),
+    ] = None,
+) -> None:
+    """Write one self-contained HTML page (opens with no network) of a run, a sweep or a
+    plan."""
+    from cloudsim.report import ReportError, kind_of, write_report
+
+    _require_charts("cloudsim report")
+    target = source / "report.html" if out is None else out
+    started = time.perf_counter()
+    try:
+        kind = kind_of(source)
+        write_report(source, target)
+    except ReportError as exc:
+        _usage_error(str(exc))
+    except OSError as exc:
+        _usage_error(f"--out {target}: cannot write the report: {exc.strerror or exc}")
+    size = target.stat().st_size / 1e6
+    out_console.print(
+        f"report of the {kind} in {source} written to {target} ({size:.1f} MB, "
+        f"{time.perf_counter() - started:.1f} s)",
+        markup=False,
+        highlight=False,
+    )
 
 
 def _usage_error(message: str) -> typing.NoReturn:

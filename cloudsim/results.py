@@ -57,7 +57,52 @@ class RunResult:
     metadata: dict[str, Any]
     tables: dict[str, pa.Table]
 
-    def write(self, out: str | Path) -> Path:
+    @classmethod
+    def load(cls, path: str | Path) -> RunResult:
+        """Read a result folder back (``summary.json``, ``metadata.json`` and every table
+        it lists, or every ``*.parquet`` when it lists none). Raises
+        :class:`ResultFolderError` naming the file when the folder is not a run's."""
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ResultFolderError(str(folder), "not a folder")
+        documents = []
+        for name in ("summary.json", "metadata.json"):
+            file = folder / name
+            try:
+                data = json.loads(file.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise ResultFolderError(str(folder), f"not a run's results: no {name}") from None
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise ResultFolderError(str(file), f"unreadable: {exc}") from None
+            if not isinstance(data, dict):
+                raise ResultFolderError(str(file), "expected a JSON object")
+            documents.append(data)
+        summary, metadata = documents
+        listed = metadata.get("tables")
+        names = (
+            [str(n) for n in listed]
+            if isinstance(listed, list)
+            else sorted(p.stem for p in folder.glob("[!.]*.parquet"))
+        )
+        tables = {}
+        for name in names:
+            file = folder / f"{name}.parquet"
+            try:
+                tables[name] = pq.read_table(file)
+            except FileNotFoundError:
+                raise ResultFolderError(
+                    str(folder), f"metadata.json lists table {name!r} but {file.name} is missing"
+                ) from None
+            except (OSError, pa.ArrowException) as exc:
+                raise ResultFolderError(str(file), f"not a readable Parquet file: {exc}") from None
+        return cls(summary=summary, metadata=metadata, tables=tables)
+
+    def to_pandas(self) -> dict[str, Any]:
+        """Every table as a pandas DataFrame, by name (dictionary columns become
+        categoricals)."""
+        return {name: table.to_pandas() for name, table in self.tables.items()}
+
+    def write(self, out: str | Path, extra: Callable[[Path], object] | None = None) -> Path:
         """Write ``summary.json``, ``metadata.json`` and one Parquet file per table as the
         whole content of the folder ``out`` (created with its parents; a previous run's
         folder is replaced, tables it had and this run has not included).
@@ -67,7 +112,9 @@ class RunResult:
         folder is removed, or by the next writer when the process was killed). Ctrl-C during
         the swap itself is held back until it is done, then raised as
         :class:`ResultsWrittenInterrupt`. Raises :class:`ResultFolderError` when ``out``
-        holds files that are not a run's results (they would be lost). Returns ``out``."""
+        holds files that are not a run's results (they would be lost). ``extra(folder)``,
+        when given, adds files that belong to the run (its report) to the new folder before
+        it is swapped in. Returns ``out``."""
         given = Path(out)
         out = _folder(given)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +126,8 @@ class RunResult:
                 pq.write_table(table, tmp / f"{name}.parquet")
             write_json(tmp / "metadata.json", self.metadata)
             write_json(tmp / "summary.json", self.summary)
+            if extra is not None:
+                extra(tmp)
 
         _build_and_swap(out, fill)
         return given
@@ -94,9 +143,12 @@ _OLD = ".cloudsim-old-"
 _LOCK = ".cloudsim-lock-"
 #: What follows ``.cloudsim-tmp-OUT-`` in a writer's temporary name: its pid, a random part.
 _OWNER = re.compile(r"(\d+)-([A-Za-z0-9_]+)")
-#: Files a result folder may hold (and the per-file temporaries of older cloudsim versions).
-_RESULT_FILE = re.compile(r"(summary\.json|metadata\.json|[^/]+\.parquet)")
-_OLD_TEMPORARY = re.compile(r"\.(summary\.json|metadata\.json|[^/]+\.parquet)\.[A-Za-z0-9_]+")
+#: Files a result folder may hold (its report from `run --report` or `cloudsim report`
+#: included), and the per-file temporaries of older cloudsim versions or of a report.
+_RESULT_FILE = re.compile(r"(summary\.json|metadata\.json|report\.html|[^/]+\.parquet)")
+_OLD_TEMPORARY = re.compile(
+    r"\.(summary\.json|metadata\.json|report\.html|[^/]+\.parquet)\.[A-Za-z0-9_]+"
+)
 
 
 def _folder(out: str | Path) -> Path:
