@@ -51,6 +51,11 @@ def test_plan_writes_a_verified_plan_and_runnable_scenarios(tmp_path: Path) -> N
     assert [f.target for f in failure.faults.scripted] == ["dc-a"]  # type: ignore[union-attr]
     code, _, err = invoke("run", out / "planned.yaml", "--out", tmp_path / "check", "--quiet")
     assert code == 0, err
+    # the report of the plan's folder (it may live in the folder: a plan owns report.html)
+    code, _, err = invoke("report", out)
+    assert code == 0, err
+    page = (out / "report.html").read_text()
+    assert "dc-b" in page and "anti_affinity" in page
 
 
 def test_runway_only_changes_nothing(tmp_path: Path) -> None:
