@@ -36,3 +36,9 @@ class SystemState:
     generation: int = 0  # bumps on failback: stale completions are ignored
     #: (centre, demand) held back for VMs a failover will create there (capacity reports)
     reserved: tuple[int, Resources] | None = None
+    #: A recovery completed without the VMs the system needs there (no room): it does not
+    #: carry its load, takes no writes, and goes home as soon as its home is back.
+    short: bool = False
+    #: Without a witness: when the operator's reconciliation of a split-brain ends (NaN:
+    #: none under way).
+    reconcile_at: float = float("nan")

@@ -65,6 +65,17 @@ def draw_time_to_failure(spec: TimeToFailure, rng: np.random.Generator, n: int) 
     return spec.scale * rng.weibull(spec.shape, n)
 
 
+def typical_repair_time(spec: RepairTime) -> float:
+    """What an operations team announces for a repair: the median of a lognormal, the
+    mean of an exponential, the value of a fixed repair time."""
+    if isinstance(spec, LognormalRepair):
+        return float(spec.median)
+    if isinstance(spec, ExponentialRepair):
+        return float(spec.mean)
+    assert isinstance(spec, FixedRepair)
+    return float(spec.value)
+
+
 def draw_repair_time(spec: RepairTime, rng: np.random.Generator, n: int) -> FloatArray:
     """``n`` repair times in seconds."""
     if isinstance(spec, LognormalRepair):
@@ -140,7 +151,10 @@ class FaultInjector:
                     action = partial(self._degrade, label, link, degradation, until)
                 else:
                     target = self.catalog.resolve(fault.target)
-                    action = partial(self._scripted, label, target.kind, target.index, until)
+                    expected = at + (fault.expected_repair or fault.duration)
+                    action = partial(
+                        self._scripted, label, target.kind, target.index, until, expected
+                    )
                 self.schedule(at, action)
         for trace, rng in zip(self.spec.traces, self._trace_rng, strict=True):
             self._prime_trace(trace, rng)
@@ -159,6 +173,7 @@ class FaultInjector:
         spec: ComponentFaults = self._rates[kind]
         self._crews[kind].busy += 1
         outage.repair_started = time
+        outage.expected_end = time + typical_repair_time(spec.repair)
         duration = float(draw_repair_time(spec.repair, self._repair_rng[kind], 1)[0])
         self.schedule(time + duration, partial(self._repaired, kind, index, outage))
 
@@ -174,8 +189,10 @@ class FaultInjector:
             self._start_repair(kind, waiting_index, waiting, time)
 
     # -- scripted and trace faults ---------------------------------------------------------
-    def _scripted(self, label: str, kind: str, index: int, until: float, time: float) -> None:
-        outage = self._begin(label, kind, "scripted", [(kind, index)], time)
+    def _scripted(
+        self, label: str, kind: str, index: int, until: float, expected: float, time: float
+    ) -> None:
+        outage = self._begin(label, kind, "scripted", [(kind, index)], time, expected)
         self.schedule(until, partial(self._end, outage))
 
     def _degrade(
@@ -265,7 +282,9 @@ class FaultInjector:
         time: float,
     ) -> None:
         chosen = np.sort(rng.choice(scope, size=count, replace=False))
-        outage = self._begin(label, "host", "trace", [("host", int(h)) for h in chosen], time)
+        outage = self._begin(
+            label, "host", "trace", [("host", int(h)) for h in chosen], time, until
+        )
         self.schedule(until, partial(self._end, outage))
 
     # -- ground truth -----------------------------------------------------------------------
@@ -289,7 +308,13 @@ class FaultInjector:
         return np.concatenate(changed) if len(changed) > 1 else changed[0]
 
     def _begin(
-        self, label: str, kind: str, cause: str, components: list[ComponentRef], time: float
+        self,
+        label: str,
+        kind: str,
+        cause: str,
+        components: list[ComponentRef],
+        time: float,
+        expected_end: float = math.nan,
     ) -> Outage:
         full = self._with_dependents(components)
         hosts = self._hosts_under(full, +1)
@@ -297,6 +322,7 @@ class FaultInjector:
         np.add.at(self.host_down, hosts, 1)
         newly = np.unique(hosts[was_up])
         outage = Outage(len(self.outages), label, kind, cause, time, tuple(full), len(newly))
+        outage.expected_end = expected_end
         self.outages.append(outage)
         self.record(
             time,

@@ -141,6 +141,9 @@ class ScriptedFault(Model):
     extra_latency_ms: float = Field(default=0.0, ge=0, le=1_000_000)
     every: Duration | None = Field(default=None, gt=0)
     times: int = Field(default=1, ge=1, le=100_000)
+    #: The repair time the operations team announces (what failover policies are told;
+    #: absent: ``duration``, a correct estimate). A wrong estimate tests a policy that waits.
+    expected_repair: Duration | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _effect_fields(self) -> ScriptedFault:

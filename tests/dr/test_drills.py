@@ -156,16 +156,52 @@ def test_the_loss_of_one_changsha_centre() -> None:
             assert row["to_datacenter"] == "yz-dr" and 360 < row["rto_s"] < 370
             assert row["data_lost_s"] == 0.0  # the asynchronous lag (none at this rate)
         elif plan.mode == "backup-only":
-            assert plan.backup is not None and row["dr_action"] == "restore"
-            d, period = plan.backup_delay(), plan.backup.interval
-            assert d - 1e-6 <= row["data_lost_s"] <= period + d + 1e-6
-            assert row["rto_s"] >= plan.restore_seconds() + 300 + 60
+            assert plan.backup is not None
+            recovery = plan.restore_seconds() + 300 + 60
+            if recovery < 6 * HOUR:  # a restore in Yongzhou beats the repair: restored there
+                assert row["dr_action"] == "restore" and row["restored_by"] == "dr"
+                d, period = plan.backup_delay(), plan.backup.interval
+                assert d - 1e-6 <= row["data_lost_s"] <= period + d + 1e-6
+                assert recovery < row["rto_s"] < recovery + 10
+            else:  # the power is back first: it waits, loses nothing, is up at the restart
+                assert row["dr_action"] == "" and row["restored_by"] == "repair", row
+                assert row["rto_s"] == pytest.approx(6 * HOUR + RESTART)
+            # whichever came first, and the row agrees with itself
+            assert row["rto_s"] <= 6 * HOUR + RESTART + 1e-6
+            assert row["system_down_s"] == pytest.approx(row["rto_s"])
         if row["dr_action"]:
             assert row["failback_s"] is not None and row["unnecessary"] == ""
     assert pairs(sim) <= {r["system"] for r in rows}
     only_dc2 = {s.name for s in sim.scenario.systems if s.datacenters == ["cs-dc2"]}
     assert not only_dc2 & {r["system"] for r in rows}
     assert result.summary["dr"]["split_brain_s"] == 0.0
+    availability = {r["system"]: r for r in result.tables["availability"].to_pylist()}
+    for row in rows:  # one incident per system: the tables agree
+        assert availability[row["system"]]["downtime_s"] == pytest.approx(row["system_down_s"])
+
+
+def test_a_policy_waits_for_a_home_expected_back_and_recovers_once_the_estimate_fails() -> None:
+    """The repair estimate is an observation: announced as 1 h for a 6 h loss, the policy
+    waits an hour, then restores whatever a restore brings back before the real repair."""
+    sim, result = drill("centre-loss-cs-idc", **{"faults.scripted.0.expected_repair": "1h"})
+    plans = plans_of(sim)
+    waited: set[bool] = set()
+    for row in incidents(result):
+        plan = plans[row["system"]]
+        if plan.mode != "backup-only":
+            continue
+        assert plan.backup is not None
+        recovery = plan.restore_seconds() + 300 + 60
+        if row["dr_action"] == "restore":  # at once if quicker than the estimate, else after
+            assert recovery < HOUR or row["decided_at"] >= 11 * HOUR, row
+            waited.add(row["decided_at"] >= 11 * HOUR)
+        assert row["rto_s"] <= 6 * HOUR + RESTART + 1e-6
+    assert waited == {True, False}  # some restored at once, others after the estimate
+    # a restore delay longer than the outage: nothing is restored
+    sim, result = drill("centre-loss-cs-idc", **{"dr.failover.params": {"restore_delay": "7h"}})
+    backup_only = [r for r in incidents(result) if plans[r["system"]].mode == "backup-only"]
+    assert backup_only and all(r["dr_action"] == "" for r in backup_only)
+    assert all(r["rto_s"] == pytest.approx(6 * HOUR + RESTART) for r in backup_only)
 
 
 def test_a_cut_of_the_changsha_interconnect_with_a_witness() -> None:
@@ -222,6 +258,21 @@ def test_the_loss_of_the_changsha_site() -> None:
     for row in rows:
         if row["dr_action"] == "failover":
             assert row["data_lost_s"] < 60  # the asynchronous lag at the loss
+    # after the repair, every system whose VMs restarted at home is up, and its RTO is the
+    # time to that restart (unless a recovery elsewhere brought it up before)
+    repaired = 10 * HOUR + 2 * DAY
+    availability = {r["system"]: r for r in result.tables["availability"].to_pylist()}
+    restarted = [r for r in rows if r["vms_restarted"] and r["restored_at"] is not None]
+    assert restarted
+    for row in restarted:
+        assert repaired <= row["restored_at"] <= repaired + RESTART + 1e-6
+        assert row["rto_s"] <= row["restored_at"] - row["failed_at"] + 1e-6, row
+        if row["restored_by"] == "repair":
+            assert row["rto_s"] == pytest.approx(row["restored_at"] - row["failed_at"]), row
+        horizon = 4 * DAY
+        assert availability[row["system"]]["downtime_s"] <= row["rto_s"] + 1e-6
+        assert availability[row["system"]]["availability"] >= 1 - row["rto_s"] / horizon - 1e-9
+        assert row["system_down_s"] == pytest.approx(row["rto_s"])
     # the plain quorum policy fails over in scenario order: a critical system is left short
     sim, _ = drill("site-loss-changsha", **{"dr.failover.name": "witness-quorum"})
     assert dr_of(sim) is not None

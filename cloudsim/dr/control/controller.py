@@ -93,6 +93,7 @@ class DRController:
             outages=ctx.recorder.outages,
             records=self.records,
         )
+        self.loop.expected_back = self.log.expected_back
         self.settlement = Settlement(
             self.systems,
             net=self.net,

@@ -1,5 +1,8 @@
 """Failback: a system returns to its own centres.
 
+A system whose recovery elsewhere is still under way (a restore, a promotion) stops it and
+resumes at home at once (its home copy is intact: nothing to resync).
+
 ``FailBack`` resyncs what was written away from home (or by the side that went on alone)
 at the system's share of the best route home, then returns the system to its home centres
 as dealt: the DR copies are deleted, a promoted warm standby shrinks back, shed VMs come
@@ -68,7 +71,13 @@ class Failback:
         can carry the resync."""
         plan = state.plan
         s = plan.index
-        if state.phase in ("failing_over", "failing_back") or state.corrupted:
+        if state.phase == "failing_back" or state.corrupted:
+            return
+        if state.phase == "failing_over":  # its recovery elsewhere is still under way
+            if not all(self.net.alive[c] for c in plan.home):
+                self.policy_failed(time, policy, f"FailBack({plan.name}): a home centre is down")
+                return
+            self.recovery.resume_home(state, policy, time)
             return
         away = set(state.primaries) != set(plan.home) or state.fenced or state.alone or state.shed
         if not away and state.phase == "normal":
@@ -146,6 +155,7 @@ class Failback:
                     state, [flavor] * (count - have), centres[0], time, "failback"
                 )
         state.shed.clear()
+        state.short = False
         state.phase = "normal"
         if state.split_since is not None:  # reconciled: the split ends with the failback
             self.settlement.end_split(state, time)

@@ -18,6 +18,7 @@ absorbed in a loss recorded another way (a restore's backup window, the async qu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -229,9 +230,14 @@ class Recovery:
         record.vms_created += created
         record.vms_missing += missing
         record.completed_at = time
+        state.short = self._short(state, side)
         self.log.check_healed(record)
         self.settlement.refresh(time)
         self.progress(time)
+
+    def _short(self, state: SystemState, target: int) -> bool:
+        """Whether the system runs fewer VMs than it needs at ``target`` (no room found)."""
+        return int(self.capacity.running()[state.plan.index, target]) < state.plan.need
 
     def _promote(self, state: SystemState, target: int, policy: str, time: float) -> None:
         """Fail over to the remote standby (warm: resize; cold: create)."""
@@ -373,10 +379,60 @@ class Recovery:
         state.primaries.add(target)
         state.fenced.discard(target)
         state.phase = "failed_over"
+        state.short = self._short(state, target)
         if state.corrupted and record.action == "restore":
             self._end_corruption(state, time)
         record.completed_at = time
         self.log.check_healed(record)
+        self.settlement.refresh(time)
+        self.progress(time)
+
+    def resume_home(self, state: SystemState, policy: str, time: float) -> None:
+        """Stop a recovery elsewhere that has not brought the system up yet (a restore or a
+        promotion still under way) and serve from its own centres again, alive with their
+        data intact: the service is restored by whichever comes first, the recovery or the
+        repair. The recovery's record is kept as unnecessary (``healed_first``); nothing it
+        charged as lost is lost, since the home copy is intact."""
+        plan = state.plan
+        s = plan.index
+        state.generation += 1  # the recovery's pending steps are stale
+        for vm_id in list(state.dr_vms):
+            row = self.capacity.row_of(vm_id)
+            if row is not None:
+                self.forget(state, row)
+                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="home back")
+        state.dr_vms.clear()
+        if state.promoted:
+            assert plan.standby is not None
+            self.capacity.shrink(state.warm_vms, s, plan.standby.size)
+            state.promoted = False
+        self.absorbed_bytes += self.repl.drop_away(s)
+        state.reserved = None
+        state.short = False
+        state.primaries = set(plan.home)
+        state.fenced.clear()
+        state.alone.clear()
+        state.winner = -1
+        state.refused.clear()
+        state.holder = self.authority.initial_holder(plan)
+        state.phase = "normal"
+        for record in state.open:
+            if record.action in ("failover", "restore") and math.isnan(record.completed_at):
+                record.unnecessary = record.unnecessary or "healed_first"
+            if record.action == "failover":  # charged when it was decided: not lost after all
+                self.charged_bytes -= record.data_lost_bytes
+                self.absorbed_bytes += record.data_lost_bytes
+            if record.action in ("failover", "restore"):
+                record.data_lost_bytes = 0.0
+                record.data_lost_s = 0.0
+            record.failback_decided_at = record.failback_done_at = time
+        state.open.clear()
+        self.record_event(
+            time,
+            EventKind.DR_ACTION,
+            system=s,
+            reason=f"{policy}: home back, recovery elsewhere stopped",
+        )
         self.settlement.refresh(time)
         self.progress(time)
 

@@ -135,7 +135,8 @@ class Settlement:
             )
         elif not split and state.split_since is not None:
             self.end_split(state, time)
-        self._replication_inputs(state, writers)
+        # a system short of VMs where it serves carries no load: it takes no writes
+        self._replication_inputs(state, set() if state.short else writers)
 
     def end_split(self, state: SystemState, time: float) -> None:
         """Close the system's split-brain interval at ``time``."""
