@@ -190,6 +190,9 @@ class DR(Model):
     tick: Duration = Field(default=300.0, gt=0)
     #: Traffic reaches a newly promoted centre this long after promotion (DNS/GSLB TTL).
     redirect_time: Duration = Field(default=60.0, ge=0)
+    #: Without a witness, a split brain lasts until the operator reconciles the pair: this
+    #: long after its two sides can talk again (the losing side's writes are discarded).
+    reconcile_time: Duration = Field(default=1800.0, ge=0)
     #: Creating missing VMs at a surviving centre (active-active scale-out, restores).
     start_time: Duration = Field(default=300.0, ge=0)
     failover: PolicyRef = PolicyRef(name="witness-quorum")

@@ -88,10 +88,20 @@ def test_without_a_witness_timeout_splits_the_brain_and_quorum_waits() -> None:
     timeout = Simulation(dr_scenario([cut()], policy="timeout", witness=False), 1)
     incidents = rows(timeout, "incidents")
     (pair,) = by_system(incidents, "both")
-    # both sides go on alone until the link is back and the older one stands down
-    assert pair["split_brain_s"] == pytest.approx(20 * 60, abs=10)
+    # both sides go on alone past the cut, until the pair is reconciled: here by the
+    # automatic failback 10 min after the link is back (before the 30-min reconciliation)
+    assert pair["split_brain_s"] == pytest.approx(20 * 60 + 600, abs=10)
     assert pair["unnecessary"] == "false_alarm" and pair["data_lost_gb"] > 0
     assert controller(timeout).split_brain_s[0] == pytest.approx(pair["split_brain_s"])
+    # a 2-minute reconciliation: the older side stands down then, its writes discarded
+    quick = Simulation(
+        dr_scenario([cut()], policy="timeout", witness=False, reconcile_time="2m"), 1
+    )
+    (pair,) = by_system(rows(quick, "incidents"), "both")
+    assert pair["split_brain_s"] == pytest.approx(20 * 60 + 120, abs=10)
+    assert pair["data_lost_gb"] > 0 and controller(quick).repl.conserved()
+    kinds = quick.recorder.events["reason"]
+    assert any("stands down: reconciled" in str(k) for k in kinds)
     quorum = Simulation(dr_scenario([cut()], policy="witness-quorum", witness=False), 1)
     (waited,) = by_system(rows(quorum, "incidents"), "both")
     assert waited["dr_action"] == "" and waited["restored_by"] == "repair"

@@ -208,6 +208,7 @@ def test_a_cut_of_the_changsha_interconnect_with_a_witness() -> None:
     sim, result = drill("link-cut-cs-witness")
     dr = result.summary["dr"]
     assert dr["failovers"] == 0 and dr["split_brain_s"] == 0.0 and dr["data_lost_gb"] == 0.0
+    assert dr["unnecessary_actions"] == 0  # a real cut: the fences were required
     assert dr["fences"] == len(pairs(sim)) + 1  # + the container platform, which has no VMs
     rows = incidents(result)
     assert {r["dr_action"] for r in rows} == {"fence"}
@@ -227,10 +228,20 @@ def test_a_cut_of_the_changsha_interconnect_without_a_witness() -> None:
     assert dr["systems_with_split_brain"] >= len(aa)
     assert dr["unnecessary_failovers"] == dr["failovers"] >= 2 * len(aa)
     assert dr["data_lost_gb"] > 0
+    # the split lasts past the cut until the operator has reconciled the pair
+    reconcile = sim.scenario.dr.reconcile_time if sim.scenario.dr else 0.0
+    assert reconcile == 1800.0
     for row in incidents(result):
         if row["system"] in aa:
-            assert row["split_brain_s"] == pytest.approx(20 * 60, abs=15)
+            assert row["split_brain_s"] == pytest.approx(20 * 60 + reconcile, abs=15)
             assert row["unnecessary"] == "false_alarm"
+    # a quicker reconciliation ends the split sooner, and the loser's writes lost are fewer
+    quick_sim, quick = drill("link-cut-cs-no-witness", **{"dr.reconcile_time": "5m"})
+    assert quick.summary["dr"]["split_brain_s"] == pytest.approx(
+        dr["split_brain_s"] - (reconcile - 300) * dr["systems_with_split_brain"], rel=1e-3
+    )
+    assert 0 < quick.summary["dr"]["data_lost_gb"] < dr["data_lost_gb"]
+    assert dr_of(quick_sim).repl.conserved()
     # witness-quorum without a witness: no automatic failover; the pairs freeze instead
     sim, result = drill("link-cut-cs-no-witness", **{"dr.failover.name": "witness-quorum"})
     dr = result.summary["dr"]
@@ -288,6 +299,10 @@ def test_a_flapping_gray_interconnect() -> None:
     assert dr["heartbeat_transitions"] > 50  # the monitors report losses that are not there
     assert dr["failovers"] == 0 and dr["split_brain_s"] == 0.0
     assert dr["fences"] > 0 and result.summary["availability"]["min"] == 1.0
+    # nothing failed (the pairs stayed in sync): every fence was unnecessary, and counted
+    assert dr["unnecessary_actions"] == dr["fences"]
+    rows = [r for r in incidents(result) if r["dr_action"] == "fence"]
+    assert rows and all(r["unnecessary"] == "false_alarm" for r in rows)
     # acting on every false report: unnecessary failovers
     sim, result = drill("flapping-link", **{"dr.failover.name": "timeout"})
     dr = result.summary["dr"]

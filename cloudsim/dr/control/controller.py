@@ -119,6 +119,7 @@ class DRController:
             monitored=self.loop.monitored,
             progress=self.loop.progress,
         )
+        self.settlement.rejoined = self.recovery.rejoined
         self.failback = Failback(
             ctx.world,
             net=self.net,

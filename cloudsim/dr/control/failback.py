@@ -118,8 +118,14 @@ class Failback:
             winner = state.winner if state.winner in plan.home else plan.home[0]
             loser = plan.home.index(winner) ^ 1
             lost = self.repl.drop_mirror(s, loser)
-            if state.open:
-                self.recovery.charge(state.open[-1], lost, time)
+            record = state.open[-1] if state.open else None
+            if record is None and lost > 0:  # every byte dropped is charged to a record
+                record = self.recovery.log.new_record(
+                    state, "reconcile", (plan.home[loser],), winner, time
+                )
+                record.completed_at = time
+            if record is not None:
+                self.recovery.charge(record, lost, time)
         self.repl.resynced[s] += self.repl.mirror[s].sum()
         self.repl.mirror[s] = 0.0
         self.repl.bring_back(s)
@@ -156,6 +162,7 @@ class Failback:
                 )
         state.shed.clear()
         state.short = False
+        state.reconcile_at = math.nan
         state.phase = "normal"
         if state.split_since is not None:  # reconciled: the split ends with the failback
             self.settlement.end_split(state, time)

@@ -133,6 +133,7 @@ class Recovery:
             if centre in state.fenced or centre not in state.primaries:
                 continue
             record = self.log.new_record(state, "fence", (centre,), -1, time, policy)
+            record.unnecessary = self._fence_needless(state, centre)
             if not delivered:
                 record.failure = "fence undeliverable: no route and no witness"
                 continue
@@ -154,6 +155,19 @@ class Recovery:
                 reason=f"{policy}: fence {self.centres[centre]}",
             )
             self.settlement.settle(state, time)
+
+    def _fence_needless(self, state: SystemState, centre: int) -> str:
+        """Why fencing ``centre`` for the system was not required by any real fault ("":
+        it was): the centre is alive and still in sync with its pair's other side (a gray
+        link that drops heartbeats, not writes), or alive and reachable from every other
+        centre of its design."""
+        if not self.net.alive[centre]:
+            return ""
+        peer = peer_of(state.plan, centre)
+        if peer is not None:
+            return "false_alarm" if self.net.sync_ok(centre, peer) else ""
+        others = [c for c in self.monitored if c != centre]
+        return "false_alarm" if all(self.net.can_tell(c, centre) for c in others) else ""
 
     def shed(self, state: SystemState, centre: int | None, policy: str, time: float) -> None:
         """Stop the system's VMs in ``centre`` (``None``: wherever it serves) to free room;
@@ -386,6 +400,52 @@ class Recovery:
         self.log.check_healed(record)
         self.settlement.refresh(time)
         self.progress(time)
+
+    def rejoined(self, state: SystemState, time: float) -> None:
+        """The two writers of a split brain can talk again (no witness): the operator's
+        reconciliation ends it ``dr.reconcile_time`` later (once per rejoin)."""
+        if not math.isnan(state.reconcile_at):
+            return
+        state.reconcile_at = time + self.spec.reconcile_time
+        self.record_event(
+            time, EventKind.DR_ACTION, system=state.plan.index, reason="reconciliation starts"
+        )
+        self.schedule(
+            state.reconcile_at,
+            partial(self._reconciled, state, state.generation, state.reconcile_at),
+        )
+
+    def _reconciled(self, state: SystemState, gen: int, due: float, time: float) -> None:
+        """The reconciliation is done: the sides a newer decision replaced stand down and
+        the writes they took apart are discarded (recorded as lost). Cut again meanwhile:
+        nothing (the next rejoin starts a new one)."""
+        if gen != state.generation or state.reconcile_at != due:
+            return
+        state.reconcile_at = math.nan
+        plan = state.plan
+        newest = state.winner
+        if state.split_since is None or newest not in state.primaries:
+            return
+        stale = [c for c in sorted(state.primaries - {newest}) if self.net.can_tell(c, newest)]
+        if not stale:
+            return
+        record = state.open[-1] if state.open else None
+        for c in stale:
+            state.primaries.discard(c)
+            state.alone.discard(c)
+            if c in plan.home and plan.mode == "active-active":
+                lost = self.repl.drop_mirror(plan.index, plan.home.index(c))
+                if record is None:
+                    record = self.log.new_record(state, "reconcile", (c,), newest, time)
+                    record.completed_at = time
+                self.charge(record, lost, time)
+            self.record_event(
+                time,
+                EventKind.DR_STAND_DOWN,
+                system=plan.index,
+                reason=f"{self.centres[c]} stands down: reconciled",
+            )
+        self.settlement.settle(state, time)
 
     def resume_home(self, state: SystemState, policy: str, time: float) -> None:
         """Stop a recovery elsewhere that has not brought the system up yet (a restore or a

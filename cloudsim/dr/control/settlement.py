@@ -1,8 +1,10 @@
 """Settlement: after every change, each system's ground truth is worked out again.
 
 - **stand-down**: a stale primary that can reach the centre a newer decision made primary
-  learns it was replaced and stops (without a witness the newest decision wins; the
-  loser's writes are discarded at failback and recorded as lost);
+  learns it was replaced and stops. Without a witness, two sides that wrote apart (a split
+  brain) go on writing when they can talk again, until the operator reconciles them
+  (``dr.reconcile_time`` later, :meth:`Recovery.rejoined`): the newest decision wins, the
+  loser's writes are discarded and recorded as lost;
 - **serving** = writable (:mod:`cloudsim.dr.control.authority`): the availability ledger
   counts a system's running VMs in its serving centres (the :class:`ServingLog`);
 - **split-brain**: the intervals during which two or more writable centres are not in sync
@@ -71,6 +73,10 @@ class Settlement:
         self.log = log
         self.record_event = recorder.event
         self.reroute = reroute
+        #: Called when a split pair can talk again without a witness (the controller sets it
+        #: to :meth:`~cloudsim.dr.control.recovery.Recovery.rejoined`): the operator's
+        #: reconciliation, a timed step, ends the split.
+        self.rejoined: Callable[[SystemState, float], None] = lambda state, time: None
         self.centres = net.centres
         plans = [state.plan for state in systems]
         #: Where each system is served from (ground truth), for the availability ledger.
@@ -107,7 +113,16 @@ class Settlement:
         s = plan.index
         newest = state.winner
         if newest >= 0 and newest in state.primaries:
-            for c in sorted(state.primaries - {newest}):
+            stale = sorted(state.primaries - {newest})
+            if (
+                state.split_since is not None
+                and self.net.witness is None
+                and any(self.net.can_tell(c, newest) for c in stale)
+            ):
+                # two writers that can talk again: the operator must reconcile them first
+                self.rejoined(state, time)
+                stale = []
+            for c in stale:
                 if self.net.can_tell(c, newest):  # a stale primary learns it was replaced
                     state.primaries.discard(c)
                     state.alone.discard(c)
