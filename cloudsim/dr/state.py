@@ -39,6 +39,10 @@ class SystemState:
     #: A recovery completed without the VMs the system needs there (no room): it does not
     #: carry its load, takes no writes, and goes home as soon as its home is back.
     short: bool = False
+    #: Sides of a pair going on alone whose traffic redirect (GSLB/DNS) is not done yet: no
+    #: client reaches them; and sides still starting the VMs they lack there.
+    redirecting: set[int] = field(default_factory=set)
+    scaling: set[int] = field(default_factory=set)
     #: Without a witness: when the operator's reconciliation of a split-brain ends (NaN:
     #: none under way).
     reconcile_at: float = float("nan")

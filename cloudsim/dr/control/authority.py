@@ -70,7 +70,7 @@ class WriteAuthority:
         if not plan.managed:
             return {c for c in range(len(self.centres)) if self.net.alive[c]}
         partners = state.primaries - state.fenced
-        live = {c for c in partners if self.net.alive[c]}
+        live = {c for c in partners if self.net.alive[c]} - state.redirecting
         if self.in_sync(state):
             return live
         if self.witness is not None:  # only the holder of the witness lock writes

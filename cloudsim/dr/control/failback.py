@@ -163,6 +163,8 @@ class Failback:
         state.shed.clear()
         state.short = False
         state.reconcile_at = math.nan
+        state.redirecting.clear()
+        state.scaling.clear()
         state.phase = "normal"
         if state.split_since is not None:  # reconciled: the split ends with the failback
             self.settlement.end_split(state, time)

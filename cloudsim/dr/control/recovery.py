@@ -1,7 +1,8 @@
 """Recovery actions: what a policy's ``FailOver``, ``Fence`` and ``Shed`` do.
 
-``FailOver`` to the other side of an active-active pair continues there alone (scale-out
-through the placer when that side runs fewer VMs than the system needs); to a remote
+``FailOver`` to the other side of an active-active pair continues there alone once the
+traffic redirect (GSLB/DNS, ``dr.redirect_time``) is done (scale-out through the placer
+when that side runs fewer VMs than the system needs); to a remote
 standby it promotes the warm standby (resize) or creates the cold one through the placer
 (standby pools), then redirects traffic; a corrupted or backup-only system is restored from
 its backup (size / restore bandwidth) first. The side left behind is deposed if it is dead
@@ -222,17 +223,32 @@ class Recovery:
             system=s,
             reason=f"{policy}: {self.centres[side]} continues alone",
         )
-        self.settlement.settle(state, time)
-        missing = self.capacity.missing(state.plan, side, state.promoted)
-        if missing:
-            gen = state.generation
+        # the side's clients and the lost side's reach it once the GSLB/DNS redirect is done
+        gen = state.generation
+        state.redirecting.add(side)
+        self.schedule(
+            time + self.spec.redirect_time, partial(self._redirected, state, side, record, gen)
+        )
+        if self.capacity.missing(state.plan, side, state.promoted):
+            state.scaling.add(side)
             self.schedule(
                 time + self.spec.start_time,
                 partial(self._scale_out, state, side, record, gen),
             )
-        else:
+        self.settlement.settle(state, time)
+
+    def _redirected(
+        self, state: SystemState, side: int, record: Decision, gen: int, time: float
+    ) -> None:
+        """A pair side going on alone: traffic reaches it."""
+        if gen != state.generation:
+            return
+        state.redirecting.discard(side)
+        if side not in state.scaling:
             record.completed_at = time
-        self.log.check_healed(record)
+            self.log.check_healed(record)
+        self.settlement.refresh(time)
+        self.progress(time)
 
     def _scale_out(
         self, state: SystemState, side: int, record: Decision, gen: int, time: float
@@ -243,9 +259,11 @@ class Recovery:
         created, missing = self.create_for(state, flavors, side, time, "scale-out")
         record.vms_created += created
         record.vms_missing += missing
-        record.completed_at = time
+        state.scaling.discard(side)
         state.short = self._short(state, side)
-        self.log.check_healed(record)
+        if side not in state.redirecting:
+            record.completed_at = time
+            self.log.check_healed(record)
         self.settlement.refresh(time)
         self.progress(time)
 
@@ -469,6 +487,8 @@ class Recovery:
         self.absorbed_bytes += self.repl.drop_away(s)
         state.reserved = None
         state.short = False
+        state.redirecting.clear()
+        state.scaling.clear()
         state.primaries = set(plan.home)
         state.fenced.clear()
         state.alone.clear()
