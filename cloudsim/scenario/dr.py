@@ -77,6 +77,12 @@ class Asynchronous(Model):
     #: Share of the route's bottleneck bandwidth (absent: in proportion to the system's
     #: mean write rate among the systems replicating to the same centre).
     share: float | None = Field(default=None, gt=0, le=1)
+    #: Shipping interval: writes are shipped in batches (journal cycles) every ``interval``
+    #: (0: streamed as they come). The copy lags by at least the batch being filled.
+    interval: Duration = Field(default=30.0, ge=0, le=86400)
+    #: Transfer and apply delay of a shipped batch, added to the route's one-way latency
+    #: (the in-flight time).
+    delay: Duration = Field(default=0.0, ge=0, le=86400)
 
 
 class Backup(Model):

@@ -58,7 +58,9 @@ def test_a_centre_loss_shifts_the_pair_and_promotes_the_warm_standby() -> None:
     assert one["dr_action"] == "failover" and one["to_datacenter"] == "dr"
     # warm standby: decision + 2 min to resize + 60 s redirect
     assert one["rto_s"] == pytest.approx(one["decided_at"] - DAY + 120 + 60)
-    assert one["restored_by"] == "dr" and one["data_lost_s"] == 0.0
+    # the asynchronous copy lacks the batch being filled (none: the loss falls on a 30 s
+    # batch boundary) and the writes in flight (the route's one-way latency)
+    assert one["restored_by"] == "dr" and 0.0 < one["data_lost_s"] < 1.0
     assert one["failback_s"] is not None and one["failback_s"] >= 0
     assert not by_system(incidents, "two")  # dc2 only, mode none
     assert dr.split_brain_s.sum() == 0

@@ -66,7 +66,11 @@ class DRController:
         self.witness: str | None = witness_name(site) if site is not None else None
         self.net = NetworkTruth(ctx.world, ctx.hosts, ctx.components, spec, self.witness, site)
         self.capacity = RecoveryCapacity(ctx.world, ctx.platform, plans)
-        self.repl = Replication(np.array([p.write_rate for p in plans]), [p.shape for p in plans])
+        self.repl = Replication(
+            np.array([p.write_rate for p in plans]),
+            [p.shape for p in plans],
+            np.array([p.async_interval for p in plans]),
+        )
         #: The decision records (the recorder's, which the availability ledger reads).
         self.records: list[Decision] = ctx.recorder.decisions
         self.tick = ReplicationTick(ctx.env, self.repl, plans, spec.tick, ctx.horizon, ctx.count)

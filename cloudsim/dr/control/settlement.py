@@ -174,17 +174,26 @@ class Settlement:
         repl = self.repl
         n = len(writers)
         share = 1.0 / n if n else 0.0
-        repl.write_on[s] = 1.0 if n else 0.0
         repl.away_in[s] = share * len(writers - set(plan.home))
-        if plan.async_to >= 0:
-            repl.async_in[s] = share * len(writers - {plan.async_to, *self._not_home(plan)})
+        if plan.async_to < 0:
+            repl.write_on[s] = 1.0 if n else 0.0
+        else:
+            repl.set_flow(
+                s,
+                1.0 if n else 0.0,
+                share * len(writers - {plan.async_to, *self._not_home(plan)}),
+            )
             sources = [
                 c
                 for c in (*plan.home, *state.primaries)
                 if c != plan.async_to and self.net.alive[c]
             ]
-            cap = max((self.net.throughput(c, plan.async_to) for c in sources), default=0.0)
+            best = max(((self.net.throughput(c, plan.async_to), c) for c in sources), default=None)
+            cap = best[0] if best is not None else 0.0
             repl.async_cap[s] = cap * self.async_share[s]
+            if best is not None and cap > 0:  # in flight: one-way latency, transfer, apply
+                rtt_ms = self.net.route(best[1], plan.async_to, False)[1]
+                repl.flight[s] = rtt_ms / 2000.0 + plan.async_delay
         pair = sync_pair(plan)
         if pair is not None:
             synced = self.authority.in_sync(state) if plan.mode == "active-active" else False
