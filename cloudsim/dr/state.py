@@ -43,6 +43,8 @@ class SystemState:
     #: client reaches them; and sides still starting the VMs they lack there.
     redirecting: set[int] = field(default_factory=set)
     scaling: set[int] = field(default_factory=set)
+    #: The restore copy in progress (its flow on the links), if any.
+    restore_flow: int | None = None
     #: Without a witness: when the operator's reconciliation of a split-brain ends (NaN:
     #: none under way).
     reconcile_at: float = float("nan")

@@ -196,6 +196,9 @@ class DR(Model):
     tick: Duration = Field(default=300.0, gt=0)
     #: Traffic reaches a newly promoted centre this long after promotion (DNS/GSLB TTL).
     redirect_time: Duration = Field(default=60.0, ge=0)
+    #: Restores from backup running at once (the others wait in order); absent: all run
+    #: and share the links they cross (max-min fair) within each one's restore bandwidth.
+    concurrent_restores: int | None = Field(default=None, ge=1, le=100_000)
     #: Without a witness, a split brain lasts until the operator reconciles the pair: this
     #: long after its two sides can talk again (the losing side's writes are discarded).
     reconcile_time: Duration = Field(default=1800.0, ge=0)

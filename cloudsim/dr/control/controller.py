@@ -36,6 +36,7 @@ from cloudsim.dr.control.recovery import Recovery
 from cloudsim.dr.control.settlement import Settlement
 from cloudsim.dr.control.tick import ReplicationTick
 from cloudsim.dr.detection import HeartbeatMonitors
+from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.observation import Action, FailBack, FailOver, FailOverCentre, Fence, Shed
 from cloudsim.dr.plan import SystemPlan
@@ -108,6 +109,10 @@ class DRController:
             reroute=self.loop.reroute,
         )
         ctx.recorder.serving = self.settlement.serving
+        #: Restore copies sharing the links (max-min fair).
+        self.flows = FlowNetwork(
+            self.net.link_capacity(), ctx.calendar.schedule, spec.concurrent_restores
+        )
         self.recovery = Recovery(
             self.systems,
             spec,
@@ -122,6 +127,7 @@ class DRController:
             recorder=ctx.recorder,
             monitored=self.loop.monitored,
             progress=self.loop.progress,
+            flows=self.flows,
         )
         self.settlement.rejoined = self.recovery.rejoined
         self.failback = Failback(
@@ -189,6 +195,7 @@ class DRController:
                 self.loop.consult("corruption", time)
             return
         self.settlement.refresh(time, force=False)
+        self.flows.set_capacity(self.net.link_capacity(), time)
 
     def _execute(self, action: Action, policy: str, time: float) -> None:
         """A policy's valid action (other than ``Wait``), to the part that carries it out."""

@@ -2,10 +2,11 @@
 
 ``FailOver`` to the other side of an active-active pair continues there alone once the
 traffic redirect (GSLB/DNS, ``dr.redirect_time``) is done (scale-out through the placer
-when that side runs fewer VMs than the system needs); to a remote
-standby it promotes the warm standby (resize) or creates the cold one through the placer
-(standby pools), then redirects traffic; a corrupted or backup-only system is restored from
-its backup (size / restore bandwidth) first. The side left behind is deposed if it is dead
+when that side runs fewer VMs than the system needs); to a remote standby it promotes the
+warm standby (resize) or creates the cold one through the placer (standby pools), then
+redirects traffic; a corrupted or backup-only system is restored from its backup first: a
+copy of its size, at most its restore bandwidth, sharing the links it crosses with the
+other restores (:mod:`cloudsim.dr.flows`). The side left behind is deposed if it is dead
 or can be told (over the heartbeat channel). ``Fence`` stops a centre's writes when it can
 be reached (or, with a witness, as it loses quorum). ``Shed`` stops a system's VMs in a
 centre to free room (they come back at failback). A decision that cannot be carried out
@@ -29,7 +30,9 @@ from cloudsim.dr.capacity import RecoveryCapacity
 from cloudsim.dr.control.authority import WriteAuthority, peer_of, sync_pair
 from cloudsim.dr.control.log import DecisionLog
 from cloudsim.dr.control.settlement import Settlement
+from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
+from cloudsim.dr.plan import GBPS
 from cloudsim.dr.replication import Replication, last_backup_start
 from cloudsim.dr.state import SystemState
 from cloudsim.kernel import Calendar
@@ -61,8 +64,10 @@ class Recovery:
         recorder: Recorder,
         monitored: tuple[int, ...],
         progress: Callable[[float], None],
+        flows: FlowNetwork,
     ) -> None:
         self.systems = systems
+        self.flows = flows
         self.spec = spec
         self.net = net
         self.authority = authority
@@ -346,10 +351,13 @@ class Recovery:
             to = plan.home[0] if corrupted and self.net.alive[plan.home[0]] else plan.restore_to
         source = tuple(sorted(state.primaries))
         in_place = to in plan.home and corrupted
+        path = self.net.path_links(plan.backup_to, to) if plan.backup is not None else None
         if plan.backup is None:
             why = "no backup: the data cannot be restored"
         elif not self.net.alive[to]:
             why = "target down"
+        elif not self.net.alive[plan.backup_to] or path is None:
+            why = "no route from the backup centre"
         else:
             why = "" if in_place else self.authority.take_lock(state, to)
         if self._refuse(state, to, why, "restore", source, policy, time):
@@ -384,9 +392,22 @@ class Recovery:
         self.record_event(
             time, EventKind.DR_ACTION, system=s, reason=f"{policy}: restore at {self.centres[to]}"
         )
-        done = time + plan.restore_seconds() + (0.0 if in_place else self.spec.start_time)
-        self.schedule(done, partial(self._restored, state, to, record, in_place, state.generation))
+        # the copy shares the links it crosses with the other restores (max-min fair)
+        assert path is not None
+        bandwidth = (plan.backup.restore_bandwidth or plan.backup.bandwidth) * GBPS
+        copied = partial(self._copied, state, to, record, in_place, state.generation)
+        state.restore_flow = self.flows.start(path, plan.restore_gb * 1e9, bandwidth, copied, time)
         self.settlement.settle(state, time)
+
+    def _copied(
+        self, state: SystemState, to: int, record: Decision, in_place: bool, gen: int, time: float
+    ) -> None:
+        """The restore copy is through: VMs start (elsewhere), then traffic is redirected."""
+        if gen != state.generation:
+            return
+        state.restore_flow = None
+        done = time + (0.0 if in_place else self.spec.start_time)
+        self.schedule(done, partial(self._restored, state, to, record, in_place, gen))
 
     def _restored(
         self, state: SystemState, to: int, record: Decision, in_place: bool, gen: int, time: float
@@ -474,6 +495,9 @@ class Recovery:
         plan = state.plan
         s = plan.index
         state.generation += 1  # the recovery's pending steps are stale
+        if state.restore_flow is not None:  # its bandwidth goes to the other restores
+            self.flows.cancel(state.restore_flow, time)
+            state.restore_flow = None
         for vm_id in list(state.dr_vms):
             row = self.capacity.row_of(vm_id)
             if row is not None:
