@@ -1,6 +1,7 @@
 """The fault injector: failures as timed actions on the kernel's calendar.
 
-Stochastic failures: every component of a class gets its time to failure drawn at once
+Stochastic failures: every component of a class (or the subset its ``only`` selects: by
+name, centre, centre role or pool) gets its time to failure drawn at once
 (one vectorised draw per class, when the calendar starts); when it fails, a repair crew of
 the class is taken (or the repair queues, first come first served), the repair time is
 drawn, and after the repair the next time to failure is drawn. Scripted and trace faults
@@ -128,11 +129,11 @@ class FaultInjector:
         """Initial times to failure (one draw per class), scripted and trace faults (called
         when the calendar starts)."""
         for kind, spec in self._rates.items():
-            n = self.catalog.count(kind)
-            if n == 0:
+            members = self.catalog.select(kind, spec.only)
+            if members.size == 0:
                 continue
-            times = draw_time_to_failure(spec.time_to_failure, self._ttf_rng[kind], n)
-            for i, t in enumerate(times.tolist()):
+            times = draw_time_to_failure(spec.time_to_failure, self._ttf_rng[kind], members.size)
+            for i, t in zip(members.tolist(), times.tolist(), strict=True):
                 self.schedule(t, partial(self._fail, kind, i))
         start = self.world.scenario.meta.start
         for fault in self.spec.scripted:

@@ -109,8 +109,24 @@ RepairTime = Annotated[
 ]
 
 
+class ComponentSelection(Model):
+    """The members of a class that fail (every selector given must match)."""
+
+    #: Globs on the components' names (``cs-*``, ``cs-idc/rack00*``).
+    names: list[str] | None = Field(default=None, min_length=1)
+    #: Members in these data centres (a link: with an end there; a site: holding one).
+    datacenters: list[Name] | None = Field(default=None, min_length=1)
+    #: Members in data centres of these roles.
+    roles: list[Literal["production", "full-backup", "data-backup"]] | None = Field(
+        default=None, min_length=1
+    )
+    #: Hosts of these pools (the ``host`` class only).
+    pools: list[Name] | None = Field(default=None, min_length=1)
+
+
 class ComponentFaults(Model):
-    """Every component of one class fails and is repaired independently (as good as new).
+    """Every component of one class (or those ``only`` selects) fails and is repaired
+    independently (as good as new).
 
     Repairs wait for a free crew of the class (first come, first served); ``crews`` absent
     means one crew per failed component (no queue).
@@ -119,6 +135,8 @@ class ComponentFaults(Model):
     time_to_failure: TimeToFailure
     repair: RepairTime
     crews: int | None = Field(default=None, ge=1, le=1_000_000)
+    #: Only these members fail (absent: every member of the class).
+    only: ComponentSelection | None = None
 
 
 class ScriptedFault(Model):
