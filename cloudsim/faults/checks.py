@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 from datetime import datetime
+from fnmatch import fnmatchcase
 
 import numpy as np
 
@@ -45,6 +46,13 @@ def fault_problems(world: World) -> list[Finding]:
                 (loc, f"{shown} is at or after the horizon ({format_duration(meta.horizon)})")
             )
 
+    if faults.corruption is not None:
+        names = [system.name for system in scenario.systems]
+        for k, glob in enumerate(faults.corruption.systems):
+            if not any(fnmatchcase(name, glob) for name in names):
+                found.append(
+                    (("faults", "corruption", "systems", k), f"{glob!r} matches no system")
+                )
     centres = set(catalog.names["datacenter"])
     pools = {p.name for p in scenario.pools}
     for kind, spec in faults.rates().items():

@@ -5,8 +5,9 @@ name, centre, centre role or pool) gets its time to failure drawn at once
 (one vectorised draw per class, when the calendar starts); when it fails, a repair crew of
 the class is taken (or the repair queues, first come first served), the repair time is
 drawn, and after the repair the next time to failure is drawn. Scripted and trace faults
-are put on the calendar up front. So a year of a platform costs two calendar operations per
-failure, not a process per host.
+are put on the calendar up front, and so are random (Poisson) data corruptions of the
+systems ``faults.corruption`` selects (their own ``corruption`` stream). So a year of a
+platform costs two calendar operations per failure, not a process per host.
 
 Failure domains: a component's failure takes down every host under it (a power domain its
 racks' hosts; a data centre or site all of its hosts; a site also its witness); a link or a
@@ -31,6 +32,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import partial
 from typing import Any
 
@@ -48,6 +50,7 @@ from cloudsim.scenario.faults import (
     Faults,
     FixedRepair,
     LognormalRepair,
+    RandomCorruption,
     RepairTime,
     TimeToFailure,
     TraceFaults,
@@ -118,6 +121,9 @@ class FaultInjector:
         self._ttf_rng = dict(zip(COMPONENT_CLASSES, faults_rng.spawn(classes), strict=True))
         self._repair_rng = dict(zip(COMPONENT_CLASSES, repairs_rng.spawn(classes), strict=True))
         self._trace_rng = faults_rng.spawn(len(spec.traces)) if spec.traces else []
+        self._corruption_rng = ctx.stream("corruption")
+        #: Each system's corruption in progress (random corruptions skip a corrupted system).
+        self._corrupted: dict[int, Outage] = {}
         self._rates = spec.rates()
         self._crews = {k: _Crews(s.crews) for k, s in self._rates.items()}
         self._hosts_down_now = 0
@@ -159,6 +165,33 @@ class FaultInjector:
                 self.schedule(at, action)
         for trace, rng in zip(self.spec.traces, self._trace_rng, strict=True):
             self._prime_trace(trace, rng)
+        if self.spec.corruption is not None:
+            self._prime_corruption(self.spec.corruption, self._corruption_rng)
+
+    def _prime_corruption(self, spec: RandomCorruption, rng: np.random.Generator) -> None:
+        """Poisson corruption times of every selected system, in system order (one stream:
+        the same corruptions whatever the rest of the run does)."""
+        names = list(self.world.systems)
+        for system, name in enumerate(names):
+            if not any(fnmatchcase(name, glob) for glob in spec.systems):
+                continue
+            at = 0.0
+            number = 0
+            while True:
+                at += float(rng.exponential(spec.mean_interval))
+                if at >= self.horizon:
+                    break
+                noticed = at + float(draw_repair_time(spec.noticed_after, rng, 1)[0])
+                label = f"{spec.name}:{name}#{number}"
+                self.schedule(at, partial(self._random_corrupt, label, system, noticed))
+                number += 1
+
+    def _random_corrupt(self, label: str, system: int, noticed: float, time: float) -> None:
+        ongoing = self._corrupted.get(system)
+        if ongoing is not None and math.isnan(ongoing.end):
+            return  # still corrupted: not restored yet
+        self._corrupt(label, system, noticed, time, "stochastic")
+        self._corrupted[system] = self.outages[-1]
 
     # -- stochastic failures ----------------------------------------------------------------
     def _fail(self, kind: str, index: int, time: float) -> None:
@@ -224,14 +257,16 @@ class FaultInjector:
         self.state.link_loss[link] = 1.0 - survive
         self.state.link_extra_ms[link] = sum(extra for _, extra in active)
 
-    def _corrupt(self, label: str, system: int, noticed: float, time: float) -> None:
+    def _corrupt(
+        self, label: str, system: int, noticed: float, time: float, cause: str = "scripted"
+    ) -> None:
         """A system's data is corrupted at ``time``; the damage is noticed at ``noticed``;
         the outage ends when DR restores the data (the controller sets ``end``)."""
         outage = Outage(
             len(self.outages),
             label,
             "data",
-            "scripted",
+            cause,
             time,
             (("data", system),),
             effect="corrupt",

@@ -221,6 +221,20 @@ class AvailabilityRule(Model):
     required_fraction: float = Field(default=0.5, gt=0, le=1)
 
 
+class RandomCorruption(Model):
+    """Random data corruptions of business systems (ransomware, a bad batch job): for each
+    system ``systems`` selects, a Poisson process with ``mean_interval`` between
+    corruptions; each is noticed after a ``noticed_after`` delay (a repair-time
+    distribution), then DR restores it from a backup taken before it (as a scripted
+    ``corrupt`` fault). A system already corrupted is not corrupted again until restored."""
+
+    name: Name = "corruption"
+    #: Globs on system names.
+    systems: list[str] = Field(default=["*"], min_length=1)
+    mean_interval: Duration = Field(gt=0)
+    noticed_after: RepairTime
+
+
 class Faults(Model):
     """Failures injected into a run, local HA, and the availability rule of the ledger."""
 
@@ -236,6 +250,7 @@ class Faults(Model):
     witness_site: Name | None = None
     scripted: list[ScriptedFault] = []
     traces: list[TraceFaults] = []
+    corruption: RandomCorruption | None = None
     local_ha: LocalHA = LocalHA()
     availability: AvailabilityRule = AvailabilityRule()
 

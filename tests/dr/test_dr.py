@@ -5,6 +5,7 @@ detection, common random numbers across policies."""
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 from typing import Any
 
@@ -385,3 +386,45 @@ def test_same_seed_same_incidents_and_the_policy_never_changes_the_faults() -> N
         other.run(steps=1)
         assert faults_of(other) is not None
         assert [(o.label, o.start, o.end) for o in faults_of(other).outages] == faults
+
+
+def test_random_corruptions_are_a_poisson_process_and_dr_restores_each() -> None:
+    """Random corruptions of ``one`` (backup-only) every 5 days on average over 200 days:
+    the count is Poisson's, each is noticed after its delay and restored from a backup taken
+    before it, and none starts while the previous one is not restored yet."""
+    scenario = dr_scenario(
+        horizon="200d",
+        one="backup-only",
+        faults={
+            "corruption": {
+                "systems": ["one"],
+                "mean_interval": "5d",
+                "noticed_after": {"distribution": "fixed", "value": "30m"},
+            }
+        },
+    )
+    sim = Simulation(scenario, 4)
+    result = sim.run(steps=1)
+    outages = [o for o in faults_of(sim).outages if o.effect == "corrupt"]
+    expected = 200 / 5  # minus the few skipped while one is being restored
+    assert abs(len(outages) - expected) < 4 * math.sqrt(expected)
+    assert all(o.label.startswith("corruption:one#") for o in outages)
+    assert all(o.noticed == pytest.approx(o.start + 1800) for o in outages)
+    for earlier, later in itertools.pairwise(outages):
+        assert earlier.end <= later.start  # restored before the next one
+    rows_ = [r for r in result.tables["incidents"].to_pylist() if r["cause"] == "stochastic"]
+    restores = [r for r in rows_ if r["dr_action"] == "restore"]
+    assert len(restores) == len(outages) and all(r["restored_by"] == "dr" for r in restores)
+    # the same seed, another failover policy: the same corruptions (their own stream)
+    other = Simulation(
+        dr_scenario(
+            horizon="200d",
+            one="backup-only",
+            policy="manual",
+            faults=scenario.faults.model_dump(include={"corruption"}) if scenario.faults else {},
+        ),
+        4,
+    )
+    other.run(steps=1)
+    starts = [o.start for o in faults_of(other).outages if o.effect == "corrupt"]
+    assert starts[: len(outages) // 2] == [o.start for o in outages][: len(outages) // 2]

@@ -639,6 +639,17 @@ def only_problem(faults: dict[str, Any]) -> Any:
             "faults.rack.only.pools",
             "pools select hosts, not rack components",
         ),
+        (
+            {
+                "corruption": {
+                    "systems": ["nothing-*"],
+                    "mean_interval": "30d",
+                    "noticed_after": exponential("1h"),
+                }
+            },
+            "faults.corruption.systems[0]",
+            "'nothing-*' matches no system",
+        ),
     ],
 )
 def test_bad_fault_sections_are_clear_problems(
