@@ -233,8 +233,7 @@ def test_builtin_policies_wait_for_a_home_expected_back_before_a_recovery_would_
     assert acted == [Wait(until=403.0, reason="as: home expected back first")], acted
     assert FailOver("as", to="dr") in decide(replace(lost, time=403.0))
     statuses = tuple(
-        replace(s, home_back_at=210.0 + 3600.0 + 1.0) if s.name == "as" else s
-        for s in lost.systems
+        replace(s, home_back_at=210.0 + 3600.0 + 1.0) if s.name == "as" else s for s in lost.systems
     )
     assert FailOver("as", to="dr") in decide(replace(lost, systems=statuses))
     assert FailOver("as", to="dr") in decide(lost, wait_for_home=False)
@@ -245,9 +244,7 @@ def test_a_restore_delay_holds_a_restore_back() -> None:
 
     lost = sample_observations()[4]
     statuses = tuple(
-        replace(s, home=("dc-a",), primaries=("dc-a",), home_back_at=None)
-        if s.name == "bk"
-        else s
+        replace(s, home=("dc-a",), primaries=("dc-a",), home_back_at=None) if s.name == "bk" else s
         for s in lost.systems
     )
     obs = replace(lost, systems=statuses)
