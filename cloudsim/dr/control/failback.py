@@ -161,6 +161,8 @@ class Failback:
                     state, [flavor] * (count - have), centres[0], time, "failback"
                 )
         state.shed.clear()
+        if state.short:  # it never served away: home resumes with its own intact copy
+            self.recovery.unlose(state)
         state.short = False
         state.reconcile_at = math.nan
         state.redirecting.clear()

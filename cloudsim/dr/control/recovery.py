@@ -523,13 +523,8 @@ class Recovery:
         for record in state.open:
             if record.action in ("failover", "restore") and math.isnan(record.completed_at):
                 record.unnecessary = record.unnecessary or "healed_first"
-            if record.action == "failover":  # charged when it was decided: not lost after all
-                self.charged_bytes -= record.data_lost_bytes
-                self.absorbed_bytes += record.data_lost_bytes
-            if record.action in ("failover", "restore"):
-                record.data_lost_bytes = 0.0
-                record.data_lost_s = 0.0
             record.failback_decided_at = record.failback_done_at = time
+        self.unlose(state)
         state.open.clear()
         self.record_event(
             time,
@@ -539,6 +534,18 @@ class Recovery:
         )
         self.settlement.refresh(time)
         self.progress(time)
+
+    def unlose(self, state: SystemState) -> None:
+        """The system resumes at home with its intact copy, never having served from its
+        recovery: what its open recoveries recorded as lost (the writes since the backup,
+        the async copy's lag) was not lost after all."""
+        for record in state.open:
+            if record.action == "failover":  # charged when it was decided
+                self.charged_bytes -= record.data_lost_bytes
+                self.absorbed_bytes += record.data_lost_bytes
+            if record.action in ("failover", "restore"):
+                record.data_lost_bytes = 0.0
+                record.data_lost_s = 0.0
 
     def _end_corruption(self, state: SystemState, time: float) -> None:
         """The restored data is whole again; in its own centres the system is back to normal."""
