@@ -12,6 +12,10 @@ No link ever carries more than its capacity.
 With ``concurrent`` set, at most that many flows run at once and the others wait in
 arrival order (an operator who queues restores rather than letting them share).
 
+A *stream* is a persistent flow of no fixed size (an asynchronous replication stream at
+most its share of its route): it shares the links with the transfers, and whoever owns it
+is told its rate after every change (``on_change``).
+
 A flow keeps the path it started on: a cut link on it stalls it (rate 0) until the link is
 back.
 """
@@ -33,6 +37,10 @@ Schedule = Callable[[float, Callable[[float], None]], None]
 
 #: Relative tolerance: a link this close to full is full, a flow this close to done is done.
 EPS = 1e-9
+
+
+def _never(time: float) -> None:
+    """The ``done`` of a persistent flow, and the default ``on_change``."""
 
 
 def max_min_rates(incidence: BoolArray, limits: FloatArray, capacity: FloatArray) -> FloatArray:
@@ -62,8 +70,19 @@ def max_min_rates(incidence: BoolArray, limits: FloatArray, capacity: FloatArray
         residual -= count * step
         full = residual <= EPS * np.maximum(capacity, 1.0)
         crossing = a[full].sum(axis=0) > 0 if full.any() else np.zeros(n_flows, bool)
-        frozen |= crossing | (rate >= limits * (1 - EPS))
+        at_limit = rate >= limits * (1 - EPS)
+        rate[at_limit & active] = limits[at_limit & active]  # exactly the limit
+        frozen |= crossing | at_limit
     return rate
+
+
+def _finished(f: _Flow, time: float) -> bool:
+    """A transfer with nothing left (within rounding, or under a clock tick at its rate)."""
+    if not math.isfinite(f.remaining):
+        return False  # a stream
+    if f.remaining <= EPS * f.size + 1e-6 or math.isinf(f.rate):
+        return True
+    return f.rate > 0 and time + f.remaining / f.rate <= time
 
 
 @dataclass
@@ -88,6 +107,9 @@ class FlowNetwork:
         self.running: dict[int, _Flow] = {}
         self.waiting: deque[_Flow] = deque()
         self.clock = 0.0
+        self._streams: dict[int, int] = {}  # key -> flow id of the persistent flows
+        #: Told ``(time)`` after every change of the rates.
+        self.on_change: Callable[[float], None] = _never
         self._version = 0
         self._next_id = 0
         #: The largest load over capacity any link carried (at most 1).
@@ -112,6 +134,35 @@ class FlowNetwork:
         self.waiting.append(flow)
         self._settle(time)
         return flow.id
+
+    def stream(self, key: int, links: Sequence[int] | None, limit: float, time: float) -> None:
+        """A persistent flow (an asynchronous replication stream) under ``key``: over
+        ``links`` at most ``limit`` bytes/s (``links`` None: none now). Unchanged: nothing
+        to do. Its rate is :meth:`stream_rate`; ``on_change(time)`` is told after every
+        change of the rates."""
+        links = tuple(links) if links is not None else None
+        current = self._streams.get(key)
+        if current is not None:
+            flow = self.running[current]
+            if links is not None and flow.links == links and flow.limit == limit:
+                return
+        elif links is None:
+            return
+        self._advance(time)
+        if current is not None:
+            del self.running[current]
+            del self._streams[key]
+        if links is not None:
+            flow = _Flow(self._next_id, links, math.inf, math.inf, float(limit), _never)
+            self._next_id += 1
+            self.running[flow.id] = flow
+            self._streams[key] = flow.id
+        self._settle(time)
+
+    def stream_rate(self, key: int) -> float:
+        """The rate of the persistent flow ``key`` (0 without one)."""
+        current = self._streams.get(key)
+        return self.running[current].rate if current is not None else 0.0
 
     def cancel(self, flow_id: int, time: float) -> None:
         """Stop a flow (its bandwidth goes to the others); no ``done``."""
@@ -164,17 +215,11 @@ class FlowNetwork:
         """Admit waiting flows, finish those done, set the rates, schedule the next end."""
         finished: list[_Flow] = []
         while True:
-            while self.waiting and (self.concurrent is None or len(self.running) < self.concurrent):
+            while self.waiting and (self.concurrent is None or self._transfers() < self.concurrent):
                 flow = self.waiting.popleft()
                 self.running[flow.id] = flow
             self._solve()
-            done = [
-                f
-                for f in self.running.values()
-                if f.remaining <= EPS * f.size + 1e-6
-                or math.isinf(f.rate)
-                or (f.rate > 0 and time + f.remaining / f.rate <= time)  # under a clock tick
-            ]
+            done = [f for f in self.running.values() if _finished(f, time)]
             if not done:
                 break
             for f in done:
@@ -185,11 +230,20 @@ class FlowNetwork:
                 f.remaining = 0.0
             finished.extend(done)
         self._version += 1
-        ends = [f.remaining / f.rate for f in self.running.values() if f.rate > 0]
+        ends = [
+            f.remaining / f.rate
+            for f in self.running.values()
+            if f.rate > 0 and math.isfinite(f.remaining)
+        ]
         if ends:
             self.schedule(time + min(ends), partial(self._due, self._version))
+        self.on_change(time)
         for f in finished:
             f.done(time)
+
+    def _transfers(self) -> int:
+        """Transfers running (streams do not count against ``concurrent``)."""
+        return sum(1 for f in self.running.values() if math.isfinite(f.size))
 
     def _solve(self) -> None:
         flows = list(self.running.values())

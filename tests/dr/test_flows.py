@@ -138,3 +138,26 @@ def test_no_link_ever_carries_more_than_its_bandwidth(
     assert len(done) + len(stalled) == len(flows)
     for f in net.running.values():  # only a flow over a dead link (or queued behind) stays
         assert f.rate == 0.0 and any(cap[i] <= 0 for i in f.links)
+
+
+def test_a_restore_over_an_async_route_slows_the_replication_stream() -> None:
+    """An async stream at most 6 GB/s on a 10 GB/s link: alone it gets its 6; a restore
+    crossing the link takes an equal share (5 and 5) until it is done (100 GB: 20 s); the
+    owner of the stream is told each change."""
+    clock = Clock()
+    net = FlowNetwork(np.array([10e9]), clock.schedule)
+    told: list[tuple[float, float]] = []
+    net.on_change = lambda t: told.append((t, net.stream_rate(7)))
+    net.stream(7, [0], 6e9, 0.0)
+    assert net.stream_rate(7) == 6e9
+    net.stream(7, [0], 6e9, 1.0)  # unchanged: nothing happens
+    assert len(told) == 1
+    ends: list[float] = []
+    net.start([0], 100e9, math.inf, ends.append, 10.0)
+    assert net.stream_rate(7) == pytest.approx(5e9)
+    clock.run()
+    assert ends == pytest.approx([30.0])
+    assert net.stream_rate(7) == 6e9 and told[-1] == (pytest.approx(30.0), 6e9)
+    net.stream(7, None, 0.0, 40.0)  # the route is gone
+    assert net.stream_rate(7) == 0.0 and not net.running
+    assert net.carried[0] == pytest.approx(6e9 * 10 + 5e9 * 20 + 100e9 + 6e9 * 10)

@@ -99,6 +99,11 @@ class DRController:
             records=self.records,
         )
         self.loop.expected_back = self.log.expected_back
+        #: Restore copies and async streams sharing the links (max-min fair).
+        self.flows = FlowNetwork(
+            self.net.link_capacity(), ctx.calendar.schedule, spec.concurrent_restores
+        )
+        self.flows.on_change = self._rates_changed
         self.settlement = Settlement(
             self.systems,
             net=self.net,
@@ -107,12 +112,9 @@ class DRController:
             log=self.log,
             recorder=ctx.recorder,
             reroute=self.loop.reroute,
+            flows=self.flows,
         )
         ctx.recorder.serving = self.settlement.serving
-        #: Restore copies sharing the links (max-min fair).
-        self.flows = FlowNetwork(
-            self.net.link_capacity(), ctx.calendar.schedule, spec.concurrent_restores
-        )
         self.recovery = Recovery(
             self.systems,
             spec,
@@ -174,6 +176,14 @@ class DRController:
         for state in self.systems:
             if state.split_since is not None:
                 self.settlement.end_split(state, horizon)
+
+    def _rates_changed(self, time: float) -> None:
+        """The links' shares changed: every async queue drains at its stream's new rate
+        from now on."""
+        self.repl.advance(time)
+        for state in self.systems:
+            if state.plan.async_to >= 0:
+                self.repl.async_cap[state.plan.index] = self.flows.stream_rate(state.plan.index)
 
     def _fault_changed(self, change: str, outage: Outage, time: float) -> None:
         """A failure began or ended, or a corruption was noticed (the bus's ``"outage"``)."""

@@ -11,7 +11,9 @@
   (it lasts until the older primary stands down, or the failback reconciles them); each is
   charged to the system's open decision record;
 - **replication inputs**: who writes, into which queues (async, unmirrored, away from
-  home) and at what throughput, for :class:`~cloudsim.dr.replication.Replication`.
+  home) and at what throughput, for :class:`~cloudsim.dr.replication.Replication`; each
+  async stream is a persistent flow of :mod:`cloudsim.dr.flows` at most its share of its
+  route, sharing the links with the restores (its queue drains at the rate it gets).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from cloudsim.dr.control.authority import WriteAuthority, sync_pair
 from cloudsim.dr.control.log import DecisionLog
+from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.plan import SystemPlan
 from cloudsim.dr.replication import Replication
@@ -65,8 +68,10 @@ class Settlement:
         log: DecisionLog,
         recorder: Recorder,
         reroute: Callable[[float], None],
+        flows: FlowNetwork,
     ) -> None:
         self.systems = systems
+        self.flows = flows
         self.net = net
         self.authority = authority
         self.repl = repl
@@ -151,7 +156,7 @@ class Settlement:
         elif not split and state.split_since is not None:
             self.end_split(state, time)
         # a system short of VMs where it serves carries no load: it takes no writes
-        self._replication_inputs(state, set() if state.short else writers)
+        self._replication_inputs(state, set() if state.short else writers, time)
 
     def end_split(self, state: SystemState, time: float) -> None:
         """Close the system's split-brain interval at ``time``."""
@@ -166,7 +171,7 @@ class Settlement:
             target.completed_at = time
         target.split_brain_s += span
 
-    def _replication_inputs(self, state: SystemState, writers: set[int]) -> None:
+    def _replication_inputs(self, state: SystemState, writers: set[int], time: float) -> None:
         """What the system's queues receive while ``writers`` take its writes (an equal
         share each), and what its routes can ship."""
         plan = state.plan
@@ -190,10 +195,14 @@ class Settlement:
             ]
             best = max(((self.net.throughput(c, plan.async_to), c) for c in sources), default=None)
             cap = best[0] if best is not None else 0.0
-            repl.async_cap[s] = cap * self.async_share[s]
+            path = None
             if best is not None and cap > 0:  # in flight: one-way latency, transfer, apply
                 rtt_ms = self.net.route(best[1], plan.async_to, False)[1]
                 repl.flight[s] = rtt_ms / 2000.0 + plan.async_delay
+                path = self.net.path_links(best[1], plan.async_to)
+            # the stream shares its route's links with the restores crossing them
+            self.flows.stream(s, path, cap * self.async_share[s], time)
+            repl.async_cap[s] = self.flows.stream_rate(s)
         pair = sync_pair(plan)
         if pair is not None:
             synced = self.authority.in_sync(state) if plan.mode == "active-active" else False
