@@ -165,6 +165,9 @@ def sample_observations() -> list[Observation]:
             "held": held,
             "demand_at": demand,
             "room_at": room,
+            # the home is announced back at 400 s; a recovery elsewhere takes an hour
+            "home_back_at": 400.0,
+            "recovery_s": 3600.0,
         }
         return (
             SystemStatus(

@@ -1,14 +1,16 @@
 """GB/T 20988 disaster-recovery capability levels a system demonstrably meets.
 
 Two parts, both from DOMAIN.md's table: the **infrastructure** a system has sets a ceiling
-(level 6 needs synchronous replication to a second cluster of its own and an automatic
-switch; 5 real-time asynchronous replication to a remote centre with standby compute and an
-automatic switch; 4 standby compute ready at all times (active-active or a warm standby)
-with data sent electronically (replication, or backups at least daily); 3 backups at least
-daily to another site with standby equipment to restore on; 2 backups at least weekly and a
-standby site; 1 backups at least weekly kept off site), and the **observed** worst RTO and
-RPO of the run must fall within the level's indicative bounds (the RTO/RPO column of the
-table, read as upper bounds: "minutes" as 30 minutes, "0" as no data lost at all).
+(level 6 needs synchronous, zero-loss replication to an equal-capacity cluster at another
+site — the other side of an active-active pair across sites, or a full-size warm standby
+there — and an automatic switch; a same-city pair at one site is not remote; 5 real-time
+asynchronous replication to a remote centre with standby compute and an automatic switch;
+4 standby compute ready at all times (active-active or a warm standby) with data sent
+electronically (replication, or backups at least daily); 3 backups at least daily to
+another site with standby equipment to restore on; 2 backups at least weekly and a standby
+site; 1 backups at least weekly kept off site), and the **observed** worst RTO and RPO of
+the run must fall within the level's indicative bounds (the RTO/RPO column of the table,
+read as upper bounds: "minutes" as 30 minutes, "0" as no data lost at all).
 A system with no incident keeps its infrastructure level ("not contradicted").
 """
 
@@ -51,8 +53,8 @@ def infrastructure_level(
     remote_async = plan.async_to >= 0 and site_of[plan.async_to] not in home_sites
     backup = plan.backup
     off_site_backup = backup is not None and site_of[plan.backup_to] not in home_sites
-    if plan.mode == "active-active" and plan.sync and automatic:
-        return 6, "synchronous active-active cluster, automatic switch"
+    if automatic and plan.sync and _equal_remote_cluster(plan, site_of):
+        return 6, "synchronous replication to an equal-capacity remote cluster, automatic switch"
     if remote_async and automatic and (plan.mode == "active-active" or remote_standby):
         return 5, "real-time asynchronous replication to a remote standby, automatic switch"
     ready = plan.mode == "active-active" or (
@@ -74,6 +76,22 @@ def infrastructure_level(
             return 2, "weekly off-site backups, a standby site"
         return 1, "weekly off-site backups"
     return 0, "no off-site copy of the data"
+
+
+def _equal_remote_cluster(plan: SystemPlan, site_of: list[str]) -> bool:
+    """Whether the system replicates synchronously (zero loss) to a cluster at another
+    site that can carry all of it: the other side of an active-active pair at another
+    site, or a warm standby of full size at another site."""
+    if plan.mode == "active-active" and len(plan.home) == 2:
+        return site_of[plan.home[0]] != site_of[plan.home[1]]
+    standby = plan.standby
+    return (
+        standby is not None
+        and plan.standby_dc >= 0
+        and standby.kind == "warm"
+        and standby.size >= 1.0
+        and site_of[plan.standby_dc] not in {site_of[c] for c in plan.home}
+    )
 
 
 def demonstrated_level(

@@ -90,7 +90,8 @@ class DRModule(Module):
         lines: list[Any] = [
             f"DR ({dr['failover_policy']}, witness {dr['witness'] or 'none'}): "
             f"{dr['failovers']:,} failovers ({dr['unnecessary_failovers']:,} unnecessary), "
-            f"{dr['fences']:,} fences, {dr['sheds']:,} sheds, "
+            f"{dr['fences']:,} fences, {dr['sheds']:,} sheds "
+            f"({dr.get('unnecessary_actions', 0):,} actions unnecessary in all), "
             f"split-brain {dr['split_brain_s']:,.0f} s, data lost {dr['data_lost_gb']:,.2f} GB, "
             f"worst RPO {dr['worst_rpo_s']:,.0f} s, worst RTO {dr['worst_rto_s']:,.0f} s; "
             f"GB/T 20988 {levels}"

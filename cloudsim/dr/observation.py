@@ -68,6 +68,19 @@ class SystemStatus:
     #: the placer's filters find room for it now (filled for systems with a problem only).
     demand_at: Mapping[str, Resources] = field(default_factory=_no_resources)
     room_at: Mapping[str, bool] = field(default_factory=_no_room)
+    #: Whether the copy of its data in its own centres is intact (no corruption reported):
+    #: a centre that lost power comes back with its data; waiting for it loses nothing.
+    home_intact: bool = True
+    #: When the operations team expects every lost home centre back (an announced estimate,
+    #: which can be wrong; None: none is lost, or no estimate yet).
+    home_back_at: float | None = None
+    #: Seconds a recovery at its default target (``standby``, else ``restore_to``) takes from
+    #: the decision to traffic arriving there, by design (a restore: size / restore
+    #: bandwidth + VM starts + redirect).
+    recovery_s: float = 0.0
+    #: Whether the management platform reports it short of VMs where it serves (a recovery
+    #: that found no room): it does not carry its load and takes no writes.
+    short: bool = False
 
 
 @dataclass(frozen=True)

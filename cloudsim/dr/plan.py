@@ -56,6 +56,8 @@ class SystemPlan:
     sync: bool
     async_to: int  # -1: none
     async_share: float | None
+    async_interval: float  # seconds between shipped batches (0: streamed)
+    async_delay: float  # seconds of transfer and apply on top of the route's latency
     backup: Backup | None
     backup_to: int  # -1: none
     restore_to: int  # where a restore runs when the home centres are lost
@@ -119,6 +121,8 @@ def build_plan(world: World) -> list[SystemPlan]:
                     sync=False,
                     async_to=-1,
                     async_share=None,
+                    async_interval=0.0,
+                    async_delay=0.0,
                     backup=None,
                     backup_to=-1,
                     restore_to=home[0],
@@ -157,6 +161,8 @@ def build_plan(world: World) -> list[SystemPlan]:
                 sync=entry.sync,
                 async_to=async_to,
                 async_share=rep.asynchronous.share if rep.asynchronous else None,
+                async_interval=rep.asynchronous.interval if rep.asynchronous else 0.0,
+                async_delay=rep.asynchronous.delay if rep.asynchronous else 0.0,
                 backup=rep.backup,
                 backup_to=backup_to,
                 restore_to=restore_to,

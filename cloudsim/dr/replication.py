@@ -20,6 +20,16 @@ as data lost). :meth:`Replication.conserved` checks it.
 The **lag** of a backlog is the age of its oldest write: with ``F(t)`` the integral of the
 shape, the write at the head of the queue was taken at ``F^-1(F(t) - backlog/rate)`` (the
 system wrote at its nominal rate throughout the backlog window).
+
+Asynchronous replication ships in **batches** (journal cycles) every ``interval`` T and a
+batch arrives a one-way delay d later (the route's latency plus transfer and apply). What
+the target lacks at time t is the batch being filled (the writes since the last boundary,
+``P``), or the link's backlog ``Q`` when writes outrun the link, whichever is larger (the
+batch is the newest part of the backlog), plus the writes of the last d seconds in
+flight: ``lag = age(max(Q, P) + w d)``. With writes well under the link the loss at a
+failure at a random instant is T/2 + d on average; above it, the backlog grows at writes
+minus the link rate. (``P`` assumes the inputs constant since the batch began; the
+in-flight bytes are the present write rate times d: both exact for a constant rate.)
 """
 
 from __future__ import annotations
@@ -70,8 +80,20 @@ class Diurnal:
 class Replication:
     """The three fluid queues of every system, and what went through them."""
 
-    def __init__(self, rates: FloatArray, shapes: list[tuple[float, ...]]) -> None:
+    def __init__(
+        self,
+        rates: FloatArray,
+        shapes: list[tuple[float, ...]],
+        interval: FloatArray | None = None,
+    ) -> None:
         n = len(rates)
+        #: Seconds between shipped async batches (0: streamed), and each batch's one-way
+        #: in-flight time (set by the controller from the route).
+        self.interval = np.zeros(n) if interval is None else np.asarray(interval, np.float64)
+        self.flight = np.zeros(n)
+        #: Bytes beyond the backlog the target lacked when the system's async flow stopped
+        #: (the batch being filled and those in flight then), until it flows again.
+        self.held = np.zeros(n)
         self.rate = np.asarray(rates, dtype=np.float64)
         distinct = sorted(set(shapes))
         self.diurnals = [Diurnal(shape) for shape in distinct]
@@ -162,11 +184,64 @@ class Replication:
             out[idx] = at - head
         return out
 
+    def async_flow(self, at: float) -> FloatArray:
+        """Bytes/s entering each system's async queue at ``at``."""
+        flow: FloatArray = self.rate * self.multiplier(at) * self.write_on * self.async_in
+        return flow
+
+    def pending(self, at: float) -> FloatArray:
+        """Bytes written to each async queue since its current batch began."""
+        out = np.zeros(len(self.rate))
+        flow = self.rate * self.write_on * self.async_in
+        batched = (self.interval > 0) & (flow > 0)
+        if not batched.any():
+            return out
+        for k, members in enumerate(self._members):
+            m = members[batched[members]]
+            if not m.size:
+                continue
+            start = np.floor(at / self.interval[m]) * self.interval[m]
+            d = self.diurnals[k]
+            out[m] = flow[m] * (d.integral(at) - d.integral(start))
+        return out
+
+    def unarrived(self, at: float) -> FloatArray:
+        """Bytes written that the async target does not have at ``at`` (see the module
+        docstring): the batch being filled or the link's backlog, and those in flight; for
+        a system whose flow stopped, the backlog and what it lacked when it stopped."""
+        flow = self.async_flow(at)
+        live = np.maximum(self.backlog, self.pending(at)) + flow * self.flight
+        out: FloatArray = np.where(flow > 0, live, self.backlog + self.held)
+        return out
+
+    def set_flow(self, system: int, write_on: float, async_in: float) -> None:
+        """Set whether and how much of the system's writes enter its async queue, from the
+        clock's time (called at every change; when the flow stops, what the target lacks
+        beyond the backlog then is held as lost if it fails over)."""
+        was = self.write_on[system] * self.async_in[system] > 0
+        now = write_on * async_in > 0
+        if was and not now:
+            lacking = float(self.unarrived(self.clock)[system]) - float(self.backlog[system])
+            self.held[system] = max(0.0, lacking)
+        elif now:
+            self.held[system] = 0.0
+        self.write_on[system] = write_on
+        self.async_in[system] = async_in
+
     def lag(self, at: float) -> FloatArray:
-        """Async lag per system (seconds): the age of the oldest unshipped write."""
-        if not self.backlog.any():
-            return np.zeros(len(self.rate))
-        return self.age(self.backlog, at)
+        """Async lag per system (seconds) at ``at``: the age of the oldest write the target
+        lacks (what a failure then loses)."""
+        return self.age(self.unarrived(at), at)
+
+    def cycle_lag(self, at: float) -> tuple[FloatArray, FloatArray]:
+        """The mean and the largest lag over a shipping cycle around ``at`` (for samples
+        taken on a fixed tick, which would otherwise always fall at the same point of the
+        cycle): the batch half full and full, or the backlog's age, plus the in-flight
+        time."""
+        queue = self.age(self.backlog, at)
+        mean: FloatArray = np.maximum(queue, self.interval / 2) + self.flight
+        most: FloatArray = np.maximum(queue, self.interval) + self.flight
+        return mean, most
 
     def written_between(self, system: int, start: float, end: float) -> float:
         """Bytes ``system`` writes at its nominal rate from ``start`` to ``end``."""
@@ -176,7 +251,14 @@ class Replication:
 
     # -- dropping (a failover starts from what the target has) ----------------------------
     def drop_async(self, system: int) -> float:
-        lost = float(self.backlog[system])
+        """Everything the async target lacks now (the queue from the clock's time): the
+        backlog, and the batch being filled and the writes in flight beyond it (counted as
+        shipped by the fluid queue, which they were not)."""
+        queued = float(self.backlog[system])
+        extra = float(self.unarrived(self.clock)[system]) - queued
+        extra = min(max(extra, 0.0), float(self.shipped[system]))
+        self.shipped[system] -= extra
+        lost = queued + extra
         self.backlog[system] = 0.0
         self.dropped_async[system] += lost
         return lost

@@ -43,6 +43,10 @@ def dr_results(
     acted = ("failover", "restore")
     failovers = count(lambda r: r.action in acted and not r.failure)
     unnecessary = count(lambda r: r.action in acted and not r.failure and r.unnecessary)
+    # every action a fault did not require: failovers, restores and fences
+    needless = count(
+        lambda r: r.action in (*acted, "fence") and not r.failure and bool(r.unnecessary)
+    )
     fences = count(lambda r: r.action == "fence" and not r.failure)
     sheds = count(lambda r: r.action == "shed")
     failed = count(lambda r: bool(r.failure))
@@ -81,6 +85,7 @@ def dr_results(
         "mode": pa.array([p.mode for p in dr.plans], pa.string()),
         "failovers": pa.array(failovers),
         "unnecessary_failovers": pa.array(unnecessary),
+        "unnecessary_actions": pa.array(needless),
         "fences": pa.array(fences),
         "sheds": pa.array(sheds),
         "failed_actions": pa.array(failed),
@@ -106,6 +111,7 @@ def dr_results(
         "heartbeat_transitions": sum(m.transitions for m in dr.monitors.monitors.values()),
         "failovers": int(failovers.sum()),
         "unnecessary_failovers": int(unnecessary.sum()),
+        "unnecessary_actions": int(needless.sum()),
         "fences": int(fences.sum()),
         "sheds": int(sheds.sum()),
         "failed_actions": int(failed.sum()),

@@ -36,3 +36,15 @@ class SystemState:
     generation: int = 0  # bumps on failback: stale completions are ignored
     #: (centre, demand) held back for VMs a failover will create there (capacity reports)
     reserved: tuple[int, Resources] | None = None
+    #: A recovery completed without the VMs the system needs there (no room): it does not
+    #: carry its load, takes no writes, and goes home as soon as its home is back.
+    short: bool = False
+    #: Sides of a pair going on alone whose traffic redirect (GSLB/DNS) is not done yet: no
+    #: client reaches them; and sides still starting the VMs they lack there.
+    redirecting: set[int] = field(default_factory=set)
+    scaling: set[int] = field(default_factory=set)
+    #: The restore copy in progress (its flow on the links), if any.
+    restore_flow: int | None = None
+    #: Without a witness: when the operator's reconciliation of a split-brain ends (NaN:
+    #: none under way).
+    reconcile_at: float = float("nan")

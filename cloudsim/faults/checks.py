@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 from datetime import datetime
+from fnmatch import fnmatchcase
 
 import numpy as np
 
@@ -45,6 +46,33 @@ def fault_problems(world: World) -> list[Finding]:
                 (loc, f"{shown} is at or after the horizon ({format_duration(meta.horizon)})")
             )
 
+    if faults.corruption is not None:
+        names = [system.name for system in scenario.systems]
+        for k, glob in enumerate(faults.corruption.systems):
+            if not any(fnmatchcase(name, glob) for name in names):
+                found.append(
+                    (("faults", "corruption", "systems", k), f"{glob!r} matches no system")
+                )
+    centres = set(catalog.names["datacenter"])
+    pools = {p.name for p in scenario.pools}
+    for kind, spec in faults.rates().items():
+        only = spec.only
+        if only is None:
+            continue
+        where: Loc = ("faults", kind, "only")
+        for field, given, known in (
+            ("datacenters", only.datacenters, centres),
+            ("pools", only.pools, pools),
+        ):
+            for k, name in enumerate(given or []):
+                if name not in known:
+                    close = difflib.get_close_matches(name, sorted(known), n=1)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    found.append(((*where, field, k), f"unknown {field[:-1]} {name!r}{hint}"))
+        if only.pools is not None and kind != "host":
+            found.append(((*where, "pools"), f"pools select hosts, not {kind} components"))
+        elif catalog.select(kind, only).size == 0:
+            found.append((where, f"selects no {kind} component (nothing would fail)"))
     sites = set(catalog.names["site"])
     if faults.witness is not None and world.witness_site is None:
         found.append((("faults",), "failure rates for 'witness' need witness_site (where it runs)"))

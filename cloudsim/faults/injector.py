@@ -1,11 +1,13 @@
 """The fault injector: failures as timed actions on the kernel's calendar.
 
-Stochastic failures: every component of a class gets its time to failure drawn at once
+Stochastic failures: every component of a class (or the subset its ``only`` selects: by
+name, centre, centre role or pool) gets its time to failure drawn at once
 (one vectorised draw per class, when the calendar starts); when it fails, a repair crew of
 the class is taken (or the repair queues, first come first served), the repair time is
 drawn, and after the repair the next time to failure is drawn. Scripted and trace faults
-are put on the calendar up front. So a year of a platform costs two calendar operations per
-failure, not a process per host.
+are put on the calendar up front, and so are random (Poisson) data corruptions of the
+systems ``faults.corruption`` selects (their own ``corruption`` stream). So a year of a
+platform costs two calendar operations per failure, not a process per host.
 
 Failure domains: a component's failure takes down every host under it (a power domain its
 racks' hosts; a data centre or site all of its hosts; a site also its witness); a link or a
@@ -30,6 +32,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from functools import partial
 from typing import Any
 
@@ -47,6 +50,7 @@ from cloudsim.scenario.faults import (
     Faults,
     FixedRepair,
     LognormalRepair,
+    RandomCorruption,
     RepairTime,
     TimeToFailure,
     TraceFaults,
@@ -63,6 +67,17 @@ def draw_time_to_failure(spec: TimeToFailure, rng: np.random.Generator, n: int) 
     if isinstance(spec, ExponentialTTF):
         return rng.exponential(spec.mean, n)
     return spec.scale * rng.weibull(spec.shape, n)
+
+
+def typical_repair_time(spec: RepairTime) -> float:
+    """What an operations team announces for a repair: the median of a lognormal, the
+    mean of an exponential, the value of a fixed repair time."""
+    if isinstance(spec, LognormalRepair):
+        return float(spec.median)
+    if isinstance(spec, ExponentialRepair):
+        return float(spec.mean)
+    assert isinstance(spec, FixedRepair)
+    return float(spec.value)
 
 
 def draw_repair_time(spec: RepairTime, rng: np.random.Generator, n: int) -> FloatArray:
@@ -106,6 +121,9 @@ class FaultInjector:
         self._ttf_rng = dict(zip(COMPONENT_CLASSES, faults_rng.spawn(classes), strict=True))
         self._repair_rng = dict(zip(COMPONENT_CLASSES, repairs_rng.spawn(classes), strict=True))
         self._trace_rng = faults_rng.spawn(len(spec.traces)) if spec.traces else []
+        self._corruption_rng = ctx.stream("corruption")
+        #: Each system's corruption in progress (random corruptions skip a corrupted system).
+        self._corrupted: dict[int, Outage] = {}
         self._rates = spec.rates()
         self._crews = {k: _Crews(s.crews) for k, s in self._rates.items()}
         self._hosts_down_now = 0
@@ -117,11 +135,11 @@ class FaultInjector:
         """Initial times to failure (one draw per class), scripted and trace faults (called
         when the calendar starts)."""
         for kind, spec in self._rates.items():
-            n = self.catalog.count(kind)
-            if n == 0:
+            members = self.catalog.select(kind, spec.only)
+            if members.size == 0:
                 continue
-            times = draw_time_to_failure(spec.time_to_failure, self._ttf_rng[kind], n)
-            for i, t in enumerate(times.tolist()):
+            times = draw_time_to_failure(spec.time_to_failure, self._ttf_rng[kind], members.size)
+            for i, t in zip(members.tolist(), times.tolist(), strict=True):
                 self.schedule(t, partial(self._fail, kind, i))
         start = self.world.scenario.meta.start
         for fault in self.spec.scripted:
@@ -140,10 +158,40 @@ class FaultInjector:
                     action = partial(self._degrade, label, link, degradation, until)
                 else:
                     target = self.catalog.resolve(fault.target)
-                    action = partial(self._scripted, label, target.kind, target.index, until)
+                    expected = at + (fault.expected_repair or fault.duration)
+                    action = partial(
+                        self._scripted, label, target.kind, target.index, until, expected
+                    )
                 self.schedule(at, action)
         for trace, rng in zip(self.spec.traces, self._trace_rng, strict=True):
             self._prime_trace(trace, rng)
+        if self.spec.corruption is not None:
+            self._prime_corruption(self.spec.corruption, self._corruption_rng)
+
+    def _prime_corruption(self, spec: RandomCorruption, rng: np.random.Generator) -> None:
+        """Poisson corruption times of every selected system, in system order (one stream:
+        the same corruptions whatever the rest of the run does)."""
+        names = list(self.world.systems)
+        for system, name in enumerate(names):
+            if not any(fnmatchcase(name, glob) for glob in spec.systems):
+                continue
+            at = 0.0
+            number = 0
+            while True:
+                at += float(rng.exponential(spec.mean_interval))
+                if at >= self.horizon:
+                    break
+                noticed = at + float(draw_repair_time(spec.noticed_after, rng, 1)[0])
+                label = f"{spec.name}:{name}#{number}"
+                self.schedule(at, partial(self._random_corrupt, label, system, noticed))
+                number += 1
+
+    def _random_corrupt(self, label: str, system: int, noticed: float, time: float) -> None:
+        ongoing = self._corrupted.get(system)
+        if ongoing is not None and math.isnan(ongoing.end):
+            return  # still corrupted: not restored yet
+        self._corrupt(label, system, noticed, time, "stochastic")
+        self._corrupted[system] = self.outages[-1]
 
     # -- stochastic failures ----------------------------------------------------------------
     def _fail(self, kind: str, index: int, time: float) -> None:
@@ -159,6 +207,7 @@ class FaultInjector:
         spec: ComponentFaults = self._rates[kind]
         self._crews[kind].busy += 1
         outage.repair_started = time
+        outage.expected_end = time + typical_repair_time(spec.repair)
         duration = float(draw_repair_time(spec.repair, self._repair_rng[kind], 1)[0])
         self.schedule(time + duration, partial(self._repaired, kind, index, outage))
 
@@ -174,8 +223,10 @@ class FaultInjector:
             self._start_repair(kind, waiting_index, waiting, time)
 
     # -- scripted and trace faults ---------------------------------------------------------
-    def _scripted(self, label: str, kind: str, index: int, until: float, time: float) -> None:
-        outage = self._begin(label, kind, "scripted", [(kind, index)], time)
+    def _scripted(
+        self, label: str, kind: str, index: int, until: float, expected: float, time: float
+    ) -> None:
+        outage = self._begin(label, kind, "scripted", [(kind, index)], time, expected)
         self.schedule(until, partial(self._end, outage))
 
     def _degrade(
@@ -206,14 +257,16 @@ class FaultInjector:
         self.state.link_loss[link] = 1.0 - survive
         self.state.link_extra_ms[link] = sum(extra for _, extra in active)
 
-    def _corrupt(self, label: str, system: int, noticed: float, time: float) -> None:
+    def _corrupt(
+        self, label: str, system: int, noticed: float, time: float, cause: str = "scripted"
+    ) -> None:
         """A system's data is corrupted at ``time``; the damage is noticed at ``noticed``;
         the outage ends when DR restores the data (the controller sets ``end``)."""
         outage = Outage(
             len(self.outages),
             label,
             "data",
-            "scripted",
+            cause,
             time,
             (("data", system),),
             effect="corrupt",
@@ -265,7 +318,9 @@ class FaultInjector:
         time: float,
     ) -> None:
         chosen = np.sort(rng.choice(scope, size=count, replace=False))
-        outage = self._begin(label, "host", "trace", [("host", int(h)) for h in chosen], time)
+        outage = self._begin(
+            label, "host", "trace", [("host", int(h)) for h in chosen], time, until
+        )
         self.schedule(until, partial(self._end, outage))
 
     # -- ground truth -----------------------------------------------------------------------
@@ -289,7 +344,13 @@ class FaultInjector:
         return np.concatenate(changed) if len(changed) > 1 else changed[0]
 
     def _begin(
-        self, label: str, kind: str, cause: str, components: list[ComponentRef], time: float
+        self,
+        label: str,
+        kind: str,
+        cause: str,
+        components: list[ComponentRef],
+        time: float,
+        expected_end: float = math.nan,
     ) -> Outage:
         full = self._with_dependents(components)
         hosts = self._hosts_under(full, +1)
@@ -297,6 +358,7 @@ class FaultInjector:
         np.add.at(self.host_down, hosts, 1)
         newly = np.unique(hosts[was_up])
         outage = Outage(len(self.outages), label, kind, cause, time, tuple(full), len(newly))
+        outage.expected_end = expected_end
         self.outages.append(outage)
         self.record(
             time,

@@ -20,7 +20,7 @@ class FaultsModule(Module):
     nothing and reports no outage)."""
 
     name = "faults"
-    streams = ("faults", "repairs")
+    streams = ("faults", "repairs", "corruption")
 
     @classmethod
     def compile(cls, world: World) -> Faults:

@@ -125,8 +125,11 @@ def build_ledger(
         rows["vms_deleted"].append(int((res_code == DELETE).sum()))
         rows["vms_waiting"].append(int((~resolved).sum()))
         window_end = max(end, *(r.decided_at for r in records)) if records else end
+        service = _service_restored(downtime, sys_i, failed_at, window_end)
+        if service is not None:  # the row covers the service's outage to its end
+            window_end = max(window_end, service)
         rows["system_down_s"].append(downtime.overlap(sys_i, failed_at, window_end))
-        _dr_columns(rows, records, downtime, sys_i, failed_at, window_end, world.datacenters)
+        _dr_columns(rows, records, service, failed_at, world.datacenters)
 
     incidents = _incident_table(rows)
     incident_sys = np.array(rows["system_index"], dtype=np.int64)
@@ -279,39 +282,43 @@ def _decision_groups(recorder: Recorder) -> dict[tuple[str, float, int], list[De
     return out
 
 
-def _dr_columns(
-    rows: dict[str, list[Any]],
-    records: list[Decision],
-    downtime: Downtime,
-    sys_i: int,
-    failed_at: float,
-    window_end: float,
-    names: Sequence[str],
-) -> None:
-    """The DR and RTO columns of one incident row."""
-    nan = math.nan
-    # RTO from ground truth: the first down interval of the system within the incident
+def _service_restored(
+    downtime: Downtime, sys_i: int, failed_at: float, window_end: float
+) -> float | None:
+    """When the service came back (ground truth): the end of the system's first down
+    interval within the incident (None: it was never down)."""
     sel = (
         (downtime.interval_system == sys_i)
         & (downtime.interval_end > failed_at)
         & (downtime.interval_start <= window_end)
     )
     starts = downtime.interval_start[sel]
-    ends = downtime.interval_end[sel]
-    if len(starts):
-        first = int(np.argmin(starts))
-        restored_at = float(ends[first])
-        rto = restored_at - failed_at
-    else:
-        restored_at, rto = failed_at, 0.0
-    acted = [r for r in records if r.action in ("failover", "restore", "fence") and not r.failure]
     if not len(starts):
+        return None
+    return float(downtime.interval_end[sel][int(np.argmin(starts))])
+
+
+def _dr_columns(
+    rows: dict[str, list[Any]],
+    records: list[Decision],
+    service: float | None,
+    failed_at: float,
+    names: Sequence[str],
+) -> None:
+    """The DR and RTO columns of one incident row: the RTO is the time to the service's
+    return, by whichever came first — a DR action that had completed by then (``dr``), or
+    the repair (``repair``: the VMs restarted in centres already serving it)."""
+    nan = math.nan
+    restored_at = service if service is not None else failed_at
+    rto = restored_at - failed_at
+    acted = [r for r in records if r.action in ("failover", "restore", "fence") and not r.failure]
+    if service is None:
         by = ""
-    elif any(r.decided_at <= restored_at + 1e-9 for r in acted):
+    elif any(r.completed_at <= restored_at + 1e-9 and not r.vms_missing for r in acted):
         by = "dr"
     else:
         by = "repair"
-    rows["service_restored_at"].append(restored_at if len(starts) else nan)
+    rows["service_restored_at"].append(restored_at if service is not None else nan)
     rows["rto_s"].append(rto)
     rows["restored_by"].append(by)
     if not records:

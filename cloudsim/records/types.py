@@ -27,6 +27,10 @@ class Outage:
     repair_started: float = math.nan  # stochastic: when a crew took it
     effect: str = "fail"  # fail, degrade (a link) or corrupt (a system's data)
     noticed: float = math.nan  # corrupt: when the damage is noticed
+    #: When the operations team expects it repaired (an estimate, which can be wrong: a
+    #: scripted fault's ``expected_repair``, or the repair distribution's typical value from
+    #: when a crew takes it; NaN: not known yet). Failover policies are told it.
+    expected_end: float = math.nan
 
 
 @dataclass

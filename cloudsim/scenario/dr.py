@@ -77,6 +77,12 @@ class Asynchronous(Model):
     #: Share of the route's bottleneck bandwidth (absent: in proportion to the system's
     #: mean write rate among the systems replicating to the same centre).
     share: float | None = Field(default=None, gt=0, le=1)
+    #: Shipping interval: writes are shipped in batches (journal cycles) every ``interval``
+    #: (0: streamed as they come). The copy lags by at least the batch being filled.
+    interval: Duration = Field(default=30.0, ge=0, le=86400)
+    #: Transfer and apply delay of a shipped batch, added to the route's one-way latency
+    #: (the in-flight time).
+    delay: Duration = Field(default=0.0, ge=0, le=86400)
 
 
 class Backup(Model):
@@ -190,6 +196,12 @@ class DR(Model):
     tick: Duration = Field(default=300.0, gt=0)
     #: Traffic reaches a newly promoted centre this long after promotion (DNS/GSLB TTL).
     redirect_time: Duration = Field(default=60.0, ge=0)
+    #: Restores from backup running at once (the others wait in order); absent: all run
+    #: and share the links they cross (max-min fair) within each one's restore bandwidth.
+    concurrent_restores: int | None = Field(default=None, ge=1, le=100_000)
+    #: Without a witness, a split brain lasts until the operator reconciles the pair: this
+    #: long after its two sides can talk again (the losing side's writes are discarded).
+    reconcile_time: Duration = Field(default=1800.0, ge=0)
     #: Creating missing VMs at a surviving centre (active-active scale-out, restores).
     start_time: Duration = Field(default=300.0, ge=0)
     failover: PolicyRef = PolicyRef(name="witness-quorum")

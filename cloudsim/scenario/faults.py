@@ -109,8 +109,24 @@ RepairTime = Annotated[
 ]
 
 
+class ComponentSelection(Model):
+    """The members of a class that fail (every selector given must match)."""
+
+    #: Globs on the components' names (``cs-*``, ``cs-idc/rack00*``).
+    names: list[str] | None = Field(default=None, min_length=1)
+    #: Members in these data centres (a link: with an end there; a site: holding one).
+    datacenters: list[Name] | None = Field(default=None, min_length=1)
+    #: Members in data centres of these roles.
+    roles: list[Literal["production", "full-backup", "data-backup"]] | None = Field(
+        default=None, min_length=1
+    )
+    #: Hosts of these pools (the ``host`` class only).
+    pools: list[Name] | None = Field(default=None, min_length=1)
+
+
 class ComponentFaults(Model):
-    """Every component of one class fails and is repaired independently (as good as new).
+    """Every component of one class (or those ``only`` selects) fails and is repaired
+    independently (as good as new).
 
     Repairs wait for a free crew of the class (first come, first served); ``crews`` absent
     means one crew per failed component (no queue).
@@ -119,6 +135,8 @@ class ComponentFaults(Model):
     time_to_failure: TimeToFailure
     repair: RepairTime
     crews: int | None = Field(default=None, ge=1, le=1_000_000)
+    #: Only these members fail (absent: every member of the class).
+    only: ComponentSelection | None = None
 
 
 class ScriptedFault(Model):
@@ -141,6 +159,9 @@ class ScriptedFault(Model):
     extra_latency_ms: float = Field(default=0.0, ge=0, le=1_000_000)
     every: Duration | None = Field(default=None, gt=0)
     times: int = Field(default=1, ge=1, le=100_000)
+    #: The repair time the operations team announces (what failover policies are told;
+    #: absent: ``duration``, a correct estimate). A wrong estimate tests a policy that waits.
+    expected_repair: Duration | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _effect_fields(self) -> ScriptedFault:
@@ -200,6 +221,20 @@ class AvailabilityRule(Model):
     required_fraction: float = Field(default=0.5, gt=0, le=1)
 
 
+class RandomCorruption(Model):
+    """Random data corruptions of business systems (ransomware, a bad batch job): for each
+    system ``systems`` selects, a Poisson process with ``mean_interval`` between
+    corruptions; each is noticed after a ``noticed_after`` delay (a repair-time
+    distribution), then DR restores it from a backup taken before it (as a scripted
+    ``corrupt`` fault). A system already corrupted is not corrupted again until restored."""
+
+    name: Name = "corruption"
+    #: Globs on system names.
+    systems: list[str] = Field(default=["*"], min_length=1)
+    mean_interval: Duration = Field(gt=0)
+    noticed_after: RepairTime
+
+
 class Faults(Model):
     """Failures injected into a run, local HA, and the availability rule of the ledger."""
 
@@ -215,6 +250,7 @@ class Faults(Model):
     witness_site: Name | None = None
     scripted: list[ScriptedFault] = []
     traces: list[TraceFaults] = []
+    corruption: RandomCorruption | None = None
     local_ha: LocalHA = LocalHA()
     availability: AvailabilityRule = AvailabilityRule()
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 import numpy as np
 import numpy.typing as npt
 
-from cloudsim.scenario.faults import COMPONENT_CLASSES, witness_name
+from cloudsim.scenario.faults import COMPONENT_CLASSES, ComponentSelection, witness_name
 from cloudsim.scenario.schema import Scenario
 from cloudsim.state.hosts import HostTable, IntArray
 from cloudsim.world.topology import LINK_SEPARATORS
@@ -60,6 +61,9 @@ class ComponentCatalog:
             "witness": (witness_name(witness_site),) if witness_site is not None else (),
         }
         self._hosts = hosts
+        self._roles = {dc.name: dc.role for dc in scenario.datacenters}
+        self._links = links
+        self._witness_site = witness_site
         self._members: dict[str, list[IntArray]] = {
             "rack": _groups(hosts.rack, len(hosts.rack_names)),
             "power_domain": _groups(hosts.power_domain, len(hosts.power_domain_names)),
@@ -105,6 +109,53 @@ class ComponentCatalog:
             f"unknown component {name!r}{hint} (a site, data centre, power domain "
             "'dc/pdN', rack 'dc/rackNNN', host, link 'a—b' or witness 'witness@site')"
         )
+
+    def centres_of(self, kind: str, index: int) -> set[str]:
+        """Names of the data centres a component is in (a link: its ends; a witness: the
+        centres of its site)."""
+        h = self._hosts
+        if kind == "link":
+            return set(self._links[index])
+        if kind == "witness":
+            site = self._witness_site
+            if site is None or site not in h.site_names:
+                return set()
+            at_site = h.site == h.site_names.index(site)
+            return {h.datacenter_names[int(c)] for c in np.unique(h.datacenter[at_site])}
+        if kind == "datacenter":
+            return {h.datacenter_names[index]}
+        hosts = self.hosts_of(kind, index)
+        return {h.datacenter_names[int(c)] for c in np.unique(h.datacenter[hosts])}
+
+    def select(self, kind: str, only: ComponentSelection | None) -> IntArray:
+        """Indices of the members of ``kind`` that ``only`` selects (all without one)."""
+        count = self.count(kind)
+        if only is None:
+            return np.arange(count, dtype=np.int64)
+        keep: list[int] = []
+        h = self._hosts
+        pools = (
+            {h.pool_names.index(p) for p in only.pools if p in h.pool_names}
+            if only.pools is not None
+            else None
+        )
+        for i in range(count):
+            if only.names is not None and not any(
+                fnmatchcase(self.names[kind][i], g) for g in only.names
+            ):
+                continue
+            if only.datacenters is not None or only.roles is not None:
+                centres = self.centres_of(kind, i)
+                if only.datacenters is not None and not centres & set(only.datacenters):
+                    continue
+                if only.roles is not None and not any(
+                    self._roles.get(c) in only.roles for c in centres
+                ):
+                    continue
+            if pools is not None and (kind != "host" or int(h.pool[i]) not in pools):
+                continue
+            keep.append(i)
+        return np.array(keep, dtype=np.int64)
 
     def hosts_of(self, kind: str, index: int) -> IntArray:
         """Hosts that go down when this component fails (none for links and witnesses)."""

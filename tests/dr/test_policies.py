@@ -205,3 +205,55 @@ def test_failing_over_a_whole_centre_and_fences_that_cannot_be_delivered() -> No
     assert moved == {(0, 1), (1, 2)}  # 'both' goes on in dc2, 'one' to its standby
     fences = [r for r in dr_of(isolated).records if r.action == "fence"]
     assert fences and all(r.failure.startswith("fence undeliverable") for r in fences)
+
+
+@pytest.mark.parametrize("name", ["witness-quorum", "timeout", "manual"])
+def test_builtin_policies_wait_for_a_home_expected_back_before_a_recovery_would_end(
+    name: str,
+) -> None:
+    """dc-a is lost at 203 s (every monitor); the standby of ``as`` takes an hour to
+    promote, the home is announced back at 400 s: wait until then (and three heartbeats),
+    then fail over if it is not back. A home announced back later than the recovery would
+    end, a corrupted home, or ``wait_for_home: false``: fail over at once."""
+    from dataclasses import replace
+
+    lost = sample_observations()[4]  # 210 s, dc-a lost since 203 s
+    params: dict[str, Any] = {"response": 0} if name == "manual" else {}
+
+    def decide(obs: Observation, **extra: Any) -> list[Action]:
+        policy = make_policy(name, {**params, **extra}, np.random.default_rng(1))
+        policy.decide(replace(obs, time=205.0))  # the operator's first look (manual)
+        return [
+            a
+            for a in policy.decide(obs)
+            if getattr(a, "system", None) == "as" or getattr(a, "reason", "").startswith("as:")
+        ]
+
+    acted = decide(lost)
+    assert acted == [Wait(until=403.0, reason="as: home expected back first")], acted
+    assert FailOver("as", to="dr") in decide(replace(lost, time=403.0))
+    statuses = tuple(
+        replace(s, home_back_at=210.0 + 3600.0 + 1.0) if s.name == "as" else s for s in lost.systems
+    )
+    assert FailOver("as", to="dr") in decide(replace(lost, systems=statuses))
+    assert FailOver("as", to="dr") in decide(lost, wait_for_home=False)
+
+
+def test_a_restore_delay_holds_a_restore_back() -> None:
+    from dataclasses import replace
+
+    lost = sample_observations()[4]
+    statuses = tuple(
+        replace(s, home=("dc-a",), primaries=("dc-a",), home_back_at=None) if s.name == "bk" else s
+        for s in lost.systems
+    )
+    obs = replace(lost, systems=statuses)
+    policy = make_policy("witness-quorum", {"restore_delay": "1h"}, np.random.default_rng(1))
+    acted = [
+        a
+        for a in policy.decide(obs)
+        if getattr(a, "system", None) == "bk" or getattr(a, "reason", "").startswith("bk:")
+    ]
+    assert acted == [Wait(until=203.0 + 3600.0, reason="bk: restore delay")]
+    later = replace(obs, time=203.0 + 3600.0)
+    assert FailOver("bk", to="dr") in policy.decide(later)

@@ -192,3 +192,92 @@ def test_a_lossy_route_gives_false_reports_at_about_the_expected_rate() -> None:
     m.update({("a", "b"): CLEAN}, beats + 0.5)
     heap.run(beats + 10)
     assert m.monitors[("a", "b")].reachable
+
+
+# ------------------------------------------------- asynchronous replication in batches
+
+FLAT = (1.0,) * 24
+
+
+def batched(rate: float, cap: float, interval: float, flight: float) -> Replication:
+    repl = Replication(np.array([rate]), [FLAT], np.array([interval]))
+    repl.set_flow(0, 1.0, 1.0)
+    repl.async_cap[:] = cap
+    repl.flight[:] = flight
+    return repl
+
+
+def test_async_loss_at_a_random_failure_is_half_the_interval_plus_the_delay() -> None:
+    """Writes well under the link: the mean loss is T/2 + d (a 99.9 % interval)."""
+    interval, flight = 60.0, 10.0
+    rng = np.random.default_rng(2026)
+    times = np.sort(rng.uniform(HOUR, 20 * DAY, 600))
+    repl = batched(1e6, 1e9, interval, flight)
+    losses = []
+    for t in times.tolist():
+        repl.advance(t)
+        lag = float(repl.lag(t)[0])  # what the target lacks, in seconds of writing
+        lost = repl.drop_async(0)
+        seconds = float(repl.age(np.array([lost]), t)[0])
+        assert seconds == pytest.approx(lag)
+        assert flight - 1e-6 <= seconds <= interval + flight + 1e-6  # never below the delay
+        losses.append(seconds)
+    mean = float(np.mean(losses))
+    half_width = 3.3 * float(np.std(losses)) / math.sqrt(len(losses))
+    assert abs(mean - (interval / 2 + flight)) < half_width, (mean, half_width)
+    assert repl.conserved()
+    assert repl.dropped_async[0] == pytest.approx(1e6 * sum(losses), rel=1e-9)
+
+
+def test_async_lag_grows_at_writes_minus_the_link_rate() -> None:
+    rate, cap, interval, flight = 2e6, 1.5e6, 30.0, 0.5
+    repl = batched(rate, cap, interval, flight)
+    repl.advance(HOUR)
+    b1, lag1 = float(repl.backlog[0]), float(repl.lag(HOUR)[0])
+    repl.advance(3 * HOUR)
+    b2, lag2 = float(repl.backlog[0]), float(repl.lag(3 * HOUR)[0])
+    assert (b2 - b1) / (2 * HOUR) == pytest.approx(rate - cap)  # bytes: writes - link
+    # seconds of writing behind: the backlog's age grows at 1 - link/writes, plus the delay
+    assert lag1 == pytest.approx(b1 / rate + flight)
+    assert (lag2 - lag1) / (2 * HOUR) == pytest.approx(1 - cap / rate)
+    mean, most = repl.cycle_lag(3 * HOUR)
+    assert float(mean[0]) == float(most[0]) == pytest.approx(b2 / rate + flight)
+    assert repl.conserved()
+
+
+def test_a_stopped_flow_keeps_what_the_target_lacked_when_it_stopped() -> None:
+    repl = batched(1e6, 1e9, 60.0, 2.0)
+    repl.advance(HOUR + 45.0)  # 45 s into a batch
+    repl.set_flow(0, 0.0, 0.0)  # the primary dies
+    repl.advance(HOUR + 50.0)  # the failover decision, 5 s later
+    lost = repl.drop_async(0)
+    assert lost == pytest.approx(1e6 * (45.0 + 2.0))
+    assert repl.conserved()
+
+
+def test_level_six_needs_synchronous_replication_to_an_equal_remote_cluster() -> None:
+    from cloudsim.dr.levels import infrastructure_level
+    from cloudsim.dr.plan import SystemPlan
+    from cloudsim.scenario.dr import Standby
+
+    def plan(mode: str, home: tuple[int, ...], standby: Standby | None, sync: bool) -> SystemPlan:
+        return SystemPlan(
+            index=0, name="s", priority="critical", mode=mode, entry=0, home=home,
+            standby=standby, standby_dc=2 if standby else -1, sync=sync, async_to=2,
+            async_share=None, async_interval=30.0, async_delay=0.0, backup=None,
+            backup_to=-1, restore_to=2, write_rate=1e6, shape=FLAT, need=1, data_gb=1.0,
+        )  # fmt: skip
+
+    sites = ["a", "a", "b"]  # centres 0 and 1 in one city, 2 at another site
+    same_city = plan("active-active", (0, 1), Standby(datacenter="c2"), True)
+    assert infrastructure_level(same_city, sites, "witness-quorum")[0] == 5
+    across = plan("active-active", (0, 2), None, True)
+    assert infrastructure_level(across, sites, "witness-quorum")[0] == 6
+    assert infrastructure_level(across, sites, "manual")[0] < 6
+    full = Standby(datacenter="c2", kind="warm", size=1.0)
+    assert infrastructure_level(plan("active-standby", (0,), full, True), sites, "timeout")[0] == 6
+    small = Standby(datacenter="c2", kind="warm", size=0.25)
+    level = infrastructure_level(plan("active-standby", (0,), small, True), sites, "timeout")
+    assert level[0] == 5
+    level = infrastructure_level(plan("active-standby", (0,), full, False), sites, "timeout")
+    assert level[0] == 5  # asynchronous: never level 6

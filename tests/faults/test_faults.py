@@ -606,6 +606,50 @@ def only_problem(faults: dict[str, Any]) -> Any:
             "faults.rack.time_to_failure",
             "exponential",
         ),
+        (
+            {
+                "datacenter": {
+                    "time_to_failure": exponential("1y"),
+                    "repair": exponential("1h"),
+                    "only": {"datacenters": ["dc3"]},
+                }
+            },
+            "faults.datacenter.only.datacenters[0]",
+            "unknown datacenter 'dc3'; did you mean 'dc2'?",
+        ),
+        (
+            {
+                "rack": {
+                    "time_to_failure": exponential("1y"),
+                    "repair": exponential("1h"),
+                    "only": {"names": ["nowhere*"]},
+                }
+            },
+            "faults.rack.only",
+            "selects no rack component",
+        ),
+        (
+            {
+                "rack": {
+                    "time_to_failure": exponential("1y"),
+                    "repair": exponential("1h"),
+                    "only": {"pools": ["x"]},
+                }
+            },
+            "faults.rack.only.pools",
+            "pools select hosts, not rack components",
+        ),
+        (
+            {
+                "corruption": {
+                    "systems": ["nothing-*"],
+                    "mean_interval": "30d",
+                    "noticed_after": exponential("1h"),
+                }
+            },
+            "faults.corruption.systems[0]",
+            "'nothing-*' matches no system",
+        ),
     ],
 )
 def test_bad_fault_sections_are_clear_problems(
@@ -637,3 +681,50 @@ def test_fault_times_are_datetimes_or_offsets_and_round_trip() -> None:
     assert isinstance(first.at, datetime) and first.at.isoformat() == "2026-03-01T02:00:00"
     assert second.at == 36 * HOUR and second.duration == 60.0
     assert Faults.model_validate(faults.model_dump(mode="json")) == faults
+
+
+def test_stochastic_failures_of_a_subset_of_a_class() -> None:
+    """Only the selected members fail: by centre, by name, by pool."""
+    rate = {"time_to_failure": exponential("2d"), "repair": exponential("1h")}
+    scenario = build(
+        two_centres(
+            {
+                "datacenter": {**rate, "only": {"datacenters": ["dc2"]}},
+                "rack": {**rate, "only": {"names": ["dc1/*"]}},
+                "host": {**rate, "only": {"datacenters": ["dc2"]}},
+            }
+        )
+    )
+    sim = Simulation(scenario, 3)
+    sim.run(steps=1)
+    outages = faults_of(sim).outages
+    by_kind: dict[str, set[str]] = {}
+    for o in outages:
+        by_kind.setdefault(o.kind, set()).add(o.label)
+    assert by_kind["datacenter"] == {"dc2"}  # 30 days at a 2-day mean: it fails
+    assert by_kind["rack"] and all(label.startswith("dc1/") for label in by_kind["rack"])
+    hosts = sim.hosts
+    assert by_kind["host"] and all(
+        hosts.datacenter_names[int(hosts.datacenter[hosts.names.index(label)])] == "dc2"
+        for label in by_kind["host"]
+    )
+
+
+def test_a_selection_by_role_spares_the_backup_centres_and_their_links() -> None:
+    from cloudsim import load_scenario
+    from cloudsim.scenario.faults import ComponentSelection
+    from cloudsim.world import compile_world
+    from tests.conftest import REPO
+
+    world = compile_world(load_scenario(REPO / "scenarios" / "hunan-3s4c-dr.yaml"))
+    catalog = world.catalog
+    production = {dc.name for dc in world.scenario.datacenters if dc.role == "production"}
+    only = ComponentSelection(roles=["production"])
+    chosen = {catalog.names["datacenter"][i] for i in catalog.select("datacenter", only)}
+    assert chosen == production and "yz-dr" not in chosen and "cz-bak" not in chosen
+    links = [catalog.names["link"][i] for i in catalog.select("link", only)]
+    assert links and all(
+        catalog.centres_of("link", catalog.resolve(n).index) & production for n in links
+    )
+    # the witness's site holds no production centre: it is not selected
+    assert catalog.select("witness", only).size == 0

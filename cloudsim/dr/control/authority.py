@@ -70,7 +70,7 @@ class WriteAuthority:
         if not plan.managed:
             return {c for c in range(len(self.centres)) if self.net.alive[c]}
         partners = state.primaries - state.fenced
-        live = {c for c in partners if self.net.alive[c]}
+        live = {c for c in partners if self.net.alive[c]} - state.redirecting
         if self.in_sync(state):
             return live
         if self.witness is not None:  # only the holder of the witness lock writes
@@ -119,6 +119,22 @@ class WriteAuthority:
     def _check_lock(self, state: SystemState) -> None:
         if state.holder is not None and not self._lock_valid(state, state.holder):
             state.holder = None
+        if state.holder is None:
+            self._reacquire(state)
+
+    def _reacquire(self, state: SystemState) -> None:
+        """A lock left free (its holder died) goes back to the system's one primary once it
+        is alive and reaches the witness: a single-centre system restarted at home after a
+        repair serves again without a decision (nothing else can have taken over, or it would
+        hold the lock). A pair side needs a decision (it holds ``alone``)."""
+        candidates = [c for c in state.primaries - state.fenced if self.net.alive[c]]
+        if len(candidates) != 1:
+            return
+        c = candidates[0]
+        if peer_of(state.plan, c) is not None and c not in state.alone:
+            return
+        if self.net.reaches_witness(c):
+            state.holder = c
 
     def _lock_valid(self, state: SystemState, c: int) -> bool:
         """A holder keeps the lock while alive and in touch with the witness, or with every

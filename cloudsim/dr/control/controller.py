@@ -36,6 +36,7 @@ from cloudsim.dr.control.recovery import Recovery
 from cloudsim.dr.control.settlement import Settlement
 from cloudsim.dr.control.tick import ReplicationTick
 from cloudsim.dr.detection import HeartbeatMonitors
+from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.observation import Action, FailBack, FailOver, FailOverCentre, Fence, Shed
 from cloudsim.dr.plan import SystemPlan
@@ -66,7 +67,11 @@ class DRController:
         self.witness: str | None = witness_name(site) if site is not None else None
         self.net = NetworkTruth(ctx.world, ctx.hosts, ctx.components, spec, self.witness, site)
         self.capacity = RecoveryCapacity(ctx.world, ctx.platform, plans)
-        self.repl = Replication(np.array([p.write_rate for p in plans]), [p.shape for p in plans])
+        self.repl = Replication(
+            np.array([p.write_rate for p in plans]),
+            [p.shape for p in plans],
+            np.array([p.async_interval for p in plans]),
+        )
         #: The decision records (the recorder's, which the availability ledger reads).
         self.records: list[Decision] = ctx.recorder.decisions
         self.tick = ReplicationTick(ctx.env, self.repl, plans, spec.tick, ctx.horizon, ctx.count)
@@ -93,6 +98,12 @@ class DRController:
             outages=ctx.recorder.outages,
             records=self.records,
         )
+        self.loop.expected_back = self.log.expected_back
+        #: Restore copies and async streams sharing the links (max-min fair).
+        self.flows = FlowNetwork(
+            self.net.link_capacity(), ctx.calendar.schedule, spec.concurrent_restores
+        )
+        self.flows.on_change = self._rates_changed
         self.settlement = Settlement(
             self.systems,
             net=self.net,
@@ -101,6 +112,7 @@ class DRController:
             log=self.log,
             recorder=ctx.recorder,
             reroute=self.loop.reroute,
+            flows=self.flows,
         )
         ctx.recorder.serving = self.settlement.serving
         self.recovery = Recovery(
@@ -117,7 +129,9 @@ class DRController:
             recorder=ctx.recorder,
             monitored=self.loop.monitored,
             progress=self.loop.progress,
+            flows=self.flows,
         )
+        self.settlement.rejoined = self.recovery.rejoined
         self.failback = Failback(
             ctx.world,
             net=self.net,
@@ -163,6 +177,14 @@ class DRController:
             if state.split_since is not None:
                 self.settlement.end_split(state, horizon)
 
+    def _rates_changed(self, time: float) -> None:
+        """The links' shares changed: every async queue drains at its stream's new rate
+        from now on."""
+        self.repl.advance(time)
+        for state in self.systems:
+            if state.plan.async_to >= 0:
+                self.repl.async_cap[state.plan.index] = self.flows.stream_rate(state.plan.index)
+
     def _fault_changed(self, change: str, outage: Outage, time: float) -> None:
         """A failure began or ended, or a corruption was noticed (the bus's ``"outage"``)."""
         if outage.effect == "corrupt":
@@ -183,6 +205,7 @@ class DRController:
                 self.loop.consult("corruption", time)
             return
         self.settlement.refresh(time, force=False)
+        self.flows.set_capacity(self.net.link_capacity(), time)
 
     def _execute(self, action: Action, policy: str, time: float) -> None:
         """A policy's valid action (other than ``Wait``), to the part that carries it out."""

@@ -68,6 +68,17 @@ def recovery_targets(plan: SystemPlan) -> list[int]:
     return out
 
 
+def recovery_seconds(spec: DR, plan: SystemPlan) -> float:
+    """Seconds from a decision to traffic arriving at the system's default recovery target,
+    by design: a standby's start time, or a restore (size / restore bandwidth) and the VM
+    starts; then the redirect."""
+    if plan.standby is not None:
+        return plan.standby.start_s + spec.redirect_time
+    if plan.backup is not None:
+        return plan.restore_seconds() + spec.start_time + spec.redirect_time
+    return spec.redirect_time
+
+
 class DecisionLoop:
     """The monitors, the two policies, and when they are consulted (see the module
     docstring). ``tick`` gives the lag the policies are told."""
@@ -125,6 +136,12 @@ class DecisionLoop:
         self.policy_failure_count = 0
         self._timers: set[float] = set()
         self._progress_at: set[float] = set()
+        #: When the lost ones of some centres are expected back (set by the controller to
+        #: the decision log's :meth:`~cloudsim.dr.control.log.DecisionLog.expected_back`).
+        self.expected_back: Callable[[tuple[int, ...], float], float | None] = (
+            lambda centres, time: None
+        )
+        self.recovery_s = [recovery_seconds(spec, state.plan) for state in systems]
 
     def reroute(self, time: float) -> None:
         """The monitors follow the network's new routes (a dead node's reports freeze)."""
@@ -257,6 +274,12 @@ class DecisionLoop:
                     ),
                     demand_at=MappingProxyType(demand),
                     room_at=MappingProxyType(room),
+                    home_intact=not state.noticed,
+                    home_back_at=(
+                        self.expected_back(plan.home, time) if troubled & set(home) else None
+                    ),
+                    recovery_s=self.recovery_s[plan.index],
+                    short=state.short,
                 )
             )
         return Observation(

@@ -1,5 +1,8 @@
 """Failback: a system returns to its own centres.
 
+A system whose recovery elsewhere is still under way (a restore, a promotion) stops it and
+resumes at home at once (its home copy is intact: nothing to resync).
+
 ``FailBack`` resyncs what was written away from home (or by the side that went on alone)
 at the system's share of the best route home, then returns the system to its home centres
 as dealt: the DR copies are deleted, a promoted warm standby shrinks back, shed VMs come
@@ -68,7 +71,13 @@ class Failback:
         can carry the resync."""
         plan = state.plan
         s = plan.index
-        if state.phase in ("failing_over", "failing_back") or state.corrupted:
+        if state.phase == "failing_back" or state.corrupted:
+            return
+        if state.phase == "failing_over":  # its recovery elsewhere is still under way
+            if not all(self.net.alive[c] for c in plan.home):
+                self.policy_failed(time, policy, f"FailBack({plan.name}): a home centre is down")
+                return
+            self.recovery.resume_home(state, policy, time)
             return
         away = set(state.primaries) != set(plan.home) or state.fenced or state.alone or state.shed
         if not away and state.phase == "normal":
@@ -109,8 +118,14 @@ class Failback:
             winner = state.winner if state.winner in plan.home else plan.home[0]
             loser = plan.home.index(winner) ^ 1
             lost = self.repl.drop_mirror(s, loser)
-            if state.open:
-                self.recovery.charge(state.open[-1], lost, time)
+            record = state.open[-1] if state.open else None
+            if record is None and lost > 0:  # every byte dropped is charged to a record
+                record = self.recovery.log.new_record(
+                    state, "reconcile", (plan.home[loser],), winner, time
+                )
+                record.completed_at = time
+            if record is not None:
+                self.recovery.charge(record, lost, time)
         self.repl.resynced[s] += self.repl.mirror[s].sum()
         self.repl.mirror[s] = 0.0
         self.repl.bring_back(s)
@@ -146,6 +161,12 @@ class Failback:
                     state, [flavor] * (count - have), centres[0], time, "failback"
                 )
         state.shed.clear()
+        if state.short:  # it never served away: home resumes with its own intact copy
+            self.recovery.unlose(state)
+        state.short = False
+        state.reconcile_at = math.nan
+        state.redirecting.clear()
+        state.scaling.clear()
         state.phase = "normal"
         if state.split_since is not None:  # reconciled: the split ends with the failback
             self.settlement.end_split(state, time)

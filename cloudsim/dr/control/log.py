@@ -86,6 +86,26 @@ class DecisionLog:
             if outage.end <= record.completed_at and record.action != "restore":
                 record.unnecessary = "healed_first"
 
+    def expected_back(self, centres: Sequence[int], time: float) -> float | None:
+        """When the operations team expects every one of ``centres`` that is down back: the
+        latest announced repair (``Outage.expected_end``) of the failures in progress that
+        took one down (None: none is down, or a repair has no estimate yet)."""
+        lost = {c for c in centres if not self.net.alive[c]}
+        if not lost:
+            return None
+        etas = [
+            o.expected_end
+            for o in self.outages
+            if o.start <= time
+            and math.isnan(o.end)
+            and o.effect == "fail"
+            and o.kind != "link"
+            and self._affects(o, lost)
+        ]
+        if not etas or any(math.isnan(e) for e in etas):
+            return None
+        return max(etas)
+
     def _affects(self, outage: Outage, lost: set[int]) -> bool:
         """Whether ``outage`` explains losing sight of the ``lost`` centres: it took one of
         them down, left one without a host up, or cut or degraded a link of one."""

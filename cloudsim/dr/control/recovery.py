@@ -1,10 +1,12 @@
 """Recovery actions: what a policy's ``FailOver``, ``Fence`` and ``Shed`` do.
 
-``FailOver`` to the other side of an active-active pair continues there alone (scale-out
-through the placer when that side runs fewer VMs than the system needs); to a remote
-standby it promotes the warm standby (resize) or creates the cold one through the placer
-(standby pools), then redirects traffic; a corrupted or backup-only system is restored from
-its backup (size / restore bandwidth) first. The side left behind is deposed if it is dead
+``FailOver`` to the other side of an active-active pair continues there alone once the
+traffic redirect (GSLB/DNS, ``dr.redirect_time``) is done (scale-out through the placer
+when that side runs fewer VMs than the system needs); to a remote standby it promotes the
+warm standby (resize) or creates the cold one through the placer (standby pools), then
+redirects traffic; a corrupted or backup-only system is restored from its backup first: a
+copy of its size, at most its restore bandwidth, sharing the links it crosses with the
+other restores (:mod:`cloudsim.dr.flows`). The side left behind is deposed if it is dead
 or can be told (over the heartbeat channel). ``Fence`` stops a centre's writes when it can
 be reached (or, with a witness, as it loses quorum). ``Shed`` stops a system's VMs in a
 centre to free room (they come back at failback). A decision that cannot be carried out
@@ -18,6 +20,7 @@ absorbed in a loss recorded another way (a restore's backup window, the async qu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -27,7 +30,9 @@ from cloudsim.dr.capacity import RecoveryCapacity
 from cloudsim.dr.control.authority import WriteAuthority, peer_of, sync_pair
 from cloudsim.dr.control.log import DecisionLog
 from cloudsim.dr.control.settlement import Settlement
+from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
+from cloudsim.dr.plan import GBPS
 from cloudsim.dr.replication import Replication, last_backup_start
 from cloudsim.dr.state import SystemState
 from cloudsim.kernel import Calendar
@@ -59,8 +64,10 @@ class Recovery:
         recorder: Recorder,
         monitored: tuple[int, ...],
         progress: Callable[[float], None],
+        flows: FlowNetwork,
     ) -> None:
         self.systems = systems
+        self.flows = flows
         self.spec = spec
         self.net = net
         self.authority = authority
@@ -132,6 +139,7 @@ class Recovery:
             if centre in state.fenced or centre not in state.primaries:
                 continue
             record = self.log.new_record(state, "fence", (centre,), -1, time, policy)
+            record.unnecessary = self._fence_needless(state, centre)
             if not delivered:
                 record.failure = "fence undeliverable: no route and no witness"
                 continue
@@ -153,6 +161,19 @@ class Recovery:
                 reason=f"{policy}: fence {self.centres[centre]}",
             )
             self.settlement.settle(state, time)
+
+    def _fence_needless(self, state: SystemState, centre: int) -> str:
+        """Why fencing ``centre`` for the system was not required by any real fault ("":
+        it was): the centre is alive and still in sync with its pair's other side (a gray
+        link that drops heartbeats, not writes), or alive and reachable from every other
+        centre of its design."""
+        if not self.net.alive[centre]:
+            return ""
+        peer = peer_of(state.plan, centre)
+        if peer is not None:
+            return "false_alarm" if self.net.sync_ok(centre, peer) else ""
+        others = [c for c in self.monitored if c != centre]
+        return "false_alarm" if all(self.net.can_tell(c, centre) for c in others) else ""
 
     def shed(self, state: SystemState, centre: int | None, policy: str, time: float) -> None:
         """Stop the system's VMs in ``centre`` (``None``: wherever it serves) to free room;
@@ -207,17 +228,32 @@ class Recovery:
             system=s,
             reason=f"{policy}: {self.centres[side]} continues alone",
         )
-        self.settlement.settle(state, time)
-        missing = self.capacity.missing(state.plan, side, state.promoted)
-        if missing:
-            gen = state.generation
+        # the side's clients and the lost side's reach it once the GSLB/DNS redirect is done
+        gen = state.generation
+        state.redirecting.add(side)
+        self.schedule(
+            time + self.spec.redirect_time, partial(self._redirected, state, side, record, gen)
+        )
+        if self.capacity.missing(state.plan, side, state.promoted):
+            state.scaling.add(side)
             self.schedule(
                 time + self.spec.start_time,
                 partial(self._scale_out, state, side, record, gen),
             )
-        else:
+        self.settlement.settle(state, time)
+
+    def _redirected(
+        self, state: SystemState, side: int, record: Decision, gen: int, time: float
+    ) -> None:
+        """A pair side going on alone: traffic reaches it."""
+        if gen != state.generation:
+            return
+        state.redirecting.discard(side)
+        if side not in state.scaling:
             record.completed_at = time
-        self.log.check_healed(record)
+            self.log.check_healed(record)
+        self.settlement.refresh(time)
+        self.progress(time)
 
     def _scale_out(
         self, state: SystemState, side: int, record: Decision, gen: int, time: float
@@ -228,10 +264,17 @@ class Recovery:
         created, missing = self.create_for(state, flavors, side, time, "scale-out")
         record.vms_created += created
         record.vms_missing += missing
-        record.completed_at = time
-        self.log.check_healed(record)
+        state.scaling.discard(side)
+        state.short = self._short(state, side)
+        if side not in state.redirecting:
+            record.completed_at = time
+            self.log.check_healed(record)
         self.settlement.refresh(time)
         self.progress(time)
+
+    def _short(self, state: SystemState, target: int) -> bool:
+        """Whether the system runs fewer VMs than it needs at ``target`` (no room found)."""
+        return int(self.capacity.running()[state.plan.index, target]) < state.plan.need
 
     def _promote(self, state: SystemState, target: int, policy: str, time: float) -> None:
         """Fail over to the remote standby (warm: resize; cold: create)."""
@@ -308,10 +351,13 @@ class Recovery:
             to = plan.home[0] if corrupted and self.net.alive[plan.home[0]] else plan.restore_to
         source = tuple(sorted(state.primaries))
         in_place = to in plan.home and corrupted
+        path = self.net.path_links(plan.backup_to, to) if plan.backup is not None else None
         if plan.backup is None:
             why = "no backup: the data cannot be restored"
         elif not self.net.alive[to]:
             why = "target down"
+        elif not self.net.alive[plan.backup_to] or path is None:
+            why = "no route from the backup centre"
         else:
             why = "" if in_place else self.authority.take_lock(state, to)
         if self._refuse(state, to, why, "restore", source, policy, time):
@@ -346,9 +392,22 @@ class Recovery:
         self.record_event(
             time, EventKind.DR_ACTION, system=s, reason=f"{policy}: restore at {self.centres[to]}"
         )
-        done = time + plan.restore_seconds() + (0.0 if in_place else self.spec.start_time)
-        self.schedule(done, partial(self._restored, state, to, record, in_place, state.generation))
+        # the copy shares the links it crosses with the other restores (max-min fair)
+        assert path is not None
+        bandwidth = (plan.backup.restore_bandwidth or plan.backup.bandwidth) * GBPS
+        copied = partial(self._copied, state, to, record, in_place, state.generation)
+        state.restore_flow = self.flows.start(path, plan.restore_gb * 1e9, bandwidth, copied, time)
         self.settlement.settle(state, time)
+
+    def _copied(
+        self, state: SystemState, to: int, record: Decision, in_place: bool, gen: int, time: float
+    ) -> None:
+        """The restore copy is through: VMs start (elsewhere), then traffic is redirected."""
+        if gen != state.generation:
+            return
+        state.restore_flow = None
+        done = time + (0.0 if in_place else self.spec.start_time)
+        self.schedule(done, partial(self._restored, state, to, record, in_place, gen))
 
     def _restored(
         self, state: SystemState, to: int, record: Decision, in_place: bool, gen: int, time: float
@@ -373,12 +432,120 @@ class Recovery:
         state.primaries.add(target)
         state.fenced.discard(target)
         state.phase = "failed_over"
+        state.short = self._short(state, target)
         if state.corrupted and record.action == "restore":
             self._end_corruption(state, time)
         record.completed_at = time
         self.log.check_healed(record)
         self.settlement.refresh(time)
         self.progress(time)
+
+    def rejoined(self, state: SystemState, time: float) -> None:
+        """The two writers of a split brain can talk again (no witness): the operator's
+        reconciliation ends it ``dr.reconcile_time`` later (once per rejoin)."""
+        if not math.isnan(state.reconcile_at):
+            return
+        state.reconcile_at = time + self.spec.reconcile_time
+        self.record_event(
+            time, EventKind.DR_ACTION, system=state.plan.index, reason="reconciliation starts"
+        )
+        self.schedule(
+            state.reconcile_at,
+            partial(self._reconciled, state, state.generation, state.reconcile_at),
+        )
+
+    def _reconciled(self, state: SystemState, gen: int, due: float, time: float) -> None:
+        """The reconciliation is done: the sides a newer decision replaced stand down and
+        the writes they took apart are discarded (recorded as lost). Cut again meanwhile:
+        nothing (the next rejoin starts a new one)."""
+        if gen != state.generation or state.reconcile_at != due:
+            return
+        state.reconcile_at = math.nan
+        plan = state.plan
+        newest = state.winner
+        if state.split_since is None or newest not in state.primaries:
+            return
+        stale = [c for c in sorted(state.primaries - {newest}) if self.net.can_tell(c, newest)]
+        if not stale:
+            return
+        record = state.open[-1] if state.open else None
+        for c in stale:
+            state.primaries.discard(c)
+            state.alone.discard(c)
+            if c in plan.home and plan.mode == "active-active":
+                lost = self.repl.drop_mirror(plan.index, plan.home.index(c))
+                if record is None:
+                    record = self.log.new_record(state, "reconcile", (c,), newest, time)
+                    record.completed_at = time
+                self.charge(record, lost, time)
+            self.record_event(
+                time,
+                EventKind.DR_STAND_DOWN,
+                system=plan.index,
+                reason=f"{self.centres[c]} stands down: reconciled",
+            )
+        self.settlement.settle(state, time)
+
+    def resume_home(self, state: SystemState, policy: str, time: float) -> None:
+        """Stop a recovery elsewhere that has not brought the system up yet (a restore or a
+        promotion still under way) and serve from its own centres again, alive with their
+        data intact: the service is restored by whichever comes first, the recovery or the
+        repair. The recovery's record is kept as unnecessary (``healed_first``); nothing it
+        charged as lost is lost, since the home copy is intact."""
+        plan = state.plan
+        s = plan.index
+        state.generation += 1  # the recovery's pending steps are stale
+        if state.restore_flow is not None:  # its bandwidth goes to the other restores
+            self.flows.cancel(state.restore_flow, time)
+            state.restore_flow = None
+        for vm_id in list(state.dr_vms):
+            row = self.capacity.row_of(vm_id)
+            if row is not None:
+                self.forget(state, row)
+                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="home back")
+        state.dr_vms.clear()
+        if state.promoted:
+            assert plan.standby is not None
+            self.capacity.shrink(state.warm_vms, s, plan.standby.size)
+            state.promoted = False
+        self.absorbed_bytes += self.repl.drop_away(s)
+        state.reserved = None
+        state.short = False
+        state.redirecting.clear()
+        state.scaling.clear()
+        state.primaries = set(plan.home)
+        state.fenced.clear()
+        state.alone.clear()
+        state.winner = -1
+        state.refused.clear()
+        state.holder = self.authority.initial_holder(plan)
+        state.phase = "normal"
+        for record in state.open:
+            if record.action in ("failover", "restore") and math.isnan(record.completed_at):
+                record.unnecessary = record.unnecessary or "healed_first"
+            record.failback_decided_at = record.failback_done_at = time
+        self.unlose(state)
+        state.open.clear()
+        self.record_event(
+            time,
+            EventKind.DR_ACTION,
+            system=s,
+            reason=f"{policy}: home back, recovery elsewhere stopped",
+        )
+        self.settlement.refresh(time)
+        self.progress(time)
+
+    def unlose(self, state: SystemState) -> None:
+        """The system resumes at home with its intact copy, never having served from its
+        recovery: what its open recoveries recorded as lost (the writes since the backup,
+        the async copy's lag) was not lost after all."""
+        for record in state.open:
+            if record.action == "failover":  # charged when it was decided
+                self.charged_bytes -= record.data_lost_bytes
+                self.absorbed_bytes += record.data_lost_bytes
+            if record.action in ("failover", "restore"):
+                record.data_lost_bytes = 0.0
+                record.data_lost_s = 0.0
 
     def _end_corruption(self, state: SystemState, time: float) -> None:
         """The restored data is whole again; in its own centres the system is back to normal."""

@@ -1,15 +1,19 @@
 """Settlement: after every change, each system's ground truth is worked out again.
 
 - **stand-down**: a stale primary that can reach the centre a newer decision made primary
-  learns it was replaced and stops (without a witness the newest decision wins; the
-  loser's writes are discarded at failback and recorded as lost);
+  learns it was replaced and stops. Without a witness, two sides that wrote apart (a split
+  brain) go on writing when they can talk again, until the operator reconciles them
+  (``dr.reconcile_time`` later, :meth:`Recovery.rejoined`): the newest decision wins, the
+  loser's writes are discarded and recorded as lost;
 - **serving** = writable (:mod:`cloudsim.dr.control.authority`): the availability ledger
   counts a system's running VMs in its serving centres (the :class:`ServingLog`);
 - **split-brain**: the intervals during which two or more writable centres are not in sync
   (it lasts until the older primary stands down, or the failback reconciles them); each is
   charged to the system's open decision record;
 - **replication inputs**: who writes, into which queues (async, unmirrored, away from
-  home) and at what throughput, for :class:`~cloudsim.dr.replication.Replication`.
+  home) and at what throughput, for :class:`~cloudsim.dr.replication.Replication`; each
+  async stream is a persistent flow of :mod:`cloudsim.dr.flows` at most its share of its
+  route, sharing the links with the restores (its queue drains at the rate it gets).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from cloudsim.dr.control.authority import WriteAuthority, sync_pair
 from cloudsim.dr.control.log import DecisionLog
+from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.plan import SystemPlan
 from cloudsim.dr.replication import Replication
@@ -63,14 +68,20 @@ class Settlement:
         log: DecisionLog,
         recorder: Recorder,
         reroute: Callable[[float], None],
+        flows: FlowNetwork,
     ) -> None:
         self.systems = systems
+        self.flows = flows
         self.net = net
         self.authority = authority
         self.repl = repl
         self.log = log
         self.record_event = recorder.event
         self.reroute = reroute
+        #: Called when a split pair can talk again without a witness (the controller sets it
+        #: to :meth:`~cloudsim.dr.control.recovery.Recovery.rejoined`): the operator's
+        #: reconciliation, a timed step, ends the split.
+        self.rejoined: Callable[[SystemState, float], None] = lambda state, time: None
         self.centres = net.centres
         plans = [state.plan for state in systems]
         #: Where each system is served from (ground truth), for the availability ledger.
@@ -107,7 +118,16 @@ class Settlement:
         s = plan.index
         newest = state.winner
         if newest >= 0 and newest in state.primaries:
-            for c in sorted(state.primaries - {newest}):
+            stale = sorted(state.primaries - {newest})
+            if (
+                state.split_since is not None
+                and self.net.witness is None
+                and any(self.net.can_tell(c, newest) for c in stale)
+            ):
+                # two writers that can talk again: the operator must reconcile them first
+                self.rejoined(state, time)
+                stale = []
+            for c in stale:
                 if self.net.can_tell(c, newest):  # a stale primary learns it was replaced
                     state.primaries.discard(c)
                     state.alone.discard(c)
@@ -135,7 +155,8 @@ class Settlement:
             )
         elif not split and state.split_since is not None:
             self.end_split(state, time)
-        self._replication_inputs(state, writers)
+        # a system short of VMs where it serves carries no load: it takes no writes
+        self._replication_inputs(state, set() if state.short else writers, time)
 
     def end_split(self, state: SystemState, time: float) -> None:
         """Close the system's split-brain interval at ``time``."""
@@ -150,7 +171,7 @@ class Settlement:
             target.completed_at = time
         target.split_brain_s += span
 
-    def _replication_inputs(self, state: SystemState, writers: set[int]) -> None:
+    def _replication_inputs(self, state: SystemState, writers: set[int], time: float) -> None:
         """What the system's queues receive while ``writers`` take its writes (an equal
         share each), and what its routes can ship."""
         plan = state.plan
@@ -158,17 +179,30 @@ class Settlement:
         repl = self.repl
         n = len(writers)
         share = 1.0 / n if n else 0.0
-        repl.write_on[s] = 1.0 if n else 0.0
         repl.away_in[s] = share * len(writers - set(plan.home))
-        if plan.async_to >= 0:
-            repl.async_in[s] = share * len(writers - {plan.async_to, *self._not_home(plan)})
+        if plan.async_to < 0:
+            repl.write_on[s] = 1.0 if n else 0.0
+        else:
+            repl.set_flow(
+                s,
+                1.0 if n else 0.0,
+                share * len(writers - {plan.async_to, *self._not_home(plan)}),
+            )
             sources = [
                 c
                 for c in (*plan.home, *state.primaries)
                 if c != plan.async_to and self.net.alive[c]
             ]
-            cap = max((self.net.throughput(c, plan.async_to) for c in sources), default=0.0)
-            repl.async_cap[s] = cap * self.async_share[s]
+            best = max(((self.net.throughput(c, plan.async_to), c) for c in sources), default=None)
+            cap = best[0] if best is not None else 0.0
+            path = None
+            if best is not None and cap > 0:  # in flight: one-way latency, transfer, apply
+                rtt_ms = self.net.route(best[1], plan.async_to, False)[1]
+                repl.flight[s] = rtt_ms / 2000.0 + plan.async_delay
+                path = self.net.path_links(best[1], plan.async_to)
+            # the stream shares its route's links with the restores crossing them
+            self.flows.stream(s, path, cap * self.async_share[s], time)
+            repl.async_cap[s] = self.flows.stream_rate(s)
         pair = sync_pair(plan)
         if pair is not None:
             synced = self.authority.in_sync(state) if plan.mode == "active-active" else False

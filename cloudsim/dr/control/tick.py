@@ -1,8 +1,8 @@
 """The replication tick: DR's one simpy process.
 
 Every ``dr.tick`` it advances every replication queue to the present and samples every
-system's async lag (the mean and the maximum the results report, and the last value the
-policies are told). Everything else DR does is an action on the kernel's calendar.
+system's async lag over a shipping cycle (the mean and the maximum the results report, and
+the last mean the policies are told). Everything else DR does is an action on the kernel's calendar.
 """
 
 from __future__ import annotations
@@ -55,13 +55,13 @@ class ReplicationTick:
             yield env.timeout(k * self.interval - env.now)
             now = env.now
             self.repl.advance(now)
-            lag = self.repl.lag(now)
+            lag, most = self.repl.cycle_lag(now)
             # while writes flow into the async queue (home primaries writing): the times a
             # failure of the primary would lose the lag
             sampled = self.has_async & (self.repl.write_on > 0) & (self.repl.async_in > 0)
             self.lag_sum += np.where(sampled, lag, 0.0)
             self.lag_samples += sampled
-            np.maximum(self.lag_max, np.where(sampled, lag, 0.0), out=self.lag_max)
+            np.maximum(self.lag_max, np.where(sampled, most, 0.0), out=self.lag_max)
             self.last_lag = lag
             self.count()
             k += 1

@@ -32,7 +32,15 @@ def home_healthy(obs: Observation, status: SystemStatus) -> float | None:
 
 def _needs_failback(status: SystemStatus) -> bool:
     away = set(status.primaries) != set(status.home) or bool(status.fenced)
-    return status.phase in ("failed_over", "shed") or (status.phase == "normal" and away)
+    return status.phase in ("failed_over", "shed", "failing_over") or (
+        status.phase == "normal" and away
+    )
+
+
+def _urgent(status: SystemStatus) -> bool:
+    """Down where it is: a recovery still under way, or one that found no room. Home (back
+    and intact) is the quickest way up: no response time, no stability period."""
+    return status.phase == "failing_over" or status.short
 
 
 class OperatorFailback:
@@ -55,6 +63,10 @@ class OperatorFailback:
                 continue
             if home_healthy(observation, status) is None:
                 self.due.pop(status.name, None)
+                continue
+            if _urgent(status):  # down where it is: home as soon as home answers
+                self.due.pop(status.name, None)
+                actions.append(FailBack(status.name))
                 continue
             due = self.due.setdefault(status.name, now + self.response())
             if due <= now:
@@ -80,7 +92,7 @@ class AutomaticFailback:
             since = home_healthy(observation, status)
             if since is None:
                 continue
-            ready = since + self.stable_for
+            ready = since + (0.0 if _urgent(status) else self.stable_for)
             if ready <= observation.time:
                 actions.append(FailBack(status.name))
             else:

@@ -51,6 +51,43 @@ def _preferred(status: SystemStatus, prefer: str | None) -> str:
     return status.home[0]
 
 
+class Patience:
+    """When a recovery elsewhere is worth starting (policy parameters ``restore_delay`` and
+    ``wait_for_home``): a restore from backup waits ``restore_delay`` after the home was
+    lost (an operator's rule: do not restore for a short outage); any recovery elsewhere
+    waits when the home copy is intact and the home is expected back (the operations team's
+    estimate, which can be wrong) before the recovery would have finished. Once the estimate
+    (and three heartbeat intervals for the home to answer) has passed without the home
+    back, it recovers."""
+
+    KNOWN = frozenset({"restore_delay", "wait_for_home"})
+
+    def __init__(self, params: Mapping[str, Any]) -> None:
+        self.restore_delay = parse_duration(params.get("restore_delay", 0))
+        self.wait_for_home = bool(params.get("wait_for_home", True))
+
+    def wait(self, obs: Observation, status: SystemStatus, lost: Sequence[str]) -> Wait | None:
+        """A Wait while recovering ``status`` away from the ``lost`` centres is not yet worth
+        it (None: recover now)."""
+        if status.corrupted or not status.home_intact:
+            return None
+        since = [
+            view.since for view in obs.heartbeats if view.target in lost and not view.reachable
+        ]
+        if status.mode == "backup-only" and since and self.restore_delay > 0:
+            due = min(since) + self.restore_delay
+            if obs.time < due:
+                return Wait(until=due, reason=f"{status.name}: restore delay")
+        eta = status.home_back_at
+        if not self.wait_for_home or eta is None:
+            return None
+        # the home answers within a heartbeat or two of its repair: give it three
+        grace = 3 * obs.heartbeat_interval
+        if obs.time < eta + grace and eta <= obs.time + status.recovery_s:
+            return Wait(until=eta + grace, reason=f"{status.name}: home expected back first")
+        return None
+
+
 def _settling(obs: Observation, since: list[float], settle: float) -> Wait | None:
     """A Wait until ``settle`` after the first report in ``since`` (None: settled).
 
@@ -68,6 +105,7 @@ def _quorum_actions(
     witness: str | None,
     prefer: str | None,
     settle: float,
+    patience: Patience,
 ) -> list[Action]:
     """Majority-of-three decisions for one system; ``witness`` None: no automatic failover
     on a partition (which cannot be told from a loss)."""
@@ -79,7 +117,7 @@ def _quorum_actions(
     if pair is not None:
         a, b = pair
         # both sides lost for the standby and the witness (their own views froze with them)
-        remote = _remote_actions(obs, status, [a, b], witness, settle)
+        remote = _remote_actions(obs, status, [a, b], witness, settle, patience)
         if remote:
             return remote
         broken = [
@@ -103,7 +141,7 @@ def _quorum_actions(
     serving = _serving(status)
     if not serving or witness is None:
         return []
-    return _remote_actions(obs, status, serving, witness, settle)
+    return _remote_actions(obs, status, serving, witness, settle, patience)
 
 
 def _remote_actions(
@@ -112,6 +150,7 @@ def _remote_actions(
     serving: list[str],
     witness: str | None,
     settle: float,
+    patience: Patience,
 ) -> list[Action]:
     """Fail over to the standby (or restore centre) when it and the witness both lost
     every serving centre (no witness: never)."""
@@ -123,6 +162,8 @@ def _remote_actions(
         return []
     since = [t for c in serving for j in judges if (t := obs.unreachable_since(j, c)) is not None]
     wait = _settling(obs, since, settle) if since else None
+    if wait is None:
+        wait = patience.wait(obs, status, serving)
     return [wait] if wait is not None else [FailOver(status.name, to=target)]
 
 
@@ -131,7 +172,8 @@ class QuorumPolicy:
     long after the first report to decide (default: two heartbeat intervals)."""
 
     def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        check_params(params, {"prefer", "settle"}, "witness-quorum")
+        check_params(params, {"prefer", "settle", *Patience.KNOWN}, "witness-quorum")
+        self.patience = Patience(params)
         self.prefer: str | None = params.get("prefer")
         self.settle = parse_duration(params["settle"]) if "settle" in params else None
 
@@ -140,7 +182,9 @@ class QuorumPolicy:
         actions: list[Action] = []
         for status in observation.systems:
             actions.extend(
-                _quorum_actions(observation, status, observation.witness, self.prefer, settle)
+                _quorum_actions(
+                    observation, status, observation.witness, self.prefer, settle, self.patience
+                )
             )
         return actions
 
@@ -149,7 +193,8 @@ class TimeoutPolicy:
     """``timeout``: every centre acts on its own view once its monitor reports a loss."""
 
     def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        check_params(params, set(), "timeout")
+        check_params(params, set(Patience.KNOWN), "timeout")
+        self.patience = Patience(params)
 
     def decide(self, observation: Observation) -> list[Action]:
         actions: list[Action] = []
@@ -174,7 +219,8 @@ class TimeoutPolicy:
                 and target not in serving
                 and all(not observation.hears(target, c) for c in serving)
             ):
-                actions.append(FailOver(status.name, to=target))
+                wait = self.patience.wait(observation, status, serving)
+                actions.append(wait if wait is not None else FailOver(status.name, to=target))
         return actions
 
 
@@ -182,7 +228,8 @@ class ManualPolicy:
     """``manual``: an operator acts a response time after each new alarm."""
 
     def __init__(self, params: Mapping[str, Any], rng: np.random.Generator) -> None:
-        check_params(params, {"response", "prefer"}, "manual")
+        check_params(params, {"response", "prefer", *Patience.KNOWN}, "manual")
+        self.patience = Patience(params)
         default = {"distribution": "lognormal", "median": "30m", "sigma": 0.5}
         self.response = delay_sampler(params.get("response", default), rng, "manual.response")
         self.prefer: str | None = params.get("prefer")
@@ -231,12 +278,16 @@ class ManualPolicy:
                 return [Fence(b if keep == a else a, status.name)]
             if a in lost and b in lost:
                 target = status.standby
-                return [FailOver(status.name, to=target)] if target else []
+                if not target:
+                    return []
+                wait = self.patience.wait(obs, status, [a, b])
+                return [wait if wait is not None else FailOver(status.name, to=target)]
             return [FailOver(status.name, to=b if a in lost else a)]
         serving = _serving(status)
         target = status.standby or (status.restore_to if status.mode == "backup-only" else None)
         if serving and target and target not in serving and all(c in lost for c in serving):
-            return [FailOver(status.name, to=target)]
+            wait = self.patience.wait(obs, status, serving)
+            return [wait if wait is not None else FailOver(status.name, to=target)]
         return []
 
 

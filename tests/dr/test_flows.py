@@ -1,0 +1,163 @@
+"""Transfers sharing links: the max-min fair fluid model, against hand-computed times."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloudsim.dr.flows import FlowNetwork, max_min_rates
+
+GBPS = 1e9 / 8
+
+
+class Clock:
+    """A minimal calendar: actions in time order (ties in scheduling order)."""
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[float, int, Callable[[float], None]]] = []
+        self.n = 0
+
+    def schedule(self, time: float, action: Callable[[float], None]) -> None:
+        heapq.heappush(self.heap, (time, self.n, action))
+        self.n += 1
+
+    def run(self, until: float = math.inf, each: Callable[[], None] | None = None) -> None:
+        while self.heap and self.heap[0][0] <= until:
+            time, _, action = heapq.heappop(self.heap)
+            action(time)
+            if each is not None:
+                each()
+
+
+def test_n_equal_restores_over_one_link_finish_at_n_times_size_over_bandwidth() -> None:
+    """Fourteen 2 Gbit/s restores of 1 TB over one 10 Gbit/s link: they share it, and all
+    finish together at 14 x 1 TB / 10 Gbit/s (not 1 TB / 2 Gbit/s)."""
+    clock = Clock()
+    net = FlowNetwork(np.array([10 * GBPS]), clock.schedule)
+    done: list[float] = []
+    size = 1e12
+    for _ in range(14):
+        net.start([0], size, 2 * GBPS, done.append, 0.0)
+    assert net.load()[0] == pytest.approx(10 * GBPS)
+    clock.run()
+    assert done == pytest.approx([14 * size / (10 * GBPS)] * 14)
+    assert net.carried[0] == pytest.approx(14 * size)
+    # few enough that their own limit binds: each at 2 Gbit/s
+    net2 = FlowNetwork(np.array([10 * GBPS]), clock.schedule)
+    done2: list[float] = []
+    for _ in range(4):
+        net2.start([0], size, 2 * GBPS, done2.append, 0.0)
+    clock.run()
+    assert done2 == pytest.approx([size / (2 * GBPS)] * 4)
+
+
+def test_queued_restores_run_one_after_another() -> None:
+    clock = Clock()
+    net = FlowNetwork(np.array([10 * GBPS]), clock.schedule, concurrent=1)
+    done: list[float] = []
+    for _ in range(3):
+        net.start([0], 1e12, 10 * GBPS, done.append, 0.0)
+    clock.run()
+    one = 1e12 / (10 * GBPS)
+    assert done == pytest.approx([one, 2 * one, 3 * one])
+
+
+def test_a_late_flow_and_a_cut_change_the_shares_exactly() -> None:
+    """A 10 GB/s link: flow a alone for 10 s (100 GB of 300), then b joins (a and b at 5
+    GB/s), the link is cut for 100 s at t=20, then back: hand-computed ends."""
+    clock = Clock()
+    net = FlowNetwork(np.array([10e9]), clock.schedule)
+    ends: dict[str, float] = {}
+    net.start([0], 300e9, math.inf, lambda t: ends.setdefault("a", t), 0.0)
+    clock.run(until=10.0)
+    net.start([0], 100e9, math.inf, lambda t: ends.setdefault("b", t), 10.0)
+    clock.run(until=20.0)  # a: 100 + 50 = 150 GB moved; b: 50 GB
+    net.set_capacity(np.array([0.0]), 20.0)
+    assert net.load()[0] == 0.0
+    clock.run(until=120.0)
+    net.set_capacity(np.array([10e9]), 120.0)
+    clock.run()
+    assert ends["b"] == pytest.approx(130.0)  # 50 GB left at 5 GB/s
+    assert ends["a"] == pytest.approx(130.0 + 10.0)  # 100 GB left: 50 then 50 at 10 GB/s
+
+
+def test_max_min_fairness_on_a_hand_example() -> None:
+    """Links 0 (10) and 1 (4); flows: x over 0, y over 0 and 1, z over 1 (limit 1)."""
+    incidence = np.array([[1, 1, 0], [0, 1, 1]], dtype=np.bool_)
+    rates = max_min_rates(incidence, np.array([math.inf, math.inf, 1.0]), np.array([10.0, 4.0]))
+    assert rates.tolist() == pytest.approx([7.0, 3.0, 1.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    capacity=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=5),
+    flows=st.lists(
+        st.tuples(
+            st.lists(st.integers(0, 4), max_size=3, unique=True),
+            st.floats(1.0, 1e4),
+            st.one_of(st.just(math.inf), st.floats(0.5, 50.0)),
+            st.floats(0.0, 50.0),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    concurrent=st.one_of(st.none(), st.integers(1, 3)),
+)
+def test_no_link_ever_carries_more_than_its_bandwidth(
+    capacity: list[float],
+    flows: list[tuple[list[int], float, float, float]],
+    concurrent: int | None,
+) -> None:
+    cap = np.array(capacity)
+    clock = Clock()
+    net = FlowNetwork(cap, clock.schedule, concurrent)
+    done: list[int] = []
+
+    def check() -> None:
+        load = net.load()
+        assert (load <= cap * (1 + 1e-9) + 1e-9).all()
+        # max-min: a flow below its limit crosses a full link (else it could go faster)
+        for f in net.running.values():
+            if f.rate < f.limit * (1 - 1e-6) and f.links:
+                assert any(load[i] >= cap[i] * (1 - 1e-6) for i in f.links), (f, load)
+
+    for k, (links, size, limit, at) in enumerate(sorted(flows, key=lambda f: f[3])):
+        clock.run(until=at, each=check)
+        usable = [i for i in links if i < len(cap)]
+        net.start(usable, size, limit, lambda t, k=k: done.append(k), at)
+        check()
+    clock.run(each=check)
+    assert net.peak_utilisation <= 1 + 1e-9
+    stalled = {f.id for f in (*net.running.values(), *net.waiting)}
+    assert len(done) + len(stalled) == len(flows)
+    for f in net.running.values():  # only a flow over a dead link (or queued behind) stays
+        assert f.rate == 0.0 and any(cap[i] <= 0 for i in f.links)
+
+
+def test_a_restore_over_an_async_route_slows_the_replication_stream() -> None:
+    """An async stream at most 6 GB/s on a 10 GB/s link: alone it gets its 6; a restore
+    crossing the link takes an equal share (5 and 5) until it is done (100 GB: 20 s); the
+    owner of the stream is told each change."""
+    clock = Clock()
+    net = FlowNetwork(np.array([10e9]), clock.schedule)
+    told: list[tuple[float, float]] = []
+    net.on_change = lambda t: told.append((t, net.stream_rate(7)))
+    net.stream(7, [0], 6e9, 0.0)
+    assert net.stream_rate(7) == 6e9
+    net.stream(7, [0], 6e9, 1.0)  # unchanged: nothing happens
+    assert len(told) == 1
+    ends: list[float] = []
+    net.start([0], 100e9, math.inf, ends.append, 10.0)
+    assert net.stream_rate(7) == pytest.approx(5e9)
+    clock.run()
+    assert ends == pytest.approx([30.0])
+    assert net.stream_rate(7) == 6e9 and told[-1] == (pytest.approx(30.0), 6e9)
+    net.stream(7, None, 0.0, 40.0)  # the route is gone
+    assert net.stream_rate(7) == 0.0 and not net.running
+    assert net.carried[0] == pytest.approx(6e9 * 10 + 5e9 * 20 + 100e9 + 6e9 * 10)
