@@ -5,8 +5,9 @@
   (quota refusals apart) at most ``max_reject`` of those requested;
 - **one run per failure set**: the same, with the set's centres failing together at the
   peak day for ``failure_duration``: every system whose design can survive the loss (those
-  down by design are listed, not counted) must have its service restored by DR before the
-  repair, with no recovery VM refused for room.
+  down by design are listed, not counted) must have had its recovery started, with no
+  recovery VM refused for room (a recovery still running when home comes back — a restore
+  slower than the failure — is reported, not held against the capacity).
 
 Runs are independent: they run in worker processes (``workers``) and their verdicts come
 back in the order of the checks.
@@ -148,21 +149,31 @@ def run_one(spec: RunSpec) -> Verdict:
         if short:
             problems.append(f"recovery VMs refused for room: {', '.join(short[:8])}")
         incidents = result.tables.get("incidents")
-        waited: list[str] = []
+        idle: set[str] = set()  # no recovery started: the design did not act
+        slow: set[str] = set()  # a recovery was still running when home came back
         if incidents is not None and incidents.num_rows:
             rows = incidents.to_pydict()
-            for system, by, at in zip(
-                rows["system"], rows["restored_by"], rows["failed_at"], strict=True
-            ):
-                if by == "repair" and at >= spec.failed_at - 1e-6 and system not in spec.excused:
-                    waited.append(str(system))
-        waited = sorted(set(waited))
-        if waited:
-            problems.append(f"{len(waited)} systems waited for the repair: {', '.join(waited[:8])}")
+            for system, by, at, action in zip(
+                rows["system"], rows["restored_by"], rows["failed_at"], rows["dr_action"],
+                strict=True,
+            ):  # fmt: skip
+                if by != "repair" or at < spec.failed_at - 1e-6 or system in spec.excused:
+                    continue
+                (slow if action else idle).add(str(system))
+        if idle:
+            problems.append(
+                f"{len(idle)} systems had no recovery started before the repair: "
+                f"{', '.join(sorted(idle)[:8])}"
+            )
         down = len(spec.excused)
         detail = f"{', '.join(spec.centres)} lost at day {spec.failed_at / DAY:.0f}"
         if down:
             detail += f"; {down} systems down by design"
+        if slow:
+            detail += (
+                f"; {len(slow)} recoveries still running when home came back (slower than "
+                f"the failure, not short of room): {', '.join(sorted(slow)[:8])}"
+            )
     passed = not problems
     if problems:
         detail += "; " + "; ".join(problems)

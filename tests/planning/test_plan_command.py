@@ -156,7 +156,7 @@ def test_a_plan_that_fails_its_verification_says_so(tmp_path: Path) -> None:
     doc = json.loads((out / "plan.json").read_text())
     failed = {v["run"]: v for v in doc["verification"] if not v["passed"]}
     assert set(failed) == {"dc-a", "dc-b"}
-    assert "waited for the repair: s0, s1" in failed["dc-a"]["detail"]
+    assert "no recovery started before the repair: s0, s1" in failed["dc-a"]["detail"]
 
 
 @pytest.mark.slow
