@@ -822,6 +822,8 @@ def plan(
         raise typer.Exit(code=2) from None
     except ResultFolderError as exc:
         _out_error(out, exc.message)
+    except ResultsWrittenInterrupt:
+        _stopped(out, "the plan had finished: its folder was written whole")
     except KeyboardInterrupt:
         _stopped(out, "nothing written; the folder holds what it held before")
     finally:

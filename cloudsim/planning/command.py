@@ -24,6 +24,7 @@ from cloudsim.planning.outcome import plan_document, runway
 from cloudsim.planning.search import Planner, with_growth
 from cloudsim.planning.verify import FAILURE_HOUR, RunSpec, Verdict, verify
 from cloudsim.results import replace_folder, write_json
+from cloudsim.scenario.loader import parse_override
 from cloudsim.scenario.plan import PlanQuestion
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, YEAR
@@ -46,8 +47,75 @@ def _dump(path: Path, header: str, data: dict[str, Any]) -> None:
     path.write_text(header + text, encoding="utf-8")
 
 
+def carried(overrides: list[str], scenario: Scenario) -> dict[str, Any]:
+    """The ``--set`` overrides as a mapping ``extends`` merges as ``--set`` applied them
+    (list items by name), so ``planned.yaml`` is the scenario the plan was made for.
+    PlanError for an override of a list item without a name (it cannot be carried)."""
+    reference: Any = scenario.dump()
+    overlay: dict[str, Any] = {}
+    for text in overrides:
+        loc, value = parse_override(text)
+        shown = text.split("=", 1)[0].strip()
+        ref: Any = reference
+        holder: Any = overlay
+        for depth, key in enumerate(loc):
+            last = depth == len(loc) - 1
+            if isinstance(ref, list):
+                if isinstance(key, int):
+                    item = ref[key] if 0 <= key < len(ref) else None
+                else:
+                    item = next(
+                        (x for x in ref if isinstance(x, dict) and x.get("name") == key), None
+                    )
+                name = item.get("name") if isinstance(item, dict) else None
+                if not isinstance(name, str) or last:
+                    raise PlanError(
+                        f"--set {shown}: cannot be carried into planned.yaml (a whole list "
+                        "item, or one without a name); set it in the scenario file instead"
+                    )
+                entry = next((x for x in holder if x.get("name") == name), None)
+                if entry is None:
+                    entry = {"name": name}
+                    holder.append(entry)
+                holder, ref = entry, item
+                continue
+            if last:
+                holder[key] = value
+                break
+            following = ref.get(key) if isinstance(ref, dict) else None
+            holder = holder.setdefault(key, [] if isinstance(following, list) else {})
+            ref = following
+    return overlay
+
+
+def _named(items: list[Any]) -> bool:
+    return all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in items)
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base`` (mappings by key, lists of named items by name)."""
+    out = dict(base)
+    for key, value in extra.items():
+        have = out.get(key)
+        if isinstance(have, dict) and isinstance(value, dict):
+            out[key] = _merged(have, value)
+        elif isinstance(have, list) and isinstance(value, list) and _named(have) and _named(value):
+            items = {x["name"]: dict(x) for x in have}
+            for item in value:
+                items[item["name"]] = _merged(items.get(item["name"], {}), item)
+            out[key] = list(items.values())
+        else:
+            out[key] = value
+    return out
+
+
 def planned_files(
-    planner: Planner, counts: tuple[int, ...], source: Path, folder: Path, out: Path
+    planner: Planner,
+    counts: tuple[int, ...],
+    source: Path,
+    folder: Path,
+    out: Path,
+    overlay: dict[str, Any],
 ) -> dict[str, Path]:
     """Write ``planned.yaml`` and ``verify/*.yaml`` into ``folder`` (which becomes ``out``);
     their paths by check name."""
@@ -64,14 +132,18 @@ def planned_files(
         if old.hosts != new.hosts
     ]
     horizon = round(question.years * YEAR)
-    body: dict[str, Any] = {
-        "extends": relative,
+    body: dict[str, Any] = _merged(
+        {"extends": relative},
+        _merged(overlay, {"meta": {"seed": planner.seed}}),
+    )
+    planned_part: dict[str, Any] = {
         "meta": {"name": f"{scenario.meta.name}-planned", "horizon": f"{horizon}s"},
     }
     if scenario.faults is not None:
-        body["faults"] = {**dict.fromkeys(_QUIET), "scripted": [], "traces": []}
+        planned_part["faults"] = {**dict.fromkeys(_QUIET), "scripted": [], "traces": []}
     if changed:
-        body["pools"] = changed
+        planned_part["pools"] = changed
+    body = _merged(body, planned_part)
     header = (
         f"# Written by `cloudsim plan` from {source.name}: the planned host counts over "
         f"{question.years:g} years without failures\n# (the growth verification run; "
@@ -129,6 +201,7 @@ def make_plan(
         lambda path, sets: cloudsim.load_scenario(path, sets, check_feasibility=False)
     )
     scenario = loader(source, overrides)
+    overlay = carried(overrides, scenario)  # before any work: refused overrides say so now
     question = scenario.plan or PlanQuestion()
     if scenario.plan is None:
         scenario = scenario.model_copy(update={"plan": question})
@@ -149,7 +222,7 @@ def make_plan(
         verdicts: list[dict[str, Any]] = []
         verify_s = 0.0
         if not runway_only:
-            paths = planned_files(planner, counts, source, folder, out)
+            paths = planned_files(planner, counts, source, folder, out, overlay)
             if run_verification:
                 started = time.perf_counter()
                 specs = []

@@ -4,10 +4,10 @@ The request stream is the run's own (the ``workload`` stream of the same seed, d
 plan's horizon), so the plan and its verification run see the same orders. Orders are
 replayed in time order against the departments' quotas exactly as the platform checks them
 (an order refused for quota never needs capacity, and is reported apart); every other order
-is assumed placed. Live cloud hosts are counted once a day; a month's demand is each
-(system, flavor) at its own busiest day of the month (a system's anti-affinity binds on its own
-peak, not on the platform's), and the month's peak day, where a verification failure is
-placed, is the day with the most vCPUs alive.
+is assumed placed. A month's demand is each (system, flavor) at the most cloud hosts it has
+alive at once during the month, exactly (a system's anti-affinity binds on its own peak, not
+on the platform's); the month's peak day, where a verification failure is placed, is the day
+with the most vCPUs alive.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from cloudsim.units import DAY, YEAR
 from cloudsim.world import World
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 #: A month in seconds (a twelfth of the simulator's year).
 MONTH = YEAR / 12
 
@@ -101,10 +102,15 @@ def tenant_demand(world: World, years: float, seed: int, initial_usage: IntArray
     n_flavors = demand.shape[1]
     key = stream.system * n_flavors + stream.flavor
     keys, inverse = np.unique(key[accepted], return_inverse=True)
+    counts = stream.count[accepted]
+    peaks = _monthly_peaks(
+        stream.time[accepted], ends[accepted], counts, inverse, len(keys), months
+    )
+    # the platform's busiest day of each month (vCPUs alive at the start of the day): where a
+    # verification failure is placed
     first = np.ceil(stream.time[accepted] / DAY).astype(np.int64)
     last = np.ceil(ends[accepted] / DAY).astype(np.int64)
     delta = np.zeros((days + 1, len(keys)), dtype=np.int64)
-    counts = stream.count[accepted]
     np.add.at(delta, (np.minimum(first, days), inverse), counts)
     np.add.at(delta, (np.minimum(last, days), inverse), -counts)
     alive = np.cumsum(delta, axis=0)[:days]
@@ -112,13 +118,13 @@ def tenant_demand(world: World, years: float, seed: int, initial_usage: IntArray
     load = alive @ vcpus if len(keys) else np.zeros(days, dtype=np.int64)
     month_of_request = np.minimum((stream.time / MONTH).astype(np.int64), months - 1)
     out: list[MonthDemand] = []
+    # day d belongs to the month it starts in; every day up to the horizon belongs to one
+    month_of_day = np.minimum(np.arange(days) * DAY // MONTH, months - 1).astype(np.int64)
+    bounds = np.searchsorted(month_of_day, np.arange(months + 1))
     for m in range(months):
-        lo = math.floor(m * MONTH / DAY)
-        hi = max(lo + 1, min(days, math.floor((m + 1) * MONTH / DAY)))
+        lo, hi = int(bounds[m]), int(bounds[m + 1])
         day = lo + int(np.argmax(load[lo:hi])) if len(keys) else lo
-        # each (system, flavor) at its own peak of the month: a system's anti-affinity and
-        # its pool's room bind on its own busiest day, not on the platform's
-        row = alive[lo:hi].max(axis=0) if len(keys) else np.zeros(0, dtype=np.int64)
+        row = peaks[:, m]
         live = np.flatnonzero(row > 0)
         in_month = month_of_request == m
         out.append(
@@ -133,3 +139,28 @@ def tenant_demand(world: World, years: float, seed: int, initial_usage: IntArray
             )
         )
     return Demand(out)
+
+
+def _monthly_peaks(
+    start: FloatArray, end: FloatArray, count: IntArray, key: IntArray, keys: int, months: int
+) -> IntArray:
+    """``(keys, months)``: the most cloud hosts of each key alive at once in each month,
+    exactly (every arrival and departure; departures first at equal times, as the run
+    replays them; the count carried into a month is probed at its start)."""
+    peaks = np.zeros((keys, months), dtype=np.int64)
+    if keys == 0:
+        return peaks
+    probe_t = np.tile(np.arange(months) * MONTH, keys)
+    probe_k = np.repeat(np.arange(keys), months)
+    t = np.concatenate([end, probe_t, start])
+    k = np.concatenate([key, probe_k, key])
+    d = np.concatenate([-count, np.zeros(len(probe_t), dtype=np.int64), count])
+    kind = np.concatenate(
+        [np.zeros(len(end)), np.ones(len(probe_t)), np.full(len(start), 2.0)]
+    )  # departures, probes, arrivals at the same instant
+    order = np.lexsort((kind, t, k))
+    running = np.cumsum(d[order])  # each key's events sum to 0: runs restart at 0 per key
+    month = (t[order] // MONTH).astype(np.int64)
+    inside = month < months
+    np.maximum.at(peaks, (k[order][inside], month[inside]), running[inside])
+    return peaks

@@ -8,7 +8,6 @@ its facility energy over a year at ``power_price_kwh``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -181,12 +180,14 @@ def plan_document(
         kw_now, kw_new = float(fac_now[in_pool].sum()), float(fac_new[in_pool].sum())
         cost_now, cost_new = capex_now + kw_now * price, capex_new + kw_new * price
         binding = None
-        if g is not None and counts[g] != today[g]:
+        if g is not None and counts[g] != today[g] and counts[g] > planner.floor(g):
             failure = planner.binding(counts, g)
             binding = describe(planner, failure)
-            breaks = binding["detail"] if binding else "nothing (at its floor)"
-            if binding:
-                breaks = f"{binding['check']}: {breaks}"
+            breaks = (
+                f"{binding['check']}: {binding['detail']}"
+                if binding
+                else "nothing: the plan is not minimal in this pool"
+            )
             minimality.append({"pool": pool.name, "hosts": new_n - 1, "breaks": breaks})
         rw = now_runway.pools.get(p)
         rule = planner.rules.get(pool.name)
@@ -252,6 +253,16 @@ def plan_document(
             for d in after.by_design
         ]
     quota = sum(m.quota_refused for m in planner.demand.months)
+    warnings = []
+    if question.objective == "cost":
+        free = sorted(
+            {g.host_class for g in planner.groups if g.host_class not in costs.host_classes}
+        )
+        if free:
+            warnings.append(
+                f"objective cost: host classes without a price in plan.costs.host_classes "
+                f"count as free capital: {', '.join(free)}"
+            )
     return {
         "scenario": scenario.meta.name,
         "seed": planner.seed,
@@ -280,6 +291,7 @@ def plan_document(
         "unplaceable": unplaceable,
         "down_by_design": down,
         "quota_refused_vms": quota,
+        "warnings": warnings,
         "timing": {k: round(v, 3) for k, v in timing.items()},
     }
 
@@ -290,10 +302,6 @@ def names_of(planner: Planner, centres: frozenset[int]) -> list[str]:
 
 def _num(value: float) -> float | int:
     return int(value) if float(value).is_integer() else round(float(value), 3)
-
-
-def months_of(years: float) -> int:
-    return max(1, math.ceil(years * 12 - 1e-9))
 
 
 __all__ = ["MONTH", "Runway", "month_date", "plan_document", "runway"]

@@ -104,13 +104,12 @@ def growth_class(rule: PoolRule, pool: Pool) -> str:
 
 
 def growth_index(pool: Pool, host_class: str) -> int:
-    """The host group a plan changes: the pool's last group of ``host_class`` whose hosts
-    have no names of their own (named hosts, as an imported estate has, are kept as they
-    are); -1 when there is none (the plan appends one)."""
-    return max(
-        (i for i, g in enumerate(pool.hosts) if g.host_class == host_class and g.names is None),
-        default=-1,
-    )
+    """The host group a plan changes: the pool's last group when it is of ``host_class``
+    and its hosts have no names of their own; -1 otherwise (the plan appends a group, so
+    no host of the pool is renamed: generated names count across groups, and an imported
+    estate's named hosts are kept as they are)."""
+    last = pool.hosts[-1]
+    return len(pool.hosts) - 1 if last.host_class == host_class and last.names is None else -1
 
 
 def with_growth(scenario: Scenario, question: PlanQuestion, counts: dict[str, int]) -> Scenario:

@@ -78,6 +78,8 @@ def show_plan(document: dict[str, Any], console: Console) -> None:
         f"alive; at today's size the platform runs out: {platform_runway}; "
         f"{document['quota_refused_vms']:,} cloud hosts refused for quota (not capacity)"
     )
+    for warning in document.get("warnings", []):
+        console.print(f"[yellow]warning[/]: {warning}", highlight=False)
     for item in document["unplaceable"]:
         console.print(
             f"[red]cannot be carried[/]: {item['count']} {item['kind']} of {item['system']} "

@@ -19,6 +19,7 @@ from cloudsim.errors import Problem
 from cloudsim.registry import did_you_mean
 from cloudsim.scenario.base import Model
 from cloudsim.scenario.paths import format_path
+from cloudsim.scenario.plan import PLANNABLE_PURPOSES
 from cloudsim.scenario.schema import Scenario
 from cloudsim.units import DAY, HOUR, YEAR
 
@@ -211,9 +212,16 @@ def _check_plan(c: _Collector, s: Scenario, dcs: set[str], classes: set[str]) ->
             for j, name in enumerate(failure.datacenters):
                 c.known(("plan", "survive", i, "datacenters", j), name, dcs, "data centre")
     pools = [p.name for p in s.pools]
+    plannable = [p.name for p in s.pools if p.purpose in PLANNABLE_PURPOSES]
     for i, rule in enumerate(plan.pools):
         if not any(fnmatchcase(name, rule.match) for name in pools):
             c.add(("plan", "pools", i, "match"), f"{rule.match!r} matches no pool")
+        elif not any(fnmatchcase(name, rule.match) for name in plannable):
+            c.add(
+                ("plan", "pools", i, "match"),
+                f"{rule.match!r} matches only container or storage pools, which a plan does "
+                "not change (their platforms size them)",
+            )
         if rule.host_class is not None:
             c.known(("plan", "pools", i, "host_class"), rule.host_class, classes, "host class")
             _check_plan_arch(c, s, i)

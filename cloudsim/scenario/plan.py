@@ -10,17 +10,27 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from cloudsim.scenario.base import Duration, Model, Name
 from cloudsim.units import DAY
+
+#: Failure set names: they name the verification scenario files (``verify/<name>.yaml``).
+FILE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
 class FailureSet(Model):
     """Centres lost together (a site is the centres it holds)."""
 
-    name: Name
+    name: str = Field(min_length=1, max_length=80, pattern=FILE_NAME)
     datacenters: list[Name] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _not_growth(cls, value: str) -> str:
+        if value == "growth":
+            raise ValueError("'growth' is the name of the check without failures; choose another")
+        return value
 
 
 class PoolRule(Model):

@@ -110,6 +110,14 @@ def test_a_folder_holding_other_files_is_refused(tmp_path: Path) -> None:
             {"costs": {"host_classes": {"zz": 1000}}},
             "plan.costs.host_classes.zz: unknown host class 'zz'",
         ),
+        (
+            {"survive": [{"name": "growth", "datacenters": ["dc-a"]}]},
+            "'growth' is the name of the check without failures",
+        ),
+        (
+            {"survive": [{"name": "../escaped", "datacenters": ["dc-a"]}]},
+            "plan.survive",
+        ),
     ],
 )
 def test_a_bad_plan_section_names_the_field(
@@ -118,7 +126,7 @@ def test_a_bad_plan_section_names_the_field(
     data = pair_data(1, 2)
     data["plan"].update(change)
     source = write(tmp_path, data)
-    code, _, err = invoke("plan", source, "--out", tmp_path / "out", *SHORT)
+    code, _, err = invoke("plan", source, "--out", tmp_path / "out", "--quiet", "--no-verify")
     assert code == 2
     assert expected in " ".join(err.split()), err
     assert "Traceback" not in err
@@ -188,6 +196,7 @@ def test_the_hunan_plan_end_to_end(tmp_path: Path) -> None:
     code, stdout, err = invoke(
         "plan", REPO / "scenarios" / "hunan-3s4c-dr.yaml", "--survive", "datacenter",
         "--years", "0.25", "--out", out, "--quiet",
+        "--set", "plan.pools=[{match: '*', shrink: true}]",
     )  # fmt: skip
     assert code == 0, err + stdout
     doc = json.loads((out / "plan.json").read_text())
@@ -196,6 +205,11 @@ def test_the_hunan_plan_end_to_end(tmp_path: Path) -> None:
     ]  # fmt: skip
     assert all(v["passed"] for v in doc["verification"])
     assert doc["platform"]["hosts_now"] == 216
+    changed = [p for p in doc["pools"] if p["change"]]
+    assert changed and doc["platform"]["hosts_needed"] < 216  # shrinking allowed: fewer hosts
+    proved = {m["pool"]: m["breaks"] for m in doc["minimality"]}
+    assert {p["pool"] for p in changed if p["hosts_needed"] > 0} == set(proved)
+    assert all(": " in breaks and "not minimal" not in breaks for breaks in proved.values())
     assert {p["pool"] for p in doc["pools"] if not p["plannable"]} == {
         "cz-bak-storage", "cs-idc-int-k8s", "cs-dc2-int-k8s"
     }  # fmt: skip
@@ -212,3 +226,42 @@ def test_a_host_class_of_another_architecture_is_refused(tmp_path: Path) -> None
     assert "plan.pools[0].host_class: host class 'arm' is aarch64; pool 'a' holds x86_64" in (
         " ".join(err.split())
     )
+
+
+def test_overrides_and_seed_reach_the_planned_scenario(tmp_path: Path) -> None:
+    """What the plan was made for is what planned.yaml runs: --set overrides (list items by
+    name) and the seed are written into it."""
+    source = write(tmp_path, pair_data(2, 4))
+    out = tmp_path / "plan"
+    code, _, err = invoke(
+        "plan", source, "--out", out, "--seed", "11", "--no-verify", *SHORT,
+        "--set", "pools[a].cpu_overcommit=2", "--set", "workload.arrivals_per_day=0.5",
+    )  # fmt: skip
+    assert code == 0, err
+    planned = load_scenario(out / "planned.yaml")
+    assert planned.meta.seed == 11
+    assert planned.pools[0].cpu_overcommit == 2 and planned.pools[1].cpu_overcommit == 1
+    assert planned.workload.arrivals_per_day == 0.5
+    code, _, err = invoke(
+        "plan", source, "--out", out, "--no-verify", *SHORT, "--set", "systems.0.vms.0.count=3"
+    )
+    assert code == 2
+    assert "cannot be carried into planned.yaml" in err
+
+
+def test_a_site_loss_is_verified_as_one_loss(tmp_path: Path) -> None:
+    """A set of two centres fails as two faults; a system restored by DR in one incident is
+    not failed by the other saying "repair"."""
+    data = pair_data(2, 4, survive="site")
+    data["pools"].append(
+        {"name": "r", "datacenter": "dc-r", "zone": "z", "hosts": [{"host_class": "h", "count": 1}]}
+    )
+    data["dr"]["systems"][0]["standby"] = {"datacenter": "dc-r", "kind": "cold"}
+    source = write(tmp_path, data)
+    out = tmp_path / "plan"
+    code, stdout, err = invoke("plan", source, "--out", out, *SHORT)
+    assert code == 0, err + stdout
+    doc = json.loads((out / "plan.json").read_text())
+    assert [v["run"] for v in doc["verification"]] == ["growth", "dc-a", "dc-b", "dc-r", "city"]
+    assert all(v["passed"] for v in doc["verification"]), doc["verification"]
+    assert {p["pool"]: p["hosts_needed"] for p in doc["pools"]}["r"] == closed_form(2, 4, "none")

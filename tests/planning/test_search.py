@@ -233,3 +233,40 @@ def test_named_hosts_of_an_imported_estate_are_kept() -> None:
 
     grown = with_growth(planner.scenario, planner.question, plan)
     assert [g.names for g in grown.pools[0].hosts] == [["a-own-1"], None]
+
+
+@QUICK
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 3), st.floats(0, 2), st.integers(1, 3), st.integers(0, 2)),
+        max_size=25,
+    )
+)
+def test_monthly_peaks_are_the_most_alive_at_once(
+    orders: list[tuple[float, float, int, int]],
+) -> None:
+    """Against brute force: at every instant an order starts (or a month starts), count
+    what is alive (departures before arrivals at equal times)."""
+    import numpy as np
+
+    from cloudsim.planning.demand import MONTH, _monthly_peaks
+
+    months = 3
+    start = np.array([o[0] * MONTH for o in orders])
+    end = start + np.array([o[1] * MONTH for o in orders])
+    count = np.array([o[2] for o in orders], dtype=np.int64)
+    key = np.array([o[3] for o in orders], dtype=np.int64)
+    peaks = _monthly_peaks(start, end, count, key, 3, months)
+    for k in range(3):
+        for m in range(months):
+            instants = [m * MONTH] + [
+                s
+                for s, kk in zip(start, key, strict=True)
+                if kk == k and m * MONTH <= s < (m + 1) * MONTH
+            ]
+            best = max(
+                sum(c for s, e, c, kk in zip(start, end, count, key, strict=True)
+                    if kk == k and s <= t < e)
+                for t in instants
+            )  # fmt: skip
+            assert peaks[k, m] == best
