@@ -125,7 +125,10 @@ def test_no_link_ever_carries_more_than_its_bandwidth(
         # max-min: a flow below its limit crosses a full link (else it could go faster)
         for f in net.running.values():
             if f.rate < f.limit * (1 - 1e-6) and f.links:
-                assert any(load[i] >= cap[i] * (1 - 1e-6) for i in f.links), (f, load)
+                # (a link of a few bytes/s or less counts as full, as the model's EPS says)
+                assert any(
+                    load[i] >= cap[i] * (1 - 1e-6) - 1e-9 * max(cap[i], 1.0) for i in f.links
+                ), (f, load)
 
     for k, (links, size, limit, at) in enumerate(sorted(flows, key=lambda f: f[3])):
         clock.run(until=at, each=check)

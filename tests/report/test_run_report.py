@@ -78,11 +78,13 @@ def test_every_number_equals_summary_json(drill_run: Path) -> None:
     for required in (
         "hosts", "physical_cores", "vms_rejected", "rejection_ratio", "availability.mean",
         "dr.worst_rto_s", "dr.worst_rpo_s", "dr.data_lost_gb", "dr.failovers",
-        "dr.gbt20988_levels.6", "datacenters.cs-idc.cpu_allocated_ratio",
+        "datacenters.cs-idc.cpu_allocated_ratio",
         "containers.clusters.cs-k8s.wait_s_p95", "containers.services.zwfw-api.availability",
         "faults.vms_stopped",
     ):  # fmt: skip
         assert required in paths, required
+    levels = summary["dr"]["gbt20988_levels"]  # whichever levels the drill's systems meet
+    assert levels and all(f"dr.gbt20988_levels.{k}" in paths for k in levels)
     for n in sourced:
         value = summary_value(summary, n["data-summary"])
         assert value is not None, n["data-summary"]
