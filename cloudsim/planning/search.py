@@ -326,6 +326,14 @@ class Planner:
         power = cls.power_peak_w / 1000 * dc.pue * 8760 * costs.power_price_kwh
         return capital + power
 
+    def _give_up(self, check: Check, shortfall: Shortfall, count: int, why: str) -> None:
+        """Record cloud hosts no plan can carry, and leave them out of every verdict."""
+        self.unplaceable.append(
+            Unplaceable(check.name, shortfall.system, shortfall.kind, count, why)
+        )
+        self._ignored.add((check.name, shortfall.kind, shortfall.system))
+        self._verdicts.clear()  # verdicts counted it
+
     def _charge(self, failure: Failure, counts: list[int]) -> bool:
         """Add to ``counts`` the hosts the failure's shortfalls lack; False when none of
         them can be charged to any pool (they are recorded as unplaceable)."""
@@ -352,31 +360,12 @@ class Planner:
             self._stalled[key] = (self._round, streak)
             cands = self._candidates(shortfall, check.failed)
             if streak > STALL_ROUNDS:
-                self.unplaceable.append(
-                    Unplaceable(
-                        check.name,
-                        shortfall.system,
-                        shortfall.kind,
-                        count,
-                        f"{shortfall.reason}, whatever the hosts added (after "
-                        f"{STALL_ROUNDS} rounds)",
-                    )
-                )
-                self._ignored.add(key)
-                self._verdicts.clear()
+                why = f"{shortfall.reason}, whatever the hosts added (after {STALL_ROUNDS} rounds)"
+                self._give_up(check, shortfall, count, why)
                 continue
             if not cands:
-                self.unplaceable.append(
-                    Unplaceable(
-                        check.name,
-                        shortfall.system,
-                        shortfall.kind,
-                        count,
-                        f"no pool the plan may grow can take it ({shortfall.reason})",
-                    )
-                )
-                self._ignored.add((check.name, shortfall.kind, shortfall.system))
-                self._verdicts.clear()  # verdicts counted it
+                why = f"no pool the plan may grow can take it ({shortfall.reason})"
+                self._give_up(check, shortfall, count, why)
                 continue
             demand = np.array(shortfall.demand, dtype=np.int64)
             aa = (

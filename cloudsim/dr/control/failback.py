@@ -136,16 +136,7 @@ class Failback:
         state.refused.clear()
         state.holder = self.authority.initial_holder(plan)
         # home VMs as dealt, DR copies gone, shed VMs back
-        for vm_id in list(state.dr_vms):
-            row = self.capacity.row_of(vm_id)
-            if row is not None:
-                self.recovery.forget(state, row)
-                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="failback")
-        state.dr_vms.clear()
-        if state.promoted:
-            assert plan.standby is not None
-            self.capacity.shrink(state.warm_vms, s, plan.standby.size)
-            state.promoted = False
+        self.recovery.drop_copies(state, time, "failback")
         system = self.world.scenario.systems[s]
         for flavor_name, dc_name, count in deal_datacenters(system):
             flavor = self.world.flavors.index_of(flavor_name)

@@ -486,6 +486,20 @@ class Recovery:
             )
         self.settlement.settle(state, time)
 
+    def drop_copies(self, state: SystemState, time: float, reason: str) -> None:
+        """Delete the system's DR copies and give a promoted warm standby back its size."""
+        plan = state.plan
+        for vm_id in list(state.dr_vms):
+            row = self.capacity.row_of(vm_id)
+            if row is not None:
+                self.forget(state, row)
+                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason=reason)
+        state.dr_vms.clear()
+        if state.promoted:
+            assert plan.standby is not None
+            self.capacity.shrink(state.warm_vms, plan.index, plan.standby.size)
+            state.promoted = False
+
     def resume_home(self, state: SystemState, policy: str, time: float) -> None:
         """Stop a recovery elsewhere that has not brought the system up yet (a restore or a
         promotion still under way) and serve from its own centres again, alive with their
@@ -498,16 +512,7 @@ class Recovery:
         if state.restore_flow is not None:  # its bandwidth goes to the other restores
             self.flows.cancel(state.restore_flow, time)
             state.restore_flow = None
-        for vm_id in list(state.dr_vms):
-            row = self.capacity.row_of(vm_id)
-            if row is not None:
-                self.forget(state, row)
-                self.platform.delete(row, time, kind=EventKind.DR_DELETE, reason="home back")
-        state.dr_vms.clear()
-        if state.promoted:
-            assert plan.standby is not None
-            self.capacity.shrink(state.warm_vms, s, plan.standby.size)
-            state.promoted = False
+        self.drop_copies(state, time, "home back")
         self.absorbed_bytes += self.repl.drop_away(s)
         state.reserved = None
         state.short = False
