@@ -43,6 +43,17 @@ def check_references(scenario: Scenario, section: Energy) -> list[Finding]:
         known(("pue", i, "datacenter"), p.datacenter, centres, "data centre")
     if section.default_profile is not None:
         known(("default_profile",), section.default_profile, profiles, "profile")
+    zoned = scenario.meta.start.tzinfo is not None
+    for i, profile in enumerate(section.profiles):
+        for j, campaign in enumerate(profile.campaigns):
+            if (campaign.start.tzinfo is not None) != zoned:
+                found.append(
+                    Finding(
+                        ("energy", "profiles", i, "campaigns", j, "start"),
+                        "give a time zone both here and in meta.start, or in neither "
+                        f"(meta.start is {scenario.meta.start.isoformat()})",
+                    )
+                )
     covered: dict[str, str] = {}
     listed = [("profiles", i, p.name, p.systems) for i, p in enumerate(section.profiles)]
     listed += [("traces", i, t.name, t.systems) for i, t in enumerate(section.traces)]

@@ -78,8 +78,11 @@ class EnergyModule(Module):
         self.rng = ctx.stream("energy")
         hosts = ctx.hosts
         self.threads = hosts.capacity[0] / 1000.0
-        self.pool_dc = np.zeros(len(hosts.pool_names), dtype=np.int64)
-        self.pool_dc[hosts.pool] = hosts.datacenter
+        # each pool's centre from the scenario (a pool with no host has one too)
+        dc_index = {name: i for i, name in enumerate(hosts.datacenter_names)}
+        self.pool_dc = np.array(
+            [dc_index[p.datacenter] for p in ctx.world.scenario.pools], dtype=np.int64
+        )
         self.class_hosts = [
             np.flatnonzero(self.design.host_class == c) for c in range(len(self.design.curves))
         ]
@@ -113,6 +116,8 @@ class EnergyModule(Module):
         self.dc_acc = np.zeros_like(self.dc_rate)
         self.dc_cost = np.zeros(n_dc)
         self.dc_peak = np.zeros_like(self.dc_rate)
+        #: The platform's own peak (IT, facility kW): not the sum of each centre's peak.
+        self.total_peak = np.zeros(2)
         self.class_acc = np.zeros_like(self.class_rate)
         self.dept_acc = np.zeros_like(self.dept_rate)
         self.dept_cost = np.zeros(d)
@@ -309,6 +314,7 @@ class EnergyModule(Module):
         self.dc_rate[0] = dc_it
         self.dc_rate[1] = dc_it * pue
         np.maximum(self.dc_peak, self.dc_rate, out=self.dc_peak)
+        np.maximum(self.total_peak, self.dc_rate.sum(axis=1), out=self.total_peak)
         per_host = np.stack(
             [kw, kw, served, want - served, self.threads * up, mem_used, hosts.capacity[1] * up]
         )
@@ -571,7 +577,7 @@ class EnergyModule(Module):
                 "facility_kwh": round6(fac_kwh),
                 "it_kw_mean": round6(it_kwh / horizon_h),
                 "facility_kw_mean": round6(fac_kwh / horizon_h),
-                "facility_kw_peak": round6(float(self.dc_peak[1].sum())),
+                "facility_kw_peak": round6(float(self.total_peak[1])),
                 "electricity_cost": round6(electricity),
                 "capital_cost": round6(capital),
                 "cost": round6(electricity + capital),

@@ -2,8 +2,9 @@
 
 ``hosts.csv`` — one row per physical host:
 
-- ``name`` (unique), ``datacenter``, ``pool``; optional ``site`` (default: the centre's
-  name) and ``zone`` (default ``default``);
+- ``name`` (unique), ``datacenter``, ``pool``; optional ``site`` (default:
+  ``<centre>-site``: a site may not share a centre's name) and ``zone`` (default
+  ``default``);
 - ``host_class`` and/or ``cores`` (physical), ``memory`` (``512GiB``; a bare number is
   GiB), optional ``arch`` (``x86_64``/``aarch64``), ``threads_per_core`` (2), ``disk``,
   ``power_idle_w``, ``power_peak_w``: a class named on one row with its figures may be
@@ -155,14 +156,20 @@ def _read(path: Path, required: tuple[str, ...]) -> list[_Row]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise EstateError(path, None, None, f"cannot read it as UTF-8 text ({exc})") from None
+    if not text.strip():
+        raise EstateError(path, None, None, "empty file: expected a header row and rows")
     reader = csv.DictReader(text.splitlines())
     columns = [c.strip() for c in reader.fieldnames or []]
     reader.fieldnames = columns
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise EstateError(path, 1, repeated[0], "the column appears twice in the header")
     for column in required:
         if column not in columns:
             raise EstateError(path, 1, column, f"expected a column {column!r} in the header")
     rows = []
-    for line, values in enumerate(reader, start=2):
+    for values in reader:
+        line = reader.line_num  # the file's line (blank lines and quoted newlines counted)
         if None in values:
             raise EstateError(path, line, None, f"expected {len(columns)} columns, got more")
         if any((v or "").strip() for v in values.values()):
@@ -299,7 +306,7 @@ def import_estate(
     centres: dict[str, str] = {}
     for row, cls in zip(host_rows, host_class, strict=True):
         dc = row.name("datacenter")
-        site = row.name("site", dc)
+        site = row.name("site", f"{dc}-site")  # a site may not share its centre's name
         if centres.setdefault(dc, site) != site:
             raise row.error(
                 "site", f"expected site {centres[dc]!r} for centre {dc!r}, as on an earlier row"
@@ -367,7 +374,9 @@ def import_estate(
         wanted = declared.get(system)
         placed = [hosts[h] for _, h, _ in members if h is not None]
         zone_set = sorted({h["zone"] for h in placed})
-        zone = wanted.name("zone", "") if wanted is not None else ""
+        zone = ""
+        if wanted is not None and wanted.optional("zone") is not None:
+            zone = wanted.name("zone")
         if not zone:
             if len(zone_set) > 1:
                 raise members[0][2].error(

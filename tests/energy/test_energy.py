@@ -234,3 +234,49 @@ def test_noise_per_profile_timescale() -> None:
         scenario_from_dict(two_hosts(profiles=[{**p, "noise_timescale": "5m"}])), seed=2
     )
     assert not fast.tables["energy"].equals(one.tables["energy"])
+
+
+def test_platform_peak_is_the_peak_of_the_total_and_empty_pools_keep_their_centre() -> None:
+    """Two centres whose loads peak at opposite hours: the platform's peak is below the
+    sum of the centres' peaks; a pool without hosts is reported in its own centre."""
+    data = two_hosts(
+        profiles=[
+            {"name": "day", "systems": ["s"], "cpu_mean": 0.5, "noise": 0,
+             "diurnal": [0.1] * 12 + [1.9] * 12},
+            {"name": "night", "systems": ["t"], "cpu_mean": 0.5, "noise": 0,
+             "diurnal": [1.9] * 12 + [0.1] * 12},
+        ]
+    )  # fmt: skip
+    data["meta"]["horizon"] = "2d"
+    data["datacenters"].append({"name": "dc2", "site": "a2", "pue": 1.5})
+    data["sites"].append({"name": "a2"})
+    data["pools"].append(
+        {"name": "q", "datacenter": "dc2", "zone": "z", "hosts": [{"host_class": "h", "count": 1}]}
+    )
+    data["pools"].append(
+        {
+            "name": "empty",
+            "datacenter": "dc2",
+            "zone": "z",
+            "hosts": [{"host_class": "h", "count": 0}],
+        }
+    )
+    t = copy.deepcopy(data["systems"][0])
+    t.update(name="t", datacenters=["dc2"])
+    t["vms"] = [{"flavor": "f", "count": 1}]
+    data["systems"].append(t)
+    result = simulate(scenario_from_dict(data), seed=1)
+    energy = result.summary["energy"]
+    per_centre = sum(c["facility_kw_peak"] for c in energy["datacenters"].values())
+    assert energy["facility_kw_peak"] < per_centre - 1e-6
+    assert energy["pools"]["empty"]["datacenter"] == "dc2"
+
+
+def test_a_time_zone_on_one_side_only_is_refused_with_its_path() -> None:
+    data = two_hosts()
+    data["energy"]["profiles"][0]["campaigns"] = [
+        {"start": "2026-01-01T05:00:00+08:00", "duration": "1h", "factor": 2.0}
+    ]
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(data)
+    assert "energy.profiles[flat].campaigns[0].start: give a time zone both here" in str(err.value)

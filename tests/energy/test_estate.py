@@ -186,3 +186,36 @@ def test_an_unwritable_out_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 2
     assert "cannot write it" in stderr
     assert not out.parent.exists()
+
+
+def test_a_minimal_inventory_imports(tmp_path: Path) -> None:
+    """No site column (a centre's site gets a name of its own) and a systems file without
+    zones (the zone comes from the system's hosts)."""
+    (tmp_path / "h.csv").write_text("name,datacenter,pool,cores,memory\nh1,dc,p,16,64\n")
+    (tmp_path / "v.csv").write_text("name,system,department,cores,memory,host\nv1,s,d,2,4,h1\n")
+    (tmp_path / "s.csv").write_text("name,department,priority\ns,d,critical\n")
+    out = tmp_path / "estate.yaml"
+    code, _, err = invoke(
+        "import", tmp_path / "h.csv", tmp_path / "v.csv", tmp_path / "s.csv", "-o", out
+    )
+    assert code == 0, err
+    scenario = load_scenario(out)
+    assert [(d.name, d.site) for d in scenario.datacenters] == [("dc", "dc-site")]
+    assert scenario.systems[0].zone == scenario.pools[0].zone
+
+
+def test_rows_are_named_by_their_line_and_a_repeated_column_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text("name,datacenter,pool,cores,memory\nh1,dc,p,16,64\n")
+    (tmp_path / "v.csv").write_text(
+        "name,system,department,cores,memory,host\n\n\nv1,s,d,2,lots,h1\n"
+    )
+    code, _, err = invoke("import", tmp_path / "h.csv", tmp_path / "v.csv")
+    assert code == 2
+    assert "row 4" in err and "memory" in err, err
+    (tmp_path / "h.csv").write_text("name,name,datacenter,pool,cores,memory\nh1,h2,dc,p,16,64\n")
+    code, _, err = invoke("import", tmp_path / "h.csv", tmp_path / "v.csv")
+    assert code == 2
+    assert "column 'name'" in err and "appears twice" in err, err
+    (tmp_path / "e.csv").write_text("\n")
+    code, _, err = invoke("import", tmp_path / "e.csv", tmp_path / "v.csv")
+    assert code == 2 and "empty file" in err
