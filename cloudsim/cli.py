@@ -253,14 +253,37 @@ def report(
 
     _require_charts("cloudsim report")
     target = source / "report.html" if out is None else out
+    home = target.resolve().parent
+    if home != source.resolve() and (home / "summary.json").is_file():
+        _usage_error(
+            f"--out {target}: inside another run's folder, where it would pass for that "
+            "run's report; write it elsewhere"
+        )
     started = time.perf_counter()
+    # the folder is locked while it is read and its page written: a run swapping a new
+    # folder in meanwhile would get this run's page, or a page of two runs
+    lock = FolderLock(source) if home == source.resolve() and source.is_dir() else None
     try:
+        if lock is not None:
+            lock.acquire()
         kind = kind_of(source)
         write_report(source, target)
     except ReportError as exc:
         _usage_error(str(exc))
+    except ResultFolderError as exc:
+        _usage_error(f"{source}: {exc.message}")
     except OSError as exc:
         _usage_error(f"--out {target}: cannot write the report: {exc.strerror or exc}")
+    except Exception as exc:  # a defect, said in one line (the page is not written)
+        err_console.print(
+            f"{printable(str(source))}: the report could not be made: {type(exc).__name__}: {exc}",
+            style="bold red",
+            markup=False,
+        )
+        raise typer.Exit(code=1) from None
+    finally:
+        if lock is not None:
+            lock.release()
     size = target.stat().st_size / 1e6
     out_console.print(
         f"report of the {kind} in {source} written to {target} ({size:.1f} MB, "

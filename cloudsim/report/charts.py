@@ -87,7 +87,7 @@ def binned(t: npt.ArrayLike, y: npt.ArrayLike, max_points: int = MAX_POINTS) -> 
 def plot_series(ax: Axes, t: npt.ArrayLike, y: npt.ArrayLike, label: str, **style: Any) -> int:
     """A line, binned when long (the min-max band shaded); returns samples per point."""
     b = binned(t, y)
-    (line,) = ax.plot(b.t, b.mean, label=label, linewidth=1.2, **style)
+    (line,) = ax.plot(b.t, b.mean, label=shown_label(label), linewidth=1.2, **style)
     if b.per_bin > 1:
         ax.fill_between(b.t, b.low, b.high, color=line.get_color(), alpha=0.18, linewidth=0)
     return b.per_bin
@@ -176,6 +176,8 @@ class Charts:
 
 _STYLE: dict[str, Any] = {
     "svg.fonttype": "none",
+    # names are text, never TeX: a '$' in a centre's or system's name is shown as is
+    "text.parse_math": False,
     "font.size": 9,
     "axes.spines.top": False,
     "axes.spines.right": False,
@@ -195,6 +197,23 @@ def _inline(svg: str, prefix: str) -> str:
     # Matplotlib's stroke defaults for every element: kept to the charts, not the page
     svg = svg.replace('<style type="text/css">*{', "<style>svg *{", 1)
     return _ID.sub(lambda m: m.group(1) + prefix, svg)
+
+
+def shown_label(name: str) -> str:
+    """A name as a legend label: Matplotlib leaves out labels that start with '_'."""
+    return f"\u200b{name}" if name.startswith("_") else name
+
+
+def log_axes(ax: Axes, x: bool = True, y: bool = False) -> None:
+    """Logarithmic axes labelled in plain numbers (the page draws no TeX)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
+    for on, axis, scale in ((x, ax.xaxis, ax.set_xscale), (y, ax.yaxis, ax.set_yscale)):
+        if on:
+            scale("log")
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(NullFormatter())
 
 
 def legend_outside(ax: Axes, entries: int) -> None:

@@ -80,13 +80,22 @@ def percent(value: object, digits: int = 1) -> str:
 
 
 def summary_value(summary: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted path of ``summary.json`` (None when absent). Keys holding dots
-    (none today) cannot be addressed; names of centres, pools and systems have none."""
+    """The value at a dotted path of ``summary.json`` (None when absent). Names may hold
+    dots (``cs.idc``): at each level the longest run of parts that is a key is taken."""
+    parts = path.split(".")
     node: Any = summary
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
+    i = 0
+    while i < len(parts):
+        if not isinstance(node, Mapping):
             return None
-        node = node[part]
+        for j in range(len(parts), i, -1):
+            key = ".".join(parts[i:j])
+            if key in node:
+                node = node[key]
+                i = j
+                break
+        else:
+            return None
     return node
 
 

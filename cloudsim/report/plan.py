@@ -31,7 +31,26 @@ def _number(value: Any) -> float | None:
 
 
 def plan_sections(plan: Mapping[str, Any], charts: Charts) -> list[Section]:
-    sec = Section("plan", "Plan")
+    runway_only = plan.get("mode") == "runway"
+    sec = Section("plan", "Runway at today's size" if runway_only else "Plan")
+    if runway_only:
+        sec.note(
+            "A runway (cloudsim plan --runway): no search was made; hosts needed equal hosts "
+            "now, and the runway columns say when each pool stops sufficing."
+        )
+    currency = plan.get("currency")
+    peak = _dict(plan.get("peak"))
+    platform_runway = _dict(plan.get("runway_platform"))
+    facts = [
+        ["peak month", peak.get("date")],
+        ["tenant cloud hosts at the peak", peak.get("tenant_vms")],
+        ["platform runs out (today's size)", platform_runway.get("date") or "beyond the horizon"],
+        ["cloud hosts refused for quota (not capacity)", plan.get("quota_refused_vms")],
+        ["currency", currency],
+    ]
+    sec.add(table(["", ""], [f for f in facts if f[1] is not None], name="plan-facts"))
+    for warning in plan.get("warnings") or []:
+        sec.note(f"Warning: {warning}")
     question = plan.get("question")
     if isinstance(question, dict) and question:
         sec.h3("Question")
@@ -52,8 +71,8 @@ def plan_sections(plan: Mapping[str, Any], charts: Charts) -> list[Section]:
                     p.get("hosts_needed"),
                     p.get("change"),
                     binding.get("resource"),
-                    binding.get("failure_set"),
-                    binding.get("month"),
+                    binding.get("failure_set") or (binding.get("check") if binding else None),
+                    binding.get("date", binding.get("month")),
                     binding.get("detail"),
                     runway.get("month"),
                     runway.get("date"),
@@ -63,7 +82,7 @@ def plan_sections(plan: Mapping[str, Any], charts: Charts) -> list[Section]:
         sec.add(
             table(
                 ["pool", "centre", "host class", "hosts now", "hosts needed", "change",
-                 "binding resource", "under failure set", "month", "detail",
+                 "binding resource", "check (failure set or growth)", "month", "detail",
                  "runway (month)", "runway (date)", "cost Δ per year"],
                 rows,
                 scroll=True,
@@ -117,9 +136,26 @@ def plan_sections(plan: Mapping[str, Any], charts: Charts) -> list[Section]:
     if unplaceable:
         checks.add(
             table(
-                ["system", "reason"],
-                [[u.get("system"), u.get("reason")] for u in unplaceable],
+                ["system", "check", "kind", "cloud hosts", "reason"],
+                [
+                    [u.get("system"), u.get("check"), u.get("kind"), u.get("count"),
+                     u.get("reason")]
+                    for u in unplaceable
+                ],
                 name="plan-unplaceable",
+            )
+        )  # fmt: skip
+    else:
+        checks.note("None.")
+    down = _list(plan, "down_by_design")
+    checks.h3("Down by design (no capacity helps)")
+    if down:
+        checks.add(
+            table(
+                ["failure set", "system", "why"],
+                [[d.get("failure_set"), d.get("system"), d.get("why")] for d in down],
+                scroll=True,
+                name="plan-down-by-design",
             )
         )
     else:

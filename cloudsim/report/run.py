@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cloudsim.dr.levels import LEVELS
-from cloudsim.report.charts import Charts, binning_note, legend_outside, plot_series
+from cloudsim.report.charts import Charts, binning_note, legend_outside, log_axes, plot_series
 from cloudsim.report.evaluation import evaluation_section
 from cloudsim.report.page import (
     Section,
@@ -98,7 +99,9 @@ class RunView:
         t = np.asarray(seconds, dtype=np.float64)
         if self.start:
             try:
-                origin = np.datetime64(self.start, "s")
+                # the start's own wall clock: months as the province counts them, not UTC's
+                local = datetime.fromisoformat(self.start).replace(tzinfo=None)
+                origin = np.datetime64(local, "s")
             except ValueError:
                 origin = None
             if origin is not None:
@@ -546,8 +549,7 @@ def _rto_rpo(view: RunView, charts: Charts, sec: Section) -> None:
                 color=cmap.get(int(level), "#57606a"),
                 label=f"level {level}" if level else "no level",
             )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        log_axes(ax, x=True, y=True)
         rto_bounds = sorted({lv.max_rto_s for lv in LEVELS if math.isfinite(lv.max_rto_s)})
         rpo_bounds = sorted({lv.max_rpo_s for lv in LEVELS if lv.max_rpo_s > 0})
         for x in rto_bounds:
@@ -797,7 +799,7 @@ def _waits(view: RunView, charts: Charts, sec: Section) -> None:
         if positive.size and positive.max() >= 10 * positive.min():
             edges = np.logspace(np.log10(positive.min()), np.log10(positive.max() * 1.01), 30)
             ax.hist(positive, bins=edges.tolist(), color="#0969da")
-            ax.set_xscale("log")
+            log_axes(ax)
         elif positive.size:  # within a factor of ten: linear bins read better
             ax.hist(positive, bins=20, color="#0969da")
         ax.set_xlabel("wait (s)")

@@ -69,6 +69,11 @@ def test_runway_only_changes_nothing(tmp_path: Path) -> None:
     assert doc["runway_platform"]["month"] == 0  # two hosts cannot take the inventory
     assert sorted(p.name for p in out.iterdir()) == ["plan.json"]
     assert "Runway: pair" in stdout
+    code, _, err = invoke("report", out)
+    assert code == 0, err
+    page = (out / "report.html").read_text()
+    assert "Runway at today&#x27;s size" in page or "Runway at today's size" in page
+    assert "no search was made" in page
 
 
 def test_a_second_plan_replaces_the_first_whole(tmp_path: Path) -> None:
