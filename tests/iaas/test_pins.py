@@ -121,3 +121,28 @@ def test_a_scenario_without_pins_dumps_as_before() -> None:
     dumped = scenario_from_dict(data).dump()
     assert "hosts" not in dumped["systems"][0]["vms"][0]  # type: ignore[index]
     assert "names" not in dumped["pools"][0]["hosts"][0]  # type: ignore[index]
+
+
+def test_a_pinned_host_filled_by_node_vms_first_leaves_the_vm_out() -> None:
+    """Validation compares pins with an empty platform; the container cloud's node VMs are
+    placed before them, so a host they filled takes no pinned VM (recorded as unplaced),
+    and no host is ever allocated past its limit."""
+    from cloudsim import scenario_from_dict, simulate
+    from tests.energy.test_energy import two_hosts
+
+    data = two_hosts()
+    data["systems"].append(
+        {"name": "k8s", "department": "d", "zone": "z", "datacenters": ["dc"],
+         "anti_affinity": "none", "vms": [{"flavor": "f", "count": 0}]}
+    )  # fmt: skip
+    data["energy"]["profiles"][0]["systems"].append("k8s")
+    data["containers"] = {
+        "clusters": [
+            {"name": "c", "system": "k8s",
+             "node_groups": [{"name": "g", "pool": "p", "flavor": "f", "count": 2}]}
+        ]
+    }  # fmt: skip
+    result = simulate(scenario_from_dict(data), seed=1)
+    assert result.summary["initial_unplaced_by_reason"].get("pinned_host_full", 0) >= 1
+    for centre in result.summary["datacenters"].values():
+        assert centre["cpu_allocated_ratio"] <= 1.0 + 1e-9
