@@ -32,6 +32,7 @@ import csv
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -194,86 +195,95 @@ def _spec_name(cores: int, memory: int, arch: str) -> str:
     return f"c{cores}-m{memory // 1024}g-{arch}"
 
 
-def _classes(rows: list[_Row]) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    """Host classes from the rows (figures given once per class), each row's class."""
-    classes: dict[str, dict[str, Any]] = {}
-    given_on: dict[str, int] = {}
-    of_row: list[str | None] = []
-    for row in rows:
-        cores = row.whole("cores", 1, 4096)
-        memory = row.memory("memory")
-        name = row.optional("host_class")
-        if cores is None and memory is None:
-            if name is None:
-                raise row.error("cores", "expected cores and memory, or a host_class")
-            of_row.append(name)
-            continue
-        if cores is None or memory is None:
-            raise row.error("memory" if cores else "cores", "expected cores and memory together")
-        arch = row.choice("arch", ARCHES, "x86_64")
-        spec: dict[str, Any] = {"cores": cores, "memory": _mib(memory), "arch": arch}
-        threads = row.whole("threads_per_core", 1, 8)
-        if threads is not None:
-            spec["threads_per_core"] = threads
-        disk = row.disk("disk")
-        if disk:
-            spec["disk"] = f"{disk}GB"
-        for power in ("power_idle_w", "power_peak_w"):
-            watts = row.real(power, 0, 1e6)
-            if watts is not None:
-                spec[power] = watts
-        name = name or _spec_name(cores, memory, arch)
-        if name in classes and classes[name] != {"name": name, **spec}:
-            raise row.error(
-                "host_class",
-                f"expected the figures of class {name!r} as on row {given_on[name]}",
-            )
-        classes.setdefault(name, {"name": name, **spec})
-        given_on.setdefault(name, row.line)
-        of_row.append(name)
-    for row, name in zip(rows, of_row, strict=True):
-        if name not in classes:
-            raise row.error(
-                "host_class", f"expected a class whose cores and memory a row gives, got {name!r}"
-            )
-    return classes, [n for n in of_row if n is not None]
-
-
-def _flavors(rows: list[_Row]) -> tuple[dict[str, dict[str, Any]], list[str]]:
-    flavors: dict[str, dict[str, Any]] = {}
+def _catalogue(
+    rows: list[_Row],
+    column: str,
+    what: str,
+    figures: Callable[[_Row], tuple[dict[str, Any], str] | None],
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Named specs (host classes, flavors) from rows that give a name in ``column``, their
+    figures, or both: ``figures(row)`` is (spec, default name) or None when the row gives
+    none. A name's figures must agree on every row that gives them; a name without figures
+    must be given figures on some row. Returns the specs by name and each row's name."""
+    specs: dict[str, dict[str, Any]] = {}
     given_on: dict[str, int] = {}
     of_row: list[str] = []
     for row in rows:
-        cores = row.whole("cores", 1, 1024)
-        memory = row.memory("memory")
-        name = row.optional("flavor")
-        if cores is None and memory is None:
+        found = figures(row)
+        name = row.optional(column)
+        if found is None:
             if name is None:
-                raise row.error("cores", "expected cores and memory, or a flavor")
+                raise row.error("cores", f"expected cores and memory, or a {column}")
             of_row.append(name)
             continue
-        if cores is None or memory is None:
-            raise row.error("memory" if cores else "cores", "expected cores and memory together")
-        spec: dict[str, Any] = {"vcpus": cores, "memory": _mib(memory)}
-        disk = row.disk("disk")
-        if disk:
-            spec["disk"] = f"{disk}GB"
-        name = name or f"{cores}c{memory // 1024}g" + (
-            "" if memory % 1024 == 0 else f"{memory % 1024}m"
-        )
-        if name in flavors and flavors[name] != {"name": name, **spec}:
+        spec, default = found
+        name = name or default
+        if name in specs and specs[name] != {"name": name, **spec}:
             raise row.error(
-                "flavor", f"expected the figures of flavor {name!r} as on row {given_on[name]}"
+                column, f"expected the figures of {what} {name!r} as on row {given_on[name]}"
             )
-        flavors.setdefault(name, {"name": name, **spec})
+        specs.setdefault(name, {"name": name, **spec})
         given_on.setdefault(name, row.line)
         of_row.append(name)
     for row, name in zip(rows, of_row, strict=True):
-        if name not in flavors:
+        if name not in specs:
             raise row.error(
-                "flavor", f"expected a flavor whose cores and memory a row gives, got {name!r}"
+                column, f"expected a {what} whose cores and memory a row gives, got {name!r}"
             )
-    return flavors, of_row
+    return specs, of_row
+
+
+def _cores_and_memory(row: _Row, most_cores: int) -> tuple[int, int] | None:
+    cores = row.whole("cores", 1, most_cores)
+    memory = row.memory("memory")
+    if cores is None and memory is None:
+        return None
+    if cores is None or memory is None:
+        raise row.error("memory" if cores else "cores", "expected cores and memory together")
+    return cores, memory
+
+
+def _class_figures(row: _Row) -> tuple[dict[str, Any], str] | None:
+    given = _cores_and_memory(row, 4096)
+    if given is None:
+        return None
+    cores, memory = given
+    arch = row.choice("arch", ARCHES, "x86_64")
+    spec: dict[str, Any] = {"cores": cores, "memory": _mib(memory), "arch": arch}
+    threads = row.whole("threads_per_core", 1, 8)
+    if threads is not None:
+        spec["threads_per_core"] = threads
+    disk = row.disk("disk")
+    if disk:
+        spec["disk"] = f"{disk}GB"
+    for power in ("power_idle_w", "power_peak_w"):
+        watts = row.real(power, 0, 1e6)
+        if watts is not None:
+            spec[power] = watts
+    return spec, _spec_name(cores, memory, arch)
+
+
+def _flavor_figures(row: _Row) -> tuple[dict[str, Any], str] | None:
+    given = _cores_and_memory(row, 1024)
+    if given is None:
+        return None
+    cores, memory = given
+    spec: dict[str, Any] = {"vcpus": cores, "memory": _mib(memory)}
+    disk = row.disk("disk")
+    if disk:
+        spec["disk"] = f"{disk}GB"
+    default = f"{cores}c{memory // 1024}g" + ("" if memory % 1024 == 0 else f"{memory % 1024}m")
+    return spec, default
+
+
+def _classes(rows: list[_Row]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Host classes from the rows (figures given once per class), each row's class."""
+    return _catalogue(rows, "host_class", "class", _class_figures)
+
+
+def _flavors(rows: list[_Row]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Flavors from the rows (figures given once per flavor), each row's flavor."""
+    return _catalogue(rows, "flavor", "flavor", _flavor_figures)
 
 
 def _ratio(need: float, capacity: float) -> float:
