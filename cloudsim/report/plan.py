@@ -107,61 +107,61 @@ def plan_sections(plan: Mapping[str, Any], charts: Charts) -> list[Section]:
         sec.add(_totals_table([platform], None, "", "plan-platform"))
     sections = [sec]
     checks = Section("plan-checks", "Plan checks")
-    verification = _list(plan, "verification")
-    checks.h3("Verification runs")
-    if verification:
-        checks.add(
-            table(
-                ["run", "result", "detail"],
-                [[v.get("run"), _passed(v.get("passed")), v.get("detail")] for v in verification],
-                name="plan-verification",
-            )
-        )
-    else:
-        checks.note("The plan records no verification run.")
-    minimality = _list(plan, "minimality")
-    checks.h3("Minimality")
-    if minimality:
-        checks.add(
-            table(
-                ["pool", "hosts", "what breaks with one host fewer"],
-                [[m.get("pool"), m.get("hosts"), m.get("breaks")] for m in minimality],
-                name="plan-minimality",
-            )
-        )
-    else:
-        checks.note("The plan records no minimality check.")
-    unplaceable = _list(plan, "unplaceable")
-    checks.h3("Systems that cannot be placed")
-    if unplaceable:
-        checks.add(
-            table(
-                ["system", "check", "kind", "cloud hosts", "reason"],
-                [
-                    [u.get("system"), u.get("check"), u.get("kind"), u.get("count"),
-                     u.get("reason")]
-                    for u in unplaceable
-                ],
-                name="plan-unplaceable",
-            )
-        )  # fmt: skip
-    else:
-        checks.note("None.")
-    down = _list(plan, "down_by_design")
-    checks.h3("Down by design (no capacity helps)")
-    if down:
-        checks.add(
-            table(
-                ["failure set", "system", "why"],
-                [[d.get("failure_set"), d.get("system"), d.get("why")] for d in down],
-                scroll=True,
-                name="plan-down-by-design",
-            )
-        )
-    else:
-        checks.note("None.")
+    verification = [{**v, "passed": _passed(v.get("passed"))} for v in _list(plan, "verification")]
+    _listing(
+        checks,
+        verification,
+        "Verification runs",
+        "plan-verification",
+        {"run": "run", "result": "passed", "detail": "detail"},
+        "The plan records no verification run.",
+    )
+    _listing(
+        checks,
+        _list(plan, "minimality"),
+        "Minimality",
+        "plan-minimality",
+        {"pool": "pool", "hosts": "hosts", "what breaks with one host fewer": "breaks"},
+        "The plan records no minimality check.",
+    )
+    _listing(
+        checks,
+        _list(plan, "unplaceable"),
+        "Systems that cannot be placed",
+        "plan-unplaceable",
+        {
+            "system": "system",
+            "check": "check",
+            "kind": "kind",
+            "cloud hosts": "count",
+            "reason": "reason",
+        },
+        "None.",
+    )
+    _listing(checks, _list(plan, "down_by_design"), "Down by design (no capacity helps)",
+             "plan-down-by-design",
+             {"failure set": "failure_set", "system": "system", "why": "why"},
+             "None.", scroll=True)  # fmt: skip
     sections.append(checks)
     return sections
+
+
+def _listing(
+    sec: Section,
+    items: list[Any],
+    title: str,
+    name: str,
+    columns: dict[str, str],
+    empty: str,
+    scroll: bool = False,
+) -> None:
+    """A heading, then a table of ``items`` (column heading -> key) or ``empty``."""
+    sec.h3(title)
+    if not items:
+        sec.note(empty)
+        return
+    rows = [[_dict(item).get(key) for key in columns.values()] for item in items]
+    sec.add(table(list(columns), rows, scroll=scroll, name=name))
 
 
 def _passed(value: Any) -> Any:
