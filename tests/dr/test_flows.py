@@ -96,7 +96,9 @@ def test_max_min_fairness_on_a_hand_example() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    capacity=st.lists(st.floats(0.0, 100.0), min_size=1, max_size=5),
+    # a link is dead (0) or carries something: a bandwidth of 5e-324 is no input the
+    # topology can give (the model counts a link within EPS of full as full)
+    capacity=st.lists(st.one_of(st.just(0.0), st.floats(1e-3, 100.0)), min_size=1, max_size=5),
     flows=st.lists(
         st.tuples(
             st.lists(st.integers(0, 4), max_size=3, unique=True),
@@ -125,10 +127,7 @@ def test_no_link_ever_carries_more_than_its_bandwidth(
         # max-min: a flow below its limit crosses a full link (else it could go faster)
         for f in net.running.values():
             if f.rate < f.limit * (1 - 1e-6) and f.links:
-                # (a link of a few bytes/s or less counts as full, as the model's EPS says)
-                assert any(
-                    load[i] >= cap[i] * (1 - 1e-6) - 1e-9 * max(cap[i], 1.0) for i in f.links
-                ), (f, load)
+                assert any(load[i] >= cap[i] * (1 - 1e-6) for i in f.links), (f, load)
 
     for k, (links, size, limit, at) in enumerate(sorted(flows, key=lambda f: f[3])):
         clock.run(until=at, each=check)
