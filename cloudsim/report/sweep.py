@@ -38,6 +38,23 @@ def sweep_sections(store: Path, charts: Charts) -> tuple[Comparison, list[Sectio
         "random numbers: the same faults and requests per seed); ×: how many times narrower "
         "than the unpaired (Welch) interval of the same difference."
     )
+    failed = [r for r in runs.to_pylist() if r["status"] != "ok"]
+    if failed:
+        overview.h3(f"Failed runs ({len(failed):,})")
+        overview.add(
+            table(
+                ["run", "cell", "seed", "error"],
+                [
+                    [r["run_id"], r["cell"], r["seed"], _error(r["error_type"], r["error"])]
+                    for r in failed
+                ],
+                name="failed-runs",
+            )
+        )
+        overview.note(
+            "A failed run has no metrics; its cell's statistics are over the runs that "
+            "finished (column n). The full traceback is in the store's records/RUN.json."
+        )
     sections = [overview]
     labels = [c.label for c in design.cells]
     for index, metric in enumerate(found.metrics):
@@ -50,7 +67,7 @@ def sweep_sections(store: Path, charts: Charts) -> tuple[Comparison, list[Sectio
             elif c["baseline"] == c["cell"]:
                 delta = "baseline"
             else:
-                delta = f"{fmt(c['diff'])} [{fmt(c['diff_low'])}, {fmt(c['diff_high'])}]"
+                delta = f"{signed(c['diff'])} {interval(c['diff_low'], c['diff_high'])}".strip()
             rows.append(
                 [
                     c["cell"],
@@ -58,7 +75,7 @@ def sweep_sections(store: Path, charts: Charts) -> tuple[Comparison, list[Sectio
                     c["failed"],
                     c["mean"],
                     c["sd"],
-                    f"[{fmt(c['ci_low'])}, {fmt(c['ci_high'])}]" if c["ci_low"] is not None else "",
+                    interval(c["ci_low"], c["ci_high"]),
                     delta,
                     c["n_paired"],
                     c["unpaired_half_width"],
@@ -102,6 +119,23 @@ def sweep_sections(store: Path, charts: Charts) -> tuple[Comparison, list[Sectio
         sec.add(chart.html)
         sections.append(sec)
     return found, sections
+
+
+def signed(value: float | None) -> str:
+    """A difference with its sign (+ for an increase; blank for None or NaN)."""
+    text = fmt(value)
+    return f"+{text}" if text and value is not None and value > 0 else text
+
+
+def interval(low: float | None, high: float | None) -> str:
+    """``[low, high]``, or blank when either end is unknown (fewer than two seeds)."""
+    lo, hi = fmt(low), fmt(high)
+    return f"[{lo}, {hi}]" if lo and hi else ""
+
+
+def _error(kind: str | None, message: str | None, limit: int = 300) -> str:
+    text = ": ".join(part for part in (kind, message) if part) or "no error recorded"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _err(centre: float, low: float | None, high: float | None) -> list[list[float]] | None:
