@@ -17,6 +17,7 @@ from cloudsim.report.page import (
     Section,
     esc,
     fmt,
+    is_number,
     num,
     num_pct,
     percent,
@@ -352,20 +353,39 @@ def indicators(
             )
         )
     energy = s.get("energy")
-    costs = [
-        (key, value)
-        for key, value in _flat(energy if isinstance(energy, dict) else {})
-        if "cost" in key and isinstance(value, int | float)
-    ]
-    if costs:
+    energy = energy if isinstance(energy, Mapping) else {}
+    lines = []
+    if is_number(energy.get("cost")):
+        currency = esc(energy.get("currency") or "")
+        lines.append(
+            f"{num(s, 'energy.cost')} {currency} over the run: electricity "
+            f"{num(s, 'energy.electricity_cost')}, capital {num(s, 'energy.capital_cost')}"
+        )
+    centres = energy.get("datacenters")
+    for name, figures in (centres if isinstance(centres, Mapping) else {}).items():
+        costs = [
+            k for k, v in (figures if isinstance(figures, Mapping) else {}).items()
+            if "cost" in k and is_number(v)
+        ]  # fmt: skip
+        if costs:
+            lines.append(
+                f"{esc(name)}: "
+                + ", ".join(
+                    f"{esc(k.replace('_', ' '))} {num(s, f'energy.datacenters.{name}.{k}')}"
+                    for k in costs
+                )
+            )
+    if lines:
         found.append(
             Indicator(
                 out,
                 "energy cost",
-                "the energy block's cost figures (a saving needs a baseline: compare two "
-                "runs or a sweep)",
-                "; ".join(f"{esc(k)} {num(s, f'energy.{k}')}" for k, _ in costs),
-                "summary.json energy.*cost*",
+                "electricity (time-of-use prices) and amortised capital over the run, in all "
+                "and per centre (per department in the energy section; a saving needs a "
+                "baseline: compare two runs or a sweep)",
+                "<br>".join(lines),
+                "summary.json energy.cost, energy.electricity_cost, energy.capital_cost, "
+                "energy.datacenters.*.cost",
             )
         )
         missing.append(
@@ -376,16 +396,6 @@ def indicators(
             Unmeasured(out, "cost saving", "the run has no energy or cost block (and no baseline)")
         )
     return found, missing
-
-
-def _flat(data: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = []
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            out += _flat(value, f"{prefix}{key}.")
-        else:
-            out.append((f"{prefix}{key}", value))
-    return out
 
 
 def evaluation_section(summary: Mapping[str, Any], frames: Frames) -> Section:

@@ -52,7 +52,7 @@ def is_number(value: object) -> bool:
 
 def fmt(value: object, unit: str = "") -> str:
     """A value as a person reads it: integers with thousands separators, other numbers to
-    four significant digits (large ones whole), blank for None or NaN."""
+    four significant digits (from 1,000 on whole, with separators), blank for None or NaN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
@@ -62,8 +62,10 @@ def fmt(value: object, unit: str = "") -> str:
     elif isinstance(value, float):
         if math.isinf(value):
             text = "∞" if value > 0 else "-∞"
-        elif abs(value) >= 1e4 or value == int(value):
-            text = f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:g}"
+        elif abs(value) >= 1e3:
+            text = f"{value:,.0f}"
+        elif value == int(value):
+            text = f"{value:g}"
         else:
             text = f"{value:.4g}"
     else:

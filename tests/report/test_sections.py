@@ -186,3 +186,32 @@ def test_incident_states_follow_the_incident_columns() -> None:
     # a system that stayed up: degraded only
     up = {**base, "restored_at": 700.0, "service_restored_at": nan, "system_down_s": 0.0}
     assert incident_states(up) == [("degraded", 100.0, 700.0)]
+
+
+def test_the_energy_cost_indicator_gives_the_total_then_one_line_per_centre() -> None:
+    from cloudsim.report.evaluation import indicators
+
+    block = {
+        "currency": "CNY",
+        "cost": 12345.5,
+        "electricity_cost": 2345.5,
+        "capital_cost": 10000.0,
+        "datacenters": {
+            "cs.idc": {"cost": 8000.25, "electricity_cost": 1000.25, "capital_cost": 7000.0},
+            "yz-dr": {"cost": 4345.25, "it_kwh": 10.0},
+        },
+    }
+    found, missing = indicators({"energy": block}, lambda name: None)
+    (cost,) = [i for i in found if i.name == "energy cost"]
+    lines = cost.value.split("<br>")
+    assert len(lines) == 3
+    assert lines[0].startswith(
+        '<span data-summary="energy.cost" data-value="12345.5">12,346</span>'
+    )
+    assert "CNY over the run" in lines[0] and ">2,346<" in lines[0] and ">10,000<" in lines[0]
+    assert (
+        lines[1].startswith("cs.idc: cost ")
+        and "energy.datacenters.cs.idc.capital_cost" in lines[1]
+    )
+    assert lines[2].startswith("yz-dr: cost ") and "it_kwh" not in lines[2]
+    assert [u.name for u in missing if u.dimension == "outcomes"] == ["cost saving"]
