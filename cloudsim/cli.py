@@ -173,7 +173,12 @@ def _report_writer(result: RunResult, failed: list[str]) -> typing.Callable[[Pat
         except Exception as exc:
             failed.append(f"{type(exc).__name__}: {exc}")
             return
-        (folder / "report.html").write_text(text, encoding="utf-8")
+        target = folder / "report.html"
+        try:
+            target.write_text(text, encoding="utf-8")
+        except OSError as exc:  # a full disk costs the report, not the run's results
+            failed.append(f"cannot write {target.name}: {exc.strerror or exc}")
+            target.unlink(missing_ok=True)
 
     return write
 

@@ -49,3 +49,22 @@ def test_a_report_that_fails_keeps_the_results_and_exits_1(
     assert code == 1
     assert "report.html could not be made: ValueError: chart exploded" in err
     assert (out / "summary.json").is_file() and not (out / "report.html").exists()
+
+
+def test_a_report_that_cannot_be_written_keeps_the_results_and_exits_1(
+    scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = Path.write_text
+
+    def full_disk(self: Path, *args: object, **kwargs: object) -> int:
+        if self.name == "report.html":
+            real(self, "<html>half")
+            raise OSError(28, "No space left on device")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    out = tmp_path / "out"
+    code, _, err = invoke("run", scenario, "--out", out, "--report", "-q")
+    assert code == 1
+    assert "report.html could not be made: cannot write report.html: No space left" in err
+    assert (out / "summary.json").is_file() and not (out / "report.html").exists()
