@@ -30,7 +30,7 @@ from rich.table import Table
 from cloudsim import load_scenario, scenario_from_dict
 from cloudsim.composition import all_modules
 from cloudsim.engine import Simulation
-from cloudsim.errors import ExperimentError, ResultFolderError, ScenarioError
+from cloudsim.errors import ExperimentError, Problem, ResultFolderError, ScenarioError
 from cloudsim.results import (
     FolderLock,
     ResultsWrittenInterrupt,
@@ -490,14 +490,26 @@ def import_estate(
     from cloudsim.scenario.estate import import_estate as read_estate
 
     try:
-        data = read_estate(hosts, vms, systems, name=out.stem)
+        estate = read_estate(hosts, vms, systems, name=out.stem)
     except EstateError as exc:
         _usage_error(str(exc))
     try:
-        s = scenario_from_dict(data, label=str(out))
+        s = scenario_from_dict(estate.data, label=str(out))
     except ScenarioError as exc:
-        _invalid(out, exc, "the imported estate is not a valid scenario")
-    text = estate_yaml(data, [p for p in (hosts, vms, systems) if p is not None])
+        problems = []
+        for problem in exc.problems:  # each named by the row it came from, where known
+            found = estate.where(problem.path)
+            problems.append(
+                problem
+                if found is None
+                else Problem(
+                    f"{found[0]}, row {found[1]}",
+                    "",
+                    f"{problem.message} (field {problem.path} of the imported scenario)",
+                )
+            )
+        _invalid(out, ScenarioError(problems), "the imported estate is not a valid scenario")
+    text = estate_yaml(estate.data, [p for p in (hosts, vms, systems) if p is not None])
     partial = out.with_name(f".{out.name}.partial")
     try:
         partial.write_text(text, "utf-8")

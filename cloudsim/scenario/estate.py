@@ -9,6 +9,8 @@
   GiB), optional ``arch`` (``x86_64``/``aarch64``), ``threads_per_core`` (2), ``disk``,
   ``power_idle_w``, ``power_peak_w``: a class named on one row with its figures may be
   named alone on others; without a class the figures name one (``c64-m512g-x86_64``);
+- optional ``purpose`` (``general``, ``dedicated`` with ``dedicated_to`` a department,
+  ``standby`` for DR capacity, ``storage``; per pool, default ``general``);
 - optional ``cpu_overcommit``, ``memory_overcommit``, ``disk_overcommit`` (per pool;
   default: the least ratio, in steps of 0.1 from 1, that holds the cloud hosts placed
   there; a host with no ``disk`` takes no cloud host that has one).
@@ -23,7 +25,11 @@ optional ``zone``, ``arch`` (``x86_64``, ``aarch64``, ``any``), ``priority``,
 ``description``. Without it a system's zone and architecture are those of its hosts.
 
 A bad value raises :class:`EstateError` naming the file, the row (line of the file), the
-column and what was expected.
+column and what was expected; a column none of these is refused (a misspelt one would lose
+its values). Problems found by the scenario's own checks (a pinned host too full, a pool
+dedicated to another department) are traced back to the row behind them
+(:meth:`Estate.where`). Cloud hosts' names are not kept: a system's cloud hosts are counted
+per flavor and pinned host.
 """
 
 from __future__ import annotations
@@ -150,7 +156,20 @@ def _bare(value: str) -> bool:
     return True
 
 
-def _read(path: Path, required: tuple[str, ...]) -> list[_Row]:
+HOST_COLUMNS = (
+    "name", "datacenter", "pool", "site", "zone", "purpose", "dedicated_to", "host_class",
+    "cores", "memory", "arch", "threads_per_core", "disk", "power_idle_w", "power_peak_w",
+    "cpu_overcommit", "memory_overcommit", "disk_overcommit",
+)  # fmt: skip
+VM_COLUMNS = ("name", "system", "department", "flavor", "cores", "memory", "disk", "host")
+SYSTEM_COLUMNS = (
+    "name", "department", "zone", "arch", "priority", "mlps_level", "anti_affinity",
+    "description",
+)  # fmt: skip
+PURPOSES = ("general", "dedicated", "standby", "storage")
+
+
+def _read(path: Path, required: tuple[str, ...], known: tuple[str, ...]) -> list[_Row]:
     if not path.is_file():
         raise EstateError(path, None, None, "no such file")
     try:
@@ -168,6 +187,11 @@ def _read(path: Path, required: tuple[str, ...]) -> list[_Row]:
     for column in required:
         if column not in columns:
             raise EstateError(path, 1, column, f"expected a column {column!r} in the header")
+    for column in columns:
+        if column not in known:  # a misspelt column would silently lose its values
+            raise EstateError(
+                path, 1, column, f"unknown column: expected some of {', '.join(known)}"
+            )
     rows = []
     for values in reader:
         line = reader.line_num  # the file's line (blank lines and quoted newlines counted)
@@ -295,13 +319,31 @@ def _ratio(need: float, capacity: float) -> float:
     return math.ceil(need / capacity * 10 - 1e-9) / 10
 
 
+@dataclass
+class Estate:
+    """An imported inventory: the scenario (plain data, for YAML) and, for each field path of
+    it (``pools[p].hosts.0.names.2``), the file and row it came from."""
+
+    data: dict[str, Any]
+    origin: dict[str, tuple[Path, int]]
+
+    def where(self, path: str) -> tuple[Path, int] | None:
+        """The file and row behind a field path of the scenario (its longest known prefix)."""
+        best: tuple[Path, int] | None = None
+        length = -1
+        for key, found in self.origin.items():
+            if len(key) > length and (path == key or path.startswith((key + ".", key + "["))):
+                best, length = found, len(key)
+        return best
+
+
 def import_estate(
     hosts_csv: Path, vms_csv: Path, systems_csv: Path | None = None, *, name: str = "estate"
-) -> dict[str, Any]:
-    """The scenario (plain data, for YAML) of an inventory; :class:`EstateError` on a bad row."""
-    host_rows = _read(hosts_csv, ("name", "datacenter", "pool"))
-    vm_rows = _read(vms_csv, ("name", "system", "department"))
-    system_rows = _read(systems_csv, ("name", "department")) if systems_csv else []
+) -> Estate:
+    """The scenario of an inventory; :class:`EstateError` on a bad row."""
+    host_rows = _read(hosts_csv, ("name", "datacenter", "pool"), HOST_COLUMNS)
+    vm_rows = _read(vms_csv, ("name", "system", "department"), VM_COLUMNS)
+    system_rows = _read(systems_csv, ("name", "department"), SYSTEM_COLUMNS) if systems_csv else []
     if not host_rows:
         raise EstateError(hosts_csv, None, None, "expected at least one host")
     _unique(host_rows, "name")
@@ -309,6 +351,13 @@ def import_estate(
     _unique(system_rows, "name")
     classes, host_class = _classes(host_rows)
     flavors, vm_flavor = _flavors(vm_rows)
+    origin: dict[str, tuple[Path, int]] = {}
+    for row, cls in zip(host_rows, host_class, strict=True):
+        origin.setdefault(f"host_classes[{cls}]", (hosts_csv, row.line))
+        origin.setdefault(f"datacenters[{row.name('datacenter')}]", (hosts_csv, row.line))
+    for row, flavor in zip(vm_rows, vm_flavor, strict=True):
+        origin.setdefault(f"flavors[{flavor}]", (vms_csv, row.line))
+        origin.setdefault(f"departments[{row.name('department')}]", (vms_csv, row.line))
 
     # Hosts, pools, centres.
     hosts: dict[str, dict[str, Any]] = {}
@@ -333,6 +382,14 @@ def import_estate(
                 f"expected pool {pool_name!r} in {pool['datacenter']!r}, zone {pool['zone']!r} "
                 f"(row {pool['line']}), got {dc!r}, zone {zone!r}",
             )
+        for key, given in (
+            ("purpose", row.choice("purpose", PURPOSES, "-") if row.optional("purpose") else None),
+            ("dedicated_to", row.name("dedicated_to") if row.optional("dedicated_to") else None),
+        ):
+            if given is not None and pool.setdefault(key, given) != given:
+                raise row.error(
+                    key, f"expected {pool[key]!r} for pool {pool_name!r}, as on an earlier row"
+                )
         for key, top in (("cpu_overcommit", 64), ("memory_overcommit", 8), ("disk_overcommit", 16)):
             ratio = row.real(key, 0.1, top)
             if ratio is not None and pool.setdefault(key, ratio) != ratio:
@@ -344,6 +401,9 @@ def import_estate(
             groups[-1]["names"].append(row.name("name"))
         else:
             groups.append({"host_class": cls, "names": [row.name("name")]})
+        at = f"pools[{pool_name}].hosts.{len(groups) - 1}"
+        for key in (f"pools[{pool_name}]", at, f"{at}.names.{len(groups[-1]['names']) - 1}"):
+            origin.setdefault(key, (hosts_csv, row.line))
         hosts[row.name("name")] = {"pool": pool_name, "dc": dc, "zone": zone, "class": cls}
 
     # Systems and their cloud hosts.
@@ -376,6 +436,11 @@ def import_estate(
                 f"expected a system with cloud hosts in {vms_csv.name}, {system_name!r} has none",
             )
         departments[declared_row.name("department")] = None
+
+    for pool in pools.values():  # a department may own a pool before it has cloud hosts
+        if "dedicated_to" in pool:
+            departments.setdefault(pool["dedicated_to"], None)
+            origin.setdefault(f"departments[{pool['dedicated_to']}]", (hosts_csv, pool["line"]))
 
     systems = []
     zones: dict[str, None] = {p["zone"]: None for p in pools.values()}
@@ -411,11 +476,23 @@ def import_estate(
             counts[kind] += 1
             if host is not None:
                 pins.setdefault(kind, []).append(host)
+        rows_of: dict[tuple[str, bool], list[_Row]] = defaultdict(list)
+        for flavor, host, vm_row in members:
+            rows_of[(flavor, host is not None)].append(vm_row)
+        here = f"systems[{system}]"
+        origin[here] = (
+            (systems_csv, wanted.line)
+            if wanted is not None and systems_csv is not None
+            else (vms_csv, members[0][2].line)
+        )
         vm_groups: list[dict[str, Any]] = []
-        for (flavor, pinned), count in counts.items():
+        for g, ((flavor, pinned), count) in enumerate(counts.items()):
             group: dict[str, Any] = {"flavor": flavor, "count": count}
+            origin[f"{here}.vms.{g}"] = (vms_csv, rows_of[(flavor, pinned)][0].line)
             if pinned:
                 group["hosts"] = pins[(flavor, True)]
+                for k, vm_row in enumerate(rows_of[(flavor, pinned)]):
+                    origin[f"{here}.vms.{g}.hosts.{k}"] = (vms_csv, vm_row.line)
             vm_groups.append(group)
         entry: dict[str, Any] = {
             "name": system,
@@ -462,11 +539,19 @@ def import_estate(
                     ratios[r] = max(ratios[r], _ratio(demand[host][r], capacity[r]))
         for r, key in enumerate(("cpu_overcommit", "memory_overcommit", "disk_overcommit")):
             pool.setdefault(key, ratios[r])
+        if (pool.get("purpose") == "dedicated") != ("dedicated_to" in pool):
+            raise EstateError(
+                hosts_csv,
+                pool["line"],
+                "dedicated_to" if "dedicated_to" in pool else "purpose",
+                f"pool {pool['name']!r}: expected a dedicated_to department exactly when the "
+                "purpose is 'dedicated'",
+            )
         del pool["line"]
         for group in pool["hosts"]:
             group["count"] = len(group["names"])
 
-    return {
+    data = {
         "meta": {
             "name": name,
             "description": f"estate imported from {hosts_csv.name} and {vms_csv.name}",
@@ -482,10 +567,13 @@ def import_estate(
                     "name",
                     "datacenter",
                     "zone",
+                    "purpose",
+                    "dedicated_to",
                     "cpu_overcommit",
                     "memory_overcommit",
                     "disk_overcommit",
                 )
+                if k in p
             }
             | {
                 "hosts": [
@@ -499,6 +587,7 @@ def import_estate(
         "departments": [{"name": d} for d in departments],
         "systems": systems,
     }
+    return Estate(data, origin)
 
 
 def estate_yaml(data: dict[str, Any], sources: list[Path]) -> str:

@@ -219,3 +219,63 @@ def test_rows_are_named_by_their_line_and_a_repeated_column_is_refused(tmp_path:
     (tmp_path / "e.csv").write_text("\n")
     code, _, err = invoke("import", tmp_path / "e.csv", tmp_path / "v.csv")
     assert code == 2 and "empty file" in err
+
+
+def test_a_misspelt_column_is_refused_not_ignored(tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text("name,datacenter,pool,cores,memroy\nh1,dc,p,16,64\n")
+    (tmp_path / "v.csv").write_text("name,system,department,cores,memory,host\nv1,s,d,2,4,h1\n")
+    out = tmp_path / "e.yaml"
+    code, _, err = invoke("import", tmp_path / "h.csv", tmp_path / "v.csv", "-o", out)
+    assert code == 2 and not out.exists()
+    assert "h.csv, row 1, column 'memroy': unknown column: expected some of name," in " ".join(
+        err.split()
+    )
+
+
+def test_pool_purpose_and_dedication_are_imported_and_checked(tmp_path: Path) -> None:
+    hosts = (
+        "name,datacenter,pool,purpose,dedicated_to,cores,memory\n"
+        "h1,dc,p-gen,,,16,64\nh2,dc,p-tax,dedicated,tax,16,64\nh3,dc,p-tax,,,16,64\n"
+        "h4,dr,p-dr,standby,,16,64\n"
+    )
+    (tmp_path / "h.csv").write_text(hosts)
+    (tmp_path / "v.csv").write_text(
+        "name,system,department,cores,memory,host\nv1,s,tax,2,4,h2\nv2,t,other,2,4,h1\n"
+    )
+    out = tmp_path / "e.yaml"
+    code, _, err = invoke("import", tmp_path / "h.csv", tmp_path / "v.csv", "-o", out)
+    assert code == 0, err
+    pools = {p.name: p for p in load_scenario(out).pools}
+    assert [(p.purpose, p.dedicated_to) for p in pools.values()] == [
+        ("general", None), ("dedicated", "tax"), ("standby", None)
+    ]  # fmt: skip
+    # a later row that disagrees with the pool, and dedication without a department
+    (tmp_path / "h.csv").write_text(hosts.replace("h3,dc,p-tax,,", "h3,dc,p-tax,general,"))
+    code, _, err = invoke("import", tmp_path / "h.csv", tmp_path / "v.csv", "-o", out)
+    assert code == 2
+    assert "h.csv, row 4, column 'purpose': expected 'dedicated' for pool 'p-tax'" in err
+    (tmp_path / "h.csv").write_text(hosts.replace("dedicated,tax", "dedicated,"))
+    code, _, err = invoke("import", tmp_path / "h.csv", tmp_path / "v.csv", "-o", out)
+    assert code == 2
+    assert "h.csv, row 3, column 'purpose': pool 'p-tax': expected a dedicated_to" in " ".join(
+        err.split()
+    )
+
+
+def test_problems_of_the_imported_scenario_name_the_row_they_came_from(tmp_path: Path) -> None:
+    """Checks that run on the whole scenario (a pinned host too full, a cloud host of one
+    department on another's dedicated pool) are reported against the CSV row behind them."""
+    (tmp_path / "h.csv").write_text(
+        "name,datacenter,pool,purpose,dedicated_to,cores,memory,memory_overcommit\n"
+        "h1,dc,p,,,16,64,1\nh2,dc,q,dedicated,tax,16,64,1\n"
+    )
+    (tmp_path / "v.csv").write_text(
+        "name,system,department,cores,memory,host\nv1,s,d,2,40,h1\nv2,s,d,2,40,h1\nv3,t,d,2,4,h2\n"
+    )
+    out = tmp_path / "e.yaml"
+    code, _, err = invoke("import", tmp_path / "h.csv", tmp_path / "v.csv", "-o", out)
+    assert code == 2 and not out.exists()
+    text = " ".join(err.split())
+    assert "v.csv, row 3: host 'h1' is full" in text
+    assert "(field systems[s].vms.0.hosts.1 of the imported scenario)" in text
+    assert "v.csv, row 4: " in text, text  # h2 is dedicated to tax, v3 belongs to d
