@@ -9,8 +9,13 @@ cross a full link or reached their limit freeze; repeat). So the bytes left fall
 the next completion is known exactly, and a run costs one calendar action per change.
 No link ever carries more than its capacity.
 
-With ``concurrent`` set, at most that many flows run at once and the others wait in
-arrival order (an operator who queues restores rather than letting them share).
+With ``concurrent`` set, at most that many *queued* flows run at once and the others wait in
+arrival order (an operator who queues restores rather than letting them share); a flow
+started with ``queued=False`` (a live migration, which its own controller paces) never
+waits and does not count against ``concurrent``.
+
+One network is shared by every module of a run (:class:`cloudsim.platform.links.Links`):
+restores, asynchronous streams and live migrations compete for the same links.
 
 A *stream* is a persistent flow of no fixed size (an asynchronous replication stream at
 most its share of its route): it shares the links with the transfers, and whoever owns it
@@ -94,6 +99,7 @@ class _Flow:
     limit: float
     done: Callable[[float], None]
     rate: float = 0.0
+    queued: bool = True
 
 
 class FlowNetwork:
@@ -125,13 +131,22 @@ class FlowNetwork:
         limit: float,
         done: Callable[[float], None],
         time: float,
+        *,
+        queued: bool = True,
     ) -> int:
         """A flow of ``size`` bytes over ``links`` at most ``limit`` bytes/s; ``done(time)``
-        when its last byte is through. Returns its id (to :meth:`cancel` it)."""
+        when its last byte is through (``queued``: it may wait for a ``concurrent`` slot).
+        Returns its id (to :meth:`cancel` it)."""
         self._advance(time)
-        flow = _Flow(self._next_id, tuple(links), float(size), float(size), float(limit), done)
+        flow = _Flow(
+            self._next_id, tuple(links), float(size), float(size), float(limit), done,
+            queued=queued,
+        )  # fmt: skip
         self._next_id += 1
-        self.waiting.append(flow)
+        if queued:
+            self.waiting.append(flow)
+        else:
+            self.running[flow.id] = flow
         self._settle(time)
         return flow.id
 
@@ -242,8 +257,9 @@ class FlowNetwork:
             f.done(time)
 
     def _transfers(self) -> int:
-        """Transfers running (streams do not count against ``concurrent``)."""
-        return sum(1 for f in self.running.values() if math.isfinite(f.size))
+        """Queued transfers running (streams and unqueued flows do not count against
+        ``concurrent``)."""
+        return sum(1 for f in self.running.values() if f.queued and math.isfinite(f.size))
 
     def _solve(self) -> None:
         flows = list(self.running.values())
