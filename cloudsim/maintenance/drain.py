@@ -122,6 +122,8 @@ class Drains:
         self.pinned = np.array(
             [any(g.hosts is not None for g in s.vms) for s in self.systems], dtype=np.bool_
         )
+        #: Drains holding each host cordoned (overlapping drains lift it when both are done).
+        self.cordons = np.zeros(self.hosts.size, dtype=np.int64)
         self.drains: list[DrainState] = []
         for i, drain in enumerate(spec.drains):
             component = world.catalog.resolve(drain.target)
@@ -144,6 +146,7 @@ class Drains:
             self.schedule(drain.start, partial(self._begin, drain))
 
     def _begin(self, drain: DrainState, time: float) -> None:
+        self.cordons[drain.hosts] += 1
         self.hosts.set_cordoned(drain.hosts, True)
         running = self._running_per_system()
         required = self.ctx.recorder.rules.required
@@ -216,9 +219,12 @@ class Drains:
         return False
 
     def _request(self, vm: VMMove, centres: tuple[int, ...]) -> Request:
+        """A request for the VM in ``centres``; away from its system's own centres (a
+        ``move_to`` centre) or off a standby host, standby pools may take it too."""
         profile = self.platform.profiles[vm.system]
         req = make_request(profile, self.vms.demand[:, vm.row].copy(), centres)
-        if int(self.hosts.purpose[vm.from_host]) == STANDBY:
+        away = any(c not in profile.datacenters for c in centres)
+        if away or int(self.hosts.purpose[vm.from_host]) == STANDBY:
             req = replace(req, purposes=(*req.purposes, STANDBY))
         return req
 
@@ -237,10 +243,19 @@ class Drains:
             if host >= 0:
                 return host, req, ""
             reason = self.placer.reject_reason(req)
-        h = self.hosts
-        if not others and not (h.up & ~h.cordoned & (h.datacenter == own)).any():
-            reason = "no_other_centre"  # its only centre is being drained
+        if not others and self._only_cordoned(self._request(vm, (own,))):
+            reason = "no_other_centre"  # every host it may use in its only centre is drained
         return -1, None, reason
+
+    def _only_cordoned(self, req: Request) -> bool:
+        """Every running host of the request's centre, zone, architecture and pools is
+        cordoned (so the placer's reason, a filter after the cordon, would mislead)."""
+        h = self.hosts
+        fit = h.up & np.isin(h.datacenter, req.datacenters) & (h.zone == req.zone)
+        fit &= np.isin(h.purpose, req.purposes)
+        if req.arch >= 0:
+            fit &= h.arch == req.arch
+        return bool(fit.any() and h.cordoned[fit].all())
 
     def _start_move(self, drain: DrainState, work: HostWork, vm: VMMove, time: float) -> bool:
         host, req, reason = self._destination(vm)
@@ -358,7 +373,9 @@ class Drains:
             drain.evacuated = time
         duration = drain.spec.duration
         stuck = [vm for vm in work.stuck if self._alive(vm) and vm.vm not in self.ha.waiting]
-        if duration is None or (stuck and drain.spec.unmovable == "skip"):
+        # a container cloud's node VM is drained by Kubernetes, not stopped under its pods
+        nodes = any(vm.reason == "container_node" for vm in stuck)
+        if duration is None or (stuck and drain.spec.unmovable == "skip") or nodes:
             if stuck:
                 drain.hosts_not_emptied += 1
             # an evacuation keeps its hosts cordoned; a skipped host goes back to service
@@ -379,7 +396,9 @@ class Drains:
 
     def _host_done(self, drain: DrainState, work: HostWork, time: float, *, uncordon: bool) -> None:
         if uncordon:
-            self.hosts.set_cordoned([work.host], False)
+            self.cordons[work.host] -= 1
+            if not self.cordons[work.host]:
+                self.hosts.set_cordoned([work.host], False)
         del drain.active[work.host]
         drain.hosts_done += 1
         self._fill(drain, time)
