@@ -113,11 +113,13 @@ def closed_form(
         n = 1
     else:
         # smallest k >= 1 with M r^k <= B target
-        need = math.log(bandwidth * target / memory) / math.log(r) if target > 0 else math.inf
+        room = bandwidth * target  # bytes the pause may send (0: never small enough)
+        need = (math.log(room) - math.log(memory)) / math.log(r) if room > 0 else math.inf
         n = max(1, math.ceil(need - 1e-12)) if math.isfinite(need) else max_rounds
     n = min(n, max_rounds)
     left = memory * r**n
-    converged = left <= bandwidth * target * (1 + 1e-12)
+    # mathematically M r^n > 0 unless D = 0: with no room for a pause it never converges
+    converged = r == 0 or (target > 0 and left <= bandwidth * target * (1 + 1e-12))
     return PreCopy(
         rounds=n,
         precopy_s=memory / bandwidth * (1 - r**n) / (1 - r),

@@ -42,7 +42,7 @@ class Migration(Model):
     lan_rtt: Duration = Field(default=0.0002, ge=0)
     max_bandwidth: Gbps = Field(default=10.0, gt=0)
     dirty_rate: Gbps = Field(default=0.4, ge=0)
-    downtime_target: Duration = Field(default=0.3, ge=0)
+    downtime_target: Duration = Field(default=0.3, gt=0)
     max_rounds: int = Field(default=30, ge=1, le=10_000)
     switchover: Duration = Field(default=0.05, ge=0)
     on_non_convergence: Literal["force", "cold"] = "force"
