@@ -388,10 +388,19 @@ class Drains:
         self.schedule(time + duration, partial(self._host_back, drain, work))
 
     def _host_back(self, drain: DrainState, work: HostWork, time: float) -> None:
+        """The maintenance is over: the VMs stopped for it run again on the host; a host
+        that failed meanwhile leaves them to local HA, as VMs of a failed host."""
+        up = bool(self.hosts.up[work.host])
         for vm in work.stopped:
-            if self._alive(vm) and vm.vm in self.ha.waiting:
+            if not (self._alive(vm) and vm.vm in self.ha.waiting):
+                continue
+            if up:
                 self._resume_vm(drain, vm, work.host, time)
                 vm.resumed = time
+            else:
+                self.ha.waiting[vm.vm].state = "pending"
+                drain.stops.append((vm.system, vm.stopped, time))
+                vm.reason = "host_failed"
         self._host_done(drain, work, time, uncordon=True)
 
     def _host_done(self, drain: DrainState, work: HostWork, time: float, *, uncordon: bool) -> None:

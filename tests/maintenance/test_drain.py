@@ -301,3 +301,30 @@ def test_without_a_maintenance_section_nothing_changes() -> None:
     result = sim.run()
     assert "maintenance" not in result.tables
     assert "maintenance" not in sim.modules
+
+
+def test_a_host_failing_during_its_maintenance_hands_its_stopped_vms_to_local_ha() -> None:
+    """The drained host's VM cannot move (anti-affinity) and is stopped for the 2 h; the
+    host's rack fails 1 h in and is repaired 3 h in: the VM is not restarted on a dead host
+    at the end of the maintenance but by local HA after the repair (and the restart
+    time); it is never counted running twice nor lost."""
+    data = _one_system_data()
+    host = Simulation(build(data), seed=1).hosts.names[0]
+    data["maintenance"] = {
+        "drains": [{"name": "h0", "target": host, "start": "1d", "duration": "2h"}]
+    }
+    data["faults"] = {
+        "availability": {"required_fraction": 1.0},
+        "local_ha": {"restart_time": "5m"},
+        "scripted": [{"name": "rack", "target": "dc1/rack000", "at": "25h", "duration": "2h"}],
+    }
+    sim = Simulation(build(data), seed=1)
+    result = sim.run()
+    (vm,) = result.tables["maintenance_vms"].to_pylist()
+    assert vm["reason"] == "host_failed"
+    events = [e for e in result.tables["events"].to_pylist() if e["vm"] == vm["vm"]]
+    kinds = [(e["kind"], e["time"]) for e in events if e["kind"] in ("vm_down", "restart")]
+    assert kinds == [("vm_down", 86400.0), ("restart", pytest.approx(27 * 3600 + 300))]
+    (availability,) = result.tables["availability"].to_pylist()
+    assert availability["downtime_s"] == pytest.approx(3 * 3600 + 300)
+    assert sim.platform.vms.count == 4
