@@ -10,7 +10,9 @@ Built-in modules, in the order they are built, start and contribute results:
 5. ``containers`` — clusters on the pools (with a ``containers`` section; its nodes are
    provisioned when it is built, before any module starts, so before the tenants' initial
    placement);
-6. ``energy`` — utilisation, power, energy and cost (with an ``energy`` section; reads the
+6. ``maintenance`` — drains of hosts, racks, power domains or centres, VMs moved by live
+   migration over the run's shared links (with a ``maintenance`` section);
+7. ``energy`` — utilisation, power, energy and cost (with an ``energy`` section; reads the
    VM table the modules before it left, one controller tick at a time).
 
 A researcher's package adds a module through the ``cloudsim.modules`` entry-point group
@@ -29,6 +31,7 @@ from cloudsim.faults.module import FaultsModule
 from cloudsim.iaas.module import IaaSModule
 from cloudsim.kernel import Module
 from cloudsim.ledger import LedgerModule
+from cloudsim.maintenance import MaintenanceModule
 from cloudsim.placement.checks import placement_problems
 from cloudsim.registry import Registry
 from cloudsim.scenario.base import Model
@@ -42,6 +45,7 @@ BUILTIN_MODULES: tuple[type[Module], ...] = (
     LedgerModule,
     DRModule,
     ContainersModule,
+    MaintenanceModule,
     EnergyModule,
 )
 

@@ -135,20 +135,6 @@ class NetworkTruth:
         index = [self.centres.index(x) for x in path]
         return [self.links[frozenset(h)] for h in pairwise(index)]
 
-    def link_capacity(self) -> npt.NDArray[np.float64]:
-        """Bytes/s each link can carry now (0: failed, or an end centre down)."""
-        removed = set(self.components.removed())
-        names = self.components.catalog.names["link"]
-        return np.array(
-            [
-                0.0
-                if names[i] in removed or not (self.alive[a] and self.alive[b])
-                else self._bandwidth[i] * 1e9 / 8
-                for i, (a, b) in enumerate(self.link_ends)
-            ],
-            dtype=np.float64,
-        )
-
     def throughput(self, a: int, b: int) -> float:
         """Bytes/s replication gets from a to b (any route)."""
         exists, rtt, loss, gbps = self.route(a, b, False)

@@ -11,6 +11,7 @@ from cloudsim.kernel.bus import Bus
 from cloudsim.kernel.calendar import Calendar
 from cloudsim.kernel.streams import Streams
 from cloudsim.platform.components import ComponentState
+from cloudsim.platform.links import Links
 from cloudsim.platform.platform import Platform
 from cloudsim.records import Recorder
 from cloudsim.state.hosts import HostTable
@@ -35,6 +36,8 @@ class Context:
     - ``world``: the compiled scenario (read-only) and ``hosts`` the run's own host table;
     - ``platform``: cloud hosts, quotas, local HA and the placer, on ``hosts``;
     - ``components``: which failure domains, links and the witness are down (ground truth);
+    - ``links``: the links (and each centre's LAN) as one fluid network every transfer of
+      every module shares (restores, asynchronous streams, live migrations);
     - ``recorder``: the event log and typed records every module writes;
     - ``env`` (simpy), ``calendar`` (timed actions) and ``bus`` (notifications);
     - ``seed`` and the named random streams (:meth:`stream`).
@@ -45,6 +48,7 @@ class Context:
     hosts: HostTable
     platform: Platform
     components: ComponentState
+    links: Links
     recorder: Recorder
     calendar: Calendar
     bus: Bus

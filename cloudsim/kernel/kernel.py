@@ -27,6 +27,7 @@ from cloudsim.kernel.module import Module, Stage
 from cloudsim.kernel.streams import CORE_STREAMS, Streams
 from cloudsim.placement.core import Placer
 from cloudsim.platform.components import ComponentState
+from cloudsim.platform.links import Links
 from cloudsim.platform.platform import Platform
 from cloudsim.records import Recorder
 from cloudsim.records.types import AvailabilityRules
@@ -109,12 +110,14 @@ class Kernel:
         placer = (placer_factory or default_placer(world))(hosts, self.streams["placement"])
         recorder = Recorder(default_rules(world))
         platform = Platform(world, hosts, placer, recorder.event, self.calendar.schedule)
+        components = ComponentState(world.catalog)
         self.ctx = Context(
             world=world,
             env=self.env,
             hosts=hosts,
             platform=platform,
-            components=ComponentState(world.catalog),
+            components=components,
+            links=Links(world, hosts, components, self.calendar.schedule),
             recorder=recorder,
             calendar=self.calendar,
             bus=self.bus,

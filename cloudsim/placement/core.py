@@ -39,6 +39,7 @@ TIE_EPSILON = 1e-9
 FILTER_ORDER = BUILTIN_FILTERS
 REJECTION_REASONS: dict[str, str] = {
     "host_up": "no_host_up",
+    "cordoned": "hosts_cordoned",
     "zone": "no_host_in_zone",
     "architecture": "no_host_with_architecture",
     "datacenter": "no_host_in_datacenter",
@@ -129,6 +130,7 @@ class Placer:
     def _static_masks(self, req: Request) -> Iterator[tuple[str, BoolArray]]:
         h = self.hosts
         yield "host_up", h.up
+        yield "cordoned", ~h.cordoned
         yield "zone", h.zone == req.zone
         if req.arch >= 0:
             yield "architecture", h.arch == req.arch

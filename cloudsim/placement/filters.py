@@ -46,6 +46,7 @@ class HostFilter:
 #: registered filter may take one of these names.
 BUILTIN_FILTERS: tuple[str, ...] = (
     "host_up",
+    "cordoned",
     "zone",
     "architecture",
     "datacenter",

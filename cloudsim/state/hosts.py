@@ -20,8 +20,9 @@ FloatArray = npt.NDArray[np.float64]
 
 PURPOSES: tuple[str, ...] = ("general", "dedicated", "container", "standby", "storage")
 ARCHES: tuple[str, ...] = ("x86_64", "aarch64")
-#: Columns a run changes: capacity taken, hosts up and down, hosts the container cloud takes.
-MUTABLE_COLUMNS: tuple[str, ...] = ("free", "free_f", "up", "purpose")
+#: Columns a run changes: capacity taken, hosts up and down, hosts cordoned for maintenance,
+#: hosts the container cloud takes.
+MUTABLE_COLUMNS: tuple[str, ...] = ("free", "free_f", "up", "cordoned", "purpose")
 
 
 def rack_name(datacenter: str, index: int) -> str:
@@ -45,6 +46,7 @@ class HostTable:
     #: float64 mirror of ``free`` (exact: integer values) so scorers avoid int->float casts.
     free_f: FloatArray
     up: BoolArray  # (H,)
+    cordoned: BoolArray  # (H,) running, but taking no new placement (a maintenance drain)
     datacenter: npt.NDArray[np.int32]
     site: npt.NDArray[np.int32]
     rack: npt.NDArray[np.int32]  # global rack index
@@ -90,6 +92,11 @@ class HostTable:
     def set_up(self, hosts: npt.ArrayLike, up: bool) -> None:
         """Mark hosts up or down (faults use this); invalidates cached masks."""
         self.up[np.asarray(hosts, dtype=np.int64)] = up
+        self.version += 1
+
+    def set_cordoned(self, hosts: npt.ArrayLike, cordoned: bool) -> None:
+        """Cordon hosts (no new placement; what runs there stays) or lift it."""
+        self.cordoned[np.asarray(hosts, dtype=np.int64)] = cordoned
         self.version += 1
 
     def allocate(self, host: int, demand: IntArray) -> None:
@@ -198,6 +205,7 @@ class HostTable:
             free=np.ascontiguousarray(limit_all.copy()),
             free_f=np.ascontiguousarray(limit_all.astype(np.float64)),
             up=np.ones(len(names), dtype=np.bool_),
+            cordoned=np.zeros(len(names), dtype=np.bool_),
             datacenter=col("datacenter"),
             site=col("site"),
             rack=col("rack"),

@@ -34,6 +34,7 @@ def test_every_drill_is_tested() -> None:
         "flapping-link",
         "ransomware-restore",
         "random-centre-and-link-failures",
+        "maintenance-cs-idc",  # tests/maintenance/test_with_dr.py
     }
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloudsim.dr.flows import FlowNetwork, max_min_rates
+from cloudsim.platform.flows import FlowNetwork, max_min_rates
 
 GBPS = 1e9 / 8
 

@@ -194,6 +194,7 @@ def test_explain_counts_hosts_removed_by_each_filter() -> None:
     assert explanation.candidates_before == 9
     assert explanation.removed_by == {
         "host_up": 0,
+        "cordoned": 0,
         "zone": 1,  # host 5
         "architecture": 1,  # host 2
         "datacenter": 2,  # hosts 3, 4

@@ -36,7 +36,6 @@ from cloudsim.dr.control.recovery import Recovery
 from cloudsim.dr.control.settlement import Settlement
 from cloudsim.dr.control.tick import ReplicationTick
 from cloudsim.dr.detection import HeartbeatMonitors
-from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.observation import Action, FailBack, FailOver, FailOverCentre, Fence, Shed
 from cloudsim.dr.plan import SystemPlan
@@ -99,10 +98,11 @@ class DRController:
             records=self.records,
         )
         self.loop.expected_back = self.log.expected_back
-        #: Restore copies and async streams sharing the links (max-min fair).
-        self.flows = FlowNetwork(
-            self.net.link_capacity(), ctx.calendar.schedule, spec.concurrent_restores
-        )
+        #: Restore copies and async streams sharing the links (max-min fair) with every
+        #: other transfer of the run (the run's one network: live migrations too).
+        self.links = ctx.links
+        self.flows = ctx.links.network
+        self.flows.concurrent = spec.concurrent_restores
         self.flows.on_change = self._rates_changed
         self.settlement = Settlement(
             self.systems,
@@ -205,7 +205,7 @@ class DRController:
                 self.loop.consult("corruption", time)
             return
         self.settlement.refresh(time, force=False)
-        self.flows.set_capacity(self.net.link_capacity(), time)
+        self.links.refresh(time)
 
     def _execute(self, action: Action, policy: str, time: float) -> None:
         """A policy's valid action (other than ``Wait``), to the part that carries it out."""

@@ -6,7 +6,7 @@ when that side runs fewer VMs than the system needs); to a remote standby it pro
 warm standby (resize) or creates the cold one through the placer (standby pools), then
 redirects traffic; a corrupted or backup-only system is restored from its backup first: a
 copy of its size, at most its restore bandwidth, sharing the links it crosses with the
-other restores (:mod:`cloudsim.dr.flows`). The side left behind is deposed if it is dead
+other restores (:mod:`cloudsim.platform.flows`). The side left behind is deposed if it is dead
 or can be told (over the heartbeat channel). ``Fence`` stops a centre's writes when it can
 be reached (or, with a witness, as it loses quorum). ``Shed`` stops a system's VMs in a
 centre to free room (they come back at failback). A decision that cannot be carried out
@@ -30,12 +30,12 @@ from cloudsim.dr.capacity import RecoveryCapacity
 from cloudsim.dr.control.authority import WriteAuthority, peer_of, sync_pair
 from cloudsim.dr.control.log import DecisionLog
 from cloudsim.dr.control.settlement import Settlement
-from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.plan import GBPS
 from cloudsim.dr.replication import Replication, last_backup_start
 from cloudsim.dr.state import SystemState
 from cloudsim.kernel import Calendar
+from cloudsim.platform.flows import FlowNetwork
 from cloudsim.platform.platform import Platform
 from cloudsim.records import Decision, EventKind, Recorder
 from cloudsim.scenario.dr import DR

@@ -12,7 +12,7 @@
   charged to the system's open decision record;
 - **replication inputs**: who writes, into which queues (async, unmirrored, away from
   home) and at what throughput, for :class:`~cloudsim.dr.replication.Replication`; each
-  async stream is a persistent flow of :mod:`cloudsim.dr.flows` at most its share of its
+  async stream is a persistent flow of :mod:`cloudsim.platform.flows` at most its share of its
   route, sharing the links with the restores (its queue drains at the rate it gets).
 """
 
@@ -26,11 +26,11 @@ import numpy as np
 
 from cloudsim.dr.control.authority import WriteAuthority, sync_pair
 from cloudsim.dr.control.log import DecisionLog
-from cloudsim.dr.flows import FlowNetwork
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.plan import SystemPlan
 from cloudsim.dr.replication import Replication
 from cloudsim.dr.state import SystemState
+from cloudsim.platform.flows import FlowNetwork
 from cloudsim.records import EventKind, Recorder, ServingLog
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]

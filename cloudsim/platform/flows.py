@@ -9,8 +9,13 @@ cross a full link or reached their limit freeze; repeat). So the bytes left fall
 the next completion is known exactly, and a run costs one calendar action per change.
 No link ever carries more than its capacity.
 
-With ``concurrent`` set, at most that many flows run at once and the others wait in
-arrival order (an operator who queues restores rather than letting them share).
+With ``concurrent`` set, at most that many *queued* flows run at once and the others wait in
+arrival order (an operator who queues restores rather than letting them share); a flow
+started with ``queued=False`` (a live migration, which its own controller paces) never
+waits and does not count against ``concurrent``.
+
+One network is shared by every module of a run (:class:`cloudsim.platform.links.Links`):
+restores, asynchronous streams and live migrations compete for the same links.
 
 A *stream* is a persistent flow of no fixed size (an asynchronous replication stream at
 most its share of its route): it shares the links with the transfers, and whoever owns it
@@ -47,33 +52,74 @@ def max_min_rates(incidence: BoolArray, limits: FloatArray, capacity: FloatArray
     """Max-min fair rates of flows (columns of ``incidence``, a links x flows matrix) with
     their own ``limits`` over links of ``capacity`` (progressive filling). A flow with no
     link and no limit gets an infinite rate; one crossing a link of capacity 0 gets 0."""
-    n_links, n_flows = incidence.shape
-    rate = np.zeros(n_flows)
-    if n_flows == 0:
-        return rate
-    a = incidence.astype(np.float64)
-    residual = capacity.astype(np.float64).copy()
-    dead = capacity <= 0
-    frozen = (limits <= 0) | (a[dead].sum(axis=0) > 0 if dead.any() else np.zeros(n_flows, bool))
-    while not frozen.all():
-        active = ~frozen
-        count = a[:, active].sum(axis=1)
-        per_link = np.divide(residual, count, out=np.full(n_links, np.inf), where=count > 0)
-        step = min(
-            float(per_link.min()) if n_links else math.inf, float((limits - rate)[active].min())
+    n_flows = incidence.shape[1]
+    links_of: list[list[int]] = [[] for _ in range(n_flows)]
+    for link, flow in zip(*(x.tolist() for x in np.nonzero(incidence)), strict=True):
+        links_of[flow].append(link)
+    rates = _fill(
+        links_of, limits.astype(np.float64).tolist(), capacity.astype(np.float64).tolist()
+    )
+    return np.array(rates, dtype=np.float64)
+
+
+def _fill(links_of: list[list[int]], limit: list[float], capacity: list[float]) -> list[float]:
+    """:func:`max_min_rates` of flows given by the links each crosses.
+
+    Every unfrozen flow has the same rate, the water ``level``: each step raises it to the
+    first link that fills or the lowest limit left; flows crossing a full link freeze at
+    the level, flows at their limit at exactly the limit. There are as many steps as
+    distinct limits and full links, each a few float operations per link (plain floats:
+    the IEEE arithmetic of arrays without their per-call cost on a handful of links)."""
+    n_links, n_flows = len(capacity), len(links_of)
+    out = [0.0] * n_flows
+    flows_on: list[list[int]] = [[] for _ in range(n_links)]
+    for j, links in enumerate(links_of):
+        for k in links:
+            flows_on[k].append(j)
+    active = {
+        j for j in range(n_flows) if limit[j] > 0 and not any(capacity[k] <= 0 for k in links_of[j])
+    }
+    count = [float(sum(1 for j in flows_on[k] if j in active)) for k in range(n_links)]
+    residual = list(capacity)
+    full_at = [EPS * max(c, 1.0) for c in capacity]
+    near = [x * (1 - EPS) for x in limit]
+    order = [j for j in sorted(range(n_flows), key=limit.__getitem__) if j in active]
+    first = 0  # order[first:] holds every active flow, by limit
+    level = 0.0
+    while active:
+        while order[first] not in active:
+            first += 1
+        per_link = min(
+            (residual[k] / count[k] for k in range(n_links) if count[k] > 0), default=math.inf
         )
+        step = min(per_link, limit[order[first]] - level)
         if not math.isfinite(step):  # no link and no limit: as fast as it comes
-            rate[active] = math.inf
+            for j in active:
+                out[j] = math.inf
             break
         step = max(step, 0.0)
-        rate[active] += step
-        residual -= count * step
-        full = residual <= EPS * np.maximum(capacity, 1.0)
-        crossing = a[full].sum(axis=0) > 0 if full.any() else np.zeros(n_flows, bool)
-        at_limit = rate >= limits * (1 - EPS)
-        rate[at_limit & active] = limits[at_limit & active]  # exactly the limit
-        frozen |= crossing | at_limit
-    return rate
+        level += step
+        for k in range(n_links):
+            residual[k] -= count[k] * step
+        freeze: list[int] = []
+        for j in order[first:]:
+            if near[j] > level:
+                break
+            if j in active:
+                freeze.append(j)
+                out[j] = limit[j]  # exactly the limit
+                active.discard(j)
+        for k in range(n_links):
+            if residual[k] <= full_at[k]:
+                for j in flows_on[k]:
+                    if j in active:
+                        freeze.append(j)
+                        out[j] = level
+                        active.discard(j)
+        for j in freeze:
+            for k in links_of[j]:
+                count[k] -= 1
+    return out
 
 
 def _finished(f: _Flow, time: float) -> bool:
@@ -94,6 +140,7 @@ class _Flow:
     limit: float
     done: Callable[[float], None]
     rate: float = 0.0
+    queued: bool = True
 
 
 class FlowNetwork:
@@ -125,13 +172,22 @@ class FlowNetwork:
         limit: float,
         done: Callable[[float], None],
         time: float,
+        *,
+        queued: bool = True,
     ) -> int:
         """A flow of ``size`` bytes over ``links`` at most ``limit`` bytes/s; ``done(time)``
-        when its last byte is through. Returns its id (to :meth:`cancel` it)."""
+        when its last byte is through (``queued``: it may wait for a ``concurrent`` slot).
+        Returns its id (to :meth:`cancel` it)."""
         self._advance(time)
-        flow = _Flow(self._next_id, tuple(links), float(size), float(size), float(limit), done)
+        flow = _Flow(
+            self._next_id, tuple(links), float(size), float(size), float(limit), done,
+            queued=queued,
+        )  # fmt: skip
         self._next_id += 1
-        self.waiting.append(flow)
+        if queued:
+            self.waiting.append(flow)
+        else:
+            self.running[flow.id] = flow
         self._settle(time)
         return flow.id
 
@@ -242,26 +298,28 @@ class FlowNetwork:
             f.done(time)
 
     def _transfers(self) -> int:
-        """Transfers running (streams do not count against ``concurrent``)."""
-        return sum(1 for f in self.running.values() if math.isfinite(f.size))
+        """Queued transfers running (streams and unqueued flows do not count against
+        ``concurrent``)."""
+        return sum(1 for f in self.running.values() if f.queued and math.isfinite(f.size))
 
     def _solve(self) -> None:
         flows = list(self.running.values())
         if not flows:
             return
-        incidence = np.zeros((len(self.capacity), len(flows)), dtype=np.bool_)
-        for j, f in enumerate(flows):
-            incidence[list(f.links), j] = True
-        limits = np.array([f.limit for f in flows])
-        rates = max_min_rates(incidence, limits, self.capacity)
-        for f, r in zip(flows, rates.tolist(), strict=True):
+        rates = _fill(
+            [sorted(set(f.links)) for f in flows],
+            [f.limit for f in flows],
+            self.capacity.tolist(),
+        )
+        load = [0.0] * len(self.capacity)
+        for f, r in zip(flows, rates, strict=True):
             f.rate = r
-        finite = np.where(np.isfinite(rates), rates, 0.0)
-        load = incidence.astype(np.float64) @ finite
-        with np.errstate(divide="ignore", invalid="ignore"):
-            use = np.where(self.capacity > 0, load / self.capacity, 0.0)
-        if use.size:
-            self.peak_utilisation = max(self.peak_utilisation, float(use.max()))
+            if math.isfinite(r):
+                for link in set(f.links):
+                    load[link] += r
+        capacity = self.capacity.tolist()
+        use = max((x / c for x, c in zip(load, capacity, strict=True) if c > 0), default=0.0)
+        self.peak_utilisation = max(self.peak_utilisation, use)
 
     def _due(self, version: int, time: float) -> None:
         if version != self._version:
