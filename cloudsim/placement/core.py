@@ -7,7 +7,6 @@ which gives exactly the hosts that placing them one by one would.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +44,10 @@ TIE_EPSILON = 1e-9
 #: The compiled path reads a group's hosts from the whole table for its first uses, then
 #: keeps contiguous copies of their columns (cheaper to scan, costly to make).
 MIRROR_AFTER = 4
+#: On the numpy path a group of at most this many hosts reads the whole table's columns
+#: through its host ids (gathering a few thousand values costs less than keeping copies in
+#: step); a larger one keeps copies of its columns.
+SMALL_GROUP = 8192
 #: Ways to decide (:class:`Placer`'s ``kernel``).
 KERNELS: tuple[str, ...] = ("auto", "numpy", "numba")
 
@@ -131,6 +134,7 @@ class Placer:
         self._cache_version = -1
         self._refresh_limits()
         self._weighted_ids = np.array(self.weighted, dtype=np.int64)
+        self._small_group = SMALL_GROUP
         self._kernels = self._choose_kernels(kernel)
 
     def _choose_kernels(self, kernel: str) -> dict[str, Any] | None:
@@ -274,7 +278,7 @@ class Placer:
         """Over the group's hosts, those that pass every filter (in :data:`FILTER_ORDER`,
         then the scenario's own); None when none does. May be the group's shared all-true
         mask: never write to it."""
-        free = group.synced_free()
+        free = None if group.small else group.synced_free()
         fits: BoolArray | None = None
         static_own = [f for _, f in self._own if f.static]
         if static_own:  # called with the hosts still in the running, as they come
@@ -286,7 +290,8 @@ class Placer:
                 fits[inside] = host_filter.function(self.hosts, req, group.cand[inside])
         for r, need in enumerate(req.demand.tolist()):
             if need > 0:
-                ok = free[r] >= need
+                row = self.hosts.free_f[r].take(group.cand) if free is None else free[r]
+                ok = row >= need
                 if fits is None:
                     fits = ok
                 else:
@@ -331,13 +336,13 @@ class Placer:
         free = self.hosts.free_f
         return all(free[r, host] >= need for r, need in enumerate(req.demand.tolist()) if need > 0)
 
-    def _context(self, req: Request) -> ScoreContext:
+    def _context(self, demand: FloatArray) -> ScoreContext:
         return ScoreContext(
             free=self.hosts.free_f,
             inv_limit=self.inv_limit,
             weighted_inv=self.weighted_inv,
             weights=self.resource_weights,
-            demand=req.demand.astype(np.float64),
+            demand=demand,
             weighted=self.weighted,
         )
 
@@ -346,24 +351,20 @@ class Placer:
         return [scorer(ctx, cols) for _, scorer, _ in self.scorers]
 
     def _group_scores(
-        self, group: _Group, demand: FloatArray, positions: slice
+        self, group: _Group, demand: FloatArray, positions: slice | IntArray
     ) -> list[FloatArray]:
         """Every scorer over the group's hosts at ``positions``: the built-in ones on the
-        group's own columns, others on the whole table's (they may index it by host)."""
-        local = group.context(demand)
+        group's own columns (a large group's), others on the whole table's (they may index
+        it by host)."""
+        local = None if group.small else group.context(demand)
         whole: ScoreContext | None = None
         out = []
         for _, scorer, _ in self.scorers:
-            if is_column_local(scorer):
+            if local is not None and is_column_local(scorer):
                 out.append(scorer(local, positions))
             else:
                 if whole is None:
-                    whole = dataclasses.replace(
-                        local,
-                        free=self.hosts.free_f,
-                        inv_limit=self.inv_limit,
-                        weighted_inv=self.weighted_inv,
-                    )
+                    whole = self._context(demand)
                 out.append(scorer(whole, group.cand[positions]))
         return out
 
@@ -404,12 +405,12 @@ class Placer:
         fits = self._feasible(req, group)
         if fits is None:
             return -1
-        raw = self._group_scores(group, req.demand.astype(np.float64), slice(None))
-        mask = None if fits is group.everyone else fits
-        total = self._combine(raw, mask, group.size)
-        if mask is not None:
-            total = np.where(mask, total, -np.inf)
-        host = int(group.cand[self._pick(total)])
+        # scored over the candidates only, as a list of them (cheaper than masking)
+        inside = slice(None) if fits is group.everyone else np.flatnonzero(fits)
+        raw = self._group_scores(group, req.demand.astype(np.float64), inside)
+        total = self._combine(raw, None, group.size if isinstance(inside, slice) else inside.size)
+        pick = self._pick(total)
+        host = int(group.cand[pick if isinstance(inside, slice) else inside[pick]])
         self.commit(host, req)
         return host
 
@@ -449,7 +450,8 @@ class Placer:
                 for _, host_filter in self._dynamic_filters:  # may read any host's state
                     alive[first_pos] &= host_filter.function(self.hosts, req, first_cand)
             n_alive = int(np.count_nonzero(alive))
-            group.synced_free()
+            if not group.small:
+                group.synced_free()
             row = self._group_scores(group, demand, slice(pos, pos + 1))
             for values, new in zip(raw, row, strict=True):
                 values[pos] = new[0]
@@ -556,7 +558,7 @@ class Placer:
         candidates = int(mask.sum())
         if candidates == 0:
             return Explanation(self.hosts.size, removed, 0, -1, None, reason or "no_host", None)
-        ctx = self._context(req)
+        ctx = self._context(req.demand.astype(np.float64))
         raw = self._raw_scores(ctx, slice(None))
         total = self._combine(raw, mask, self.hosts.size)
         masked = np.where(mask, total, -np.inf)
@@ -612,6 +614,8 @@ class _Group:
         self.synced = -1
         self.uses = 0
         self._racks: IntArray | None = None
+        #: numpy path: read the whole table through ``cand`` instead of keeping copies
+        self.small = sync is None and self.size <= placer._small_group
         self._scratch: FloatArray | None = None
 
     def scratch(self) -> FloatArray:
