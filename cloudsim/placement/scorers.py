@@ -24,7 +24,10 @@ Columns = slice | npt.NDArray[np.int64]
 
 @dataclass
 class ScoreContext:
-    """What a scorer may read for one request: float views of the host table."""
+    """What a scorer may read for one request: float views of the host table, whose
+    columns are hosts (``cols`` are host ids). Built-in scorers (:func:`is_column_local`)
+    may instead get the columns of just a group of candidate hosts, ``cols`` then being
+    positions in it."""
 
     free: FloatArray  # (R, H) free after overcommit, before this request
     inv_limit: FloatArray  # (R, H) 1 / limit (0 where a host has none of a resource)
