@@ -100,7 +100,7 @@ def build_hosts(n_hosts: int) -> Any:
     return HostTable.from_scenario(scenario)
 
 
-def cloudsim_side(n_hosts: int, n_vms: int, gap: float) -> dict[str, float]:
+def cloudsim_side(n_hosts: int, n_vms: int, gap: float, kernel: str = "auto") -> dict[str, float]:
     """Wall seconds of building, placing at time 0, and placing as arrivals over time."""
     import simpy
 
@@ -117,21 +117,23 @@ def cloudsim_side(n_hosts: int, n_vms: int, gap: float) -> dict[str, float]:
     # the compiled kernels load once per process (from numba's cache): timed apart, as the
     # JVM's start is on the peer's side
     start = time.perf_counter()
-    Placer(build_hosts(2), np.random.default_rng(SEED), preset="spread").place(requests[0])
+    Placer(build_hosts(2), np.random.default_rng(SEED), preset="spread", kernel=kernel).place(
+        requests[0]
+    )
     warm_up_s = time.perf_counter() - start
 
     start = time.perf_counter()
     hosts = build_hosts(n_hosts)
     build_s = time.perf_counter() - start
 
-    placer = Placer(hosts, np.random.default_rng(SEED), preset="spread")
+    placer = Placer(hosts, np.random.default_rng(SEED), preset="spread", kernel=kernel)
     place = placer.place
     start = time.perf_counter()
     placed_initial = sum(place(requests[i % 3]) >= 0 for i in range(n_vms))
     initial_s = time.perf_counter() - start
 
     hosts = build_hosts(n_hosts)
-    placer = Placer(hosts, np.random.default_rng(SEED), preset="spread")
+    placer = Placer(hosts, np.random.default_rng(SEED), preset="spread", kernel=kernel)
     place = placer.place
     counter = {"placed": 0}
 
@@ -199,12 +201,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeats", type=int, default=1, help="cloudsim: best of these (the peer runs once)"
     )
+    parser.add_argument(
+        "--kernel",
+        choices=("auto", "numpy", "numba"),
+        default="auto",
+        help="cloudsim's placer path (auto: compiled when numba is installed)",
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.hosts < 1 or args.vms < 1 or args.gap <= 0 or args.repeats < 1:
         parser.error("--hosts, --vms and --repeats must be >= 1 and --gap > 0")
 
-    runs = [cloudsim_side(args.hosts, args.vms, args.gap) for _ in range(args.repeats)]
+    runs = [cloudsim_side(args.hosts, args.vms, args.gap, args.kernel) for _ in range(args.repeats)]
     ours = {key: min(r[key] for r in runs) for key in ("build_s", "initial_s", "over_time_s")}
     keep = ("initial_placed", "over_time_placed", "kernel", "warm_up_s")
     ours.update({k: runs[0][k] for k in keep})
