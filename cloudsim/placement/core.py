@@ -8,14 +8,22 @@ which gives exactly the hosts that placing them one by one would.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from cloudsim.placement import kernels
 from cloudsim.placement.filters import BUILTIN_FILTERS, FILTERS, HostFilter
 from cloudsim.placement.request import ANTI_AFFINITY_LEVELS, VM_PURPOSES, Request
-from cloudsim.placement.scorers import SCORERS, ScoreContext, Scorer, resolve_weights
+from cloudsim.placement.scorers import (
+    SCORERS,
+    ScoreContext,
+    Scorer,
+    is_column_local,
+    resolve_weights,
+)
 from cloudsim.scenario.schema import RESOURCES
 from cloudsim.state.hosts import PURPOSES, BoolArray, FloatArray, HostTable, IntArray
 
@@ -33,6 +41,15 @@ __all__ = [
 _DEDICATED = PURPOSES.index("dedicated")
 #: Scores closer than this are ties, broken by the seeded placement stream.
 TIE_EPSILON = 1e-9
+#: The compiled path reads a group's hosts from the whole table for its first uses, then
+#: keeps contiguous copies of their columns (cheaper to scan, costly to make).
+MIRROR_AFTER = 4
+#: On the numpy path a group of at most this many hosts reads the whole table's columns
+#: through its host ids (gathering a few thousand values costs less than keeping copies in
+#: step); a larger one keeps copies of its columns.
+SMALL_GROUP = 8192
+#: Ways to decide (:class:`Placer`'s ``kernel``).
+KERNELS: tuple[str, ...] = ("auto", "numpy", "numba")
 
 #: Built-in filters in the order they are applied and explained; a scenario's own filters
 #: (``placement.filters``, :mod:`cloudsim.placement.filters`) come after them.
@@ -91,6 +108,7 @@ class Placer:
         weights: dict[str, float] | None = None,
         resource_weights: dict[str, float] | None = None,
         filters: Sequence[str] = (),
+        kernel: str = "auto",
     ) -> None:
         self.hosts = hosts
         self.rng = rng
@@ -111,10 +129,49 @@ class Placer:
         self.weighted = tuple(int(r) for r in np.flatnonzero(self.resource_weights > 0))
         self._host_count: dict[int, dict[int, int]] = defaultdict(dict)
         self._rack_count: dict[int, dict[int, int]] = defaultdict(dict)
-        self._static_cache: dict[tuple[object, ...], tuple[BoolArray, IntArray]] = {}
+        self._static_cache: dict[tuple[object, ...], _Group] = {}
+        self._parts: dict[tuple[Any, ...], BoolArray] = {}
         self._dedicated_owners: frozenset[int] = frozenset()
         self._cache_version = -1
         self._refresh_limits()
+        self._weighted_ids = np.array(self.weighted, dtype=np.int64)
+        self._small_group = SMALL_GROUP
+        self._kernels = self._choose_kernels(kernel)
+
+    def _choose_kernels(self, kernel: str) -> dict[str, Any] | None:
+        """The compiled kernels when ``kernel`` asks for them ("numba"; "auto": when numba
+        is installed) and this placer's case is theirs: a lone least- or most-allocated
+        scorer and no filter of the scenario's own. Otherwise the numpy path (None)."""
+        if kernel not in KERNELS:
+            raise ValueError(f"placement kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
+        if kernel == "numpy" or (kernel == "auto" and not kernels.available()):
+            return None
+        names = [name for name, _, _ in self.scorers]
+        fits = (
+            not self._own
+            and len(names) == 1
+            and names[0] in ("least_allocated", "most_allocated")
+            and is_column_local(self.scorers[0][1])
+        )
+        if not fits:
+            if kernel == "numba":
+                raise ValueError(
+                    "placement kernel 'numba' runs a lone least_allocated or most_allocated "
+                    "scorer without the scenario's own filters; use 'numpy' or 'auto'"
+                )
+            return None
+        self._most = names[0] == "most_allocated"
+        self._weight = float(self.scorers[0][2])
+        compiled = kernels.kernels()
+        self._scan, self._best = compiled["scan"], compiled["best"]
+        self._nth_tie, self._score_one = compiled["nth_tie"], compiled["score_one"]
+        self._sync = compiled["sync"]
+        return compiled
+
+    @property
+    def kernel(self) -> str:
+        """Which path decides: "numba" (compiled scans) or "numpy"."""
+        return "numpy" if self._kernels is None else "numba"
 
     # -- derived arrays ------------------------------------------------------------------
     def _refresh_limits(self) -> None:
@@ -143,9 +200,12 @@ class Placer:
             pool_ok &= (h.purpose != _DEDICATED) | (h.dedicated_to == req.department)
         yield "pool", pool_ok
 
-    def _static_entry(self, req: Request) -> tuple[BoolArray, IntArray]:
+    def _group(self, req: Request) -> _Group:
+        """The hosts passing the built-in static filters for ``req`` (cached per distinct
+        constraint; dropped when a host's static attributes or the limits change)."""
         if self._cache_version != self.hosts.version or self._limit_id != id(self.hosts.limit):
             self._static_cache.clear()
+            self._parts.clear()
             self._cache_version = self.hosts.version
             owners = self.hosts.dedicated_to[self.hosts.purpose == _DEDICATED]
             self._dedicated_owners = frozenset(int(d) for d in np.unique(owners))
@@ -155,19 +215,45 @@ class Placer:
         # one entry, so the cache grows with the distinct constraints, not the tenants.
         owner = req.department if req.department in self._dedicated_owners else None
         key = (req.zone, req.datacenters, req.arch, owner, req.purposes)
-        entry = self._static_cache.get(key)
-        if entry is None:
-            mask = np.ones(self.hosts.size, dtype=np.bool_)
-            for _, part in self._static_masks(req):
-                mask &= part
-            entry = (mask, np.flatnonzero(mask))
-            self._static_cache[key] = entry
-        return entry
+        group = self._static_cache.get(key)
+        if group is None:
+            mask = self._part(("zone", req.zone)) & self._part(("datacenter", req.datacenters))
+            if req.arch >= 0:
+                mask &= self._part(("architecture", req.arch))
+            mask &= self._part(("pool", req.purposes, owner))
+            group = _Group(self, mask, None if self._kernels is None else self._sync)
+            self._static_cache[key] = group
+        return group
+
+    def _part(self, key: tuple[Any, ...]) -> BoolArray:
+        """One built-in static filter's mask (cached with the groups): hosts up (and not cordoned) in a zone,
+        of an architecture, in some centres, or in pools of some purposes (dedicated ones
+        of ``owner`` only; None: of no one's)."""
+        part = self._parts.get(key)
+        if part is None:
+            h = self.hosts
+            if key[0] == "zone":  # with the hosts up and not cordoned for maintenance
+                part = h.up & ~h.cordoned & (h.zone == key[1])
+            elif key[0] == "architecture":
+                part = h.arch == key[1]
+            elif key[0] == "datacenter":
+                part = np.zeros(h.size, dtype=np.bool_)
+                for dc in key[1]:
+                    part |= h.datacenter == dc
+            else:
+                part = np.zeros(h.size, dtype=np.bool_)
+                for purpose in key[1]:
+                    if purpose != _DEDICATED:
+                        part |= h.purpose == purpose
+                    elif key[2] is not None:
+                        part |= (h.purpose == _DEDICATED) & (h.dedicated_to == key[2])
+            self._parts[key] = part
+        return part
 
     def static_mask(self, req: Request) -> BoolArray:
         """Hosts that pass every filter that does not depend on allocations (the built-in
         ones cached; never write to the result)."""
-        mask = self._static_entry(req)[0]
+        mask = self._group(req).mask
         if self._own and len(self._dynamic_filters) < len(self._own):
             every = np.arange(self.hosts.size, dtype=np.int64)
             mask = mask.copy()
@@ -190,71 +276,99 @@ class Placer:
                 blocked[np.fromiter(racks, dtype=np.int64, count=len(racks))] = True
                 mask &= ~blocked[self.hosts.rack]
 
-    def _candidates(self, req: Request) -> IntArray:
-        """Ascending ids of the hosts that pass every filter. When no filter past the static
-        ones removed a host this is the cached static array itself: never write to it."""
-        cand = self._static_entry(req)[1]
-        for _, host_filter in self._own:
-            if host_filter.static and cand.size:
-                cand = cand[host_filter.function(self.hosts, req, cand)]
-        free = self.hosts.free_f
+    def _feasible(self, req: Request, group: _Group) -> BoolArray | None:
+        """Over the group's hosts, those that pass every filter (in :data:`FILTER_ORDER`,
+        then the scenario's own); None when none does. May be the group's shared all-true
+        mask: never write to it."""
+        free = None if group.small else group.synced_free()
         fits: BoolArray | None = None
+        static_own = [f for _, f in self._own if f.static]
+        if static_own:  # called with the hosts still in the running, as they come
+            fits = np.ones(group.size, dtype=np.bool_)
+            for host_filter in static_own:
+                inside = np.flatnonzero(fits)
+                if not inside.size:
+                    return None
+                fits[inside] = host_filter.function(self.hosts, req, group.cand[inside])
         for r, need in enumerate(req.demand.tolist()):
             if need > 0:
-                ok = free[r].take(cand) >= need
+                row = self.hosts.free_f[r].take(group.cand) if free is None else free[r]
+                ok = row >= need
                 if fits is None:
                     fits = ok
                 else:
                     fits &= ok
-        if fits is not None:
-            cand = cand[fits]
-        if req.system < 0 or req.anti_affinity == 0 or not cand.size:
-            return self._dynamic(req, cand)
+        if fits is None:
+            fits = group.everyone
+        allowed = self._affinity_allowed(req, group)
+        if allowed is not None:
+            fits = fits & allowed
+        if self._dynamic_filters:
+            fits = fits.copy() if fits is group.everyone else fits
+            for _, host_filter in self._dynamic_filters:
+                inside = np.flatnonzero(fits)
+                if not inside.size:
+                    return None
+                fits[inside] = host_filter.function(self.hosts, req, group.cand[inside])
+        if not fits.any():
+            return None
+        return fits
+
+    def _affinity_allowed(self, req: Request, group: _Group) -> BoolArray | None:
+        """Over the group's hosts, those the system's anti-affinity leaves (None: all)."""
+        if req.system < 0 or not req.anti_affinity:
+            return None
         if req.anti_affinity == 1:
             used = self._host_count.get(req.system)
-            if used:
-                ids = np.fromiter(used, dtype=np.int64, count=len(used))
-                pos = np.searchsorted(cand, ids)
-                inside = pos < cand.size
-                pos = pos[inside]
-                hit = pos[cand[pos] == ids[inside]]
-                if hit.size:
-                    cand = np.delete(cand, hit)
-        elif req.anti_affinity == 2:
-            racks = self._rack_count.get(req.system)
-            if racks:
-                blocked = np.zeros(len(self.hosts.rack_names), dtype=np.bool_)
-                blocked[np.fromiter(racks, dtype=np.int64, count=len(racks))] = True
-                cand = cand[~blocked[self.hosts.rack[cand]]]
-        return self._dynamic(req, cand)
-
-    def _dynamic(self, req: Request, cand: IntArray) -> IntArray:
-        """``cand`` without the hosts a dynamic filter of the scenario removes (``cand``
-        itself, which may be the cached static array, when there is none)."""
-        for _, host_filter in self._dynamic_filters:
-            if not cand.size:
-                break
-            cand = cand[host_filter.function(self.hosts, req, cand)]
-        return cand
+            if not used:
+                return None
+            allowed = np.ones(group.size, dtype=np.bool_)
+            allowed[group.positions(np.fromiter(used, dtype=np.int64, count=len(used)))] = False
+            return allowed
+        racks = self._rack_count.get(req.system)
+        if not racks:
+            return None
+        blocked = np.zeros(len(self.hosts.rack_names), dtype=np.bool_)
+        blocked[np.fromiter(racks, dtype=np.int64, count=len(racks))] = True
+        result: BoolArray = ~blocked[group.racks()]
+        return result
 
     def _fits(self, req: Request, host: int) -> bool:
-        """The capacity filters of :meth:`_candidates` for one host."""
+        """The capacity filters of :meth:`_feasible` for one host."""
         free = self.hosts.free_f
         return all(free[r, host] >= need for r, need in enumerate(req.demand.tolist()) if need > 0)
 
-    def _context(self, req: Request) -> ScoreContext:
+    def _context(self, demand: FloatArray) -> ScoreContext:
         return ScoreContext(
             free=self.hosts.free_f,
             inv_limit=self.inv_limit,
             weighted_inv=self.weighted_inv,
             weights=self.resource_weights,
-            demand=req.demand.astype(np.float64),
+            demand=demand,
             weighted=self.weighted,
         )
 
     # -- scoring ------------------------------------------------------------------------
     def _raw_scores(self, ctx: ScoreContext, cols: slice | IntArray) -> list[FloatArray]:
         return [scorer(ctx, cols) for _, scorer, _ in self.scorers]
+
+    def _group_scores(
+        self, group: _Group, demand: FloatArray, positions: slice | IntArray
+    ) -> list[FloatArray]:
+        """Every scorer over the group's hosts at ``positions``: the built-in ones on the
+        group's own columns (a large group's), others on the whole table's (they may index
+        it by host)."""
+        local = None if group.small else group.context(demand)
+        whole: ScoreContext | None = None
+        out = []
+        for _, scorer, _ in self.scorers:
+            if local is not None and is_column_local(scorer):
+                out.append(scorer(local, positions))
+            else:
+                if whole is None:
+                    whole = self._context(demand)
+                out.append(scorer(whole, group.cand[positions]))
+        return out
 
     def _combine(self, raw: list[FloatArray], mask: BoolArray | None, size: int) -> FloatArray:
         """Weighted sum of the scorers over ``size`` hosts; min-max ones are scaled over
@@ -273,7 +387,8 @@ class Placer:
 
     def _pick(self, total: FloatArray) -> int:
         """Position of the best score; ties (within TIE_EPSILON) drawn from the placement
-        stream, which is used only when there is a tie."""
+        stream, which is used only when there is a tie. Hosts out of the running score
+        -inf (and at least one host is in it)."""
         if total.size == 1:
             return 0
         first = int(total.argmax())
@@ -286,52 +401,114 @@ class Placer:
     # -- decisions ----------------------------------------------------------------------
     def place(self, req: Request) -> int:
         """Place one VM and commit it; returns the host or -1 (see :meth:`reject_reason`)."""
-        cand = self._candidates(req)
-        if not cand.size:
+        if self._kernels is not None:
+            return self._compiled_batch(req, 1)[0]
+        group = self._group(req)
+        fits = self._feasible(req, group)
+        if fits is None:
             return -1
-        total = self._combine(self._raw_scores(self._context(req), cand), None, cand.size)
-        host = int(cand[self._pick(total)])
+        # scored over the candidates only, as a list of them (cheaper than masking)
+        inside = slice(None) if fits is group.everyone else np.flatnonzero(fits)
+        raw = self._group_scores(group, req.demand.astype(np.float64), inside)
+        total = self._combine(raw, None, group.size if isinstance(inside, slice) else inside.size)
+        pick = self._pick(total)
+        host = int(group.cand[pick if isinstance(inside, slice) else inside[pick]])
         self.commit(host, req)
         return host
 
     def place_batch(self, req: Request, count: int) -> list[int]:
         """Place ``count`` identical VMs (same result as ``count`` calls to :meth:`place`)."""
-        cand = self._candidates(req)
-        if not cand.size:
+        if self._kernels is not None:
+            return self._compiled_batch(req, count)
+        group = self._group(req)
+        fits = self._feasible(req, group)
+        if fits is None:
             return [-1] * count
-        ctx = self._context(req)
-        raw = self._raw_scores(ctx, cand)
+        demand = req.demand.astype(np.float64)
+        raw = self._group_scores(group, demand, slice(None))
         needs_full = any(s.normalize == "minmax" for _, s, _ in self.scorers)
-        total = self._combine(raw, None, cand.size)
-        alive = np.ones(cand.size, dtype=np.bool_)
-        n_alive = cand.size
+        alive = fits.copy()
+        n_alive = int(np.count_nonzero(alive))
+        total = self._combine(raw, None if n_alive == group.size else alive, group.size)
         aa = req.anti_affinity if req.system >= 0 else 0
-        cand_rack = self.hosts.rack[cand] if aa == 2 else None
+        cand_rack = group.racks() if aa == 2 else None
+        # a dynamic filter is asked about the hosts that passed every filter at the start
+        first_cand = group.cand[fits] if self._dynamic_filters else None
+        first_pos = np.flatnonzero(fits) if self._dynamic_filters else None
         placed: list[int] = []
         for i in range(count):
             if n_alive == 0:
                 placed.extend([-1] * (count - i))
                 break
-            pos = self._pick(total if n_alive == cand.size else np.where(alive, total, -np.inf))
-            host = int(cand[pos])
+            pos = self._pick(total if n_alive == group.size else np.where(alive, total, -np.inf))
+            host = int(group.cand[pos])
             self.commit(host, req)
             placed.append(host)
             if aa == 1 or not self._fits(req, host):
                 alive[pos] = False
             if cand_rack is not None:
                 alive &= cand_rack != cand_rack[pos]
-            for _, host_filter in self._dynamic_filters:  # may read any host's state
-                alive &= host_filter.function(self.hosts, req, cand)
+            if first_cand is not None and first_pos is not None:
+                for _, host_filter in self._dynamic_filters:  # may read any host's state
+                    alive[first_pos] &= host_filter.function(self.hosts, req, first_cand)
             n_alive = int(np.count_nonzero(alive))
-            row = self._raw_scores(ctx, cand[pos : pos + 1])
+            if not group.small:
+                group.synced_free()
+            row = self._group_scores(group, demand, slice(pos, pos + 1))
             for values, new in zip(raw, row, strict=True):
                 values[pos] = new[0]
             if needs_full:
                 if n_alive:
-                    mask = None if n_alive == cand.size else alive
-                    total = self._combine(raw, mask, cand.size)
+                    total = self._combine(raw, None if n_alive == group.size else alive, group.size)
             else:
                 total[pos] = self._combine(row, None, 1)[0]
+        return placed
+
+    def _compiled_batch(self, req: Request, count: int) -> list[int]:
+        """:meth:`place_batch` by the compiled kernels: the same decisions as the numpy
+        path (scores in the group's buffer, -inf for hosts out of the running)."""
+        group = self._group(req)
+        cand, demand = group.cand, req.demand
+        # a group's own columns pay off once it is used again and again
+        group.uses += 1
+        by_column = group.uses < MIRROR_AFTER
+        if by_column:
+            free, winv = self.hosts.free_f, self.weighted_inv
+        else:
+            free, winv = group.synced_free(), group.weighted_inv
+        allowed = self._affinity_allowed(req, group)
+        out = group.scratch()
+        most, weight, weighted = self._most, self._weight, self._weighted_ids
+        first, ties = self._scan(
+            free, winv, cand, by_column, demand, weighted, most, weight,
+            group.everyone if allowed is None else allowed, allowed is not None,
+            TIE_EPSILON, out,
+        )  # fmt: skip
+        aa = req.anti_affinity if req.system >= 0 else 0
+        cand_rack = group.racks() if aa == 2 else None
+        placed: list[int] = []
+        for i in range(count):
+            if i:
+                first, ties = self._best(out, TIE_EPSILON)
+            if first < 0:
+                placed.extend([-1] * (count - i))
+                break
+            if ties > 1:
+                first = self._nth_tie(out, first, TIE_EPSILON, self.rng.integers(ties))
+            host = int(cand[first])
+            self.commit(host, req)
+            placed.append(host)
+            if i + 1 == count:
+                break
+            if aa == 1 or not self._fits(req, host):
+                out[first] = -np.inf
+            elif by_column:
+                out[first] = self._score_one(free, winv, demand, weighted, most, weight, host)
+            else:
+                free = group.synced_free()
+                out[first] = self._score_one(free, winv, demand, weighted, most, weight, first)
+            if cand_rack is not None:
+                out[cand_rack == cand_rack[first]] = -np.inf
         return placed
 
     def commit(self, host: int, req: Request) -> None:
@@ -383,7 +560,7 @@ class Placer:
         candidates = int(mask.sum())
         if candidates == 0:
             return Explanation(self.hosts.size, removed, 0, -1, None, reason or "no_host", None)
-        ctx = self._context(req)
+        ctx = self._context(req.demand.astype(np.float64))
         raw = self._raw_scores(ctx, slice(None))
         total = self._combine(raw, mask, self.hosts.size)
         masked = np.where(mask, total, -np.inf)
@@ -409,6 +586,127 @@ class Placer:
             parts,
             len(ties),
         )
+
+
+class _Group:
+    """The hosts of one static constraint and the placer's copies of their columns.
+
+    ``cand`` are their ids, ascending; ``free`` mirrors ``hosts.free_f[:, cand]`` and is
+    brought up to date from the host table's change log before each use, so a decision
+    reads contiguous columns instead of gathering them from the whole table.
+    """
+
+    def __init__(
+        self, placer: Placer, mask: BoolArray, sync: Callable[..., None] | None = None
+    ) -> None:
+        self.hosts = placer.hosts
+        self.mask = mask
+        self.cand: IntArray = np.flatnonzero(mask)
+        self.size = int(self.cand.size)
+        self.everyone: BoolArray = np.ones(self.size, dtype=np.bool_)
+        self.everyone.flags.writeable = False
+        self._placer_inv = placer.inv_limit
+        self._inv_limit: FloatArray | None = None
+        self._sync = sync
+        self._placer_winv = placer.weighted_inv
+        self._weighted_inv: FloatArray | None = None
+        self.weights = placer.resource_weights
+        self.weighted = placer.weighted
+        self._free: FloatArray | None = None
+        self.synced = -1
+        self.uses = 0
+        self._racks: IntArray | None = None
+        #: numpy path: read the whole table through ``cand`` instead of keeping copies
+        self.small = sync is None and self.size <= placer._small_group
+        self._scratch: FloatArray | None = None
+
+    def scratch(self) -> FloatArray:
+        """A reusable buffer of one float per host of the group."""
+        if self._scratch is None:
+            self._scratch = np.empty(self.size)
+        return self._scratch
+
+    def synced_free(self) -> FloatArray:
+        """``free`` brought up to date with the host table."""
+        hosts = self.hosts
+        done = hosts.free_log_base + len(hosts.free_log)
+        if self._free is None:
+            self._free = _columns(hosts.free_f, self.cand)
+            self.synced = done
+        if self.synced != done:
+            if self.synced < hosts.free_log_base or done - self.synced > self.size:
+                self._free = _columns(hosts.free_f, self.cand)
+            elif done - self.synced == 1:
+                host = hosts.free_log[-1]
+                at = int(self.cand.searchsorted(host))
+                if at < self.size and self.cand[at] == host:
+                    self.free[:, at] = hosts.free_f[:, host]
+            elif self._sync is not None:
+                changed = hosts.free_log[self.synced - hosts.free_log_base :]
+                self._sync(self.free, hosts.free_f, self.cand, np.array(changed, dtype=np.int64))
+            else:
+                changed = hosts.free_log[self.synced - hosts.free_log_base :]
+                ids = np.array(changed, dtype=np.int64)
+                pos = np.searchsorted(self.cand, ids)
+                np.minimum(pos, self.size - 1, out=pos)
+                hit = self.cand[pos] == ids
+                if hit.all():
+                    self.free[:, pos] = hosts.free_f[:, ids]
+                elif hit.any():
+                    self.free[:, pos[hit]] = hosts.free_f[:, ids[hit]]
+            self.synced = done
+        return self.free
+
+    def positions(self, ids: IntArray) -> IntArray:
+        """Positions in the group of those of the hosts ``ids`` that belong to it."""
+        pos = np.searchsorted(self.cand, ids)
+        inside = pos < self.size
+        pos = pos[inside]
+        found: IntArray = pos[self.cand[pos] == ids[inside]]
+        return found
+
+    @property
+    def free(self) -> FloatArray:
+        """The hosts' free columns as of the last :meth:`synced_free`."""
+        assert self._free is not None
+        return self._free
+
+    @property
+    def weighted_inv(self) -> FloatArray:
+        if self._weighted_inv is None:
+            self._weighted_inv = _columns(self._placer_winv, self.cand, self.weighted)
+        return self._weighted_inv
+
+    @property
+    def inv_limit(self) -> FloatArray:
+        if self._inv_limit is None:
+            self._inv_limit = _columns(self._placer_inv, self.cand)
+        return self._inv_limit
+
+    def racks(self) -> IntArray:
+        if self._racks is None:
+            self._racks = self.hosts.rack.take(self.cand).astype(np.int64)
+        return self._racks
+
+    def context(self, demand: FloatArray) -> ScoreContext:
+        """A score context over the group's own columns."""
+        return ScoreContext(
+            free=self.free,
+            inv_limit=self.inv_limit,
+            weighted_inv=self.weighted_inv,
+            weights=self.weights,
+            demand=demand,
+            weighted=self.weighted,
+        )
+
+
+def _columns(table: FloatArray, cols: IntArray, rows: Sequence[int] | None = None) -> FloatArray:
+    """``table[:, cols]`` as a new contiguous array, row by row (a 1-D gather is several
+    times faster than a 2-D one); only ``rows`` filled when given, the others zero."""
+    out = np.zeros((table.shape[0], cols.size))
+    for r in range(table.shape[0]) if rows is None else rows:
+        table[r].take(cols, out=out[r])
+    return out
 
 
 def _minmax(values: FloatArray, mask: BoolArray | None) -> FloatArray:

@@ -24,7 +24,10 @@ Columns = slice | npt.NDArray[np.int64]
 
 @dataclass
 class ScoreContext:
-    """What a scorer may read for one request: float views of the host table."""
+    """What a scorer may read for one request: float views of the host table, whose
+    columns are hosts (``cols`` are host ids). Built-in scorers (:func:`is_column_local`)
+    may instead get the columns of just a group of candidate hosts, ``cols`` then being
+    positions in it."""
 
     free: FloatArray  # (R, H) free after overcommit, before this request
     inv_limit: FloatArray  # (R, H) 1 / limit (0 where a host has none of a resource)
@@ -122,12 +125,25 @@ SCORERS: Registry[Scorer] = Registry(
     check=_check_scorer,
     accepts=lambda obj: not isinstance(obj, dict),
 )
-SCORERS.register("least_allocated", FunctionScorer(_least_allocated))
-SCORERS.register("most_allocated", FunctionScorer(_most_allocated))
-SCORERS.register("balanced", FunctionScorer(_balanced))
-SCORERS.register("free_cpu", FunctionScorer(_free_of("cpu"), "minmax"))
-SCORERS.register("free_memory", FunctionScorer(_free_of("memory"), "minmax"))
-SCORERS.register("free_disk", FunctionScorer(_free_of("disk"), "minmax"))
+_BUILTIN: dict[str, FunctionScorer] = {
+    "least_allocated": FunctionScorer(_least_allocated),
+    "most_allocated": FunctionScorer(_most_allocated),
+    "balanced": FunctionScorer(_balanced),
+    "free_cpu": FunctionScorer(_free_of("cpu"), "minmax"),
+    "free_memory": FunctionScorer(_free_of("memory"), "minmax"),
+    "free_disk": FunctionScorer(_free_of("disk"), "minmax"),
+}
+for _name, _scorer in _BUILTIN.items():
+    SCORERS.register(_name, _scorer)
+_COLUMN_LOCAL = frozenset(id(s) for s in _BUILTIN.values())
+
+
+def is_column_local(scorer: Scorer) -> bool:
+    """Whether ``scorer`` reads the context only at ``cols``, column by column (the
+    built-in ones): the placer may then hand it a context over just the candidate hosts'
+    columns. Any other scorer gets the whole table's columns and host ids as ``cols``."""
+    return id(scorer) in _COLUMN_LOCAL
+
 
 #: Weighted scorer sets by name. nova-default mirrors Nova's RAM, CPU and disk weighers
 #: (multiplier 1.0 each, min-max normalised); k8s-default mirrors kube-scheduler's

@@ -23,6 +23,9 @@ ARCHES: tuple[str, ...] = ("x86_64", "aarch64")
 #: Columns a run changes: capacity taken, hosts up and down, hosts cordoned for maintenance,
 #: hosts the container cloud takes.
 MUTABLE_COLUMNS: tuple[str, ...] = ("free", "free_f", "up", "cordoned", "purpose")
+#: Entries :attr:`HostTable.free_log` keeps before it is cut (a reader further behind
+#: gathers its columns again).
+FREE_LOG_LIMIT = 1 << 14
 
 
 def rack_name(datacenter: str, index: int) -> str:
@@ -67,6 +70,11 @@ class HostTable:
     pool_names: tuple[str, ...]
     #: Bumped whenever a host's static attributes or up/down status change (cache key).
     version: int = field(default=0)
+    #: Hosts whose ``free`` changed, in order, so that a placer's copies of some columns
+    #: catch up by replaying a few entries instead of gathering every column again. Entry
+    #: ``i`` of the log is change number ``free_log_base + i``; the log is cut when long.
+    free_log: list[int] = field(default_factory=list, repr=False)
+    free_log_base: int = field(default=0, repr=False)
 
     @property
     def size(self) -> int:
@@ -87,7 +95,7 @@ class HostTable:
     def copy(self) -> HostTable:
         """A run's own table: the columns a run changes copied, the others shared."""
         fresh = {name: getattr(self, name).copy() for name in MUTABLE_COLUMNS}
-        return dataclasses.replace(self, **fresh, version=0)
+        return dataclasses.replace(self, **fresh, version=0, free_log=[], free_log_base=0)
 
     def set_up(self, hosts: npt.ArrayLike, up: bool) -> None:
         """Mark hosts up or down (faults use this); invalidates cached masks."""
@@ -99,14 +107,30 @@ class HostTable:
         self.cordoned[np.asarray(hosts, dtype=np.int64)] = cordoned
         self.version += 1
 
+    @property
+    def free_changes(self) -> int:
+        """How many changes of ``free`` there have been (the end of :attr:`free_log`)."""
+        return self.free_log_base + len(self.free_log)
+
+    def _changed(self, host: int) -> None:
+        log = self.free_log
+        if len(log) >= FREE_LOG_LIMIT:
+            self.free_log_base += len(log)
+            log.clear()
+        log.append(host)
+
     def allocate(self, host: int, demand: IntArray) -> None:
         """Take ``demand`` from ``host``; the only writer of ``free`` with :meth:`release`."""
-        self.free[:, host] -= demand
-        self.free_f[:, host] = self.free[:, host]
+        free = self.free[:, host]
+        free -= demand
+        self.free_f[:, host] = free
+        self._changed(host)
 
     def release(self, host: int, demand: IntArray) -> None:
-        self.free[:, host] += demand
-        self.free_f[:, host] = self.free[:, host]
+        free = self.free[:, host]
+        free += demand
+        self.free_f[:, host] = free
+        self._changed(host)
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> HostTable:

@@ -359,3 +359,43 @@ def test_batch_breaks_ties_like_one_by_one(
     scenario: Scenario, ops: list[tuple[Any, ...]], seed: int, scoring: tuple[Any, ...]
 ) -> None:
     _batch_equals_sequential(scenario, ops, seed, scoring)
+
+
+@SETTINGS
+@given(
+    scenario=scenarios(max_pools=3, max_hosts=8),
+    ops=batch_ops,
+    seed=st.integers(0, 2**32 - 1),
+    scoring=st.sampled_from(SCORING),
+)
+def test_copied_columns_decide_like_reading_the_whole_table(
+    scenario: Scenario, ops: list[tuple[Any, ...]], seed: int, scoring: tuple[Any, ...]
+) -> None:
+    # the numpy path keeps copies of a large group's columns, in step through the host
+    # table's change log; a small one reads the table through host ids: same decisions
+    preset, weights, resource_weights = scoring
+    tables = HostTable.from_scenario(scenario), HostTable.from_scenario(scenario)
+    rngs = np.random.default_rng(seed), np.random.default_rng(seed)
+    whole, copied = (
+        Placer(t, r, preset=preset, weights=weights, resource_weights=resource_weights,
+               kernel="numpy")
+        for t, r in zip(tables, rngs, strict=True)
+    )  # fmt: skip
+    copied._small_group = -1  # every group keeps copies
+    held: list[Held] = []
+    for op in ops:
+        if op[0] == "batch":
+            _, req, count = op
+            if count == 1:
+                got, want = [copied.place(req)], [whole.place(req)]
+            else:
+                got, want = copied.place_batch(req, count), whole.place_batch(req, count)
+            assert got == want
+            held.extend(Held(h, req.demand, req.system) for h in got if h >= 0)
+        elif held:
+            vm = held.pop(int(op[1] * len(held)))
+            whole.release(vm.host, vm.demand, vm.system)
+            copied.release(vm.host, vm.demand, vm.system)
+        assert np.array_equal(tables[0].free, tables[1].free)
+        assert rngs[0].bit_generator.state == rngs[1].bit_generator.state
+    assert all(not g.small for g in copied._static_cache.values())

@@ -1,0 +1,65 @@
+"""The scale and CloudSim Plus benchmarks: their bookkeeping and the peer's workload."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks import cloudsimplus, scale
+
+
+def test_the_peer_driver_in_the_readme_builds_the_same_hosts_and_vms() -> None:
+    source = cloudsimplus.driver_source()
+    assert "public class PlacementDriver" in source
+    assert "VmAllocationPolicyFirstFit" in source
+
+    def constant(name: str) -> str:
+        found = re.search(rf"{name} = ([^,;]+)[,;]", source)
+        assert found is not None, name
+        return found.group(1).replace("_", "")
+
+    def array(name: str) -> list[int]:
+        found = re.search(rf"{name} = \{{([^}}]*)\}}", source)
+        assert found is not None, name
+        return [int(v.replace("_", "")) for v in found.group(1).split(",")]
+
+    c = cloudsimplus
+    assert int(constant("HOST_PES")) == c.HOST_CORES * c.HOST_THREADS
+    assert int(constant("HOST_RAM_MIB")) == c.HOST_MEMORY_GIB * 1024
+    assert int(constant("HOST_STORAGE_MB")) == c.HOST_DISK_GB * 1000
+    assert array("VM_PES") == [f[0] for f in c.VM_FLAVOURS]
+    assert array("VM_RAM_MIB") == [f[1] * 1024 for f in c.VM_FLAVOURS]
+    assert array("VM_STORAGE_MB") == [f[2] * 1000 for f in c.VM_FLAVOURS]
+
+
+def test_a_readme_without_the_driver_block_is_a_clear_error(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text("# no driver here\n")
+    with pytest.raises(cloudsimplus.PeerError, match="driver:begin/end"):
+        cloudsimplus.driver_source(readme)
+
+
+def test_without_the_classpath_the_peer_is_skipped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CLOUDSIM_PLUS_CLASSPATH", raising=False)
+    assert cloudsimplus.main(["--hosts", "20", "--vms", "45", "--gap", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "CloudSim Plus: skipped" in out
+    assert "45/45" in out  # 45 VMs fit on 20 hosts of 32 vCPUs, at once and over time
+
+
+def test_a_scale_run_conserves_vms_and_capacity() -> None:
+    # run_one asserts that every host's allocation is the sum of its live VMs
+    row = scale.run_one(1000, 3, 20.0)
+    assert row["hosts"] == 1000
+    assert row["vms_initial"] == 3000
+    assert row["vms_initial_placed"] == 3000  # a tenth of the platform: all fit
+    assert row["vms_live_end"] == (
+        row["vms_initial_placed"] + row["vms_placed_month"] - row["vms_departed"]
+    )
+    assert row["vms_requested"] == row["vms_placed_month"] + row["vms_rejected_month"]
+    assert row["vms_departed"] > 0 and row["vms_placed_month"] > 0
+    assert row["month_events"] > 0
