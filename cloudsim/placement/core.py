@@ -226,9 +226,9 @@ class Placer:
         return group
 
     def _part(self, key: tuple[Any, ...]) -> BoolArray:
-        """One built-in static filter's mask (cached with the groups): hosts up (and not cordoned) in a zone,
-        of an architecture, in some centres, or in pools of some purposes (dedicated ones
-        of ``owner`` only; None: of no one's)."""
+        """One built-in static filter's mask (cached with the groups): hosts up and not
+        cordoned in a zone, of an architecture, in some centres, or in pools of some purposes
+        (dedicated ones of ``owner`` only; None: of no one's)."""
         part = self._parts.get(key)
         if part is None:
             h = self.hosts
