@@ -183,7 +183,11 @@ class ServiceLedger:
         return ready, bound, capacity
 
     def advance(self, now: float) -> None:
-        """Integrate the state held since the last call up to ``now``, then read it anew."""
+        """Integrate the state held since the last call up to ``now``, then read it anew
+        (nothing to integrate or read without services: a replay's cluster has none)."""
+        if not self.specs:
+            self.last = max(self.last, now)
+            return
         self._integrate(now)
         key = tuple(cs.state_key(now) for cs in self.clusters)
         if key == self._read:
@@ -241,7 +245,11 @@ class ServiceLedger:
 
     # -- results --------------------------------------------------------------------------
     def sample(self, now: float, replicas: IntArray) -> None:
-        """One row per service: the state now and the integrals since the previous sample."""
+        """One row per service: the state now and the integrals since the previous sample
+        (no rows, and no work, without services)."""
+        if not self.specs:
+            self._last_sample = now
+            return
         self.advance(now)
         self._settle()
         totals = np.array(
