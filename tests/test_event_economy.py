@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from cloudsim import Simulation, load_scenario
 from cloudsim.containers.replay import replay_scenario
 from cloudsim.containers.sampling import ClusterSeries
+from cloudsim.containers.services import ServiceLedger
 from cloudsim.records import Recorder
 from cloudsim.records.events import SERIES_COLUMNS
 from tests.conftest import REPO, build, containers_of, tiny
@@ -155,3 +156,31 @@ def test_a_replay_without_services_samples_no_service_rows(tmp_path: Path) -> No
     assert services.num_rows == 0
     assert "demand_cpu_milli" in services.column_names
     assert len(cloud.series.series["time"]) == 61  # the clusters are still sampled
+
+
+def test_integrals_settled_in_batches_are_those_settled_at_every_sample(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Samples only mark where they fall and the integrals settle at the end; settling at
+    every sample (as before) gives the same services table to the last bit."""
+
+    def run() -> Any:
+        scenario = load_scenario(REPO / "scenarios" / "hunan-3s4c.yaml", {"meta.horizon": "5d"})
+        sim = Simulation(scenario)
+        result = sim.run()
+        return result.tables["services"], result.summary["containers"]["services"]
+
+    lazy_table, lazy_summary = run()
+    lazy = ServiceLedger.sample
+
+    def eager(self: ServiceLedger, now: float, replicas: Any) -> None:
+        lazy(self, now, replicas)
+        self._settle()
+
+    monkeypatch.setattr(ServiceLedger, "sample", eager)
+    eager_table, eager_summary = run()
+    assert lazy_table.num_rows > 0
+    assert lazy_table.equals(eager_table)
+    assert lazy_summary == eager_summary
+    demanded = np.asarray(lazy_table.column("demand_core_s"))
+    assert demanded.sum() > 0  # the services had demand to integrate
