@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudsim import Simulation, load_scenario
+from cloudsim.containers import services
 from cloudsim.containers.replay import replay_scenario
 from cloudsim.containers.sampling import ClusterSeries
 from cloudsim.containers.services import ServiceLedger
@@ -184,3 +185,18 @@ def test_integrals_settled_in_batches_are_those_settled_at_every_sample(
     assert lazy_summary == eager_summary
     demanded = np.asarray(lazy_table.column("demand_core_s"))
     assert demanded.sum() > 0  # the services had demand to integrate
+
+
+def test_the_batch_size_of_settling_does_not_change_the_integrals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Held intervals settle when a batch is full (memory stays bounded); a batch of 3
+    gives the same table as the default one."""
+
+    def table() -> Any:
+        scenario = load_scenario(REPO / "scenarios" / "hunan-3s4c.yaml", {"meta.horizon": "3d"})
+        return Simulation(scenario).run().tables["services"]
+
+    default = table()
+    monkeypatch.setattr(services, "SETTLE_BATCH", 3)
+    assert table().equals(default)

@@ -64,6 +64,8 @@ class _Series:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
+#: Intervals held at most before they are settled (any batch gives the same sums).
+SETTLE_BATCH = 4096
 #: The integral columns of the services table, in order.
 _INTEGRALS = ("short_s", "overload_s", "demand_core_s", "unserved_core_s")
 #: The totals' rows (short, ready, demanded, unserved, overload) as a sample reads them.
@@ -228,6 +230,8 @@ class ServiceLedger:
             return
         self._held.append((start, now, self.ready, self.capacity))
         self.last = now
+        if len(self._held) >= SETTLE_BATCH:  # memory stays bounded over long runs
+            self._settle()
 
     def _settle(self) -> None:
         """Add the intervals held since the last call to the integrals, one after the other
