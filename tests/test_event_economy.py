@@ -200,3 +200,34 @@ def test_the_batch_size_of_settling_does_not_change_the_integrals(
     default = table()
     monkeypatch.setattr(services, "SETTLE_BATCH", 3)
     assert table().equals(default)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["site", "datacenter", "link"]),
+            st.integers(min_value=0, max_value=5),
+            st.sampled_from([1, -1]),
+        ),
+        max_size=15,
+    )
+)
+def test_removed_components_follow_in_place_changes(
+    changes: list[tuple[str, int, int]],
+) -> None:
+    """The failed sites, centres and links are remembered between calls; changed in place
+    (as the faults module does), they are what a fresh look at the counts gives."""
+    sim = Simulation(load_scenario(REPO / "scenarios" / "hunan-3s4c.yaml", {"meta.horizon": "1d"}))
+    components = sim.kernel.ctx.components
+    names = components.catalog.names
+    for kind, index, step in changes:
+        counts = components.down[kind]
+        i = index % len(counts)
+        counts[i] = max(0, counts[i] + step)
+        fresh = tuple(
+            names[k][j]
+            for k in ("site", "datacenter", "link")
+            for j in np.flatnonzero(components.down[k]).tolist()
+        )
+        assert components.removed() == fresh
