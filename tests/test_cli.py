@@ -26,6 +26,7 @@ RESULT_FILES = {
 }
 
 
+
 def problem_lines(stderr: str) -> list[str]:
     """The per-problem lines (indented under the one-line header)."""
     return [line.strip() for line in stderr.splitlines() if line.startswith("  ")]

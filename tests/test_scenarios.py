@@ -44,10 +44,7 @@ def test_hunan_matches_the_published_shape() -> None:
     assert len(production) == 2
     assert len({roles[name][0] for name in production}) == 1  # same city: active-active
     assert sorted(role for _, role in roles.values()) == [
-        "data-backup",
-        "full-backup",
-        "production",
-        "production",
+        "data-backup", "full-backup", "production", "production"
     ]
     assert len({dc.site for dc in s.datacenters}) == 3
     cores = sum(
