@@ -38,6 +38,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/placement.py --json runs/bench/placement.json
 	$(BIN)/python benchmarks/scheduler.py --json runs/bench/scheduler.json
 	$(BIN)/python benchmarks/faults.py --json runs/bench/faults.json
+	$(BIN)/python benchmarks/engine.py --json runs/bench/engine.json
+	$(BIN)/python benchmarks/cloudsimplus.py --json runs/bench/cloudsimplus.json
+	$(BIN)/python benchmarks/scale.py --sizes 1000,10000,100000 --json runs/bench/scale.json
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -64,6 +64,14 @@ class _Series:
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
+#: Intervals held at most before they are settled (any batch gives the same sums).
+SETTLE_BATCH = 4096
+#: The integral columns of the services table, in order.
+_INTEGRALS = ("short_s", "overload_s", "demand_core_s", "unserved_core_s")
+#: The totals' rows (short, ready, demanded, unserved, overload) as a sample reads them.
+_SAMPLE_ORDER = [0, 4, 2, 3, 1]
+
+
 class ServiceLedger:
     """Every service of the run: current endpoint state and integrals since the start."""
 
@@ -96,6 +104,11 @@ class ServiceLedger:
         self._open = False  # some outage open
         #: Intervals not in the integrals yet: start, end, ready endpoints, capacity.
         self._held: list[tuple[float, float, IntArray, IntArray]] = []
+        #: Samples whose integrals are not settled yet: (sample, intervals held before it).
+        self._pending: list[tuple[int, int]] = []
+        #: Per sample (5, S): short, overload, demanded, unserved and ready seconds since
+        #: the sample before (None until settled).
+        self._deltas: list[FloatArray | None] = []
         self._selects: dict[int, BoolArray] = {}  # per cluster: (S_c, T)
         self._weight_cache: dict[int, tuple[IntArray, IntArray]] = {}
         self._read: tuple[tuple[int, int, int, float], ...] | None = None
@@ -183,7 +196,11 @@ class ServiceLedger:
         return ready, bound, capacity
 
     def advance(self, now: float) -> None:
-        """Integrate the state held since the last call up to ``now``, then read it anew."""
+        """Integrate the state held since the last call up to ``now``, then read it anew
+        (nothing to integrate or read without services: a replay's cluster has none)."""
+        if not self.specs:
+            self.last = max(self.last, now)
+            return
         self._integrate(now)
         key = tuple(cs.state_key(now) for cs in self.clusters)
         if key == self._read:
@@ -213,42 +230,54 @@ class ServiceLedger:
             return
         self._held.append((start, now, self.ready, self.capacity))
         self.last = now
+        if len(self._held) >= SETTLE_BATCH:  # memory stays bounded over long runs
+            self._settle()
 
     def _settle(self) -> None:
         """Add the intervals held since the last call to the integrals, one after the other
-        in time order (each sum as if added at once), all services and intervals at once."""
+        in time order (each sum as if added at once), all services and intervals at once;
+        the samples taken meanwhile get their part (the totals at their instant less the
+        totals at the sample before). Samples only mark where they fall, so a run settles
+        in a few large batches instead of one small one per sample."""
         held = self._held
-        if not held:
+        pending = self._pending
+        if not held and not pending:
             return
-        self._held = []
-        bounds = np.array([(h[0], h[1]) for h in held])  # (K, 2)
-        ready = np.array([h[2] for h in held])  # (K, S)
-        starts, ends = bounds[:, 0], bounds[:, 1]
-        spans = (ends - starts)[:, None]
-        demanded, unserved, over = self.demand.integrate_many(
-            starts, ends, np.array([h[3] for h in held])
-        )
-        # the totals, then each interval's part of each, summed down in order
+        self._held, self._pending = [], []
         rows = np.empty((len(held) + 1, 5, len(self.specs)))
         rows[0] = (self.short_s, self.ready_s, self.demand_ms, self.unserved_ms, self.overload_s)
-        rows[1:, 0] = spans * (ready < self.required)
-        rows[1:, 1] = spans * ready
-        rows[1:, 2] = demanded
-        rows[1:, 3] = unserved
-        rows[1:, 4] = over
-        totals = np.add.accumulate(rows, axis=0)[-1]
-        self.short_s, self.ready_s, self.demand_ms, self.unserved_ms, self.overload_s = totals
+        if held:
+            bounds = np.array([(h[0], h[1]) for h in held])  # (K, 2)
+            ready = np.array([h[2] for h in held])  # (K, S)
+            starts, ends = bounds[:, 0], bounds[:, 1]
+            spans = (ends - starts)[:, None]
+            demanded, unserved, over = self.demand.integrate_many(
+                starts, ends, np.array([h[3] for h in held])
+            )
+            # the totals, then each interval's part of each, summed down in order
+            rows[1:, 0] = spans * (ready < self.required)
+            rows[1:, 1] = spans * ready
+            rows[1:, 2] = demanded
+            rows[1:, 3] = unserved
+            rows[1:, 4] = over
+        running = np.add.accumulate(rows, axis=0)  # running[k]: after k intervals
+        for sample, before in pending:
+            at = running[before][_SAMPLE_ORDER]
+            self._deltas[sample] = at - self._mark
+            self._mark = at
+        self.short_s, self.ready_s, self.demand_ms, self.unserved_ms, self.overload_s = running[-1]
 
     # -- results --------------------------------------------------------------------------
     def sample(self, now: float, replicas: IntArray) -> None:
-        """One row per service: the state now and the integrals since the previous sample."""
+        """One row per service: the state now and the integrals since the previous sample
+        (no rows, and no work, without services)."""
+        if not self.specs:
+            self._last_sample = now
+            return
         self.advance(now)
-        self._settle()
-        totals = np.array(
-            [self.short_s, self.overload_s, self.demand_ms, self.unserved_ms, self.ready_s]
-        )
-        delta = totals - self._mark
-        self._mark = totals
+        # the integrals' part since the previous sample is filled in when they settle
+        self._pending.append((len(self._deltas), len(self._held)))
+        self._deltas.append(None)
         n = len(self.specs)
         self.series.add(
             time=np.full(n, now),
@@ -260,10 +289,6 @@ class ServiceLedger:
             demand=self.demand.at(now),
             capacity=self.capacity.copy(),
             interval=np.full(n, now - self._last_sample),
-            short_s=delta[0],
-            overload_s=delta[1],
-            demand_core_s=delta[2] / 1000.0,
-            unserved_core_s=delta[3] / 1000.0,
         )
         self._last_sample = now
 
@@ -276,8 +301,23 @@ class ServiceLedger:
             self.outage_start[s] = np.nan
         self._open = False
 
+    def integrals(self) -> dict[str, FloatArray]:
+        """Per sample and service, in sample order: the seconds short of the required
+        endpoints and overloaded, and the core-seconds demanded and unserved since the
+        sample before."""
+        self._settle()
+        deltas = [d for d in self._deltas if d is not None]
+        assert len(deltas) == len(self._deltas), "a sample's integrals are not settled"
+        if not deltas:
+            return {k: np.zeros(0) for k in _INTEGRALS}
+        short, overload, demanded, unserved, _ = np.concatenate(deltas, axis=1)
+        return dict(
+            zip(_INTEGRALS, (short, overload, demanded / 1000.0, unserved / 1000.0), strict=True)
+        )
+
     def table(self, names: Sequence[str], systems: Sequence[str]) -> pa.Table:
         s = self.series
+        integrals = self.integrals()
         service = s.concat("service", np.int64).astype(np.int64)
         return pa.table(
             {
@@ -292,16 +332,8 @@ class ServiceLedger:
                 },
                 "demand_cpu_milli": pa.array(s.concat("demand", np.int64), pa.int64()),
                 "capacity_cpu_milli": pa.array(s.concat("capacity", np.int64), pa.int64()),
-                **{
-                    key: pa.array(s.concat(key, np.float64), pa.float64())
-                    for key in (
-                        "interval",
-                        "short_s",
-                        "overload_s",
-                        "demand_core_s",
-                        "unserved_core_s",
-                    )
-                },
+                "interval": pa.array(s.concat("interval", np.float64), pa.float64()),
+                **{key: pa.array(integrals[key], pa.float64()) for key in _INTEGRALS},
             }
         )
 

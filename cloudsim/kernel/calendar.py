@@ -16,6 +16,8 @@ from typing import Any
 
 import simpy
 
+from cloudsim.kernel.wake import timeout_or
+
 Action = Callable[[float], None]
 
 
@@ -61,7 +63,7 @@ class Calendar:
             if due > env.now:
                 self._wake = env.event()
                 self._sleeping_until = due
-                yield env.timeout(due - env.now) | self._wake
+                yield timeout_or(env, due - env.now, self._wake)
                 self._sleeping_until = -math.inf
                 continue
             _, _, action = heapq.heappop(heap)

@@ -28,6 +28,7 @@ class ComponentState:
         #: Degraded links (scenario order): packet loss and extra one-way ms.
         self.link_loss = np.zeros(links)
         self.link_extra_ms = np.zeros(links)
+        self._removed: tuple[tuple[bytes, bytes, bytes], tuple[str, ...]] | None = None
 
     def is_down(self, name: str) -> bool:
         """Whether a named component is failed right now."""
@@ -38,9 +39,17 @@ class ComponentState:
         return bool(self.down["witness"].any())
 
     def removed(self) -> tuple[str, ...]:
-        """Failed sites, data centres and links: the ``without`` of Topology queries."""
-        return tuple(
+        """Failed sites, data centres and links: the ``without`` of Topology queries
+        (worked out again only when one of them changed since the last call)."""
+        down = self.down
+        key = (down["site"].tobytes(), down["datacenter"].tobytes(), down["link"].tobytes())
+        cached = self._removed
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        found = tuple(
             self.catalog.names[kind][i]
             for kind in ("site", "datacenter", "link")
-            for i in np.flatnonzero(self.down[kind]).tolist()
+            for i in np.flatnonzero(down[kind]).tolist()
         )
+        self._removed = (key, found)
+        return found

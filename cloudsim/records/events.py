@@ -84,6 +84,7 @@ class Recorder:
         self.decisions: list[Decision] = []
         self.serving: ServingLog | None = None
         self.rules = rules
+        self._sampled: tuple[tuple[Any, ...], list[tuple[str, npt.NDArray[Any]]]] | None = None
 
     def event(
         self,
@@ -108,7 +109,30 @@ class Recorder:
         e["reason"].append(reason)
 
     def sample(self, time: float, hosts: HostTable, vm_hosts: npt.NDArray[np.int64]) -> None:
-        """Allocation ratios, VM counts, hosts up and IT power per data centre and per pool."""
+        """Allocation ratios, VM counts, hosts up and IT power per data centre and per pool
+        (worked out again only when the hosts or the VMs' hosts changed since the last
+        sample: between changes only the time column is new)."""
+        key = (
+            hosts.version,
+            id(hosts),
+            hosts.free.tobytes(),
+            hosts.up.tobytes(),
+            vm_hosts.tobytes(),
+        )
+        cached = self._sampled
+        if cached is None or cached[0] != key:
+            cached = self._sampled = (key, self._measure(hosts, vm_hosts))
+        s = self._series
+        for column, values in cached[1]:
+            s[column].append(values)
+        for n in (len(hosts.datacenter_names), len(hosts.pool_names)):
+            s["time"].append(np.full(n, time))
+
+    def _measure(
+        self, hosts: HostTable, vm_hosts: npt.NDArray[np.int64]
+    ) -> list[tuple[str, npt.NDArray[Any]]]:
+        """The columns of one sample but its time, scope by scope (arrays never changed
+        once made, so a later sample may append them again)."""
         allocated = hosts.limit - hosts.free
         vms_per_host = np.bincount(vm_hosts, minlength=hosts.size)
         cpu_capacity = np.maximum(hosts.capacity[0], 1)
@@ -116,22 +140,26 @@ class Recorder:
         power_w = np.where(
             hosts.up, hosts.power_idle_w + (hosts.power_peak_w - hosts.power_idle_w) * busy, 0.0
         )
+        out: list[tuple[str, npt.NDArray[Any]]] = []
         for scope, index, n in (
             ("datacenter", hosts.datacenter, len(hosts.datacenter_names)),
             ("pool", hosts.pool, len(hosts.pool_names)),
         ):
-            s = self._series
-            s["time"].append(np.full(n, time))
-            s["scope"].append(np.full(n, scope, dtype=object))
-            s["index"].append(np.arange(n, dtype=np.int64))
+            out.append(("scope", np.full(n, scope, dtype=object)))
+            out.append(("index", np.arange(n, dtype=np.int64)))
             for r, name in enumerate(RESOURCES):
                 limit = np.bincount(index, weights=hosts.limit[r], minlength=n)
                 used = np.bincount(index, weights=allocated[r], minlength=n)
                 ratio = np.divide(used, limit, out=np.zeros(n), where=limit > 0)
-                s[f"{name}_allocated_ratio"].append(ratio)
-            s["vms"].append(np.bincount(index, weights=vms_per_host, minlength=n).astype(np.int64))
-            s["hosts_up"].append(np.bincount(index, weights=hosts.up, minlength=n).astype(np.int64))
-            s["it_power_kw"].append(np.bincount(index, weights=power_w, minlength=n) / 1000.0)
+                out.append((f"{name}_allocated_ratio", ratio))
+            out.append(
+                ("vms", np.bincount(index, weights=vms_per_host, minlength=n).astype(np.int64))
+            )
+            out.append(
+                ("hosts_up", np.bincount(index, weights=hosts.up, minlength=n).astype(np.int64))
+            )
+            out.append(("it_power_kw", np.bincount(index, weights=power_w, minlength=n) / 1000.0))
+        return out
 
     def series(self) -> dict[str, npt.NDArray[Any]]:
         if not self._series["time"]:

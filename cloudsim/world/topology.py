@@ -22,6 +22,8 @@ ComponentKind = Literal["site", "datacenter", "power_domain", "rack", "link"]
 Removed = str | tuple[str, str]
 #: Separators accepted in link names; the first is the canonical one.
 LINK_SEPARATORS = ("—", "--")
+#: Paths a topology remembers at most (forgotten all at once beyond).
+PATHS_REMEMBERED = 4096
 
 
 class Topology:
@@ -35,6 +37,10 @@ class Topology:
         self.network: nx.Graph = nx.freeze(network)
         self.sites: tuple[str, ...] = self._nodes_of_kind("site")
         self.datacenters: tuple[str, ...] = self._nodes_of_kind("datacenter")
+        #: Lowest-latency paths found (None: cut off), by ends and removed components: the
+        #: graphs are frozen, so a path is a function of those (DR asks again at every
+        #: settlement of its replication inputs).
+        self._paths: dict[tuple[str, str, tuple[Removed, ...]], tuple[str, ...] | None] = {}
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> Topology:
@@ -148,12 +154,21 @@ class Topology:
         self._expect(a, "datacenter")
         self._expect(b, "datacenter")
         removed = self._as_tuple(without)
-        try:
-            path: list[str] = nx.shortest_path(self._cut(removed), a, b, weight="latency_ms")
-        except (nx.NodeNotFound, nx.NetworkXNoPath):
+        key = (a, b, tuple(x if isinstance(x, str) else (x[0], x[1]) for x in removed))
+        if key in self._paths:
+            found = self._paths[key]
+        else:
+            try:
+                found = tuple(nx.shortest_path(self._cut(removed), a, b, weight="latency_ms"))
+            except (nx.NodeNotFound, nx.NetworkXNoPath):
+                found = None
+            if len(self._paths) >= PATHS_REMEMBERED:
+                self._paths.clear()
+            self._paths[key] = found
+        if found is None:
             failed = f" once {', '.join(map(str, removed))} fail" if removed else ""
-            raise ValueError(f"data centres {a!r} and {b!r} are not connected{failed}") from None
-        return path
+            raise ValueError(f"data centres {a!r} and {b!r} are not connected{failed}")
+        return list(found)
 
     def rtt_ms(self, a: str, b: str, without: Iterable[Removed] = ()) -> float:
         """Round-trip time: twice the one-way latency of the lowest-latency path (0 when a == b)."""

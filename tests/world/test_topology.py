@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from itertools import chain, combinations
 
+import networkx as nx
 import pytest
 
 from cloudsim.scenario.schema import (
@@ -269,3 +271,38 @@ def test_bad_scenarios_are_refused(
     scenario = make_scenario([Site(name="changsha")], datacenters, links)
     with pytest.raises(ValueError, match=message):
         Topology.from_scenario(scenario)
+
+
+def _uncached_path(topo: Topology, a: str, b: str, removed: tuple[Removed, ...]) -> list[str]:
+    try:
+        path: list[str] = nx.shortest_path(topo._cut(removed), a, b, weight="latency_ms")
+    except (nx.NodeNotFound, nx.NetworkXNoPath):
+        return []
+    return path
+
+
+def test_remembered_paths_are_the_paths_of_the_cut_network(topo: Topology) -> None:
+    """Paths are remembered by ends and removed components (the graphs are frozen): every
+    query, asked twice over every combination of failed links, centres and sites, gives
+    what a fresh search of the cut network gives; a cut-off pair says so each time, with
+    the removed components in the order given."""
+    links = [tuple(edge) for edge in topo.network.edges]
+    candidates: list[Removed] = [*links, "cs-a", "yz", "changsha"]
+    subsets = chain.from_iterable(combinations(candidates, k) for k in range(4))
+    cut_off = 0
+    for removed in subsets:
+        for a in topo.datacenters:
+            for b in topo.datacenters:
+                expected = _uncached_path(topo, a, b, removed)
+                for _ in range(2):
+                    if expected:
+                        got = topo.path(a, b, removed)
+                        assert got == expected
+                        got.append("mutated")  # the caller's copy, not the remembered one
+                    else:
+                        with pytest.raises(ValueError, match="not connected") as info:
+                            topo.path(a, b, removed)
+                        if removed:
+                            assert ", ".join(map(str, removed)) in str(info.value)
+                        cut_off += 1
+    assert cut_off > 0

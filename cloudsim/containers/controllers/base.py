@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import simpy
 
 from cloudsim.containers.runtime import ClusterState
+from cloudsim.kernel.wake import timeout_or
 
 
 class ControlPlane(Protocol):
@@ -58,10 +59,12 @@ class Trigger:
             event.succeed()
 
     def wait(self, until: float) -> simpy.Event:
-        self._event = self.env.event()
+        """An event that fires on a poke, or at ``until`` (inf: only on a poke)."""
+        env = self.env
+        poke = self._event = env.event()
         if math.isinf(until):
-            return self._event
-        return self.env.timeout(max(until - self.env.now, 0.0)) | self._event
+            return poke
+        return timeout_or(env, max(until - env.now, 0.0), poke)
 
 
 class Controller:

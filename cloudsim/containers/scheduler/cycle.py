@@ -293,7 +293,7 @@ class Scheduler:
                     self.record(time, "bind", pod=row, node=node)
                 return node
             message = f"{message} {post}"
-        self.queue.unschedulable[row] = Unschedulable(message, dict(diagnosis.reasons), time)
+        self.queue.mark(row, Unschedulable(message, dict(diagnosis.reasons), time))
         if self.record is not None:
             self.record(time, "unschedulable", pod=row, reason=message)
         return -1

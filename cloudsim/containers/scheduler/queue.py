@@ -44,11 +44,21 @@ class SchedulingQueue:
         #: (-priority, sequence, row, serial): an entry goes stale when its row is reused.
         self.active: list[tuple[int, int, int, int]] = []
         self._sequence = 0
+        #: Read freely; written only through :meth:`mark`, :meth:`add` and :meth:`forget`
+        #: (they count the changes that :meth:`flush_due` remembers its answer by).
         self.unschedulable: dict[int, Unschedulable] = {}
+        self._changes = 0
+        self._flush: tuple[int, float, float] | None = None  # changes, max_age, due
+
+    def mark(self, row: int, why: Unschedulable) -> None:
+        """The scheduler could not place pending pod ``row``: it waits for a cluster event."""
+        self.unschedulable[row] = why
+        self._changes += 1
 
     def add(self, row: int) -> None:
         """Put a pending pod in the active queue (behind pods of its priority already there)."""
-        self.unschedulable.pop(row, None)
+        if self.unschedulable.pop(row, None) is not None:
+            self._changes += 1
         pods = self.cluster.pods
         heapq.heappush(
             self.active, (-int(pods.priority[row]), self._sequence, row, int(pods.serial[row]))
@@ -57,17 +67,26 @@ class SchedulingQueue:
 
     def forget(self, row: int) -> None:
         """A pod ended: drop it from the unschedulable pods (its queue entry goes stale)."""
-        self.unschedulable.pop(row, None)
+        if self.unschedulable.pop(row, None) is not None:
+            self._changes += 1
 
     def flush_due(self, max_age: float) -> float:
         """When the next unschedulable pod that only another pod's arrival could help
         (pod affinity, topology spread) has waited ``max_age``: kube-scheduler's periodic
         flush, for the failures no other queueing hint covers (inf: none)."""
-        times = [u.time for u in self.unschedulable.values() if _waits_for_pods(u)]
-        return min(times) + max_age if times else math.inf
+        pending = self.unschedulable
+        cached = self._flush
+        if cached is not None and cached[0] == self._changes and cached[1] == max_age:
+            return cached[2]  # no pod became or stopped being unschedulable since
+        times = [u.time for u in pending.values() if _waits_for_pods(u)]
+        due = min(times) + max_age if times else math.inf
+        self._flush = (self._changes, max_age, due)
+        return due
 
     def requeue_stale(self, now: float, max_age: float) -> int:
         """Move back the pods :meth:`flush_due` is about that have waited ``max_age``."""
+        if self.flush_due(max_age) > now:  # none has waited that long yet
+            return 0
         rows = [
             row
             for row, u in sorted(self.unschedulable.items())
