@@ -66,6 +66,9 @@ class Meta(Model):
     #: Refuse a run expected to take more events than this (failures, repairs, requests,
     #: placements, periodic loops, trace rows): an estimate, made before anything runs.
     max_events: int = Field(default=DEFAULT_MAX_EVENTS, ge=1, le=10**15)
+    #: MLPS level-3 controls (real-time off-site backup, hot redundancy) of systems of level
+    #: 3 or above: warn (validate warns, runs list them), strict (an error), ignore.
+    mlps_checks: Literal["warn", "strict", "ignore"] = "warn"
 
 
 class Site(Model):
