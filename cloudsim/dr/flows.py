@@ -1,9 +1,9 @@
 """Transfers sharing the links they cross: a max-min fair fluid model.
 
-A transfer (a restore from backup) is a *flow* of ``size`` bytes over a path of links, with
-a rate limit of its own (the restore bandwidth one copy can use). Between two changes — a
-flow starts, ends or is cancelled, a link's capacity changes — every flow's rate is
-constant: the **max-min fair** allocation, found by progressive filling (the rates of all
+A transfer (a restore from backup, a backup copy) is a *flow* of ``size`` bytes over a
+path of links, with a rate limit of its own (the bandwidth one copy can use). Between two
+changes — a flow starts, ends or is cancelled, a link's capacity changes — every flow's
+rate is constant: the **max-min fair** allocation, found by progressive filling (the rates of all
 unfrozen flows grow together until a link is full or a flow reaches its limit; flows that
 cross a full link or reached their limit freeze; repeat). So the bytes left fall linearly,
 the next completion is known exactly, and a run costs one calendar action per change.
@@ -94,6 +94,7 @@ class _Flow:
     limit: float
     done: Callable[[float], None]
     rate: float = 0.0
+    limited: bool = True  # counts against ``concurrent`` (waits its turn)
 
 
 class FlowNetwork:
@@ -125,13 +126,21 @@ class FlowNetwork:
         limit: float,
         done: Callable[[float], None],
         time: float,
+        *,
+        limited: bool = True,
     ) -> int:
         """A flow of ``size`` bytes over ``links`` at most ``limit`` bytes/s; ``done(time)``
-        when its last byte is through. Returns its id (to :meth:`cancel` it)."""
+        when its last byte is through. Returns its id (to :meth:`cancel` it). A flow not
+        ``limited`` (a backup copy) starts at once and does not count against
+        ``concurrent`` (which queues restores)."""
         self._advance(time)
         flow = _Flow(self._next_id, tuple(links), float(size), float(size), float(limit), done)
+        flow.limited = limited
         self._next_id += 1
-        self.waiting.append(flow)
+        if limited:
+            self.waiting.append(flow)
+        else:
+            self.running[flow.id] = flow
         self._settle(time)
         return flow.id
 
@@ -242,8 +251,9 @@ class FlowNetwork:
             f.done(time)
 
     def _transfers(self) -> int:
-        """Transfers running (streams do not count against ``concurrent``)."""
-        return sum(1 for f in self.running.values() if math.isfinite(f.size))
+        """Transfers running that count against ``concurrent`` (not streams, not flows
+        started unlimited)."""
+        return sum(1 for f in self.running.values() if math.isfinite(f.size) and f.limited)
 
     def _solve(self) -> None:
         flows = list(self.running.values())
