@@ -1,9 +1,10 @@
 """Resizes of running cloud hosts: a Poisson stream of requests, applied in place.
 
-``workload.resizes`` asks for ``per_day`` resizes a day in all, or ``share_per_day`` of the
-live cloud hosts a day. Each request is for a cloud host chosen uniformly among the
-*tenants'* running cloud hosts (declared or requested; not the container cloud's nodes nor
-VMs disaster recovery created) of the selected systems. With ``share_per_day`` the rate
+``workload.resizes`` asks for ``per_day`` resizes a day in all, ``per_system_per_day`` for
+each selected system, or ``share_per_day`` of the live cloud hosts a day. Each request is
+for a cloud host chosen uniformly among the *tenants'* running cloud hosts (declared or
+requested; not the container cloud's nodes nor VMs disaster recovery created) of the
+selected systems (of its own system, per system). With ``share_per_day`` the rate
 follows the live count N(t), which only the run knows: the stream is drawn at once, by
 thinning, at the rate ``share x B(t)`` with ``B(t)`` the declared cloud hosts plus those
 requested by ``t`` (known from the request stream, and never less than N(t)), and the run
@@ -48,7 +49,8 @@ class ResizeStream:
     keep: FloatArray  # uniform: kept when below N(t) / bound(t) (share_per_day)
     pick: FloatArray  # uniform: which of the eligible cloud hosts
     up: BoolArray  # up or down the flavor order
-    bound: FloatArray  # B(t) at each candidate (0: no thinning, per_day)
+    bound: FloatArray  # B(t) at each candidate (0: no thinning)
+    system: IntArray  # whose cloud host (-1: any selected system's)
 
     def __len__(self) -> int:
         return len(self.time)
@@ -56,7 +58,7 @@ class ResizeStream:
 
 def _empty() -> ResizeStream:
     z = np.zeros(0)
-    return ResizeStream(z, z, z, np.zeros(0, dtype=np.bool_), z)
+    return ResizeStream(z, z, z, np.zeros(0, dtype=np.bool_), z, np.zeros(0, dtype=np.int64))
 
 
 def selected_systems(scenario: Scenario) -> BoolArray:
@@ -81,9 +83,19 @@ def resize_stream(
     horizon = scenario.meta.horizon
     if spec is None:
         return _empty()
+    system = np.zeros(0, dtype=np.int64)
     if spec.per_day is not None:
         n = int(rng.poisson(spec.per_day * horizon / DAY))
         times = np.sort(rng.uniform(0.0, horizon, size=n))
+        bound = np.zeros(n)
+    elif spec.per_system_per_day is not None:
+        members = np.flatnonzero(selected_systems(scenario))
+        counts = rng.poisson(spec.per_system_per_day * horizon / DAY, size=len(members))
+        system = np.repeat(members, counts).astype(np.int64)
+        raw = rng.uniform(0.0, horizon, size=len(system))
+        by_time = np.argsort(raw, kind="stable")
+        times, system = raw[by_time], system[by_time]
+        n = len(times)
         bound = np.zeros(n)
     else:
         assert spec.share_per_day is not None
@@ -104,7 +116,9 @@ def resize_stream(
     keep = rng.random(n)
     pick = rng.random(n)
     up = rng.random(n) < spec.up
-    return ResizeStream(times, keep, pick, up, bound)
+    if not len(system):
+        system = np.full(n, -1, dtype=np.int64)
+    return ResizeStream(times, keep, pick, up, bound, system)
 
 
 def flavor_order(scenario: Scenario) -> tuple[IntArray, IntArray]:
@@ -179,13 +193,17 @@ class Resizer:
             self._tenant = grown
         self._tenant[rows] = vms.ints["vm_id"][rows]
 
-    def eligible(self) -> IntArray:
-        """Rows of the tenants' running cloud hosts of the selected systems."""
+    def eligible(self, system: int = -1) -> IntArray:
+        """Rows of the tenants' running cloud hosts of the selected systems (of ``system``
+        only, unless -1)."""
         vms = self.platform.vms
         n = len(self._tenant)
         ints = vms.ints
         mine = vms.live[:n] & (self._tenant == ints["vm_id"][:n])
-        mine &= self.selected[np.maximum(ints["system"][:n], 0)]
+        if system >= 0:
+            mine &= ints["system"][:n] == system
+        else:
+            mine &= self.selected[np.maximum(ints["system"][:n], 0)]
         return np.flatnonzero(mine).astype(np.int64)
 
     def due(self, time: float) -> None:
@@ -194,7 +212,7 @@ class Resizer:
         j = self._next
         self._next += 1
         self.candidates += 1
-        rows = self.eligible()
+        rows = self.eligible(int(s.system[j]))
         if is_thinned_out(float(s.keep[j]), len(rows), float(s.bound[j])):
             return
         if not len(rows):

@@ -336,13 +336,15 @@ class BatchSize(IntRange):
 class Resizes(Model):
     """Requests to resize running cloud hosts in place (Poisson), each for a cloud host
     chosen uniformly among the live ones of the selected systems: ``per_day`` requests a
-    day in all, or ``share_per_day`` of the live cloud hosts a day. The target flavor is
+    day in all, ``per_system_per_day`` a day for each system (one of its own cloud hosts),
+    or ``share_per_day`` of the live cloud hosts a day. The target flavor is
     ``steps`` places up (with probability ``up``) or down the flavors ordered by vCPUs,
     memory, disk; refused ``no_flavor`` past either end, ``quota_*`` over the department's
     quota, ``host_full_*`` when the cloud host's own host lacks room (overcommit as
     placement counts it)."""
 
     per_day: float | None = Field(default=None, gt=0, le=1_000_000)
+    per_system_per_day: float | None = Field(default=None, gt=0, le=1_000_000)
     share_per_day: float | None = Field(default=None, gt=0, le=100)
     up: float = Field(default=0.7, ge=0, le=1)
     steps: int = Field(default=1, ge=1, le=100)
@@ -351,8 +353,9 @@ class Resizes(Model):
 
     @model_validator(mode="after")
     def _one_rate(self) -> Resizes:
-        if (self.per_day is None) == (self.share_per_day is None):
-            raise ValueError("give per_day or share_per_day (exactly one)")
+        rates = (self.per_day, self.per_system_per_day, self.share_per_day)
+        if sum(rate is not None for rate in rates) != 1:
+            raise ValueError("give per_day, per_system_per_day or share_per_day (exactly one)")
         return self
 
 

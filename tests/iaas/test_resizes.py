@@ -141,6 +141,26 @@ def test_per_day_asks_that_many_a_day() -> None:
     assert all(c["accepted_up"] > 0 and c["accepted_down"] > 0 for c in counts)
 
 
+def test_per_system_per_day_asks_that_many_of_each_system() -> None:
+    """Two systems, 2 a day each for 100 days: each is asked about its own cloud hosts
+    only, 200 times on average."""
+    data = stream_scenario(per_system_per_day=2.0)
+    data["workload"]["arrivals_per_day"] = 0.0
+    data["systems"].append({**data["systems"][0], "name": "other", "vms": [
+        {"flavor": "c16m32", "count": 2}
+    ]})  # fmt: skip
+    per_system: list[int] = []
+    for seed in range(5):
+        sim = Simulation(build(data), seed)
+        sim.run()
+        events = sim.recorder.events
+        asked = [s for k, s in zip(events["kind"], events["system"], strict=True)
+                 if k.startswith("resize")]  # fmt: skip
+        per_system += [asked.count(0), asked.count(1)]
+    assert abs(sum(per_system) - 10 * 200) < 3.5 * math.sqrt(2000)
+    assert all(abs(c - 200) < 3.5 * math.sqrt(200) for c in per_system)
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     share=st.floats(0.05, 2.0),
@@ -184,7 +204,7 @@ def test_capacity_and_quota_are_never_exceeded(
 @pytest.mark.parametrize(
     ("resizes", "says"),
     [
-        ({"up": 0.5}, "give per_day or share_per_day (exactly one)"),
+        ({"up": 0.5}, "give per_day, per_system_per_day or share_per_day (exactly one)"),
         ({"per_day": 1, "share_per_day": 0.1}, "exactly one"),
         ({"per_day": 1, "systems": ["portl"]}, "portal"),
     ],
