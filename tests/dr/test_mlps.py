@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cloudsim import Simulation, load_scenario
 from cloudsim.composition import world_of
@@ -161,3 +163,45 @@ def test_a_run_lists_the_flagged_systems_in_its_summary() -> None:
     }
     data["meta"]["mlps_checks"] = "ignore"
     assert "mlps" not in Simulation(build(data), 1).run().summary
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    mode=st.sampled_from(["active-standby", "backup-only", "none"]),
+    kind=st.sampled_from(["warm", "cold"]),
+    to=st.sampled_from([None, "dc2", "dr"]),
+    backup=st.booleans(),
+    level=st.integers(1, 5),
+)
+def test_adding_a_control_only_ever_removes_its_own_gap(
+    mode: str, kind: str, to: str | None, backup: bool, level: int
+) -> None:
+    """Whatever the design: a system below level 3 is never flagged; giving it asynchronous
+    replication to the far site removes 'real-time off-site backup' and nothing else
+    changes; making it active-active with such replication removes every gap."""
+    replication: dict[str, Any] = {}
+    if to is not None:
+        replication.update(write_rate="10Mbps", asynchronous={"to": to})
+    if backup or mode == "backup-only":
+        replication["backup"] = {"to": "dr", "interval": "1d", "size": "10GB"}
+    entry: dict[str, Any] = {"mode": mode, "replication": replication}
+    if mode == "active-standby":
+        entry["standby"] = {"datacenter": "dr", "kind": kind}
+    if mode == "none":
+        entry.pop("replication")
+    before = missing(entry, level)
+    if level < 3:
+        assert before == set()
+        return
+    far = copy.deepcopy(entry)
+    far["replication"] = {**replication, "write_rate": "10Mbps", "asynchronous": {"to": "dr"}}
+    if mode == "none":
+        far["mode"] = "backup-only"  # a design with replication
+        far["replication"]["backup"] = {"to": "dr", "interval": "1d", "size": "10GB"}
+    after = missing(far, level)
+    assert REAL_TIME not in after and after == before - {REAL_TIME}
+    both = scenario_data({"mode": "none"}, level=level)
+    assert both["systems"][0]["name"] == "both"
+    both["systems"][0]["mlps_level"] = level
+    both["dr"]["systems"] = [{"match": "both", "mode": "active-active", "replication": ASYNC_ONLY}]
+    assert not [g for g in mlps_gaps(world_of(build(both))) if g.name == "both"]
