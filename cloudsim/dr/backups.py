@@ -9,7 +9,8 @@ per change of the rates.
 
 What a backup copies: the system's data (``size``, else its VMs' disks) for a **full**
 backup; with ``incremental``, the bytes it wrote since the start of its last completed
-backup (at its nominal write rate), and a full copy every ``full_every``-th backup
+backup (what it really wrote: nothing while it was not writable), and a full copy every
+``full_every``-th backup
 (staggered over the cycle by system order, so that the fulls do not all land on one
 night; absent: incremental forever, the fulls synthesised at the backup centre).
 
@@ -49,6 +50,7 @@ class _Running:
     source: int
     flow: int
     size: float
+    mark: float  # bytes the system had written by its start
 
 
 @dataclass
@@ -58,6 +60,7 @@ class BackupLog:
     starts: list[float] = field(default_factory=list)  # recovery points, in order
     ends: list[float] = field(default_factory=list)  # when each was complete
     full: list[bool] = field(default_factory=list)
+    marks: list[float] = field(default_factory=list)  # bytes written by each one's start
     skipped: int = 0  # slots that came while a backup ran (overrun: skip)
     queued: int = 0  # slots that waited for the running one (overrun: queue)
     not_taken: int = 0  # the source centre was down or had no route
@@ -97,9 +100,12 @@ class Backups:
                 key = (float(p.backup.interval), float(p.backup.offset))
                 slots.setdefault(key, []).append(p.index)
                 first = _first_slot(*key)
-                self.logs[p.index].starts.append(first - key[0])
-                self.logs[p.index].ends.append(min(0.0, first - key[0]))
-                self.logs[p.index].full.append(True)
+                log = self.logs[p.index]
+                log.starts.append(first - key[0])
+                log.ends.append(first - key[0])
+                log.full.append(True)
+                # the writes between that copy and the run's start, at the nominal rate
+                log.marks.append(-repl.written_between(p.index, first - key[0], 0.0))
         self._slots = slots
 
     # -- the schedule -----------------------------------------------------------------------
@@ -143,14 +149,16 @@ class Backups:
             log.not_taken += 1
             return
         full = self._is_full(s, log.number)
+        self.repl.advance(time)
+        mark = float(self.repl.written[s])
         size = plan.restore_gb * 1e9
         if not full:
-            size = min(size, self.repl.written_between(s, log.starts[-1], time))
+            size = min(size, max(mark - log.marks[-1], 0.0))
         limit = plan.backup.bandwidth * GBPS
-        done = partial(self._done, s, time, full)
+        done = partial(self._done, s, time, full, mark)
         flow = self.flows.start(path, size, limit, done, time, limited=False)
         if flow in self.flows.running:  # not already done (nothing to copy)
-            self.running[s] = _Running(time, source, flow, size)
+            self.running[s] = _Running(time, source, flow, size, mark)
 
     def _is_full(self, s: int, number: int) -> bool:
         backup = self.plans[s].backup
@@ -161,12 +169,13 @@ class Backups:
             return False
         return (number + s) % backup.full_every == 0
 
-    def _done(self, s: int, start: float, full: bool, time: float) -> None:
+    def _done(self, s: int, start: float, full: bool, mark: float, time: float) -> None:
         self.running.pop(s, None)
         log = self.logs[s]
         log.starts.append(start)
         log.ends.append(time)
         log.full.append(full)
+        log.marks.append(mark)
         if s in self.waiting:
             self.waiting.discard(s)
             self._take(s, time)

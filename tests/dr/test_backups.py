@@ -45,6 +45,7 @@ def backups(
     clock = Clock()
     flows = FlowNetwork(np.array([link_gbps * GBPS]), clock.schedule)
     repl = Replication(np.array([p.write_rate for p in plans]), [p.shape for p in plans])
+    repl.write_on[:] = 1.0  # every system writes throughout
     made = Backups(
         plans,
         flows,
@@ -109,6 +110,23 @@ def test_incremental_backups_copy_what_was_written_since_the_last_completed_one(
     incremental, full = 8.64e12 / (10 * GBPS), 20e12 / (10 * GBPS)
     assert made.durations(0) == pytest.approx([incremental, incremental, full, incremental])
     assert log.full[1:] == [False, False, True, False]
+
+
+def test_an_incremental_copies_only_what_was_really_written() -> None:
+    """Writes at 100 MB/s stop at 12:00 (the system is not writable, say its centre is
+    down): the next daily incremental copies half a day of writes, 4.32 TB (3,456 s at
+    10 Gbit/s), not a whole day's."""
+    daily = Backup(to="b", interval=DAY, bandwidth=10.0, incremental=True)
+    made, clock, _ = backups([plan(0, daily, 20000.0, write_rate=100e6)], horizon=2 * DAY)
+    repl = made.repl
+
+    def stop(time: float) -> None:
+        repl.advance(time)
+        repl.write_on[0] = 0.0
+
+    clock.schedule(DAY / 2, stop)
+    clock.run(until=2 * DAY)
+    assert made.durations(0) == pytest.approx([8.64e12 / (10 * GBPS), 4.32e12 / (10 * GBPS)])
 
 
 @settings(max_examples=40, deadline=None)
