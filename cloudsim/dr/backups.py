@@ -203,10 +203,13 @@ class Backups:
         return best
 
     def durations(self, s: int) -> FloatArray:
-        """Seconds each completed backup of ``s`` took during the run."""
+        """Seconds each completed backup of ``s`` took during the run (the first entry of a
+        log is the copy taken to exist before the run)."""
         log = self.logs[s]
-        pairs = [(a, b) for a, b in zip(log.starts, log.ends, strict=True) if b > 0]
-        return np.array([b - a for a, b in pairs], dtype=np.float64)
+        if not log.starts:
+            return np.zeros(0)
+        took: FloatArray = np.array(log.ends[1:], dtype=np.float64) - np.array(log.starts[1:])
+        return took
 
     def backlog_bytes(self, time: float) -> float:
         """Bytes the running backups still have to copy at ``time``."""
@@ -222,11 +225,7 @@ class Backups:
         age = [time - self.recovery_point(s, time, time) for s in with_backup]
         return {
             "completed": int(every.size),
-            "full": int(
-                sum(
-                    sum(1 for e, f in zip(g.ends, g.full, strict=True) if e > 0 and f) for g in logs
-                )
-            ),
+            "full": sum(sum(g.full[1:]) for g in logs),
             "skipped": sum(g.skipped for g in logs),
             "queued": sum(g.queued for g in logs),
             "not_taken": sum(g.not_taken for g in logs),
