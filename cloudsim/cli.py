@@ -195,9 +195,19 @@ def _stopped(out: Path, what: str) -> typing.NoReturn:
 
 
 @app.command()
-def validate(scenario: ScenarioArg, set_: SetOption = None) -> None:
-    """Check a scenario and print what it describes."""
-    s = _load(scenario, set_)
+def validate(
+    scenario: ScenarioArg,
+    set_: SetOption = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="MLPS level-3 gaps are errors (exit 2), as with meta.mlps_checks: strict.",
+        ),
+    ] = False,
+) -> None:
+    """Check a scenario and print what it describes (and its warnings)."""
+    s = _load(scenario, [*(set_ or []), *(["meta.mlps_checks=strict"] if strict else [])])
     cores = sum(
         next(c for c in s.host_classes if c.name == g.host_class).cores * g.count
         for p in s.pools
@@ -212,6 +222,35 @@ def validate(scenario: ScenarioArg, set_: SetOption = None) -> None:
         f"horizon {format_duration(s.meta.horizon)}",
         soft_wrap=True,
     )
+    _mlps_warnings(scenario, s)
+
+
+#: MLPS warnings ``validate`` prints one by one before summing up the rest.
+MLPS_WARNINGS_SHOWN = 20
+
+
+def _mlps_warnings(label: Path, s: Scenario) -> None:
+    """MLPS level-3 gaps of a valid scenario, one warning each (errors under strict)."""
+    if s.meta.mlps_checks == "ignore":
+        return
+    from cloudsim.composition import world_of
+    from cloudsim.dr.mlps import mlps_findings
+    from cloudsim.scenario.paths import format_path
+
+    data = s.dump()
+    findings = mlps_findings(world_of(s))
+    lines = [
+        f"{printable(str(label))}: warning: {format_path(f.loc, data)}: {f.message}"
+        for f in findings[:MLPS_WARNINGS_SHOWN]
+    ]
+    if len(findings) > MLPS_WARNINGS_SHOWN:
+        lines.append(
+            f"{printable(str(label))}: warning: {len(findings) - MLPS_WARNINGS_SHOWN} more "
+            f"systems of MLPS level 3 or above lack the same controls ({len(findings)} in all; "
+            "--strict lists every one, and a run's summary.json under mlps)"
+        )
+    for line in lines:
+        err_console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -7,6 +7,8 @@ Built-in modules, in the order they are built, start and contribute results:
 2. ``faults`` — failures on the calendar (always on; nothing without a ``faults`` section);
 3. ``ledger`` — the availability ledger (reads the records every module left);
 4. ``dr`` — disaster recovery (with a ``dr`` section; extends the ledger's table);
+   ``mlps`` — MLPS level-3 checks of the systems' DR designs (unless ``meta.mlps_checks``
+   is ``ignore``; a summary key, nothing to run);
 5. ``containers`` — clusters on the pools (with a ``containers`` section; its nodes are
    provisioned when it is built, before any module starts, so before the tenants' initial
    placement);
@@ -25,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 from cloudsim.containers.module import ContainersModule
+from cloudsim.dr.mlps import MLPSModule
 from cloudsim.dr.module import DRModule
 from cloudsim.energy import EnergyModule
 from cloudsim.faults.module import FaultsModule
@@ -44,6 +47,7 @@ BUILTIN_MODULES: tuple[type[Module], ...] = (
     FaultsModule,
     LedgerModule,
     DRModule,
+    MLPSModule,
     ContainersModule,
     MaintenanceModule,
     EnergyModule,

@@ -76,7 +76,8 @@ class SystemPlan:
         return float(self.backup.size) if self.backup and self.backup.size else self.data_gb
 
     def backup_delay(self) -> float:
-        """Seconds a backup copy takes to complete (size / bandwidth)."""
+        """Seconds a full backup copy takes alone on its links (size / bandwidth); shared
+        links make it longer (:mod:`cloudsim.dr.backups`)."""
         assert self.backup is not None
         return self.restore_gb * 1e9 / (self.backup.bandwidth * GBPS)
 

@@ -304,10 +304,3 @@ class Replication:
             "shipped_gb": float(self.shipped.sum() / 1e9),
             "backlog_gb": float(self.backlog.sum() / 1e9),
         }
-
-
-def last_backup_start(at: float, interval: float, offset: float, delay: float) -> float:
-    """Start of the newest backup complete by ``at`` (backups start at offset + k x interval,
-    for every integer k, and take ``delay`` to complete)."""
-    k = math.floor((at - delay - offset) / interval)
-    return offset + k * interval

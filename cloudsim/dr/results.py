@@ -97,6 +97,7 @@ def dr_results(
         "max_lag_s": pa.array(dr.lag_max, pa.float64()),
         "gbt20988_level": pa.array(levels, pa.int8()),
         "level_basis": pa.array(basis, pa.string()),
+        **_backup_columns(dr),
     }
     by_dr = np.array(
         [b == "dr" for b in incidents.column("restored_by").to_pylist()], dtype=np.bool_
@@ -126,6 +127,9 @@ def dr_results(
             "mean_lag_s": round6(float(mean_lag[has_async].mean())) if has_async.any() else 0.0,
             "max_lag_s": round6(float(dr.lag_max.max())) if n_sys else 0.0,
         },
+        "backups": {
+            k: round6(v) if isinstance(v, float) else v for k, v in dr.backup_summary.items()
+        },
         "gbt20988_levels": {str(k): v for k, v in sorted(Counter(levels).items(), reverse=True)},
         "policy_failures": dr.policy_failure_count,
         "policy_failure_examples": [
@@ -134,3 +138,17 @@ def dr_results(
         ],
     }
     return columns, summary
+
+
+def _backup_columns(dr: DRController) -> dict[str, pa.Array]:
+    """Per system: backups completed during the run, slots skipped (overrun) or not taken
+    (source down), and the mean and longest duration of a completed one (0: none)."""
+    logs = dr.backups.logs
+    durations = [dr.backups.durations(s) for s in range(len(logs))]
+    return {
+        "backups_completed": pa.array([len(d) for d in durations], pa.int64()),
+        "backups_skipped": pa.array([g.skipped for g in logs], pa.int64()),
+        "backups_not_taken": pa.array([g.not_taken + g.abandoned for g in logs], pa.int64()),
+        "backup_mean_s": pa.array([float(d.mean()) if d.size else 0.0 for d in durations]),
+        "backup_max_s": pa.array([float(d.max()) if d.size else 0.0 for d in durations]),
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from fnmatch import fnmatchcase
 
@@ -16,7 +17,12 @@ import numpy as np
 from cloudsim.faults.trace import FailureTrace, read_failure_trace
 from cloudsim.kernel import Finding
 from cloudsim.scenario.checks import Loc, events_problem
-from cloudsim.scenario.faults import FaultTime, seconds_after
+from cloudsim.scenario.faults import (
+    COMPONENT_CLASSES,
+    ComponentSelection,
+    FaultTime,
+    seconds_after,
+)
 from cloudsim.units import format_duration
 from cloudsim.world import World
 from cloudsim.world.catalog import HOST_DOMAINS
@@ -55,11 +61,9 @@ def fault_problems(world: World) -> list[Finding]:
                 )
     centres = set(catalog.names["datacenter"])
     pools = {p.name for p in scenario.pools}
-    for kind, spec in faults.rates().items():
-        only = spec.only
-        if only is None:
-            continue
-        where: Loc = ("faults", kind, "only")
+
+    def unknown_names(where: Loc, only: ComponentSelection) -> bool:
+        bad = False
         for field, given, known in (
             ("datacenters", only.datacenters, centres),
             ("pools", only.pools, pools),
@@ -69,10 +73,32 @@ def fault_problems(world: World) -> list[Finding]:
                     close = difflib.get_close_matches(name, sorted(known), n=1)
                     hint = f"; did you mean {close[0]!r}?" if close else ""
                     found.append(((*where, field, k), f"unknown {field[:-1]} {name!r}{hint}"))
+                    bad = True
+        return bad
+
+    for kind, spec in faults.rates().items():
+        only = spec.only
+        if only is None:
+            continue
+        where: Loc = ("faults", kind, "only")
+        unknown_names(where, only)
         if only.pools is not None and kind != "host":
             found.append(((*where, "pools"), f"pools select hosts, not {kind} components"))
         elif catalog.select(kind, only).size == 0:
             found.append((where, f"selects no {kind} component (nothing would fail)"))
+    chosen: list[tuple[Loc, Sequence[str] | None, ComponentSelection | None]] = []
+    for i, group in enumerate(faults.repair_groups):
+        chosen.append((("faults", "repair_groups", i), group.classes, group.members))
+    for i, rule in enumerate(faults.repair_priority):
+        chosen.append((("faults", "repair_priority", i), rule.classes, rule.members))
+    for where, classes, members in chosen:
+        if members is not None and unknown_names((*where, "members"), members):
+            continue
+        kinds = list(classes or COMPONENT_CLASSES)
+        if members is not None and members.pools is not None and kinds != ["host"]:
+            found.append(((*where, "members", "pools"), "pools select hosts: give classes: [host]"))
+        elif not any(catalog.select(kind, members).size for kind in kinds):
+            found.append((where, "selects no component"))
     sites = set(catalog.names["site"])
     if faults.witness is not None and world.witness_site is None:
         found.append((("faults",), "failure rates for 'witness' need witness_site (where it runs)"))

@@ -3,8 +3,9 @@
 Stochastic failures: every component of a class (or the subset its ``only`` selects: by
 name, centre, centre role or pool) gets its time to failure drawn at once
 (one vectorised draw per class, when the calendar starts); when it fails, a repair crew of
-the class is taken (or the repair queues, first come first served), the repair time is
-drawn, and after the repair the next time to failure is drawn. Scripted and trace faults
+its pool is taken (its repair group's or its class's: :mod:`cloudsim.faults.repairs`; or
+the repair queues, in priority order), the repair time is drawn, and after the repair the
+next time to failure is drawn. Scripted and trace faults
 are put on the calendar up front, and so are random (Poisson) data corruptions of the
 systems ``faults.corruption`` selects (their own ``corruption`` stream). So a year of a
 platform costs two calendar operations per failure, not a process per host.
@@ -29,15 +30,14 @@ placer or the workload does changes which faults happen.
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import partial
 from typing import Any
 
 import numpy as np
 
+from cloudsim.faults.repairs import RepairCrews
 from cloudsim.faults.trace import read_failure_trace
 from cloudsim.kernel import Context
 from cloudsim.records import EventKind, Outage
@@ -90,13 +90,6 @@ def draw_repair_time(spec: RepairTime, rng: np.random.Generator, n: int) -> Floa
     return np.full(n, spec.value)
 
 
-@dataclass
-class _Crews:
-    size: int | None  # None: unlimited
-    busy: int = 0
-    queue: deque[tuple[int, Outage]] = field(default_factory=deque)
-
-
 class FaultInjector:
     """Injects a scenario's faults into one run (see the module docstring)."""
 
@@ -125,7 +118,7 @@ class FaultInjector:
         #: Each system's corruption in progress (random corruptions skip a corrupted system).
         self._corrupted: dict[int, Outage] = {}
         self._rates = spec.rates()
-        self._crews = {k: _Crews(s.crews) for k, s in self._rates.items()}
+        self.crews = RepairCrews(self.catalog, spec, self.schedule)
         self._hosts_down_now = 0
         self._down_clock = 0.0
         self._host_down_s = 0.0
@@ -156,6 +149,16 @@ class FaultInjector:
                     link = self.catalog.resolve(fault.target).index
                     degradation = (fault.loss, fault.extra_latency_ms)
                     action = partial(self._degrade, label, link, degradation, until)
+                elif fault.crew:
+                    target = self.catalog.resolve(fault.target)
+                    action = partial(
+                        self._scripted_for_crew,
+                        label,
+                        target.kind,
+                        target.index,
+                        fault.duration,
+                        fault.expected_repair or fault.duration,
+                    )
                 else:
                     target = self.catalog.resolve(fault.target)
                     expected = at + (fault.expected_repair or fault.duration)
@@ -197,15 +200,12 @@ class FaultInjector:
     def _fail(self, kind: str, index: int, time: float) -> None:
         name = self.catalog.names[kind][index]
         outage = self._begin(name, kind, "stochastic", [(kind, index)], time)
-        crews = self._crews[kind]
-        if crews.size is None or crews.busy < crews.size:
-            self._start_repair(kind, index, outage, time)
-        else:
-            crews.queue.append((index, outage))
+        self.crews.request(
+            kind, index, time, partial(self._start_repair, kind, index, outage), time
+        )
 
     def _start_repair(self, kind: str, index: int, outage: Outage, time: float) -> None:
         spec: ComponentFaults = self._rates[kind]
-        self._crews[kind].busy += 1
         outage.repair_started = time
         outage.expected_end = time + typical_repair_time(spec.repair)
         duration = float(draw_repair_time(spec.repair, self._repair_rng[kind], 1)[0])
@@ -213,14 +213,10 @@ class FaultInjector:
 
     def _repaired(self, kind: str, index: int, outage: Outage, time: float) -> None:
         spec = self._rates[kind]
-        crews = self._crews[kind]
-        crews.busy -= 1
         self._end(outage, time)
         ttf = float(draw_time_to_failure(spec.time_to_failure, self._ttf_rng[kind], 1)[0])
         self.schedule(time + ttf, partial(self._fail, kind, index))
-        if crews.queue:
-            waiting_index, waiting = crews.queue.popleft()
-            self._start_repair(kind, waiting_index, waiting, time)
+        self.crews.release(kind, index, time)
 
     # -- scripted and trace faults ---------------------------------------------------------
     def _scripted(
@@ -228,6 +224,26 @@ class FaultInjector:
     ) -> None:
         outage = self._begin(label, kind, "scripted", [(kind, index)], time, expected)
         self.schedule(until, partial(self._end, outage))
+
+    def _scripted_for_crew(
+        self, label: str, kind: str, index: int, repair: float, expected: float, time: float
+    ) -> None:
+        """A scripted failure whose repair (``repair`` s, announced as ``expected`` s) is
+        carried out by a crew of the component's pool, once one is free."""
+        outage = self._begin(label, kind, "scripted", [(kind, index)], time, time + expected)
+        start = partial(self._start_scripted_repair, kind, index, outage, repair, expected)
+        self.crews.request(kind, index, time, start, time)
+
+    def _start_scripted_repair(
+        self, kind: str, index: int, outage: Outage, repair: float, expected: float, time: float
+    ) -> None:
+        outage.repair_started = time
+        outage.expected_end = time + expected
+        self.schedule(time + repair, partial(self._scripted_repaired, kind, index, outage))
+
+    def _scripted_repaired(self, kind: str, index: int, outage: Outage, time: float) -> None:
+        self._end(outage, time)
+        self.crews.release(kind, index, time)
 
     def _degrade(
         self, label: str, link: int, degradation: tuple[float, float], until: float, time: float

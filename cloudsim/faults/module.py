@@ -47,6 +47,8 @@ class FaultsModule(Module):
         outages = self.ctx.recorder.outages
         waiting = self.ctx.platform.ha.counts()
         host_down_s = self.injector.host_down_seconds(self.ctx.horizon)
+        crews = self.injector.crews
+        limited = crews.limited()
         return {
             "faults": {
                 "outages": len(outages),
@@ -59,6 +61,8 @@ class FaultsModule(Module):
                 "vms_restarting_end": waiting["restarting"],
                 "vms_pending_end": waiting["pending"],
                 "restart_failures_by_reason": dict(sorted(failures.items())),
+                # repairs waiting for crews: only where crews are limited
+                **({"repair_crews": crews.summary()} if limited else {}),
             }
         }
 

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from cloudsim.iaas.checks import check_fit, check_pins
 from cloudsim.iaas.requests import RequestStream, request_stream
+from cloudsim.iaas.resizes import Resizer
 from cloudsim.kernel import Context, Finding, Module, Results, Stage
 from cloudsim.records import EventKind
 from cloudsim.records.columns import names_column
@@ -34,7 +35,7 @@ class IaaSModule(Module):
     """Initial placement, the tenants' requests and departures, utilisation samples."""
 
     name = "iaas"
-    streams = ("workload",)
+    streams = ("workload", "resizes")
     stage = Stage.PLATFORM
 
     @classmethod
@@ -48,14 +49,19 @@ class IaaSModule(Module):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.platform = ctx.platform
-        self.requests: RequestStream = request_stream(ctx.world.scenario, ctx.stream("workload"))
+        scenario = ctx.world.scenario
+        self.requests: RequestStream = request_stream(scenario, ctx.stream("workload"))
+        self.resizes = Resizer(ctx, self.requests)
         self._departures: list[tuple[float, int, int]] = []  # (time, vm_id, row)
         self._series: dict[str, npt.NDArray[Any]] | None = None
         self._log: tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None
         self._log = None
 
     def start(self) -> None:
+        before = np.flatnonzero(self.platform.vms.live)
         self.platform.place_initial()
+        initial = np.flatnonzero(self.platform.vms.live)
+        self.resizes.adopt(np.setdiff1d(initial, before).astype(np.int64))
 
     def processes(self) -> Iterable[Generator[simpy.Event, Any, None]]:
         return (self._lifecycle(),)
@@ -68,23 +74,29 @@ class IaaSModule(Module):
         platform = self.platform
         vms = platform.vms
         heap = self._departures
+        resizes = self.resizes
         i = 0
         n = len(req)
         while True:
             next_arrival = float(req.time[i]) if i < n else np.inf
             next_departure = heap[0][0] if heap else np.inf
-            t = min(next_arrival, next_departure)
+            next_resize = resizes.next_time
+            t = min(next_arrival, next_departure, next_resize)
             if t >= horizon:
                 return
             if t > env.now:
                 yield env.timeout(t - env.now)
             self.ctx.count()
-            if next_departure <= next_arrival:
+            if next_departure <= min(next_arrival, next_resize):
                 _, vm_id, row = heapq.heappop(heap)
                 if vms.live[row] and vms.ints["vm_id"][row] == vm_id:
                     platform.delete(row, t)
                 continue
+            if next_resize < next_arrival:
+                resizes.due(t)
+                continue
             rows = platform.request(int(req.system[i]), int(req.flavor[i]), int(req.count[i]), t)
+            resizes.adopt(np.array(rows, dtype=np.int64))
             end = t + float(req.lifetime[i])
             for row in rows:
                 heapq.heappush(heap, (end, int(vms.ints["vm_id"][row]), row))
@@ -243,6 +255,7 @@ class IaaSModule(Module):
             "vms_end": platform.vms.count,
             "datacenters": datacenters,
             "pools": scoped("pool", hosts.pool_names, hosts.pool),
+            **({"resizes": self.resizes.summary()} if self.resizes.enabled else {}),
         }
 
     @classmethod
@@ -273,10 +286,19 @@ class IaaSModule(Module):
                 f"{d['facility_power_kw_mean']:,.0f}",
             )
         why = ", ".join(f"{k}: {v:,}" for k, v in summary["rejections_by_reason"].items())
-        return [
+        lines: list[Any] = [
             table,
             f"cloud hosts: {summary['vms_initial']:,} initial "
             f"({summary['vms_initial_unplaced']:,} unplaced), {summary['vms_requested']:,} "
             f"requested, {summary['vms_placed']:,} placed, {summary['vms_rejected']:,} rejected "
             f"({why or 'none'}); {summary['vms_end']:,} at the end",
         ]
+        resizes = summary.get("resizes")
+        if isinstance(resizes, dict):
+            refused = ", ".join(f"{k}: {v:,}" for k, v in resizes["refused_by_reason"].items())
+            lines.append(
+                f"resizes: {resizes['requests']:,} asked, {resizes['accepted']:,} done "
+                f"({resizes['accepted_up']:,} up, {resizes['accepted_down']:,} down), "
+                f"{resizes['refused']:,} refused ({refused or 'none'})"
+            )
+        return lines

@@ -1,9 +1,9 @@
 """Transfers sharing the links they cross: a max-min fair fluid model.
 
-A transfer (a restore from backup) is a *flow* of ``size`` bytes over a path of links, with
-a rate limit of its own (the restore bandwidth one copy can use). Between two changes — a
-flow starts, ends or is cancelled, a link's capacity changes — every flow's rate is
-constant: the **max-min fair** allocation, found by progressive filling (the rates of all
+A transfer (a restore from backup, a backup copy) is a *flow* of ``size`` bytes over a
+path of links, with a rate limit of its own (the bandwidth one copy can use). Between two
+changes — a flow starts, ends or is cancelled, a link's capacity changes — every flow's
+rate is constant: the **max-min fair** allocation, found by progressive filling (the rates of all
 unfrozen flows grow together until a link is full or a flow reaches its limit; flows that
 cross a full link or reached their limit freeze; repeat). So the bytes left fall linearly,
 the next completion is known exactly, and a run costs one calendar action per change.

@@ -17,6 +17,7 @@ import numpy as np
 from cloudsim.placement.core import Placer
 from cloudsim.platform.ha import LocalHA, Schedule
 from cloudsim.records.events import EventKind
+from cloudsim.scenario.base import RESOURCES
 from cloudsim.state.hosts import HostTable, IntArray
 from cloudsim.state.vms import VMStatus, VMTable
 from cloudsim.world import World
@@ -205,6 +206,42 @@ class Platform:
             )
         self.usage[:, profile.department] += self._quota_need(flavor, len(hosts))
         return rows
+
+    def resize(self, row: int, flavor: int, time: float) -> str:
+        """Resize the running cloud host ``row`` to ``flavor`` in place: the department's
+        quota first (``quota_*``), then its own host's room under the pool's overcommit
+        (``host_full_<resource>``, or ``host_down``); "" when done (event ``resize``) — a
+        refusal is event ``resize_refused`` with its reason."""
+        ints = self.vms.ints
+        old = int(ints["flavor"][row])
+        host = int(ints["host"][row])
+        system = int(ints["system"][row])
+        department = int(ints["department"][row])
+        delta = self.demand[:, flavor] - self.vms.demand[:, row]
+        quota_delta = self._quota_need(flavor, 1) - self._quota_need(old, 1)
+        reason = self._quota_blocker(department, np.maximum(quota_delta, 0)) or ""
+        if not reason and not self.hosts.up[host]:
+            reason = "host_down"
+        if not reason:
+            short = delta > self.hosts.free[:, host]
+            if short.any():
+                reason = f"host_full_{RESOURCES[int(np.flatnonzero(short)[0])]}"
+        if not reason:
+            self.hosts.allocate(host, delta)
+            self.vms.demand[:, row] = self.demand[:, flavor]
+            ints["flavor"][row] = flavor
+            self.usage[:, department] += quota_delta
+        self.record(
+            time,
+            EventKind.RESIZE_REFUSED if reason else EventKind.RESIZE,
+            system=system,
+            count=1,
+            host=host,
+            vm=int(ints["vm_id"][row]),
+            flavor=flavor,
+            reason=reason or f"from {self.world.flavors.names[old]}",
+        )
+        return reason
 
     def place_recovery(
         self,

@@ -30,6 +30,8 @@ class EventKind(StrEnum):
     VM_DOWN = "vm_down"  # stopped by a failure (reason: the failure)
     RESTART = "restart"  # running again after a failure
     RESTART_FAILED = "restart_failed"  # no room to restart (count, reason)
+    RESIZE = "resize"  # resized in place (flavor: the new one; reason: from which)
+    RESIZE_REFUSED = "resize_refused"  # a resize refused (flavor: the one asked; reason)
     # faults
     FAULT = "fault"  # a component failed, a link degraded or data was corrupted
     REPAIR = "repair"

@@ -537,6 +537,9 @@ def check_resources(
     names = {x.name for x in scenario.systems}
     for i, name in enumerate(scenario.workload.systems or []):
         c.known(("workload", "systems", i), name, names, "system")
+    resizes = scenario.workload.resizes
+    for i, name in enumerate(resizes.systems or [] if resizes is not None else []):
+        c.known(("workload", "resizes", "systems", i), name, names, "system")
 
     memory = check_memory(scenario, raw, source)
     if memory:

@@ -86,20 +86,37 @@ class Asynchronous(Model):
 
 
 class Backup(Model):
-    """Periodic backups to a data-backup centre, every ``interval`` from ``offset``."""
+    """Periodic backups to a data-backup centre, every ``interval`` from ``offset``: copies
+    over the links to it, sharing them with the other transfers (see
+    :mod:`cloudsim.dr.backups`); a backup's recovery point is its start, once complete."""
 
     to: Name
     interval: Duration = Field(default=86400.0, gt=0)
     offset: Duration = Field(default=0.0, ge=0)
-    #: Data copied per backup and restored (absent: the disks of the system's declared VMs).
+    #: Data a full backup copies and a restore brings back (absent: the disks of the
+    #: system's declared VMs).
     size: DiskGB | None = Field(default=None, gt=0)
-    #: Transfer bandwidth of a backup copy: a copy taken at t is complete at t + size/bandwidth.
+    #: The most one backup copy can use (it shares the links it crosses, max-min fair).
     bandwidth: Gbps = Field(default=1.0, gt=0)
+    #: Copy only what was written since the last completed backup (else every backup is
+    #: full), with a full copy every ``full_every`` backups (absent: incremental forever,
+    #: fulls synthesised at the backup centre).
+    incremental: bool = False
+    full_every: int | None = Field(default=None, ge=1, le=100_000)
+    #: A slot that comes while the previous backup still runs: skipped, or queued to start
+    #: when it ends.
+    overrun: Literal["skip", "queue"] = "skip"
     #: Bandwidth of a restore (absent: ``bandwidth``).
     restore_bandwidth: Gbps | None = Field(default=None, gt=0)
     #: Where a restore runs when the system's own centres are lost (absent: the standby's
     #: centre, else the asynchronous target, else the system's first centre).
     restore_to: Name | None = None
+
+    @model_validator(mode="after")
+    def _full_every_needs_incremental(self) -> Backup:
+        if self.full_every is not None and not self.incremental:
+            raise ValueError("full_every is for incremental backups (every backup is full)")
+        return self
 
 
 class Replication(Model):

@@ -128,8 +128,10 @@ class ComponentFaults(Model):
     """Every component of one class (or those ``only`` selects) fails and is repaired
     independently (as good as new).
 
-    Repairs wait for a free crew of the class (first come, first served); ``crews`` absent
-    means one crew per failed component (no queue).
+    Repairs wait for a free crew of the class (first come, first served, unless
+    ``faults.repair_priority`` orders them; a member of a ``faults.repair_groups`` group
+    waits for its group's crews instead); ``crews`` absent means one crew per failed
+    component (no queue).
     """
 
     time_to_failure: TimeToFailure
@@ -139,8 +141,34 @@ class ComponentFaults(Model):
     only: ComponentSelection | None = None
 
 
+ComponentClass = Literal["host", "rack", "power_domain", "datacenter", "site", "link", "witness"]
+
+
+class RepairGroup(Model):
+    """Components repaired by crews of their own (a centre's on-site team, a vendor's
+    contract): the members of ``classes`` (absent: every class) that ``members`` selects
+    (absent: all of them). A component belongs to the first group selecting it; the others
+    use their class's ``crews``."""
+
+    name: Name
+    crews: int = Field(ge=1, le=1_000_000)
+    classes: list[ComponentClass] | None = Field(default=None, min_length=1)
+    members: ComponentSelection | None = None
+
+
+class RepairRule(Model):
+    """Failed components this rule selects (``classes`` and ``members`` as in a repair
+    group) are repaired in the order of ``priority``: a free crew takes the lowest number
+    first; components no rule selects come after every numbered one."""
+
+    classes: list[ComponentClass] | None = Field(default=None, min_length=1)
+    members: ComponentSelection | None = None
+    priority: int = Field(ge=0, le=1_000_000)
+
+
 class ScriptedFault(Model):
-    """``target`` fails at ``at`` for ``duration`` (no repair crew involved).
+    """``target`` fails at ``at`` for ``duration`` (no repair crew involved, unless
+    ``crew``).
 
     ``effect``: ``fail`` takes the target down; ``degrade`` keeps a link up but loses
     ``loss`` of its packets and adds ``extra_latency_ms`` one way (a gray failure that
@@ -162,9 +190,14 @@ class ScriptedFault(Model):
     #: The repair time the operations team announces (what failover policies are told;
     #: absent: ``duration``, a correct estimate). A wrong estimate tests a policy that waits.
     expected_repair: Duration | None = Field(default=None, gt=0)
+    #: The repair (``duration``) waits for a free crew of the target's repair group (else
+    #: its class's crews) and takes one while it runs (effect ``fail`` only).
+    crew: bool = False
 
     @model_validator(mode="after")
     def _effect_fields(self) -> ScriptedFault:
+        if self.crew and self.effect != "fail":
+            raise ValueError("crew: true is for effect fail (a repair a crew carries out)")
         if self.effect == "degrade" and self.loss == 0 and self.extra_latency_ms == 0:
             raise ValueError("a degrade fault needs loss > 0 or extra_latency_ms > 0")
         if self.effect != "degrade" and (self.loss or self.extra_latency_ms):
@@ -251,8 +284,22 @@ class Faults(Model):
     scripted: list[ScriptedFault] = []
     traces: list[TraceFaults] = []
     corruption: RandomCorruption | None = None
+    #: Crews of their own for groups of components (first group selecting one wins).
+    repair_groups: list[RepairGroup] = []
+    #: Which failed component a free crew takes next (first rule selecting one wins).
+    repair_priority: list[RepairRule] = []
+    #: Among equal priorities: the component that failed first, or the one that failed
+    #: last (it holds the newest data when a pair failed one after the other).
+    repair_order: Literal["first-failed", "last-failed"] = "first-failed"
     local_ha: LocalHA = LocalHA()
     availability: AvailabilityRule = AvailabilityRule()
+
+    @model_validator(mode="after")
+    def _distinct_groups(self) -> Faults:
+        names = [group.name for group in self.repair_groups]
+        if len(set(names)) != len(names):
+            raise ValueError("repair_groups: two groups have the same name")
+        return self
 
     def rates(self) -> dict[str, ComponentFaults]:
         """The classes given stochastic failures, in :data:`COMPONENT_CLASSES` order."""

@@ -66,6 +66,9 @@ class Meta(Model):
     #: Refuse a run expected to take more events than this (failures, repairs, requests,
     #: placements, periodic loops, trace rows): an estimate, made before anything runs.
     max_events: int = Field(default=DEFAULT_MAX_EVENTS, ge=1, le=10**15)
+    #: MLPS level-3 controls (real-time off-site backup, hot redundancy) of systems of level
+    #: 3 or above: warn (validate warns, runs list them), strict (an error), ignore.
+    mlps_checks: Literal["warn", "strict", "ignore"] = "warn"
 
 
 class Site(Model):
@@ -330,6 +333,32 @@ class BatchSize(IntRange):
     """Number of identical VMs in one request, uniform on [min, max]."""
 
 
+class Resizes(Model):
+    """Requests to resize running cloud hosts in place (Poisson), each for a cloud host
+    chosen uniformly among the live ones of the selected systems: ``per_day`` requests a
+    day in all, ``per_system_per_day`` a day for each system (one of its own cloud hosts),
+    or ``share_per_day`` of the live cloud hosts a day. The target flavor is
+    ``steps`` places up (with probability ``up``) or down the flavors ordered by vCPUs,
+    memory, disk; refused ``no_flavor`` past either end, ``quota_*`` over the department's
+    quota, ``host_full_*`` when the cloud host's own host lacks room (overcommit as
+    placement counts it)."""
+
+    per_day: float | None = Field(default=None, gt=0, le=1_000_000)
+    per_system_per_day: float | None = Field(default=None, gt=0, le=1_000_000)
+    share_per_day: float | None = Field(default=None, gt=0, le=100)
+    up: float = Field(default=0.7, ge=0, le=1)
+    steps: int = Field(default=1, ge=1, le=100)
+    #: Whose cloud hosts are resized (default: every system's).
+    systems: list[Name] | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Resizes:
+        rates = (self.per_day, self.per_system_per_day, self.share_per_day)
+        if sum(rate is not None for rate in rates) != 1:
+            raise ValueError("give per_day, per_system_per_day or share_per_day (exactly one)")
+        return self
+
+
 class Workload(Model):
     """Requests for new cloud hosts over the horizon (non-homogeneous Poisson)."""
 
@@ -340,6 +369,8 @@ class Workload(Model):
     #: Which systems ask for more hosts (default: all); chosen in proportion to weight_by.
     systems: list[Name] | None = None
     weight_by: Literal["size", "uniform"] = "size"
+    #: Resizes of running cloud hosts (none without).
+    resizes: Resizes | None = None
 
 
 class Placement(Model):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudsim.dr.detection import CLEAN, CUT, HeartbeatMonitors, Route, lossy_transitions
-from cloudsim.dr.replication import Diurnal, Replication, last_backup_start
+from cloudsim.dr.replication import Diurnal, Replication
 from cloudsim.scenario.dr import OFFICE_DAY, Heartbeat
 
 DAY = 86400.0
@@ -73,20 +73,6 @@ def test_dropping_keeps_every_byte_accounted_for() -> None:
     repl.advance(2 * HOUR)
     assert repl.conserved()
     assert repl.mirror.sum() == 0
-
-
-@given(
-    at=st.floats(0, 400 * DAY),
-    interval=st.sampled_from([HOUR, 6 * HOUR, DAY, 7 * DAY]),
-    offset=st.floats(0, DAY),
-    fraction=st.floats(0, 3),
-)
-def test_backup_loss_is_between_d_and_t_plus_d(
-    at: float, interval: float, offset: float, fraction: float
-) -> None:
-    delay = fraction * interval
-    loss = at - last_backup_start(at, interval, offset, delay)
-    assert delay - 1e-6 <= loss <= interval + delay + 1e-6
 
 
 def naive_transitions(

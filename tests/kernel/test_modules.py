@@ -151,8 +151,11 @@ def test_without_the_module_its_section_is_an_unknown_key() -> None:
 
 def test_no_section_no_module() -> None:
     scenario: Scenario = build(tiny())
-    assert [m.name for m in modules_for(scenario)] == ["iaas", "faults", "ledger"]
-    assert list(Simulation(scenario).modules) == ["iaas", "faults", "ledger"]
+    # the MLPS checks are on unless meta.mlps_checks is ignore (a summary key, no process)
+    assert [m.name for m in modules_for(scenario)] == ["iaas", "faults", "ledger", "mlps"]
+    assert list(Simulation(scenario).modules) == ["iaas", "faults", "ledger", "mlps"]
+    quiet = build(tiny(meta={"name": "q", "mlps_checks": "ignore"}))
+    assert [m.name for m in modules_for(quiet)] == ["iaas", "faults", "ledger"]
 
 
 def test_the_entry_point_group_is_read_once_and_never_replaces_a_registered_name(

@@ -272,8 +272,8 @@ def test_twenty_thousand_unknown_keys_are_reported_quickly(tmp_path: Path) -> No
     assert found[0] == Problem(
         str(path),
         "meta.k0",
-        "unknown key 'k0' (expected one of: description, horizon, max_events, memory_limit, name, "
-        "sample_interval, seed, start)",
+        "unknown key 'k0' (expected one of: description, horizon, max_events, memory_limit, "
+        "mlps_checks, name, sample_interval, seed, start)",
     )
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from cloudsim.dr.backups import Backups
 from cloudsim.dr.capacity import RecoveryCapacity
 from cloudsim.dr.control.authority import WriteAuthority
 from cloudsim.dr.control.decisions import DecisionLoop
@@ -115,6 +116,19 @@ class DRController:
             flows=self.flows,
         )
         ctx.recorder.serving = self.settlement.serving
+        #: Periodic backups: copies over the links, beside the restores and streams.
+        self.backups = Backups(
+            plans,
+            self.flows,
+            self.repl,
+            ctx.calendar.schedule,
+            ctx.horizon,
+            source_of=self._backup_source,
+            path_of=self.net.path_links,
+            alive=lambda c: bool(self.net.alive[c]),
+        )
+        ctx.calendar.at_start(self.backups.prime)
+        self.backup_summary: dict[str, float | int] = {}
         self.recovery = Recovery(
             self.systems,
             spec,
@@ -130,6 +144,7 @@ class DRController:
             monitored=self.loop.monitored,
             progress=self.loop.progress,
             flows=self.flows,
+            recovery_point=self.backups.recovery_point,
         )
         self.settlement.rejoined = self.recovery.rejoined
         self.failback = Failback(
@@ -173,6 +188,8 @@ class DRController:
     def finish(self, horizon: float) -> None:
         """Close what is open at the horizon (split-brain intervals, queues)."""
         self.repl.advance(horizon)
+        # the backups' totals at the horizon (``summary.json``: ``dr.backups``)
+        self.backup_summary = self.backups.summary(horizon)
         for state in self.systems:
             if state.split_since is not None:
                 self.settlement.end_split(state, horizon)
@@ -206,6 +223,14 @@ class DRController:
             return
         self.settlement.refresh(time, force=False)
         self.links.refresh(time)
+        self.backups.sources_changed(time)
+
+    def _backup_source(self, system: int) -> int | None:
+        """The centre a system's backup is read from: the first live centre it writes at
+        (None: none)."""
+        state = self.systems[system]
+        live = [c for c in sorted(state.primaries) if self.net.alive[c]]
+        return live[0] if live else None
 
     def _execute(self, action: Action, policy: str, time: float) -> None:
         """A policy's valid action (other than ``Wait``), to the part that carries it out."""

@@ -32,7 +32,7 @@ from cloudsim.dr.control.log import DecisionLog
 from cloudsim.dr.control.settlement import Settlement
 from cloudsim.dr.network import NetworkTruth
 from cloudsim.dr.plan import GBPS
-from cloudsim.dr.replication import Replication, last_backup_start
+from cloudsim.dr.replication import Replication
 from cloudsim.dr.state import SystemState
 from cloudsim.kernel import Calendar
 from cloudsim.platform.flows import FlowNetwork
@@ -65,9 +65,13 @@ class Recovery:
         monitored: tuple[int, ...],
         progress: Callable[[float], None],
         flows: FlowNetwork,
+        recovery_point: Callable[[int, float, float], float],
     ) -> None:
         self.systems = systems
         self.flows = flows
+        #: ``(system, before, by)``: start of its newest backup started by ``before`` and
+        #: complete by ``by`` (:meth:`cloudsim.dr.backups.Backups.recovery_point`).
+        self.recovery_point = recovery_point
         self.spec = spec
         self.net = net
         self.authority = authority
@@ -372,9 +376,7 @@ class Recovery:
             if corrupted and state.corrupt_outage is not None
             else min(time, state.stopped_writing)
         )
-        start = last_backup_start(
-            until, plan.backup.interval, plan.backup.offset, plan.backup_delay()
-        )
+        start = self.recovery_point(s, until, time)
         for side in range(2):  # queued writes are part of the window lost
             self.absorbed_bytes += self.repl.drop_mirror(s, side)
         self.absorbed_bytes += self.repl.drop_async(s)
