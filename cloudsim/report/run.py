@@ -1,4 +1,5 @@
-"""The report of one run: platform, faults and DR, containers, energy and cost, evaluation.
+"""The report of one run: platform, faults and DR, maintenance, containers, energy and cost,
+evaluation.
 
 Each section is built only from what the result folder holds: a section whose inputs are
 absent (no ``dr`` block, no container tables, no energy) is left out, never drawn empty.
@@ -19,6 +20,12 @@ import pyarrow as pa
 from cloudsim.dr.levels import LEVELS
 from cloudsim.report.charts import Charts, binning_note, legend_outside, log_axes, plot_series
 from cloudsim.report.evaluation import evaluation_section
+from cloudsim.report.operations import (
+    backups_paragraph,
+    maintenance_section,
+    mlps_part,
+    resizes_paragraph,
+)
 from cloudsim.report.page import (
     Section,
     esc,
@@ -124,6 +131,10 @@ def run_sections(result: RunResult, charts: Charts) -> list[Section]:
     sections = [platform_section(view, charts)]
     if _has_faults(view):
         sections.append(faults_section(view, charts))
+    else:
+        mlps_part(view.summary, sections[0])  # the checks hold without any fault too
+    if isinstance(view.summary.get("maintenance"), dict):
+        sections.append(maintenance_section(view.summary, view.optional("maintenance_systems")))
     if isinstance(view.summary.get("containers"), dict):
         sections.append(containers_section(view, charts))
     if isinstance(view.summary.get("energy"), dict) or view.has("energy"):
@@ -150,7 +161,8 @@ def platform_section(view: RunView, charts: Charts) -> Section:
         f"{num(s, 'vms_initial')} initial ({num(s, 'vms_initial_unplaced')} unplaced), "
         f"{num(s, 'vms_requested')} requested, {num(s, 'vms_placed')} placed, "
         f"{num(s, 'vms_rejected')} refused (refusal ratio {num_pct(s, 'rejection_ratio', 2)}), "
-        f"{num(s, 'vms_end')} at the end.</p>"
+        f"{num(s, 'vms_end')} at the end.</p>",
+        resizes_paragraph(s),
     )
     systems_per_dc: dict[str, int] = {}
     if view.has("systems"):
@@ -381,7 +393,8 @@ def faults_section(view: RunView, charts: Charts) -> Section:
             f"{num(s, 'dr.data_lost_gb', unit='GB')}; worst RPO "
             f"{num(s, 'dr.worst_rpo_s', unit='s')}, worst RTO "
             f"{num(s, 'dr.worst_rto_s', unit='s')}; "
-            f"policy failures {num(s, 'dr.policy_failures')}.</p>"
+            f"policy failures {num(s, 'dr.policy_failures')}.</p>",
+            backups_paragraph(s),
         )
     if view.rows("incidents"):
         _timeline(view, charts, sec)
@@ -390,6 +403,7 @@ def faults_section(view: RunView, charts: Charts) -> Section:
         _availability(view, charts, sec)
         _split_brain(view, sec)
         _levels(view, charts, sec)
+    mlps_part(s, sec)
     return sec
 
 
