@@ -62,8 +62,14 @@ def max_min_rates(incidence: BoolArray, limits: FloatArray, capacity: FloatArray
     return np.array(rates, dtype=np.float64)
 
 
-def _fill(links_of: list[list[int]], limit: list[float], capacity: list[float]) -> list[float]:
-    """:func:`max_min_rates` of flows given by the links each crosses.
+def _fill(
+    links_of: list[list[int]],
+    limit: list[float],
+    capacity: list[float],
+    mult: list[int] | None = None,
+) -> list[float]:
+    """:func:`max_min_rates` of flows given by the links each crosses; ``mult[j]`` flows
+    alike (same links, same limit: the same rate) may stand as one entry ``j``.
 
     Every unfrozen flow has the same rate, the water ``level``: each step raises it to the
     first link that fills or the lowest limit left; flows crossing a full link freeze at
@@ -79,7 +85,8 @@ def _fill(links_of: list[list[int]], limit: list[float], capacity: list[float]) 
     active = {
         j for j in range(n_flows) if limit[j] > 0 and not any(capacity[k] <= 0 for k in links_of[j])
     }
-    count = [float(sum(1 for j in flows_on[k] if j in active)) for k in range(n_links)]
+    weight = [1] * n_flows if mult is None else mult
+    count = [float(sum(weight[j] for j in flows_on[k] if j in active)) for k in range(n_links)]
     residual = list(capacity)
     full_at = [EPS * max(c, 1.0) for c in capacity]
     near = [x * (1 - EPS) for x in limit]
@@ -118,7 +125,7 @@ def _fill(links_of: list[list[int]], limit: list[float], capacity: list[float]) 
                         active.discard(j)
         for j in freeze:
             for k in links_of[j]:
-                count[k] -= 1
+                count[k] -= weight[j]
     return out
 
 
@@ -141,6 +148,12 @@ class _Flow:
     done: Callable[[float], None]
     rate: float = 0.0
     queued: bool = True
+    #: The links it crosses, each once, in order, and its limit: flows of one kind share
+    #: their max-min rate.
+    kind: tuple[tuple[int, ...], float] = ((), 0.0)
+
+    def __post_init__(self) -> None:
+        self.kind = (tuple(sorted(set(self.links))), self.limit)
 
 
 class FlowNetwork:
@@ -306,17 +319,30 @@ class FlowNetwork:
         flows = list(self.running.values())
         if not flows:
             return
-        rates = _fill(
-            [sorted(set(f.links)) for f in flows],
-            [f.limit for f in flows],
+        # Flows alike (the same links and limit) get the same rate: solved once, counted
+        # as many times (the same float sums: the rates do not change by a bit).
+        groups: dict[tuple[tuple[int, ...], float], list[_Flow]] = {}
+        for f in flows:
+            members = groups.get(f.kind)
+            if members is None:
+                groups[f.kind] = [f]
+            else:
+                members.append(f)
+        kinds = list(groups)
+        solved = _fill(
+            [list(links) for links, _ in kinds],
+            [limit for _, limit in kinds],
             self.capacity.tolist(),
+            [len(groups[kind]) for kind in kinds],
         )
         load = [0.0] * len(self.capacity)
-        for f, r in zip(flows, rates, strict=True):
-            f.rate = r
+        for kind, r in zip(kinds, solved, strict=True):
+            members = groups[kind]
+            for f in members:
+                f.rate = r
             if math.isfinite(r):
-                for link in set(f.links):
-                    load[link] += r
+                for link in kind[0]:
+                    load[link] += r * len(members)
         capacity = self.capacity.tolist()
         use = max((x / c for x, c in zip(load, capacity, strict=True) if c > 0), default=0.0)
         self.peak_utilisation = max(self.peak_utilisation, use)
