@@ -128,8 +128,13 @@ def gap_message(gap: MLPSGap) -> str:
 
 def mlps_findings(world: World) -> list[Finding]:
     """Each gap as a finding on the system's ``mlps_level`` field."""
-    return [
-        Finding(("systems", gap.system, "mlps_level"), gap_message(gap)) for gap in mlps_gaps(world)
+    return [  # shown by name: a generated population has no item of its own in the file
+        Finding(
+            ("systems", gap.system, "mlps_level"),
+            gap_message(gap),
+            f"systems[{gap.name}].mlps_level",
+        )
+        for gap in mlps_gaps(world)
     ]
 
 

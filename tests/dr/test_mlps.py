@@ -205,3 +205,14 @@ def test_adding_a_control_only_ever_removes_its_own_gap(
     both["systems"][0]["mlps_level"] = level
     both["dr"]["systems"] = [{"match": "both", "mode": "active-active", "replication": ASYNC_ONLY}]
     assert not [g for g in mlps_gaps(world_of(build(both))) if g.name == "both"]
+
+
+def test_strict_names_generated_systems_by_name_not_by_index() -> None:
+    """The Hunan DR scenario extends a file whose systems are a generated population: no
+    item of the file is the system, so the finding is shown by the system's name."""
+    scenarios = Path(__file__).resolve().parents[2] / "scenarios"
+    code, _, err = invoke("validate", scenarios / "hunan-3s4c-dr.yaml", "--strict")
+    assert code == 2
+    lines = [line for line in err.splitlines() if "mlps_level" in line]
+    assert len(lines) == 20
+    assert all("systems[sys-" in line for line in lines), lines[0]
