@@ -11,7 +11,15 @@ import numpy as np
 from cloudsim.containers.hpa.calculator import ReplicaCalculator
 from cloudsim.containers.hpa.forecast import Forecast, changes
 from cloudsim.containers.hpa.limits import RateLimits
-from cloudsim.containers.hpa.rules import INT32_MAX, INT32_MIN, Derived, FloatArray, IntArray, Rules
+from cloudsim.containers.hpa.rules import (
+    INT32_MAX,
+    INT32_MIN,
+    BoolArray,
+    Derived,
+    FloatArray,
+    IntArray,
+    Rules,
+)
 from cloudsim.containers.hpa.stabilisation import Recommendations
 from cloudsim.scenario.containers import HPA
 
@@ -150,6 +158,7 @@ class Autoscalers:
         if ((current > self.max) | (current < self.min)).any():
             return Forecast(times, raw, has, 0)
         allowed_max, allowed_min = self.limits.allowed(times, current, derived)
+        change: BoolArray | None
         if derived.bounded:
             change, final_at = changes(
                 times,
@@ -171,6 +180,8 @@ class Autoscalers:
                 row: IntArray = final[j]
                 return row
 
+        if change is None:  # no raw recommendation leaves the replicas
+            return Forecast(times, raw, has, len(times))
         flat = change.ravel()
         hit = int(flat.argmax())
         if not flat[hit]:

@@ -117,18 +117,20 @@ class ReplicaCalculator:
         has = ready > 0
         ratio = self._ratio(usage, ready, request, derived)
         desired = self._plain(current, ready, ratio)
-        tempered = (unready > 0) & (ratio > 1.0)
         if missing.any():
+            tempered = (unready > 0) & (ratio > 1.0)
             adjusted = self._tempered(
                 current, ready, unready, missing, usage, request, ratio, derived
             )
             desired = np.where(tempered | (missing != 0), adjusted, desired)
-        elif tempered.any():
-            rows = np.flatnonzero(tempered.any(axis=1))
-            adjusted = self._tempered_up(
-                current, ready[rows], unready[rows], usage[rows], request, derived
-            )
-            desired[rows] = np.where(tempered[rows], adjusted, desired[rows])
+        elif unready.any():  # (else no pod to temper a scale-up with)
+            tempered = (unready > 0) & (ratio > 1.0)
+            if tempered.any():
+                rows = np.flatnonzero(tempered.any(axis=1))
+                adjusted = self._tempered_up(
+                    current, ready[rows], unready[rows], usage[rows], request, derived
+                )
+                desired[rows] = np.where(tempered[rows], adjusted, desired[rows])
         if has.all():  # every HPA had metrics at every sync
             return desired, has
         result: IntArray = np.where(has, desired, current)

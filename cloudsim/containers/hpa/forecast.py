@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,19 @@ class Forecast:
     final: IntArray | None = None
 
 
+#: Stands for "no sync not beyond so far" in :func:`_beyond`'s running index: far enough
+#: before the first sync that every window reaches back past it.
+_NEVER = -(2**62)
+
+
+@lru_cache(maxsize=8)
+def _row_numbers(count: int) -> IntArray:
+    """(count, 1) the sync numbers 0 .. count - 1 (shared, read-only)."""
+    rows = np.arange(count, dtype=np.int64)[:, None]
+    rows.setflags(write=False)
+    return rows
+
+
 def changes(
     times: FloatArray,
     current: IntArray,
@@ -44,26 +58,32 @@ def changes(
     history: Recommendations,
     up_rules: Rules,
     down_rules: Rules,
-) -> tuple[BoolArray, Callable[[int], IntArray]]:
-    """(J, H) which syncs would change an HPA's replicas, and the replicas at a sync
-    (worked out for the one asked about only).
+) -> tuple[BoolArray | None, Callable[[int], IntArray]]:
+    """(J, H) which syncs would change an HPA's replicas (None: none would), and the
+    replicas at a sync (worked out for the one asked about only).
 
     A sync scales an HPA up when its stabilised recommendation, the least in the
     scale-up window, is above the replicas and the policies allow more: when every raw
     recommendation in the window and every recorded one still inside is above. It
     scales down when every one in the scale-down window is below and they allow fewer.
     (Without metrics the raw recommendation is the replicas: neither.)"""
-    rows = np.arange(len(times))[:, None]
-    up_leaves = history.leaves(times, up_rules.window, derived.up_window)
-    down_leaves = history.leaves(times, down_rules.window, derived.down_window)
+    rows = _row_numbers(len(times))
     recorded = history.value
-    up = _beyond(rows, raw, current, derived.up_back, up_leaves, recorded, True)
-    down = _beyond(rows, raw, current, derived.down_back, down_leaves, recorded, False)
-    change = np.zeros(raw.shape, dtype=np.bool_)
+    up = down = up_leaves = down_leaves = None
+    above = raw > current
+    if above.any():  # else no sync scales up: the windows are not looked at
+        up_leaves = history.leaves(times, up_rules.window, derived.up_window)
+        up = _beyond(rows, above, current, derived.up_back, up_leaves, recorded, True)
+    below = raw < current
+    if below.any():
+        down_leaves = history.leaves(times, down_rules.window, derived.down_window)
+        down = _beyond(rows, below, current, derived.down_back, down_leaves, recorded, False)
+    change: BoolArray | None = None
     if up is not None:
-        change |= up & (allowed_max > current)
+        change = up & (allowed_max > current)
     if down is not None:
-        change |= down & (allowed_min < current)
+        fewer = down & (allowed_min < current)
+        change = fewer if change is None else change | fewer
 
     def final_at(j: int) -> IntArray:
         final = current
@@ -81,24 +101,21 @@ def changes(
 
 def _beyond(
     rows: IntArray,
-    raw: IntArray,
+    beyond: BoolArray,
     current: IntArray,
     back: IntArray,
     leaves: IntArray | None,
     recorded: IntArray,
     up: bool,
-) -> BoolArray | None:
+) -> BoolArray:
     """(J, H) whether every raw recommendation in the window (``back`` syncs before
     each and itself) and every ``recorded`` one still inside (``leaves``) is above (``up``)
-    or below the replicas; None: at no sync (no raw one is)."""
-    beyond = raw > current if up else raw < current
-    if not beyond.any():
-        return None
+    or below the replicas, given ``beyond``: whether each raw one is (taken over)."""
+    result = beyond
     if back.any():
-        last = np.maximum.accumulate(np.where(beyond, -1, rows), axis=0)  # last not beyond
-        result: BoolArray = (last < 0) | (last + back < rows)  # (clipped at the start)
-    else:  # no window: the sync's own
-        result = beyond
+        # the last sync not beyond up to each (_NEVER: none, the window is clipped there)
+        last = np.maximum.accumulate(np.where(beyond, _NEVER, rows), axis=0)
+        result = last + back < rows
     if leaves is not None:  # the recorded ones not beyond hold it until they leave
         holding = recorded <= current[:, None] if up else recorded >= current[:, None]
         result &= rows >= np.where(holding, leaves, 0).max(axis=1)
@@ -117,10 +134,11 @@ def _extreme(
     """(H,) the ``op``-reduction at sync ``j`` of the raw recommendations in the window
     (``back`` syncs before and itself), the ``recorded`` ones still inside (``leaves``)
     and ``fill``: the stabilised recommendation of one direction."""
-    first = np.maximum(j - back, 0)
-    if (first == first[0]).all():
-        value = op.reduce(raw[int(first[0]) : j + 1], axis=0)
+    low, high = int(back.min()), int(back.max())
+    if low == high or j <= low:  # the window starts at the same sync for every HPA
+        value = op.reduce(raw[max(j - low, 0) : j + 1], axis=0)
     else:
+        first = np.maximum(j - back, 0)
         inside = np.arange(j + 1)[:, None] >= first[None, :]
         value = op.reduce(np.where(inside, raw[: j + 1], fill), axis=0)
     value = op(value, fill)
