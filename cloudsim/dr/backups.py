@@ -117,8 +117,9 @@ class Backups:
                 self.schedule(first, partial(self._slot, interval, tuple(members)))
 
     def _slot(self, interval: float, members: tuple[int, ...], time: float) -> None:
-        for s in members:
-            self._due(s, time)
+        with self.flows.together(time):  # the slot's copies start at once: one solve
+            for s in members:
+                self._due(s, time)
         if time + interval < self.horizon:
             self.schedule(time + interval, partial(self._slot, interval, members))
 

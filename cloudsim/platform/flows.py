@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 
@@ -174,10 +175,26 @@ class FlowNetwork:
         self._next_id = 0
         #: The largest load over capacity any link carried (at most 1).
         self.peak_utilisation = 0.0
+        self._held = 0  # inside :meth:`together`: settle once, at its end
+        self._unsettled = False
         #: Bytes each link has carried.
         self.carried = np.zeros(len(self.capacity))
 
     # -- changes ----------------------------------------------------------------------------
+    @contextmanager
+    def together(self, time: float) -> Iterator[None]:
+        """Changes made at one instant (``time``) settled once, at the end: the rates are
+        those after each change in turn (no time passes between them), with one solve and
+        one completion on the calendar instead of one per change."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held and self._unsettled:
+                self._unsettled = False
+                self._settle(time)
+
     def start(
         self,
         links: Sequence[int],
@@ -282,6 +299,9 @@ class FlowNetwork:
 
     def _settle(self, time: float) -> None:
         """Admit waiting flows, finish those done, set the rates, schedule the next end."""
+        if self._held:
+            self._unsettled = True
+            return
         finished: list[_Flow] = []
         while True:
             while self.waiting and (self.concurrent is None or self._transfers() < self.concurrent):

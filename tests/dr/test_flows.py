@@ -163,3 +163,41 @@ def test_a_restore_over_an_async_route_slows_the_replication_stream() -> None:
     net.stream(7, None, 0.0, 40.0)  # the route is gone
     assert net.stream_rate(7) == 0.0 and not net.running
     assert net.carried[0] == pytest.approx(6e9 * 10 + 5e9 * 20 + 100e9 + 6e9 * 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.floats(min_value=0.0, max_value=1e12), min_size=1, max_size=12),
+    limits=st.lists(st.floats(min_value=1e6, max_value=5e9), min_size=12, max_size=12),
+    paths=st.lists(st.sampled_from([(0,), (1,), (0, 1), (0, 2), (2,)]), min_size=12, max_size=12),
+)
+def test_changes_made_together_settle_once_to_the_same_rates_and_ends(
+    sizes: list[float], limits: list[float], paths: list[tuple[int, ...]]
+) -> None:
+    """Starting flows inside ``together`` (a backup slot) gives, bit for bit, the rates and
+    finish times of starting them one by one, with one completion on the calendar."""
+    ends: dict[str, list[tuple[int, float]]] = {"each": [], "together": []}
+    scheduled = {}
+    for mode in ("each", "together"):
+        clock = Clock()
+        net = FlowNetwork(np.array([1.25e9, 2.5e9, 0.5e9]), clock.schedule)
+        net.stream(0, (0, 1), 3e8, 0.0)
+        clock.run()
+        before = clock.n
+        flows = [
+            (paths[i], size, limits[i], (lambda t, i=i, mode=mode: ends[mode].append((i, t))))
+            for i, size in enumerate(sizes)
+        ]
+        if mode == "each":
+            for links, size, limit, done in flows:
+                net.start(links, size, limit, done, 10.0, queued=False)
+        else:
+            with net.together(10.0):
+                for links, size, limit, done in flows:
+                    net.start(links, size, limit, done, 10.0, queued=False)
+        scheduled[mode] = clock.n - before
+        clock.run()
+    assert sorted(ends["each"]) == sorted(ends["together"])
+    assert scheduled["together"] <= min(1, scheduled["each"])
+    if all(size > 1e3 for size in sizes):  # each start put its next end on the calendar
+        assert scheduled["each"] == len(sizes) and scheduled["together"] == 1
