@@ -475,6 +475,9 @@ class Drains:
             self.schedule(time + self.ha.settings.restart_time, partial(self.ha.attempt, [vm.vm]))
         else:
             w.state = "pending"  # restarts in place when its host is repaired
+        limit = self.ha.settings.give_up_after
+        if limit is not None:  # as for a VM its host's failure stopped: lost if still waiting
+            self.schedule(max(time, w.since + limit), partial(self.ha.give_up, [vm.vm]))
 
     def _host_done(
         self,

@@ -240,3 +240,28 @@ def test_a_system_rule_matching_no_system_is_refused(tmp_path: Path) -> None:
     code, _, err = invoke("validate", write(tmp_path, data))
     assert code == 2, err
     assert "maintenance.systems[0].match: 'onee' matches no system" in err
+
+
+def test_without_local_ha_such_a_vm_waits_for_its_host_then_is_given_up() -> None:
+    """The same failure with local HA off and give_up_after 30 min: the VM waits for its
+    host (down 10 days) and is recorded lost when the maintenance ends (it stopped 2 h
+    before, past the 30 min), like a VM its host's failure stopped: nothing waits forever."""
+    data = spare(duration="2h", parallel=8)
+    data["meta"]["horizon"] = "4d"
+    data["maintenance"]["systems"] = [{"match": "one", "method": "refuse"}]
+    data["faults"] = {
+        "scripted": [{"target": "dc1-0001", "at": "2026-01-02T01:00", "duration": "10d"}],
+        "local_ha": {"enabled": False, "give_up_after": "30m"},
+    }
+    sim = Simulation(build(data), seed=3)
+    result = sim.run()
+    assert sim.platform.ha.waiting == {}
+    (vm,) = [
+        v for v in result.tables["maintenance_vms"].to_pylist() if v["reason"] == "host_failed"
+    ]
+    (lost,) = [
+        e
+        for e in result.tables["events"].to_pylist()
+        if e["kind"] == "lost" and e["vm"] == vm["vm"]
+    ]
+    assert lost["time"] == pytest.approx(86400 + 7200)
