@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from cloudsim.maintenance.schema import Maintenance
 from cloudsim.scenario.checks import Finding
 from cloudsim.scenario.faults import seconds_after
@@ -13,7 +15,8 @@ TARGET_KINDS: tuple[str, ...] = ("host", "rack", "power_domain", "datacenter", "
 
 
 def check_references(scenario: Scenario, section: Maintenance) -> list[Finding]:
-    """Unknown centres; drain names given twice; starts outside the run."""
+    """Unknown centres; system rules matching no system; drain names given twice; starts
+    outside the run."""
     found: list[Finding] = []
     centres = {dc.name for dc in scenario.datacenters}
     for name in section.migration.lan_bandwidth_by_centre:
@@ -25,7 +28,16 @@ def check_references(scenario: Scenario, section: Maintenance) -> list[Finding]:
                 name,
             )
             found.append(Finding(loc, f"unknown data centre {name!r}"))
+    names = [system.name for system in scenario.systems]
     for i, rule in enumerate(section.systems):
+        if not any(fnmatchcase(name, rule.match) for name in names):
+            found.append(
+                Finding(
+                    ("maintenance", "systems", i, "match"),
+                    f"{rule.match!r} matches no system: expected a system name or a pattern "
+                    "(fnmatch) matching at least one",
+                )
+            )
         for k, name in enumerate(rule.move_to):
             if name not in centres:
                 loc = ("maintenance", "systems", i, "move_to", k)

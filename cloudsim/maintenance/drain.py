@@ -7,7 +7,11 @@ place on both hosts while it moves (so no host is ever over its limit), stops fo
 pause only (``vm_down``/``restart`` in the event log, reason ``maintenance <drain>``: the
 availability ledger counts the downtime), and is then on its new host. A failure during a
 move abandons it: the source's failure leaves the VM to local HA, the destination's sends
-it back to run on the source.
+it back to run on the source; a link cut on its path reroutes it (the move is abandoned,
+the VM runs on at the source and moves again at once over the route there is now, or stays
+with reason ``no_route``). A VM mid-move is marked in ``platform.moving`` (no
+resize while it holds two places). Uncordoning a host retries the VMs local HA holds for
+room; a VM stopped for maintenance on a host that failed meanwhile is left to local HA.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class VMMove:
     rounds: int = 0
     bytes: float = 0.0
     reason: str = ""  # why it did not move (empty: it moved)
+    served: bool = False  # stopped in a centre serving its system (its stop may cost service)
     move: Move | None = None
     request: Request | None = None
 
@@ -87,11 +92,13 @@ class DrainState:
     hosts_not_emptied: int = 0
     evacuated: float = math.nan
     end: float = math.nan
-    #: Per system at the drain's start: running VMs minus those required (the headroom a
-    #: drain may stop without an outage).
+    #: Per system at the drain's start: VMs running in centres serving it (plus those stopped
+    #: by maintenance then) minus those required: how many maintenance may stop at once
+    #: without an outage.
     headroom: dict[int, int] = field(default_factory=dict)
-    #: (system, stop, resume) of every VM the drain stopped.
-    stops: list[tuple[int, float, float]] = field(default_factory=list)
+    #: (system, stop, resume, served) of every VM the drain stopped (served: in a centre
+    #: serving its system then; a standby's stop costs no service).
+    stops: list[tuple[int, float, float, bool]] = field(default_factory=list)
 
 
 class Drains:
@@ -124,6 +131,12 @@ class Drains:
         )
         #: Drains holding each host cordoned (overlapping drains lift it when both are done).
         self.cordons = np.zeros(self.hosts.size, dtype=np.int64)
+        #: Per system: VMs stopped by maintenance now (every drain).
+        self.stopped_now = np.zeros(len(self.systems), dtype=np.int64)
+        #: Centres with standby pools (where a standby VM may go).
+        self.standby_centres = tuple(
+            sorted(set(self.hosts.datacenter[self.hosts.purpose == STANDBY].tolist()))
+        )
         self.drains: list[DrainState] = []
         for i, drain in enumerate(spec.drains):
             component = world.catalog.resolve(drain.target)
@@ -148,18 +161,35 @@ class Drains:
     def _begin(self, drain: DrainState, time: float) -> None:
         self.cordons[drain.hosts] += 1
         self.hosts.set_cordoned(drain.hosts, True)
-        running = self._running_per_system()
+        running = self._running_per_system(time) + self.stopped_now
         required = self.ctx.recorder.rules.required
         drain.headroom = {s: int(running[s] - required[s]) for s in range(len(self.systems))}
         drain.pending = deque(drain.hosts)
         self._fill(drain, time)
 
-    def _running_per_system(self) -> npt.NDArray[np.int64]:
+    def _running_per_system(self, time: float) -> npt.NDArray[np.int64]:
+        """Running VMs per system in centres serving it at ``time`` (as the ledger counts:
+        a warm standby or a copy in a centre not serving does not keep a system up)."""
         vms = self.vms
         live = np.flatnonzero(vms.live)
         waiting = {w.row for w in self.ha.waiting.values()}
-        rows = [r for r in live.tolist() if r not in waiting]
-        return np.bincount(vms.ints["system"][rows], minlength=len(self.systems))
+        rows = np.array([r for r in live.tolist() if r not in waiting], dtype=np.int64)
+        system = vms.ints["system"][rows]
+        served = self._serving(time)[system, self.hosts.datacenter[vms.ints["host"][rows]]]
+        return np.bincount(system[served], minlength=len(self.systems)).astype(np.int64)
+
+    def _serving(self, time: float) -> npt.NDArray[np.bool_]:
+        """(system, centre): whether the centre serves the system at ``time`` (every centre
+        without a serving log)."""
+        log = self.ctx.recorder.serving
+        n_c = len(self.hosts.datacenter_names)
+        if log is None:
+            return np.ones((len(self.systems), n_c), dtype=np.bool_)
+        serving = log.initial.copy()
+        for t, system, centre, value in log.changes:
+            if t <= time:
+                serving[system, centre] = value
+        return serving
 
     def _fill(self, drain: DrainState, time: float) -> None:
         while drain.pending and len(drain.active) < drain.spec.parallel:
@@ -230,10 +260,20 @@ class Drains:
 
     def _destination(self, vm: VMMove) -> tuple[int, Request | None, str]:
         """Where the placer puts the VM (its own centre first, then the other centres its
-        system may use) and the request it was committed with; else -1 and the reason."""
+        system may use) and the request it was committed with; else -1 and the reason.
+
+        A standby VM (on a standby host, or in a centre that is not one of its system's own:
+        a warm standby or a disaster-recovery copy) stays out of production: its own centre
+        or another centre with standby pools, else it does not move (``standby``)."""
         own = int(self.hosts.datacenter[vm.from_host])
         profile = self.platform.profiles[vm.system]
-        others = tuple(c for c in (*profile.datacenters, *self.move_to[vm.system]) if c != own)
+        standby = int(self.hosts.purpose[vm.from_host]) == STANDBY or own not in profile.datacenters
+        if standby:
+            others = tuple(
+                c for c in self.standby_centres if c != own and c not in profile.datacenters
+            )
+        else:
+            others = tuple(c for c in (*profile.datacenters, *self.move_to[vm.system]) if c != own)
         reason = ""
         for centres in ((own,), tuple(dict.fromkeys(others))):
             if not centres:
@@ -243,8 +283,11 @@ class Drains:
             if host >= 0:
                 return host, req, ""
             reason = self.placer.reject_reason(req)
-        if not others and self._only_cordoned(self._request(vm, (own,))):
-            reason = "no_other_centre"  # every host it may use in its only centre is drained
+        if standby and not others:
+            reason = "standby"  # no other standby centre: never moved into production
+        elif self._only_cordoned(self._request(vm, (own, *dict.fromkeys(others)))):
+            # every host it may use is drained: in its only centre, or in all of them
+            reason = "all_centres_cordoned" if others else "no_other_centre"
         return -1, None, reason
 
     def _only_cordoned(self, req: Request) -> bool:
@@ -267,7 +310,7 @@ class Drains:
         rule = self.rules[vm.system]
         a, b = int(self.hosts.datacenter[vm.from_host]), int(self.hosts.datacenter[host])
         path = self.links.path(a, b)
-        if path is None:
+        if path is None or self._cut(path.links):
             self.placer.release(host, self.vms.demand[:, vm.row].copy(), vm.system)
             vm.reason = "no_route"
             work.stuck.append(vm)
@@ -293,6 +336,7 @@ class Drains:
         vm.to_host = host
         vm.request = req
         vm.started = time
+        self.platform.moving.add(vm.row)
         vm.move = Move(
             spec,
             self.links.network,
@@ -313,6 +357,8 @@ class Drains:
 
     def _stop_vm(self, drain: DrainState, vm: VMMove, host: int, time: float) -> None:
         self.ha.waiting[vm.vm] = Waiting(vm.row, host, time, "restarting")
+        vm.served = bool(self._serving(time)[vm.system, int(self.hosts.datacenter[host])])
+        self.stopped_now[vm.system] += vm.served
         self.record(
             time, EventKind.VM_DOWN, system=vm.system, vm=vm.vm, host=host, flavor=vm.flavor,
             reason=drain.label,
@@ -320,41 +366,53 @@ class Drains:
 
     def _resume_vm(self, drain: DrainState, vm: VMMove, host: int, time: float) -> None:
         self.ha.waiting.pop(vm.vm, None)
+        self.stopped_now[vm.system] -= vm.served
         self.record(
             time, EventKind.RESTART, system=vm.system, vm=vm.vm, host=host, flavor=vm.flavor,
             reason=drain.label,
         )  # fmt: skip
-        drain.stops.append((vm.system, vm.stopped, time))
+        drain.stops.append((vm.system, vm.stopped, time, vm.served))
 
     def _moved(self, drain: DrainState, work: HostWork, vm: VMMove, time: float) -> None:
         """The VM runs at its destination: the source's place is given back."""
         move = vm.move
         assert move is not None
-        if not self._alive(vm):
+        if not self._alive(vm):  # deleted by its tenant while stopped
+            self.stopped_now[vm.system] -= vm.served
             self._abandon(drain, work, vm, time, resume=False)
             return
+        self.platform.moving.discard(vm.row)
         self.placer.release(vm.from_host, self.vms.demand[:, vm.row].copy(), vm.system)
         self.vms.ints["host"][vm.row] = vm.to_host
         self.vms.ints["datacenter"][vm.row] = int(self.hosts.datacenter[vm.to_host])
         vm.resumed = time
         vm.method = move.result.method
-        vm.rounds = move.result.rounds
-        vm.bytes = move.result.bytes
+        vm.rounds += move.result.rounds
+        vm.bytes += move.result.bytes
         vm.move = None
         self._resume_vm(drain, vm, vm.to_host, time)
         work.moving.remove(vm)
         self._next_moves(drain, work, time)
 
     def _abandon(
-        self, drain: DrainState, work: HostWork, vm: VMMove, time: float, *, resume: bool
+        self,
+        drain: DrainState,
+        work: HostWork,
+        vm: VMMove,
+        time: float,
+        *,
+        resume: bool,
+        retry: bool = False,
     ) -> None:
         """Give up a move: the destination's place is given back; ``resume``: the stopped
-        VM runs again on its source."""
+        VM runs again on its source; ``retry``: it is queued again at once (a new move over
+        the route there is now)."""
         if vm.move is not None:
-            vm.bytes = vm.move.result.bytes
-            vm.rounds = vm.move.result.rounds
+            vm.bytes += vm.move.result.bytes
+            vm.rounds += vm.move.result.rounds
             vm.move.cancel(time)
             vm.move = None
+        self.platform.moving.discard(vm.row)
         assert vm.request is not None
         self.placer.release(vm.to_host, vm.request.demand, vm.system)
         vm.to_host = -1
@@ -362,7 +420,10 @@ class Drains:
             self._resume_vm(drain, vm, vm.from_host, time)
         if vm in work.moving:
             work.moving.remove(vm)
-        if vm.reason not in ("deleted", "source_failed"):
+        if retry:
+            vm.reason = ""
+            work.queue.appendleft(vm)
+        elif vm.reason not in ("deleted", "source_failed"):
             work.stuck.append(vm)
         self._next_moves(drain, work, time)
 
@@ -379,7 +440,7 @@ class Drains:
             if stuck:
                 drain.hosts_not_emptied += 1
             # an evacuation keeps its hosts cordoned; a skipped host goes back to service
-            self._host_done(drain, work, time, uncordon=duration is not None)
+            self._host_done(drain, work, time, uncordon=duration is not None, maintained=not stuck)
             return
         for vm in stuck:
             vm.stopped = time
@@ -393,23 +454,50 @@ class Drains:
         up = bool(self.hosts.up[work.host])
         for vm in work.stopped:
             if not (self._alive(vm) and vm.vm in self.ha.waiting):
+                self.stopped_now[vm.system] -= vm.served  # deleted by its tenant meanwhile
                 continue
             if up:
                 self._resume_vm(drain, vm, work.host, time)
                 vm.resumed = time
             else:
-                self.ha.waiting[vm.vm].state = "pending"
-                drain.stops.append((vm.system, vm.stopped, time))
                 vm.reason = "host_failed"
+                self._to_ha(drain, vm, time)
         self._host_done(drain, work, time, uncordon=True)
 
-    def _host_done(self, drain: DrainState, work: HostWork, time: float, *, uncordon: bool) -> None:
+    def _to_ha(self, drain: DrainState, vm: VMMove, time: float) -> None:
+        """A VM stopped by the drain whose host failed: its stop ends here, local HA
+        restarts it elsewhere as a VM of a failed host (or waits for room)."""
+        w = self.ha.waiting[vm.vm]
+        self.stopped_now[vm.system] -= vm.served
+        drain.stops.append((vm.system, vm.stopped, time, vm.served))
+        if self.ha.settings.enabled:
+            w.state = "restarting"
+            self.schedule(time + self.ha.settings.restart_time, partial(self.ha.attempt, [vm.vm]))
+        else:
+            w.state = "pending"  # restarts in place when its host is repaired
+        limit = self.ha.settings.give_up_after
+        if limit is not None:  # as for a VM its host's failure stopped: lost if still waiting
+            self.schedule(max(time, w.since + limit), partial(self.ha.give_up, [vm.vm]))
+
+    def _host_done(
+        self,
+        drain: DrainState,
+        work: HostWork,
+        time: float,
+        *,
+        uncordon: bool,
+        maintained: bool = True,
+    ) -> None:
+        """The host is finished with (``maintained``: emptied and patched, else skipped or
+        left holding VMs); ``uncordon``: back in service, and what waits for room is retried."""
         if uncordon:
             self.cordons[work.host] -= 1
             if not self.cordons[work.host]:
                 self.hosts.set_cordoned([work.host], False)
+                self.ha.hosts_up(np.array([work.host], dtype=np.int64), time)
         del drain.active[work.host]
-        drain.hosts_done += 1
+        if maintained:
+            drain.hosts_done += 1
         self._fill(drain, time)
 
     # -- failures ---------------------------------------------------------------------------
@@ -427,16 +515,19 @@ class Drains:
                         stopped = not math.isnan(vm.stopped)
                         self._abandon(drain, work, vm, time, resume=False)
                         if stopped:  # local HA takes it from here, as a VM of a failed host
-                            self.ha.waiting[vm.vm].state = "pending"
-                            if self.ha.settings.enabled:
-                                self.schedule(
-                                    time + self.ha.settings.restart_time,
-                                    partial(self.ha.attempt, [vm.vm]),
-                                )
-                            drain.stops.append((vm.system, vm.stopped, time))
+                            self._to_ha(drain, vm, time)
                     elif not up[vm.to_host]:
                         vm.reason = "destination_failed"
                         self._abandon(drain, work, vm, time, resume=True)
+                    elif vm.move is not None and self._cut(vm.move.spec.links):
+                        # rerouted: the VM runs on at its source and moves again at once
+                        # over the route there is now (``no_route`` if none)
+                        self._abandon(drain, work, vm, time, resume=True, retry=True)
+
+    def _cut(self, links: tuple[int, ...]) -> bool:
+        """A link of a transfer carries nothing now (a cut, or a centre with no host up)."""
+        capacity = self.links.network.capacity
+        return any(capacity[k] <= 0 for k in links)
 
     def finish(self, horizon: float) -> None:
         """Close the stops still open at the horizon."""
@@ -444,4 +535,4 @@ class Drains:
             for work in drain.active.values():
                 for vm in (*work.moving, *work.stopped):
                     if not math.isnan(vm.stopped) and math.isnan(vm.resumed):
-                        drain.stops.append((vm.system, vm.stopped, horizon))
+                        drain.stops.append((vm.system, vm.stopped, horizon, vm.served))

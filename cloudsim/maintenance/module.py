@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,27 +36,47 @@ def _section(scenario: Scenario) -> Maintenance:
     return section
 
 
-def service_down_s(stops: list[tuple[float, float]], headroom: int, horizon: float) -> float:
-    """Seconds during which more of a system's VMs were stopped at once than its
-    ``headroom`` (running minus required at the drain's start) allows."""
+def service_down_s(
+    stops: list[tuple[float, float]],
+    headroom: int,
+    horizon: float,
+    others: Sequence[tuple[float, float]] = (),
+) -> float:
+    """Seconds during which more of a system's VMs were stopped by maintenance at once (its
+    ``stops`` plus the ``others`` of overlapping drains) than its ``headroom`` (VMs running in
+    serving centres minus those required, at the drain's start) allows, while at least one
+    of its own ``stops`` was open."""
     if not stops:
         return 0.0
-    times = np.array([t for s, e in stops for t in (s, min(e, horizon))])
-    delta = np.array([d for _ in stops for d in (1, -1)])
+    every = [*stops, *others]
+    times = np.array([t for s, e in every for t in (s, min(e, horizon))])
+    delta = np.array([d for _ in every for d in (1, -1)])
+    mine = np.array([d if i < len(stops) else 0 for i in range(len(every)) for d in (1, -1)])
     order = np.lexsort((delta, times))  # an end before a start at the same instant
-    times, delta = times[order], delta[order]
-    stopped = np.cumsum(delta)
+    times, delta, mine = times[order], delta[order], mine[order]
+    stopped, own = np.cumsum(delta), np.cumsum(mine)
     spans = np.diff(times, append=times[-1])
-    return float(spans[stopped > max(headroom, 0)].sum())
+    return float(spans[(stopped > max(headroom, 0)) & (own > 0)].sum())
 
 
-def _system_rows(drain: DrainState, horizon: float) -> list[dict[str, Any]]:
+def _system_rows(
+    drain: DrainState, horizon: float, drains: Sequence[DrainState] = ()
+) -> list[dict[str, Any]]:
     by_system: dict[int, list[VMMove]] = {}
     for vm in drain.vms:
         by_system.setdefault(vm.system, []).append(vm)
-    stops: dict[int, list[tuple[float, float]]] = {}
-    for system, start, end in drain.stops:
+    stops: dict[int, list[tuple[float, float]]] = {}  # every stop (VM downtime)
+    served: dict[int, list[tuple[float, float]]] = {}  # those that may cost service
+    for system, start, end, in_service in drain.stops:
         stops.setdefault(system, []).append((start, end))
+        if in_service:
+            served.setdefault(system, []).append((start, end))
+    others: dict[int, list[tuple[float, float]]] = {}
+    for other in drains:
+        if other is not drain:
+            for system, start, end, in_service in other.stops:
+                if in_service:
+                    others.setdefault(system, []).append((start, end))
     rows = []
     for system in sorted(set(by_system) | set(stops)):
         vms = by_system.get(system, [])
@@ -71,7 +91,12 @@ def _system_rows(drain: DrainState, horizon: float) -> list[dict[str, Any]]:
                 "not_moved": sum(vm.method == "none" for vm in vms),
                 "vm_downtime_s": float(sum(min(e, horizon) - s for s, e in intervals)),
                 "max_pause_s": max((min(e, horizon) - s for s, e in intervals), default=0.0),
-                "service_down_s": service_down_s(intervals, drain.headroom.get(system, 0), horizon),
+                "service_down_s": service_down_s(
+                    served.get(system, []),
+                    drain.headroom.get(system, 0),
+                    horizon,
+                    others.get(system, []),
+                ),
                 "not_moved_reasons": json.dumps(dict(sorted(reasons.items()))),
             }
         )
@@ -115,7 +140,7 @@ class MaintenanceModule(Module):
         vm_rows: dict[str, list[Any]] = {c: [] for c in _VM_COLUMNS}
         summary: dict[str, Any] = {}
         for drain in self.drains.drains:
-            per_system = _system_rows(drain, horizon)
+            per_system = _system_rows(drain, horizon, self.drains.drains)
             pauses = [vm.resumed - vm.stopped for vm in drain.vms if vm.method in LIVE]
             reasons = Counter(vm.reason for vm in drain.vms if vm.reason)
             end = drain.end
@@ -210,9 +235,12 @@ class MaintenanceModule(Module):
             )
             why = ", ".join(f"{k} {v:,}" for k, v in d["not_moved_reasons"].items())
             down = d["systems_down_names"]
+            skipped = d.get("hosts_not_emptied", 0)
             lines.append(
                 f"maintenance {name} ({d['target']}): {d['hosts_done']:,}/{d['hosts']:,} hosts "
-                f"{took}; {d['vms']:,} VMs: {d['moved_live']:,} live ({d['moved_forced']:,} "
+                f"maintained"
+                + (f", {skipped:,} not emptied" if skipped else "")
+                + f" {took}; {d['vms']:,} VMs: {d['moved_live']:,} live ({d['moved_forced']:,} "
                 f"forced), {d['moved_cold']:,} cold, {d['moved_across_centres']:,} to another "
                 f"centre, {d['not_moved']:,} not moved{f' ({why})' if why else ''}; "
                 f"{d['bytes_moved_gb']:,.0f} GB moved; pause max {d['max_pause_s']:,.2f} s, mean "

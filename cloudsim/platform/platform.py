@@ -67,6 +67,9 @@ class Platform:
         self.rejected: Counter[str] = Counter()
         self.initial_unplaced: Counter[str] = Counter()
         #: Local HA: restarts the cloud hosts of failed hosts (the faults module tells it).
+        #: VM rows in the middle of a move (a maintenance drain's): they hold a place on two
+        #: hosts, so they may not be resized until they run on one.
+        self.moving: set[int] = set()
         self.ha = LocalHA(world, hosts, placer, self.vms, self.delete, record, schedule)
 
     def _quota_need(self, flavor: int, count: int) -> IntArray:
@@ -210,7 +213,8 @@ class Platform:
     def resize(self, row: int, flavor: int, time: float) -> str:
         """Resize the running cloud host ``row`` to ``flavor`` in place: the department's
         quota first (``quota_*``), then its own host's room under the pool's overcommit
-        (``host_full_<resource>``, or ``host_down``); "" when done (event ``resize``) — a
+        (``host_full_<resource>``, or ``host_down``), never a VM in the middle of a move
+        (``moving``); "" when done (event ``resize``) — a
         refusal is event ``resize_refused`` with its reason."""
         ints = self.vms.ints
         old = int(ints["flavor"][row])
@@ -219,7 +223,8 @@ class Platform:
         department = int(ints["department"][row])
         delta = self.demand[:, flavor] - self.vms.demand[:, row]
         quota_delta = self._quota_need(flavor, 1) - self._quota_need(old, 1)
-        reason = self._quota_blocker(department, np.maximum(quota_delta, 0)) or ""
+        reason = "moving" if row in self.moving else ""
+        reason = reason or self._quota_blocker(department, np.maximum(quota_delta, 0)) or ""
         if not reason and not self.hosts.up[host]:
             reason = "host_down"
         if not reason:

@@ -56,8 +56,14 @@ def maintenance_section(summary: Mapping[str, Any], systems: pd.DataFrame | None
         target = esc(summary_value(summary, f"{p}.target"))
         sec.add(
             f"<p>Target {target}: {num(summary, f'{p}.hosts_done')} of "
-            f"{num(summary, f'{p}.hosts')} hosts maintained "
-            f"{'(complete)' if done else '(not complete at the end of the run)'} in "
+            f"{num(summary, f'{p}.hosts')} hosts maintained"
+            + (
+                f", {num(summary, f'{p}.hosts_not_emptied')} not emptied (skipped or still "
+                "holding VMs that could not move)"
+                if summary_value(summary, f"{p}.hosts_not_emptied")
+                else ""
+            )
+            + f" {'(complete)' if done else '(not complete at the end of the run)'} in "
             f"{_hours(summary, f'{p}.duration_s')}, emptied after "
             f"{_hours(summary, f'{p}.evacuated_s')}. Of {num(summary, f'{p}.vms')} cloud "
             f"hosts, {num(summary, f'{p}.moved_live')} moved live "

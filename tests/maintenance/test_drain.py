@@ -286,7 +286,7 @@ def test_run_writes_the_tables_and_prints_the_drain(tmp_path: Path) -> None:
     path = write(tmp_path, spare(duration="1h"))
     code, out, err = invoke("run", path, "--out", tmp_path / "out")
     assert code == 0, err
-    assert "maintenance dc1 (dc1): 8/8 hosts in" in out
+    assert "maintenance dc1 (dc1): 8/8 hosts maintained in" in out
     assert "no system down because of it" in out
     for name in ("maintenance", "maintenance_systems", "maintenance_vms"):
         assert (tmp_path / "out" / f"{name}.parquet").is_file()

@@ -57,8 +57,9 @@ def test_a_move_across_sites_crosses_the_wan_link_with_the_async_streams() -> No
 
 @pytest.mark.slow
 def test_the_cs_idc_maintenance_drill() -> None:
-    """Headline of scenarios/drills/maintenance-cs-idc.yaml: all 78 cs-idc hosts patched
-    four at a time in about a day; every movable VM moves live with sub-second pauses;
+    """Headline of scenarios/drills/maintenance-cs-idc.yaml: 76 of the 78 cs-idc hosts
+    patched four at a time in about a day (the 2 holding container node VMs are skipped,
+    not maintained); every movable VM moves live with sub-second pauses;
     what could not move is the single-centre systems' VMs (nowhere to go while their only
     centre's hosts are cordoned), one VM held by host anti-affinity and the container
     cloud's node VMs; no system goes down because of it; DR takes no action."""
@@ -66,7 +67,8 @@ def test_the_cs_idc_maintenance_drill() -> None:
     sim = Simulation(scenario, seed=scenario.meta.seed)
     result = sim.run()
     d = result.summary["maintenance"]["patch-cs-idc"]
-    assert (d["hosts"], d["hosts_done"], d["complete"]) == (78, 78, True)
+    assert (d["hosts"], d["hosts_done"], d["complete"]) == (78, 76, True)
+    assert d["hosts_not_emptied"] == d["not_moved_reasons"]["container_node"] == 2
     assert 20 * 3600 < d["duration_s"] < 30 * 3600
     assert d["moved_live"] + d["moved_cold"] + d["not_moved"] == d["vms"]
     assert d["moved_forced"] == 0 and d["moved_cold"] == 0
