@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from cloudsim.dr.detection import CLEAN, CUT, Route
 from cloudsim.platform.components import ComponentState
+from cloudsim.platform.links import Links
 from cloudsim.scenario.dr import DR
 from cloudsim.state.hosts import HostTable
 from cloudsim.world import World
@@ -41,8 +42,10 @@ class NetworkTruth:
         spec: DR,
         witness: str | None,
         witness_site: str | None,
+        routes: Links,
     ) -> None:
         scenario = world.scenario
+        self.routes = routes
         self.hosts = hosts
         self.topology = world.topology
         self.components = components
@@ -125,15 +128,8 @@ class NetworkTruth:
 
     def path_links(self, a: int, b: int) -> list[int] | None:
         """The links of the lowest-latency route from a to b now ([] when a == b; None:
-        no route)."""
-        if a == b:
-            return []
-        try:
-            path = self.topology.path(self.centres[a], self.centres[b], self.components.removed())
-        except ValueError:
-            return None
-        index = [self.centres.index(x) for x in path]
-        return [self.links[frozenset(h)] for h in pairwise(index)]
+        no route): the run's shared network routes it (:meth:`Links.wan_links`)."""
+        return self.routes.wan_links(a, b)
 
     def throughput(self, a: int, b: int) -> float:
         """Bytes/s replication gets from a to b (any route)."""

@@ -110,3 +110,11 @@ class Links:
         extra = self.components.link_extra_ms
         one_way = sum(float(self.latency_s[h]) + float(extra[h]) / 1000 for h in hops)
         return Path(hops, 2 * one_way)
+
+    def wan_links(self, a: int, b: int) -> list[int] | None:
+        """The scenario links of the lowest-latency route from ``a`` to ``b`` now (the WAN
+        part of :meth:`path`: [] within one centre; None: no route)."""
+        if a == b:
+            return []
+        path = self.path(a, b)
+        return None if path is None else list(path.links)

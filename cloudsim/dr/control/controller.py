@@ -65,7 +65,9 @@ class DRController:
         self._by_name = {state.plan.name: state for state in self.systems}
         site = ctx.world.witness_site
         self.witness: str | None = witness_name(site) if site is not None else None
-        self.net = NetworkTruth(ctx.world, ctx.hosts, ctx.components, spec, self.witness, site)
+        self.net = NetworkTruth(
+            ctx.world, ctx.hosts, ctx.components, spec, self.witness, site, ctx.links
+        )
         self.capacity = RecoveryCapacity(ctx.world, ctx.platform, plans)
         self.repl = Replication(
             np.array([p.write_rate for p in plans]),
