@@ -1,4 +1,4 @@
-"""What every benchmark writes beside its figures: the machine it ran on, and the JSON file."""
+"""What every benchmark shares: the flavour mix, the machine it ran on, and the JSON file."""
 
 from __future__ import annotations
 
@@ -10,6 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+#: The benchmarks' cloud-host flavours: (vCPUs, GiB, disk GB, weight in the request mix).
+FLAVOURS: tuple[tuple[int, int, int, int], ...] = (
+    (1, 2, 50, 6),
+    (2, 4, 100, 14),
+    (2, 8, 100, 8),
+    (4, 8, 100, 18),
+    (4, 16, 200, 14),
+    (8, 16, 200, 14),
+    (8, 32, 300, 10),
+    (16, 32, 300, 8),
+    (16, 64, 500, 8),
+)
 
 
 def machine() -> dict[str, Any]:

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, write_json  # noqa: E402
+from benchmarks._common import FLAVOURS, machine, write_json  # noqa: E402
 from cloudsim.placement.core import TIE_EPSILON, Placer, Request  # noqa: E402
 from cloudsim.scenario.schema import (  # noqa: E402
     RESOURCES,
@@ -93,18 +93,6 @@ ZONES = [
 ]
 #: (purpose, share of a zone's hosts)
 PURPOSE_SHARES = [("general", 0.80), ("dedicated", 0.06), ("standby", 0.08), ("container", 0.06)]
-#: (vcpus, GiB, disk GB, weight)
-FLAVOURS = [
-    (1, 2, 50, 6),
-    (2, 4, 100, 14),
-    (2, 8, 100, 8),
-    (4, 8, 100, 18),
-    (4, 16, 200, 14),
-    (8, 16, 200, 14),
-    (8, 32, 300, 10),
-    (16, 32, 300, 8),
-    (16, 64, 500, 8),
-]
 
 
 def _split(total: int, shares: list[float]) -> list[int]:

@@ -43,24 +43,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import machine, write_json  # noqa: E402
+from benchmarks._common import FLAVOURS, machine, write_json  # noqa: E402
 
 SEED = 20261205
 HOSTS_PER_DC = 5_000
 #: (zone, share of a centre's hosts)
 ZONES = (("extranet", 0.60), ("internet", 0.25), ("intranet", 0.15))
-#: (vCPUs, GiB, disk GB, weight)
-FLAVOURS = (
-    (1, 2, 50, 6),
-    (2, 4, 100, 14),
-    (2, 8, 100, 8),
-    (4, 8, 100, 18),
-    (4, 16, 200, 14),
-    (8, 16, 200, 14),
-    (8, 32, 300, 10),
-    (16, 32, 300, 8),
-    (16, 64, 500, 8),
-)
 MAX_ORDER = 40  # VMs in one initial order (uniform 1..MAX_ORDER)
 MAX_REQUEST = 4  # VMs in one request of the month
 LIFETIME_DAYS = 365.0
