@@ -22,11 +22,12 @@ BASE = DATA / "base.yaml"
 
 
 def problems(path: Path | str, *overrides: str, seconds: float = 5.0) -> list[Problem]:
-    """The problems of an invalid scenario, found within ``seconds``."""
-    started = time.perf_counter()
+    """The problems of an invalid scenario, found within ``seconds`` of this process's CPU
+    time (not wall time: a test run beside other work must not fail for being shared)."""
+    started = time.process_time()
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, list(overrides))
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert elapsed < seconds, f"took {elapsed:.1f}s"
     assert info.value.problems
     assert str(info.value).splitlines() == [str(p) for p in info.value.problems]
@@ -294,7 +295,10 @@ def test_renamed_flavor_under_ten_thousand_systems_is_reported_quickly(tmp_path:
     base = write(tmp_path / "base.yaml", data)
     child = tmp_path / "child.yaml"
     child.write_text("extends: base.yaml\nsystems:\n  - {name: s7, zone: extranet}\n")
-    found = problems(child, seconds=5.0)
+    # 4.6 s of CPU on the 2-core dev machine beside other work (composing 190,000 YAML nodes
+    # in Python dominates); a check
+    # that compared every problem with every other would take minutes
+    found = problems(child, seconds=10.0)
     assert len(found) == 10_000
     assert {p.message for p in found} == {
         "unknown flavor '2c4g' (known: 2c4g-renamed, 8c32g)"  # (no close match: two edits)
