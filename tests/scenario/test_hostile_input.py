@@ -296,8 +296,8 @@ def test_renamed_flavor_under_ten_thousand_systems_is_reported_quickly(tmp_path:
     child = tmp_path / "child.yaml"
     child.write_text("extends: base.yaml\nsystems:\n  - {name: s7, zone: extranet}\n")
     # 4.6 s of CPU on the 2-core dev machine beside other work (composing 190,000 YAML nodes
-    # in Python dominates); a check
-    # that compared every problem with every other would take minutes
+    # in Python dominates); a check that compared every problem with every other would take
+    # minutes
     found = problems(child, seconds=10.0)
     assert len(found) == 10_000
     assert {p.message for p in found} == {
