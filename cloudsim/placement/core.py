@@ -597,8 +597,8 @@ class _HostClasses:
     ) -> None:
         self.hosts = hosts
         self.shape = (
-            len(hosts.zone_names),
-            len(hosts.datacenter_names),
+            _extent(hosts.zone, len(hosts.zone_names)),
+            _extent(hosts.datacenter, len(hosts.datacenter_names)),
             _extent(hosts.arch, len(ARCHES)),
             _extent(hosts.purpose, len(PURPOSES)),
         )
@@ -625,9 +625,9 @@ class _HostClasses:
         self._sync: Callable[..., None] | None = None
         if compiled is not None:
             weighted_inv, weighted, self._sync = compiled
-            #: column of each host in the class-ordered copies
             # the previous index's arrays are filled again (no fresh memory to fault in)
             old = previous if previous is not None and previous._sync is not None else None
+            #: column of each host in the class-ordered copies
             self.position: IntArray = np.empty(hosts.size, dtype=np.int64)
             self.position[self.order] = np.arange(hosts.size, dtype=np.int64)
             self.weighted_inv = _columns(
@@ -705,7 +705,7 @@ class _HostClasses:
         done = hosts.free_changes
         if self.synced != done:
             if self.synced < hosts.free_log_base:  # the log moved past us: gather again
-                self._free = _columns(hosts.free_f, self.order)
+                self._free = _columns(hosts.free_f, self.order, into=self._free)
             elif done - self.synced == 1:
                 host = hosts.free_log[-1]
                 self._free[:, self.position[host]] = hosts.free_f[:, host]
