@@ -3,16 +3,23 @@
 A decision is a handful of numpy row operations over the host table; a batch of identical
 VMs is placed with one full scoring pass followed by one-row rescores of the chosen host,
 which gives exactly the hosts that placing them one by one would.
+
+The hosts that pass the static filters for a constraint (a *group*) come from an index of
+the hosts sorted by static class (zone, centre, architecture, pool purpose, dedicated
+owner), built when the placer is made and again when a host's static attributes change: a
+group is the slices of the classes it accepts, so no filter mask is computed per group.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cloudsim.placement import kernels
 from cloudsim.placement.filters import BUILTIN_FILTERS, FILTERS, HostFilter
@@ -25,7 +32,7 @@ from cloudsim.placement.scorers import (
     resolve_weights,
 )
 from cloudsim.scenario.schema import RESOURCES
-from cloudsim.state.hosts import PURPOSES, BoolArray, FloatArray, HostTable, IntArray
+from cloudsim.state.hosts import ARCHES, PURPOSES, BoolArray, FloatArray, HostTable, IntArray
 
 __all__ = [
     "ANTI_AFFINITY_LEVELS",
@@ -41,9 +48,6 @@ __all__ = [
 _DEDICATED = PURPOSES.index("dedicated")
 #: Scores closer than this are ties, broken by the seeded placement stream.
 TIE_EPSILON = 1e-9
-#: The compiled path reads a group's hosts from the whole table for its first uses, then
-#: keeps contiguous copies of their columns (cheaper to scan, costly to make).
-MIRROR_AFTER = 4
 #: On the numpy path a group of at most this many hosts reads the whole table's columns
 #: through its host ids (gathering a few thousand values costs less than keeping copies in
 #: step); a larger one keeps copies of its columns.
@@ -130,13 +134,13 @@ class Placer:
         self._host_count: dict[int, dict[int, int]] = defaultdict(dict)
         self._rack_count: dict[int, dict[int, int]] = defaultdict(dict)
         self._static_cache: dict[tuple[object, ...], _Group] = {}
-        self._parts: dict[tuple[Any, ...], BoolArray] = {}
-        self._dedicated_owners: frozenset[int] = frozenset()
+        self._classes: _HostClasses | None = None
         self._cache_version = -1
         self._refresh_limits()
         self._weighted_ids = np.array(self.weighted, dtype=np.int64)
         self._small_group = SMALL_GROUP
         self._kernels = self._choose_kernels(kernel)
+        self._index_hosts()
 
     def _choose_kernels(self, kernel: str) -> dict[str, Any] | None:
         """The compiled kernels when ``kernel`` asks for them ("numba"; "auto": when numba
@@ -200,55 +204,37 @@ class Placer:
             pool_ok &= (h.purpose != _DEDICATED) | (h.dedicated_to == req.department)
         yield "pool", pool_ok
 
+    def _index_hosts(self) -> None:
+        """Sort the hosts by static class again (at construction and whenever a host's
+        static attributes, up/down status or the limits change), dropping the groups."""
+        self._static_cache.clear()
+        self._cache_version = self.hosts.version
+        if self._limit_id != id(self.hosts.limit):
+            self._refresh_limits()
+        self._classes = _HostClasses(
+            self.hosts,
+            None if self._kernels is None else (self.weighted_inv, self.weighted, self._sync),
+            self._classes,
+        )
+
     def _group(self, req: Request) -> _Group:
         """The hosts passing the built-in static filters for ``req`` (cached per distinct
         constraint; dropped when a host's static attributes or the limits change)."""
         if self._cache_version != self.hosts.version or self._limit_id != id(self.hosts.limit):
-            self._static_cache.clear()
-            self._parts.clear()
-            self._cache_version = self.hosts.version
-            owners = self.hosts.dedicated_to[self.hosts.purpose == _DEDICATED]
-            self._dedicated_owners = frozenset(int(d) for d in np.unique(owners))
-            if self._limit_id != id(self.hosts.limit):
-                self._refresh_limits()
+            self._index_hosts()
         # The department only matters to dedicated pools: departments that own none share
         # one entry, so the cache grows with the distinct constraints, not the tenants.
-        owner = req.department if req.department in self._dedicated_owners else None
+        classes = self._classes
+        assert classes is not None
+        owner = req.department if req.department in classes.dedicated_owners else None
         key = (req.zone, req.datacenters, req.arch, owner, req.purposes)
         group = self._static_cache.get(key)
         if group is None:
-            mask = self._part(("zone", req.zone)) & self._part(("datacenter", req.datacenters))
-            if req.arch >= 0:
-                mask &= self._part(("architecture", req.arch))
-            mask &= self._part(("pool", req.purposes, owner))
-            group = _Group(self, mask, None if self._kernels is None else self._sync)
+            cand, runs = classes.hosts_of(req.zone, req.datacenters, req.arch, req.purposes, owner)
+            spans = None if self._kernels is None else classes.spans(cand, runs)
+            group = _Group(self, cand, spans)
             self._static_cache[key] = group
         return group
-
-    def _part(self, key: tuple[Any, ...]) -> BoolArray:
-        """One built-in static filter's mask (cached with the groups): hosts up and not
-        cordoned in a zone, of an architecture, in some centres, or in pools of some purposes
-        (dedicated ones of ``owner`` only; None: of no one's)."""
-        part = self._parts.get(key)
-        if part is None:
-            h = self.hosts
-            if key[0] == "zone":  # with the hosts up and not cordoned for maintenance
-                part = h.up & ~h.cordoned & (h.zone == key[1])
-            elif key[0] == "architecture":
-                part = h.arch == key[1]
-            elif key[0] == "datacenter":
-                part = np.zeros(h.size, dtype=np.bool_)
-                for dc in key[1]:
-                    part |= h.datacenter == dc
-            else:
-                part = np.zeros(h.size, dtype=np.bool_)
-                for purpose in key[1]:
-                    if purpose != _DEDICATED:
-                        part |= h.purpose == purpose
-                    elif key[2] is not None:
-                        part |= (h.purpose == _DEDICATED) & (h.dedicated_to == key[2])
-            self._parts[key] = part
-        return part
 
     def static_mask(self, req: Request) -> BoolArray:
         """Hosts that pass every filter that does not depend on allocations (the built-in
@@ -466,21 +452,19 @@ class Placer:
 
     def _compiled_batch(self, req: Request, count: int) -> list[int]:
         """:meth:`place_batch` by the compiled kernels: the same decisions as the numpy
-        path (scores in the group's buffer, -inf for hosts out of the running)."""
+        path (scores in the group's buffer, -inf for hosts out of the running). The group's
+        hosts are read from the placer's class-ordered copy of the columns, where they lie
+        in a few runs (``spans``), in ascending host id as on the numpy path."""
         group = self._group(req)
-        cand, demand = group.cand, req.demand
-        # a group's own columns pay off once it is used again and again
-        group.uses += 1
-        by_column = group.uses < MIRROR_AFTER
-        if by_column:
-            free, winv = self.hosts.free_f, self.weighted_inv
-        else:
-            free, winv = group.synced_free(), group.weighted_inv
+        classes = self._classes
+        assert classes is not None and group.spans is not None
+        cand, demand, spans = group.cand, req.demand, group.spans
+        free, winv, at = classes.synced_free(), classes.weighted_inv, classes.position
         allowed = self._affinity_allowed(req, group)
         out = group.scratch()
         most, weight, weighted = self._most, self._weight, self._weighted_ids
         first, ties = self._scan(
-            free, winv, cand, by_column, demand, weighted, most, weight,
+            free, winv, spans, demand, weighted, most, weight,
             group.everyone if allowed is None else allowed, allowed is not None,
             TIE_EPSILON, out,
         )  # fmt: skip
@@ -502,11 +486,10 @@ class Placer:
                 break
             if aa == 1 or not self._fits(req, host):
                 out[first] = -np.inf
-            elif by_column:
-                out[first] = self._score_one(free, winv, demand, weighted, most, weight, host)
             else:
-                free = group.synced_free()
-                out[first] = self._score_one(free, winv, demand, weighted, most, weight, first)
+                free = classes.synced_free()
+                column = int(at[host])
+                out[first] = self._score_one(free, winv, demand, weighted, most, weight, column)
             if cand_rack is not None:
                 out[cand_rack == cand_rack[first]] = -np.inf
         return placed
@@ -588,37 +571,195 @@ class Placer:
         )
 
 
-class _Group:
-    """The hosts of one static constraint and the placer's copies of their columns.
+class _HostClasses:
+    """The hosts grouped by static class, to find the hosts of a constraint without a scan.
 
-    ``cand`` are their ids, ascending; ``free`` mirrors ``hosts.free_f[:, cand]`` and is
-    brought up to date from the host table's change log before each use, so a decision
-    reads contiguous columns instead of gathering them from the whole table.
+    A host's class numbers its zone, centre, architecture, pool purpose and, in a dedicated
+    pool, its owner; hosts down or cordoned have none (0). One stable sort by class lists
+    each class's hosts, ascending, as one slice of :attr:`order`; the hosts of a constraint
+    are the slices of the classes it accepts, joined in id order. Made again whenever the
+    host table's version changes (hosts up or down, cordoned, pools taken).
+
+    For the compiled path (``compiled``: the placer's weighted inverse limits and the sync
+    kernel) it also keeps the free and weighted-inverse columns in class order, kept in step
+    from the host table's change log, so a group reads a few contiguous runs of one table
+    instead of gathering its hosts' columns or keeping copies of its own.
     """
 
+    weighted_inv: FloatArray
+    _free: FloatArray
+
     def __init__(
-        self, placer: Placer, mask: BoolArray, sync: Callable[..., None] | None = None
+        self,
+        hosts: HostTable,
+        compiled: tuple[FloatArray, Sequence[int], Callable[..., None]] | None = None,
+        previous: _HostClasses | None = None,
     ) -> None:
+        self.hosts = hosts
+        self.shape = (
+            _extent(hosts.zone, len(hosts.zone_names)),
+            _extent(hosts.datacenter, len(hosts.datacenter_names)),
+            _extent(hosts.arch, len(ARCHES)),
+            _extent(hosts.purpose, len(PURPOSES)),
+        )
+        dedicated = hosts.purpose == _DEDICATED
+        self.owners: IntArray = np.unique(hosts.dedicated_to[dedicated]).astype(np.int64)
+        self.dedicated_owners = frozenset(int(d) for d in self.owners)
+        self.slots = self.owners.size + 1
+        n_dc, n_arch, n_purpose = self.shape[1:]
+        classes = 1 + int(np.prod(self.shape)) * self.slots
+        code: IntArray = hosts.zone.astype(np.int64) * n_dc
+        code += hosts.datacenter
+        code *= n_arch
+        code += hosts.arch
+        code *= n_purpose
+        code += hosts.purpose
+        code *= self.slots
+        if self.owners.size:
+            code[dedicated] += 1 + np.searchsorted(self.owners, hosts.dedicated_to[dedicated])
+        code += 1
+        code[~hosts.up | hosts.cordoned] = 0
+        # hosts come in pools, so their classes in long runs: a stable sort merges them
+        self.order: IntArray = np.argsort(code, kind="stable")
+        self.bounds: IntArray = np.searchsorted(code.take(self.order), np.arange(classes + 1))
+        self._sync: Callable[..., None] | None = None
+        if compiled is not None:
+            weighted_inv, weighted, self._sync = compiled
+            # the previous index's arrays are filled again (no fresh memory to fault in)
+            old = previous if previous is not None and previous._sync is not None else None
+            #: column of each host in the class-ordered copies
+            self.position: IntArray = np.empty(hosts.size, dtype=np.int64)
+            self.position[self.order] = np.arange(hosts.size, dtype=np.int64)
+            self.weighted_inv = _columns(
+                weighted_inv, self.order, weighted, None if old is None else old.weighted_inv
+            )
+            self._free = _columns(hosts.free_f, self.order, into=None if old is None else old._free)
+            self.synced = hosts.free_changes
+
+    def hosts_of(
+        self,
+        zone: int,
+        datacenters: tuple[int, ...],
+        arch: int,
+        purposes: tuple[int, ...],
+        owner: int | None,
+    ) -> tuple[IntArray, list[tuple[int, int]] | None]:
+        """Ascending ids of the hosts up and not cordoned in ``zone``, one of
+        ``datacenters``, of ``arch`` (-1: any) and in a pool of one of ``purposes``
+        (dedicated pools: ``owner``'s only; None: no one's); and the slices of
+        :attr:`order` they are, in id order (None: their ids interleave)."""
+        n_zone, n_dc, n_arch, n_purpose = self.shape
+        dcs = sorted({d for d in datacenters if 0 <= d < n_dc})
+        arches = range(n_arch) if arch < 0 else [arch] if arch < n_arch else []
+        kinds = sorted(
+            {p for p in purposes if 0 <= p < n_purpose and (p != _DEDICATED or owner is not None)}
+        )
+        slot = 0 if owner is None else 1 + int(np.searchsorted(self.owners, owner))
+        runs: list[tuple[int, int]] = []
+        if 0 <= zone < n_zone:
+            for dc in dcs:
+                for a in arches:
+                    for kind in kinds:
+                        base = ((zone * n_dc + dc) * n_arch + a) * n_purpose + kind
+                        c = 1 + base * self.slots + (slot if kind == _DEDICATED else 0)
+                        lo, hi = int(self.bounds[c]), int(self.bounds[c + 1])
+                        if lo < hi:
+                            runs.append((lo, hi))
+        if not runs:
+            return np.zeros(0, dtype=np.int64), runs
+        order = self.order
+        if len(runs) == 1:
+            lo, hi = runs[0]
+            return order[lo:hi].astype(np.int64, copy=True), runs
+        runs.sort(key=lambda run: int(order[run[0]]))
+        joined = np.concatenate([order[lo:hi] for lo, hi in runs]).astype(np.int64, copy=False)
+        if any(order[a[1] - 1] > order[b[0]] for a, b in itertools.pairwise(runs)):
+            joined.sort(kind="stable")  # classes whose ids interleave: merge the runs
+            return joined, None
+        return joined, runs
+
+    def spans(self, cand: IntArray, runs: list[tuple[int, int]] | None) -> IntArray:
+        """Where the hosts ``cand`` (ascending; ``runs``: as :meth:`hosts_of` found them)
+        lie in the class-ordered columns: runs of consecutive columns, as ``[start0, stop0,
+        start1, stop1, ...]``."""
+        if runs is not None:
+            merged: list[int] = []
+            for lo, hi in runs:
+                if merged and merged[-1] == lo:
+                    merged[-1] = hi
+                else:
+                    merged += (lo, hi)
+            return np.array(merged, dtype=np.int64)
+        at = self.position.take(cand)
+        if not at.size:
+            return np.zeros(0, dtype=np.int64)
+        breaks = np.flatnonzero(np.diff(at) != 1) + 1
+        starts = at[np.concatenate(([0], breaks))]
+        stops = at[np.concatenate((breaks - 1, [at.size - 1]))] + 1
+        result: IntArray = np.column_stack((starts, stops)).ravel()
+        return result
+
+    def synced_free(self) -> FloatArray:
+        """The class-ordered free columns brought up to date with the host table."""
+        hosts = self.hosts
+        done = hosts.free_changes
+        if self.synced != done:
+            if self.synced < hosts.free_log_base:  # the log moved past us: gather again
+                self._free = _columns(hosts.free_f, self.order, into=self._free)
+            elif done - self.synced == 1:
+                host = hosts.free_log[-1]
+                self._free[:, self.position[host]] = hosts.free_f[:, host]
+            else:
+                assert self._sync is not None
+                changed = hosts.free_log[self.synced - hosts.free_log_base :]
+                self._sync(self._free, hosts.free_f, self.position, np.array(changed, np.int64))
+            self.synced = done
+        return self._free
+
+
+def _extent(column: npt.NDArray[np.int32], known: int) -> int:
+    """How many values ``column`` may take: ``known``, or more if it holds larger ones."""
+    return max(known, int(column.max()) + 1) if column.size else known
+
+
+class _Group:
+    """The hosts of one static constraint: ``cand``, their ids, ascending.
+
+    On the compiled path ``spans`` says where they lie in the placer's class-ordered
+    columns. On the numpy path a large group keeps copies of its columns: ``free`` mirrors
+    ``hosts.free_f[:, cand]`` and is brought up to date from the host table's change log
+    before each use, so a decision reads contiguous columns instead of gathering them.
+    """
+
+    def __init__(self, placer: Placer, cand: IntArray, spans: IntArray | None = None) -> None:
         self.hosts = placer.hosts
-        self.mask = mask
-        self.cand: IntArray = np.flatnonzero(mask)
+        self.cand = cand
+        self._mask: BoolArray | None = None
         self.size = int(self.cand.size)
         self.everyone: BoolArray = np.ones(self.size, dtype=np.bool_)
         self.everyone.flags.writeable = False
         self._placer_inv = placer.inv_limit
         self._inv_limit: FloatArray | None = None
-        self._sync = sync
+        #: compiled path: where the hosts lie in the placer's class-ordered columns
+        self.spans = spans
         self._placer_winv = placer.weighted_inv
         self._weighted_inv: FloatArray | None = None
         self.weights = placer.resource_weights
         self.weighted = placer.weighted
         self._free: FloatArray | None = None
         self.synced = -1
-        self.uses = 0
         self._racks: IntArray | None = None
         #: numpy path: read the whole table through ``cand`` instead of keeping copies
-        self.small = sync is None and self.size <= placer._small_group
+        self.small = spans is None and self.size <= placer._small_group
         self._scratch: FloatArray | None = None
+
+    @property
+    def mask(self) -> BoolArray:
+        """The group's hosts as a mask over the whole table (made when first asked for)."""
+        if self._mask is None:
+            self._mask = np.zeros(self.hosts.size, dtype=np.bool_)
+            self._mask[self.cand] = True
+        return self._mask
 
     def scratch(self) -> FloatArray:
         """A reusable buffer of one float per host of the group."""
@@ -641,9 +782,6 @@ class _Group:
                 at = int(self.cand.searchsorted(host))
                 if at < self.size and self.cand[at] == host:
                     self.free[:, at] = hosts.free_f[:, host]
-            elif self._sync is not None:
-                changed = hosts.free_log[self.synced - hosts.free_log_base :]
-                self._sync(self.free, hosts.free_f, self.cand, np.array(changed, dtype=np.int64))
             else:
                 changed = hosts.free_log[self.synced - hosts.free_log_base :]
                 ids = np.array(changed, dtype=np.int64)
@@ -700,12 +838,24 @@ class _Group:
         )
 
 
-def _columns(table: FloatArray, cols: IntArray, rows: Sequence[int] | None = None) -> FloatArray:
-    """``table[:, cols]`` as a new contiguous array, row by row (a 1-D gather is several
-    times faster than a 2-D one); only ``rows`` filled when given, the others zero."""
-    out = np.zeros((table.shape[0], cols.size))
+def _columns(
+    table: FloatArray,
+    cols: IntArray,
+    rows: Sequence[int] | None = None,
+    into: FloatArray | None = None,
+) -> FloatArray:
+    """``table[:, cols]`` as a contiguous array (``into`` when it has the shape, else a new
+    one), row by row (a 1-D gather is several times faster than a 2-D one); only ``rows``
+    filled when given, the others zero."""
+    shape = (table.shape[0], cols.size)
+    if into is not None and into.shape == shape:
+        out = into
+        if rows is not None:
+            out[[r for r in range(shape[0]) if r not in rows]] = 0.0
+    else:
+        out = np.zeros(shape)
     for r in range(table.shape[0]) if rows is None else rows:
-        table[r].take(cols, out=out[r])
+        table[r].take(cols, out=out[r], mode="clip")  # unbuffered: ids are in range
     return out
 
 

@@ -49,8 +49,7 @@ def _score_one(
 def _scan(
     free: FloatArray,
     winv: FloatArray,
-    cols: IntArray,
-    by_column: bool,
+    spans: IntArray,
     demand: IntArray,
     weighted: IntArray,
     most: bool,
@@ -61,27 +60,27 @@ def _scan(
     out: FloatArray,
 ) -> tuple[int, int]:
     """Scores of a group's hosts into ``out`` (-inf: filtered out); (first best, ties) by
-    position. ``free`` and ``winv`` are the group's own ``(R, n)`` columns, or with
-    ``by_column`` the whole table's, host ``i`` of the group being column ``cols[i]``. A
-    host passes when it has each resource the (integer) ``demand`` asks for. Row by row,
-    branch-free, so the loops vectorise; each host's arithmetic is :func:`_score_one`'s."""
-    n = cols.size if by_column else free.shape[1]
+    position. The group's hosts are the columns of ``free`` and ``winv`` in the runs
+    ``spans`` (``[start0, stop0, start1, stop1, ...]``), taken in that order: host ``i`` of
+    the group is the ``i``-th of those columns. A host passes when it has each resource the
+    (integer) ``demand`` asks for. Row by row and run by run, branch-free, so the loops
+    vectorise; each host's arithmetic is :func:`_score_one`'s."""
+    runs = spans.size // 2
     for k in range(weighted.size):
         r = weighted[k]
         d = float(demand[r])
-        if by_column:
+        o = 0
+        for s in range(runs):
+            lo, hi = spans[2 * s], spans[2 * s + 1]
+            dst, f, w = out[o : o + hi - lo], free[r, lo:hi], winv[r, lo:hi]
             if k == 0:
-                for i in range(n):
-                    out[i] = (free[r, cols[i]] - d) * winv[r, cols[i]]
+                for i in range(hi - lo):
+                    dst[i] = (f[i] - d) * w[i]
             else:
-                for i in range(n):
-                    out[i] = out[i] + (free[r, cols[i]] - d) * winv[r, cols[i]]
-        elif k == 0:
-            for i in range(n):
-                out[i] = (free[r, i] - d) * winv[r, i]
-        else:
-            for i in range(n):
-                out[i] = out[i] + (free[r, i] - d) * winv[r, i]
+                for i in range(hi - lo):
+                    dst[i] = dst[i] + (f[i] - d) * w[i]
+            o += hi - lo
+    n = out.size
     if most:
         for i in range(n):
             out[i] = 100.0 - out[i]
@@ -91,14 +90,14 @@ def _scan(
     for r in range(demand.size):
         if demand[r] > 0:
             d = float(demand[r])
-            if by_column:
-                for i in range(n):
-                    if free[r, cols[i]] < d:
-                        out[i] = -np.inf
-            else:
-                for i in range(n):
-                    if free[r, i] < d:
-                        out[i] = -np.inf
+            o = 0
+            for s in range(runs):
+                lo, hi = spans[2 * s], spans[2 * s + 1]
+                dst, f = out[o : o + hi - lo], free[r, lo:hi]
+                for i in range(hi - lo):
+                    if f[i] < d:
+                        dst[i] = -np.inf
+                o += hi - lo
     if use_allowed:
         for i in range(n):
             if not allowed[i]:
@@ -165,16 +164,14 @@ def _nth_tie(out: FloatArray, first: int, eps: float, nth: int) -> int:
     return -1
 
 
-def _sync(mirror: FloatArray, free: FloatArray, cand: IntArray, changed: IntArray) -> None:
-    """Copy into ``mirror`` (the columns ``cand``, ascending, of ``free``) the columns of
-    the hosts ``changed`` that are among them."""
-    n = cand.size
+def _sync(ordered: FloatArray, free: FloatArray, position: IntArray, changed: IntArray) -> None:
+    """Copy the columns of the hosts ``changed`` of ``free`` into ``ordered``, where host
+    ``h`` is column ``position[h]``."""
     for k in range(changed.size):
         h = changed[k]
-        i = np.searchsorted(cand, h)
-        if i < n and cand[i] == h:
-            for r in range(free.shape[0]):
-                mirror[r, i] = free[r, h]
+        c = position[h]
+        for r in range(free.shape[0]):
+            ordered[r, c] = free[r, h]
 
 
 _compiled: dict[str, Callable[..., Any]] | None = None

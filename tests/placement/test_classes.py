@@ -1,0 +1,165 @@
+"""The host index by static class (``cloudsim.placement.core._HostClasses``): the hosts of a
+constraint it lists are exactly those the built-in static filters keep, in ascending id, and
+on the compiled path its class-ordered columns hold exactly those hosts' values, through
+hosts going down, cordoned, carved into other pools, and allocations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cloudsim.placement import kernels
+from cloudsim.placement.core import Placer, Request
+from cloudsim.scenario.schema import Scenario
+from cloudsim.state.hosts import PURPOSES, HostTable
+from tests.placement.test_core import DC_A, DC_B, placer, pool, request, table
+from tests.placement.test_properties import SETTINGS, requests, scenarios
+
+GENERAL, DEDICATED, CONTAINER, STANDBY = (
+    PURPOSES.index(p) for p in ("general", "dedicated", "container", "standby")
+)
+KERNELS = ["numpy", "numba"] if kernels.available() else ["numpy"]
+
+
+def reference_mask(hosts: HostTable, req: Request) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """The built-in static filters, host by host, written out independently of the index."""
+    keep = np.zeros(hosts.size, dtype=np.bool_)
+    for h in range(hosts.size):
+        purpose = int(hosts.purpose[h])
+        keep[h] = (
+            bool(hosts.up[h])
+            and not bool(hosts.cordoned[h])
+            and int(hosts.zone[h]) == req.zone
+            and int(hosts.datacenter[h]) in req.datacenters
+            and (req.arch < 0 or int(hosts.arch[h]) == req.arch)
+            and purpose in req.purposes
+            and (purpose != DEDICATED or int(hosts.dedicated_to[h]) == req.department)
+        )
+    return keep
+
+
+def check_group(p: Placer, req: Request) -> None:
+    group = p._group(req)
+    want = np.flatnonzero(reference_mask(p.hosts, req))
+    assert np.array_equal(group.cand, want)
+    assert np.array_equal(group.mask, reference_mask(p.hosts, req))
+    if p.kernel == "numba":
+        classes = p._classes
+        assert classes is not None and group.spans is not None
+        columns = np.concatenate(
+            [np.arange(lo, hi) for lo, hi in group.spans.reshape(-1, 2)] or [np.zeros(0, int)]
+        ).astype(np.int64)
+        assert np.array_equal(classes.position[want], columns)  # host i of the group is column i
+        assert np.array_equal(classes.synced_free()[:, columns], p.hosts.free_f[:, want])
+        for r in p.weighted:
+            assert np.array_equal(classes.weighted_inv[r, columns], p.weighted_inv[r, want])
+
+
+@SETTINGS
+@given(
+    scenario=scenarios(max_pools=6),
+    changes=st.lists(
+        st.tuples(
+            st.sampled_from(["down", "up", "cordon", "uncordon", "carve", "place"]),
+            st.floats(0, 1, exclude_max=True),
+        ),
+        max_size=12,
+    ),
+    reqs=st.lists(requests(systems=False), min_size=1, max_size=6),
+    kernel=st.sampled_from(KERNELS),
+)
+def test_the_index_lists_exactly_the_hosts_the_static_filters_keep(
+    scenario: Scenario, changes: list[tuple[str, float]], reqs: list[Request], kernel: str
+) -> None:
+    hosts = HostTable.from_scenario(scenario)
+    p = placer(hosts, seed=1, kernel=kernel)
+    for req in reqs:
+        check_group(p, req)
+    for what, where in changes:
+        h = int(where * hosts.size)
+        if what in ("down", "up"):
+            hosts.set_up([h], what == "up")
+        elif what in ("cordon", "uncordon"):
+            hosts.set_cordoned([h], what == "cordon")
+        elif what == "carve":  # as the container cloud takes a host for its nodes
+            hosts.purpose[h] = CONTAINER
+            hosts.version += 1
+        else:
+            p.place(reqs[h % len(reqs)])
+        for req in [*reqs, request(purposes=(GENERAL, CONTAINER), datacenters=(0, 1))]:
+            check_group(p, req)
+
+
+def interleaved_table() -> HostTable:
+    # general and standby pools alternate, so a constraint taking both interleaves classes
+    return table(
+        pool("g1", 3),
+        pool("s1", 2, purpose="standby"),
+        pool("g2", 3),
+        pool("d1", 2, datacenter="dc-b"),
+        pool("s2", 2, purpose="standby"),
+        pool("g3", 1, datacenter="dc-b"),
+    )
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_classes_whose_hosts_interleave_are_merged_in_id_order(kernel: str) -> None:
+    p = placer(interleaved_table(), kernel=kernel)
+    both = request(purposes=(GENERAL, STANDBY), datacenters=(DC_A, DC_B))
+    check_group(p, both)
+    assert p._group(both).cand.tolist() == list(range(13))
+    if kernel == "numba":
+        spans = p._group(both).spans
+        assert spans is not None and spans.size // 2 > 3  # many runs: one per pool
+        plain = p._group(request())
+        assert plain.spans is not None and plain.spans.size == 2  # g1 and g2: one run
+
+
+def test_the_compiled_path_decides_like_numpy_on_interleaved_classes() -> None:
+    pytest.importorskip("numba", reason="the compiled kernels need numba (cloudsim[fast])")
+    from tests.placement.test_kernels import _same_decisions_on
+
+    rng = np.random.default_rng(3)
+    ops: list[tuple[Any, ...]] = []
+    for _ in range(200):
+        purposes = ((GENERAL, STANDBY), (GENERAL,), (STANDBY,))[int(rng.integers(3))]
+        dcs = ((DC_A,), (DC_B,), (DC_A, DC_B))[int(rng.integers(3))]
+        req = request(cpu=int(rng.choice([500, 1000])), purposes=purposes, datacenters=dcs)
+        ops.append(("place", req, int(rng.integers(1, 4))))
+        if rng.random() < 0.3:
+            ops.append(("release", float(rng.random())))
+    assert _same_decisions_on(interleaved_table(), ops) > 20
+
+
+def test_dedicated_pools_are_listed_for_their_owner_only() -> None:
+    hosts = table(
+        pool("g", 2),
+        pool("own-a", 2, purpose="dedicated", dedicated_to="dept-a"),
+        pool("own-b", 2, purpose="dedicated", dedicated_to="dept-b"),
+        pool("g2", 1),
+    )
+    p = placer(hosts, kernel="numpy")
+    assert p._group(request(department=0)).cand.tolist() == [0, 1, 2, 3, 6]
+    assert p._group(request(department=1)).cand.tolist() == [0, 1, 4, 5, 6]
+    assert p._group(request()).cand.tolist() == [0, 1, 6]  # owns no dedicated pool
+
+
+def test_a_new_index_refills_the_previous_columns() -> None:
+    pytest.importorskip("numba", reason="the compiled kernels need numba (cloudsim[fast])")
+    hosts = interleaved_table()
+    p = placer(hosts, kernel="numba")
+    p.place(request())
+    before = p._classes
+    assert before is not None
+    free, winv = before.synced_free(), before.weighted_inv
+    hosts.set_up([0, 5], False)
+    p.place(request(purposes=(GENERAL, STANDBY)))
+    after = p._classes
+    assert after is not None and after is not before
+    assert after.synced_free() is free and after.weighted_inv is winv  # no fresh memory
+    check_group(p, request(purposes=(GENERAL, STANDBY)))
+    check_group(p, request())
