@@ -198,6 +198,15 @@ def engine_scenario(n_hosts: int, vms_per_host: int, days: float) -> Any:
     )
 
 
+def write_scenario(path: Path, scenario: Any) -> None:
+    """``scenario`` as a YAML file ``cloudsim run`` loads (and validates) again."""
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(scenario.dump(), sort_keys=False), encoding="utf-8")
+    print(f"wrote {path} ({scenario.host_count:,} hosts, {len(scenario.systems):,} systems)")
+
+
 def run_engine(n_hosts: int, vms_per_host: int, days: float, out: Path | None) -> dict[str, Any]:
     """One size through the product's engine in this process: the scenario, the world and
     the kernel (``build``), the initial placement (``initial``), the month (``month``), the
@@ -536,6 +545,13 @@ def main(argv: list[str] | None = None) -> int:
         "--no-write", dest="write", action="store_false", help="skip writing the run's folder"
     )
     parser.add_argument("--json", type=Path, default=None, help="write all figures here")
+    parser.add_argument(
+        "--write-scenario",
+        metavar="PATH",
+        default=None,
+        help="write each size's engine scenario as YAML for `cloudsim run` (PATH may hold "
+        "{hosts}) and run nothing",
+    )
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.vms_per_host < 1 or args.days <= 0:
@@ -551,6 +567,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--sizes: expected host counts separated by commas, got {args.sizes!r}")
     if not sizes or min(sizes) < 1:
         parser.error("--sizes: expected positive host counts")
+    if args.write_scenario is not None:
+        if len(sizes) > 1 and "{hosts}" not in args.write_scenario:
+            parser.error("--write-scenario: several sizes need {hosts} in the path")
+        for n in sizes:
+            write_scenario(
+                Path(args.write_scenario.replace("{hosts}", str(n))),
+                engine_scenario(n, args.vms_per_host, args.days),
+            )
+        return 0
 
     paths = ("engine", "harness") if args.path == "both" else (args.path,)
     runs: dict[str, list[dict[str, Any]]] = {p: [] for p in paths}

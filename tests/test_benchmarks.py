@@ -93,3 +93,15 @@ def test_the_engine_scenario_declares_the_vms_asked_for() -> None:
     assert {s.arch for s in scenario.systems} == {"x86_64", "aarch64"}
     assert all(len(s.datacenters) == 1 for s in scenario.systems)
     assert scenario.meta.horizon == 3 * 86_400
+
+
+def test_the_written_engine_scenario_loads_for_cloudsim_run(tmp_path: Path) -> None:
+    from cloudsim import load_scenario
+
+    assert scale.main(["--sizes", "1000,2000", "--days", "2",
+                       "--write-scenario", str(tmp_path / "scale-{hosts}.yaml")]) == 0  # fmt: skip
+    for n in (1000, 2000):
+        loaded = load_scenario(tmp_path / f"scale-{n}.yaml")  # validated as `cloudsim run` does
+        assert loaded == scale.engine_scenario(n, 10, 2.0)
+    with pytest.raises(SystemExit):  # two sizes, one path
+        scale.main(["--sizes", "1000,2000", "--write-scenario", str(tmp_path / "one.yaml")])
