@@ -12,6 +12,7 @@ ten million cloud hosts cost their columns' bytes and no more.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +33,16 @@ _INT_COLUMNS = ("vm_id", "system", "department", "flavor", "host", "datacenter",
 _FLOAT_COLUMNS = ("created", "deleted")
 _STATUS = _INT_COLUMNS.index("status")
 _DELETED = _FLOAT_COLUMNS.index("deleted")
+
+
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+def _wider(block: npt.NDArray[_Scalar], columns: int, fill: float) -> npt.NDArray[_Scalar]:
+    """``block`` with ``columns`` columns, the new ones ``fill``."""
+    out = np.full((block.shape[0], columns), fill, dtype=block.dtype)
+    out[:, : block.shape[1]] = block
+    return out
 
 
 class VMTable:
@@ -76,18 +87,10 @@ class VMTable:
     def _grow(self) -> None:
         old = len(self.live)
         new = old * 2
-
-        def wider(block: npt.NDArray[np.generic], fill: float) -> npt.NDArray[np.generic]:
-            out = np.full((block.shape[0], new), fill, dtype=block.dtype)
-            out[:, :old] = block
-            return out
-
-        self._int_block = wider(self._int_block, -1)  # type: ignore[assignment]
-        self._float_block = wider(self._float_block, np.nan)  # type: ignore[assignment]
-        self.demand = wider(self.demand, 0)  # type: ignore[assignment]
-        live = np.zeros(new, dtype=np.bool_)
-        live[:old] = self.live
-        self.live = live
+        self._int_block = _wider(self._int_block, new, -1)
+        self._float_block = _wider(self._float_block, new, np.nan)
+        self.demand = _wider(self.demand, new, 0)
+        self.live = _wider(self.live[None, :], new, False)[0]
         self._name_views()
         free = np.empty(new, dtype=np.int64)
         free[: self._n_free] = self._free[: self._n_free]
