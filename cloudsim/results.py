@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from cloudsim.errors import ResultFolderError
 from cloudsim.kernel import Kernel, Results
 from cloudsim.records.columns import names_column
+from cloudsim.records.log import EventLog
 from cloudsim.scenario.schema import RESOURCE_UNITS, RESOURCES
 
 #: The tables every run writes; modules a scenario enables write more (see metadata).
@@ -457,24 +458,35 @@ def atomic_write(path: Path, write: Callable[[str], object]) -> None:
 
 
 def _events_table(kernel: Kernel) -> pa.Table:
-    """The event log every module wrote."""
+    """The event log every module wrote (kinds and reasons straight from the log's codes)."""
     world = kernel.world
     hosts = kernel.ctx.hosts
     ev = kernel.ctx.recorder.events
-    host_idx = np.asarray(ev["host"], dtype=np.int64)
+    host_idx = ev["host"]
     dc_of_event = np.where(host_idx >= 0, hosts.datacenter[np.maximum(host_idx, 0)], -1)
     return pa.table(
         {
             "time": pa.array(ev["time"], pa.float64()),
-            "kind": pa.array(ev["kind"], pa.string()).dictionary_encode(),
+            "kind": coded_strings(ev, "kind"),
             "system": names_column(ev["system"], world.systems),
             "vm": pa.array(ev["vm"], pa.int64()),
             "host": names_column(host_idx, hosts.names),
             "datacenter": names_column(dc_of_event, hosts.datacenter_names),
             "flavor": names_column(ev["flavor"], world.flavors),
             "count": pa.array(ev["count"], pa.int64()),
-            "reason": pa.array(ev["reason"], pa.string()).dictionary_encode(),
+            "reason": coded_strings(ev, "reason"),
         }
+    )
+
+
+def coded_strings(log: EventLog, column: str) -> pa.Array:
+    """A coded column of the event log as dictionary-encoded strings: the log's codes are in
+    order of first appearance, as ``pa.array(values).dictionary_encode()`` numbers them."""
+    values = log.dictionary(column)
+    if any(v is None for v in values):  # nulls stay out of the dictionary
+        return pa.array(log[column], pa.string()).dictionary_encode()
+    return pa.DictionaryArray.from_arrays(
+        pa.array(log.codes(column), pa.int32()), pa.array([str(v) for v in values], pa.string())
     )
 
 

@@ -37,13 +37,20 @@ class FaultsModule(Module):
 
     def summary(self, results: Results) -> Mapping[str, Any]:
         ev = self.ctx.recorder.events
-        stopped: Counter[str] = Counter()
+        code_of = {k: i for i, k in enumerate(ev.dictionary("kind"))}
+        kinds, counts = ev.codes("kind"), ev["count"]
+
+        def vms(kind: EventKind) -> int:
+            return int(counts[kinds == code_of.get(kind, -1)].sum())
+
+        stopped = {k: vms(k) for k in (EventKind.VM_DOWN, EventKind.RESTART, EventKind.LOST)}
+        failed = kinds == code_of.get(EventKind.RESTART_FAILED, -1)
+        reasons = ev.dictionary("reason")
         failures: Counter[str] = Counter()
-        for kind, count, reason in zip(ev["kind"], ev["count"], ev["reason"], strict=True):
-            if kind in (EventKind.VM_DOWN, EventKind.RESTART, EventKind.LOST):
-                stopped[kind] += count
-            elif kind == EventKind.RESTART_FAILED:
-                failures[reason] += count
+        for code, count in zip(
+            ev.codes("reason")[failed].tolist(), counts[failed].tolist(), strict=True
+        ):
+            failures[reasons[code]] += count
         outages = self.ctx.recorder.outages
         waiting = self.ctx.platform.ha.counts()
         host_down_s = self.injector.host_down_seconds(self.ctx.horizon)

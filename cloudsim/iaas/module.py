@@ -30,6 +30,23 @@ from cloudsim.state.vms import VMStatus
 from cloudsim.units import round6
 from cloudsim.world import World
 
+#: The event log as the IaaS summary reads it: the code of each kind, every event's kind
+#: code, system and count.
+_Log = tuple[dict[Any, int], npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def _status_column(status: npt.NDArray[np.int64]) -> pa.Array:
+    """VM statuses as dictionary-encoded lower-case names, the dictionary in order of first
+    appearance (as ``dictionary_encode`` of the names would number them)."""
+    present, first = np.unique(status, return_index=True)
+    order = present[np.argsort(first, kind="stable")]
+    code = np.zeros(int(present.max()) + 1 if present.size else 1, dtype=np.int32)
+    code[order] = np.arange(order.size, dtype=np.int32)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(code[status], pa.int32()),
+        pa.array([VMStatus(int(s)).name.lower() for s in order], pa.string()),
+    )
+
 
 class IaaSModule(Module):
     """Initial placement, the tenants' requests and departures, utilisation samples."""
@@ -54,8 +71,7 @@ class IaaSModule(Module):
         self.resizes = Resizer(ctx, self.requests)
         self._departures: list[tuple[float, int, int]] = []  # (time, vm_id, row)
         self._series: dict[str, npt.NDArray[Any]] | None = None
-        self._log: tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]] | None
-        self._log = None
+        self._log: _Log | None = None
 
     def start(self) -> None:
         before = np.flatnonzero(self.platform.vms.live)
@@ -113,13 +129,10 @@ class IaaSModule(Module):
         scenario = world.scenario
         series = self._samples()
         scope = series["scope"]
-        names = np.array(
-            [
-                (hosts.datacenter_names if sc == "datacenter" else hosts.pool_names)[int(i)]
-                for sc, i in zip(scope, series["index"], strict=True)
-            ],
-            dtype=object,
-        )
+        # each row's data centre or pool name: the two name lists end to end
+        all_names = np.array([*hosts.datacenter_names, *hosts.pool_names], dtype=object)
+        at = np.asarray(series["index"], dtype=np.int64)
+        names = all_names[np.where(scope == "datacenter", at, len(hosts.datacenter_names) + at)]
         timeseries = pa.table(
             {
                 "time": pa.array(series["time"], pa.float64()),
@@ -137,9 +150,7 @@ class IaaSModule(Module):
                 "flavor": names_column(cols["flavor"], world.flavors),
                 "host": names_column(cols["host"], hosts.names),
                 "datacenter": names_column(cols["datacenter"], hosts.datacenter_names),
-                "status": pa.array(
-                    [VMStatus(int(s)).name.lower() for s in cols["status"]], pa.string()
-                ).dictionary_encode(),
+                "status": _status_column(np.asarray(cols["status"], dtype=np.int64)),
                 "created": pa.array(cols["created"]),
                 "deleted": pa.array(cols["deleted"], mask=np.isnan(cols["deleted"])),
                 **{
@@ -178,21 +189,23 @@ class IaaSModule(Module):
             self._series = self.ctx.recorder.series()
         return self._series
 
-    def _events(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """The finished run's event log as (kind, system, count) arrays (read once)."""
+    def _events(self) -> _Log:
+        """The finished run's event log as (code of each kind, kind codes, system, count)
+        (read once)."""
         if self._log is None:
             ev = self.ctx.recorder.events
             self._log = (
-                np.asarray(ev["kind"], dtype=object),
-                np.asarray(ev["system"], dtype=np.int64),
-                np.asarray(ev["count"], dtype=np.int64),
+                {k: i for i, k in enumerate(ev.dictionary("kind"))},
+                ev.codes("kind"),
+                ev["system"],
+                ev["count"],
             )
         return self._log
 
     def _per_system(self, kind: EventKind) -> npt.NDArray[np.int64]:
         """VMs per system in events of ``kind``."""
-        kinds, system, count = self._events()
-        sel = kinds == kind
+        code_of, kinds, system, count = self._events()
+        sel = kinds == code_of.get(kind, -1)
         return np.bincount(
             system[sel], weights=count[sel], minlength=len(self.ctx.world.systems)
         ).astype(np.int64)
@@ -202,10 +215,10 @@ class IaaSModule(Module):
         platform = self.platform
         horizon = self.ctx.horizon
         series = self._samples()
-        kinds, _, counts = self._events()
+        code_of, kinds, _, counts = self._events()
 
         def total(kind: EventKind) -> int:
-            return int(counts[kinds == kind].sum())
+            return int(counts[kinds == code_of.get(kind, -1)].sum())
 
         def scoped(
             scope: str, names: tuple[str, ...], index: npt.NDArray[np.int32]

@@ -68,14 +68,14 @@ def build_ledger(
     systems = list(world.systems)
     n_sys = len(systems)
     ev = recorder.events
-    kinds = ev["kind"]
-    code_all = np.array([VM_EVENT_CODES.get(k, -1) for k in kinds], dtype=np.int64)
+    lookup = np.array([VM_EVENT_CODES.get(k, -1) for k in ev.dictionary("kind")], dtype=np.int64)
+    code_all = lookup[ev.codes("kind")] if lookup.size else np.zeros(0, dtype=np.int64)
     sel = np.flatnonzero(code_all >= 0)
     code = code_all[sel]
     time = np.asarray(ev["time"], dtype=np.float64)[sel]
     system = np.asarray(ev["system"], dtype=np.int64)[sel]
     vm = np.asarray(ev["vm"], dtype=np.int64)[sel]
-    reasons = ev["reason"]
+    reason_code, reasons = ev.codes("reason"), ev.dictionary("reason")
 
     required = recorder.rules.required
     deltas = running_deltas(code, vm)
@@ -93,7 +93,7 @@ def build_ledger(
     nxt = next_in_group(vm, -1)
     groups: dict[tuple[str, float, int], list[int]] = {}
     for k in np.flatnonzero(code == DOWN).tolist():
-        key = (str(reasons[int(sel[k])]), float(time[k]), int(system[k]))
+        key = (str(reasons[reason_code[int(sel[k])]]), float(time[k]), int(system[k]))
         groups.setdefault(key, []).append(k)
     dr_groups = _decision_groups(recorder)
     stalls = _unexplained_downtime(recorder, downtime, groups, dr_groups, time, code, nxt, horizon)

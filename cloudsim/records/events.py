@@ -1,6 +1,7 @@
 """The recorder: an append-only event log, the typed records, and vectorised samples.
 
-Events are appended column-wise (plain lists, cheap); a sample aggregates the whole host
+Events are appended to an :class:`~cloudsim.records.log.EventLog` (numpy columns, kinds and
+reasons as codes); a sample aggregates the whole host
 table per data centre and per pool with ``np.bincount`` — one pass, no per-host loop.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.records.log import EventLog
 from cloudsim.records.types import AvailabilityRules, Decision, Outage, ServingLog
 from cloudsim.scenario.schema import RESOURCES
 from cloudsim.state.hosts import HostTable
@@ -80,7 +82,7 @@ class Recorder:
     """
 
     def __init__(self, rules: AvailabilityRules) -> None:
-        self.events: dict[str, list[Any]] = {c: [] for c in EVENT_COLUMNS}
+        self.events = EventLog()
         self._series: dict[str, list[npt.NDArray[Any]]] = {c: [] for c in SERIES_COLUMNS}
         self.outages: list[Outage] = []
         self.decisions: list[Decision] = []
@@ -100,15 +102,7 @@ class Recorder:
         count: int = 1,
         reason: str = "",
     ) -> None:
-        e = self.events
-        e["time"].append(time)
-        e["kind"].append(kind)
-        e["system"].append(system)
-        e["vm"].append(vm)
-        e["host"].append(host)
-        e["flavor"].append(flavor)
-        e["count"].append(count)
-        e["reason"].append(reason)
+        self.events.add(time, kind, system, vm, host, flavor, count, reason)
 
     def sample(self, time: float, hosts: HostTable, vm_hosts: npt.NDArray[np.int64]) -> None:
         """Allocation ratios, VM counts, hosts up and IT power per data centre and per pool

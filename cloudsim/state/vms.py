@@ -2,11 +2,17 @@
 
 A row is reused once its VM is gone, so memory follows the live population; every VM ever
 created keeps a stable ``vm_id`` and appears in :meth:`VMTable.columns` for the results.
+
+Everything is columnar: the live rows are two blocks (integers and times) whose rows the
+named columns view, the free list is an array used as a stack, and a finished VM's record
+is copied into archive blocks that grow by doubling — nothing per VM is a Python object, so
+ten million cloud hosts cost their columns' bytes and no more.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +20,7 @@ import numpy.typing as npt
 from cloudsim.scenario.schema import RESOURCES
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 class VMStatus(IntEnum):
@@ -24,35 +31,72 @@ class VMStatus(IntEnum):
 
 _INT_COLUMNS = ("vm_id", "system", "department", "flavor", "host", "datacenter", "status")
 _FLOAT_COLUMNS = ("created", "deleted")
+_STATUS = _INT_COLUMNS.index("status")
+_DELETED = _FLOAT_COLUMNS.index("deleted")
+
+
+_Scalar = TypeVar("_Scalar", bound=np.generic)
+
+
+def _wider(block: npt.NDArray[_Scalar], columns: int, fill: float) -> npt.NDArray[_Scalar]:
+    """``block`` with ``columns`` columns, the new ones ``fill``."""
+    out = np.full((block.shape[0], columns), fill, dtype=block.dtype)
+    out[:, : block.shape[1]] = block
+    return out
 
 
 class VMTable:
-    """Columns indexed by row; ``demand`` is resource-major ``(R, N)``."""
+    """Columns indexed by row; ``demand`` is resource-major ``(R, N)``.
+
+    ``ints[name]`` and ``floats[name]`` are views of one row of the integer and time blocks
+    (replaced when the table grows: look them up, do not keep them across an ``add``).
+    """
 
     def __init__(self, initial_rows: int = 1024) -> None:
         n = max(1, initial_rows)
-        self.ints: dict[str, IntArray] = {c: np.full(n, -1, dtype=np.int64) for c in _INT_COLUMNS}
-        self.floats = {c: np.full(n, np.nan) for c in _FLOAT_COLUMNS}
+        self._int_block: IntArray = np.full((len(_INT_COLUMNS), n), -1, dtype=np.int64)
+        self._float_block: FloatArray = np.full((len(_FLOAT_COLUMNS), n), np.nan)
         self.demand: IntArray = np.zeros((len(RESOURCES), n), dtype=np.int64)
         self.live: npt.NDArray[np.bool_] = np.zeros(n, dtype=np.bool_)
-        self._free_rows: list[int] = list(range(n - 1, -1, -1))
-        self._archive: list[tuple[list[int], list[float], list[int]]] = []
+        self.ints: dict[str, IntArray] = {}
+        self.floats: dict[str, FloatArray] = {}
+        self._name_views()
+        # free rows as a stack (the top is the last element): rows 0, 1, 2… come out first,
+        # and a freed row is the next one reused
+        self._free: IntArray = np.arange(n - 1, -1, -1, dtype=np.int64)
+        self._n_free = n
+        # finished VMs: integer columns then the demand (rows of one block), and the times
+        self._archived = 0
+        self._archive_ints: IntArray = np.zeros((len(_INT_COLUMNS) + len(RESOURCES), 0), np.int64)
+        self._archive_floats: FloatArray = np.zeros((len(_FLOAT_COLUMNS), 0))
         self.next_id = 0
+
+    def _name_views(self) -> None:
+        self.ints = {c: self._int_block[i] for i, c in enumerate(_INT_COLUMNS)}
+        self.floats = {c: self._float_block[i] for i, c in enumerate(_FLOAT_COLUMNS)}
 
     @property
     def count(self) -> int:
-        return int(self.live.sum())
+        return int(np.count_nonzero(self.live))
+
+    @property
+    def archived(self) -> int:
+        """How many finished VMs the archive holds."""
+        return self._archived
 
     def _grow(self) -> None:
         old = len(self.live)
         new = old * 2
-        for name, arr in self.ints.items():
-            self.ints[name] = np.concatenate([arr, np.full(old, -1, dtype=np.int64)])
-        for name, farr in self.floats.items():
-            self.floats[name] = np.concatenate([farr, np.full(old, np.nan)])
-        self.demand = np.concatenate([self.demand, np.zeros_like(self.demand)], axis=1)
-        self.live = np.concatenate([self.live, np.zeros(old, dtype=np.bool_)])
-        self._free_rows.extend(range(new - 1, old - 1, -1))
+        self._int_block = _wider(self._int_block, new, -1)
+        self._float_block = _wider(self._float_block, new, np.nan)
+        self.demand = _wider(self.demand, new, 0)
+        self.live = _wider(self.live[None, :], new, False)[0]
+        self._name_views()
+        free = np.empty(new, dtype=np.int64)
+        free[: self._n_free] = self._free[: self._n_free]
+        free[self._n_free : self._n_free + new - old] = np.arange(new - 1, old - 1, -1)
+        self._free = free
+        self._n_free += new - old
 
     def add(
         self,
@@ -66,22 +110,14 @@ class VMTable:
         time: float,
     ) -> int:
         """Record a running VM; returns its row."""
-        if not self._free_rows:
+        if not self._n_free:
             self._grow()
-        row = self._free_rows.pop()
-        values = {
-            "vm_id": self.next_id,
-            "system": system,
-            "department": department,
-            "flavor": flavor,
-            "host": host,
-            "datacenter": datacenter,
-            "status": int(VMStatus.RUNNING),
-        }
-        for name, value in values.items():
-            self.ints[name][row] = value
-        self.floats["created"][row] = time
-        self.floats["deleted"][row] = np.nan
+        self._n_free -= 1
+        row = int(self._free[self._n_free])
+        self._int_block[:, row] = (
+            self.next_id, system, department, flavor, host, datacenter, VMStatus.RUNNING,
+        )  # fmt: skip
+        self._float_block[:, row] = (time, np.nan)
         self.demand[:, row] = demand
         self.live[row] = True
         self.next_id += 1
@@ -91,17 +127,27 @@ class VMTable:
         """End a VM's life: archive its record and free the row."""
         if not self.live[row]:
             raise ValueError(f"row {row} holds no live VM")
-        self.ints["status"][row] = int(status)
-        self.floats["deleted"][row] = time
-        self._archive.append(
-            (
-                [int(self.ints[c][row]) for c in _INT_COLUMNS],
-                [float(self.floats[c][row]) for c in _FLOAT_COLUMNS],
-                [int(v) for v in self.demand[:, row]],
-            )
-        )
+        self._int_block[_STATUS, row] = status
+        self._float_block[_DELETED, row] = time
+        k = self._archived
+        if k == self._archive_floats.shape[1]:
+            self._widen_archive(max(1024, 2 * k))
+        n_int = len(_INT_COLUMNS)
+        self._archive_ints[:n_int, k] = self._int_block[:, row]
+        self._archive_ints[n_int:, k] = self.demand[:, row]
+        self._archive_floats[:, k] = self._float_block[:, row]
+        self._archived = k + 1
         self.live[row] = False
-        self._free_rows.append(row)
+        self._free[self._n_free] = row
+        self._n_free += 1
+
+    def _widen_archive(self, size: int) -> None:
+        k = self._archived
+        ints = np.zeros((self._archive_ints.shape[0], size), dtype=np.int64)
+        ints[:, :k] = self._archive_ints[:, :k]
+        floats = np.zeros((self._archive_floats.shape[0], size))
+        floats[:, :k] = self._archive_floats[:, :k]
+        self._archive_ints, self._archive_floats = ints, floats
 
     def rows_of(self, column: str, value: int) -> IntArray:
         """Live rows whose integer ``column`` equals ``value``."""
@@ -110,15 +156,18 @@ class VMTable:
     def columns(self) -> dict[str, npt.NDArray[np.generic]]:
         """Every VM ever created (archived then live), ordered by ``vm_id``."""
         rows = np.flatnonzero(self.live)
-        ints = {c: [rec[0][i] for rec in self._archive] for i, c in enumerate(_INT_COLUMNS)}
-        floats = {c: [rec[1][i] for rec in self._archive] for i, c in enumerate(_FLOAT_COLUMNS)}
-        demand = [[rec[2][r] for rec in self._archive] for r in range(len(RESOURCES))]
+        k = self._archived
+        n_int = len(_INT_COLUMNS)
+        live = np.concatenate([self._int_block[:, rows], self.demand[:, rows]], axis=0)
+        ints = np.concatenate([self._archive_ints[:, :k], live], axis=1)
+        del live
+        floats = np.concatenate([self._archive_floats[:, :k], self._float_block[:, rows]], axis=1)
+        order = np.argsort(ints[0], kind="stable")
         out: dict[str, npt.NDArray[np.generic]] = {}
-        for c in _INT_COLUMNS:
-            out[c] = np.concatenate([np.array(ints[c], dtype=np.int64), self.ints[c][rows]])
-        for c in _FLOAT_COLUMNS:
-            out[c] = np.concatenate([np.array(floats[c], dtype=np.float64), self.floats[c][rows]])
+        for i, c in enumerate(_INT_COLUMNS):
+            out[c] = ints[i, order]
+        for i, c in enumerate(_FLOAT_COLUMNS):
+            out[c] = floats[i, order]
         for r, name in enumerate(RESOURCES):
-            out[name] = np.concatenate([np.array(demand[r], dtype=np.int64), self.demand[r, rows]])
-        order = np.argsort(out["vm_id"], kind="stable")
-        return {name: values[order] for name, values in out.items()}
+            out[name] = ints[n_int + r, order]
+        return out
