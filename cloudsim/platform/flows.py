@@ -93,13 +93,14 @@ def _fill(
     near = [x * (1 - EPS) for x in limit]
     order = [j for j in sorted(range(n_flows), key=limit.__getitem__) if j in active]
     first = 0  # order[first:] holds every active flow, by limit
+    # links still crossed by an unfrozen flow: the others neither limit the step nor
+    # change (their residual loses 0 x step), so they are left out of every step
+    live = [k for k in range(n_links) if count[k] > 0]
     level = 0.0
     while active:
         while order[first] not in active:
             first += 1
-        per_link = min(
-            (residual[k] / count[k] for k in range(n_links) if count[k] > 0), default=math.inf
-        )
+        per_link = min((residual[k] / count[k] for k in live), default=math.inf)
         step = min(per_link, limit[order[first]] - level)
         if not math.isfinite(step):  # no link and no limit: as fast as it comes
             for j in active:
@@ -107,7 +108,7 @@ def _fill(
             break
         step = max(step, 0.0)
         level += step
-        for k in range(n_links):
+        for k in live:
             residual[k] -= count[k] * step
         freeze: list[int] = []
         for j in order[first:]:
@@ -117,7 +118,7 @@ def _fill(
                 freeze.append(j)
                 out[j] = limit[j]  # exactly the limit
                 active.discard(j)
-        for k in range(n_links):
+        for k in live:
             if residual[k] <= full_at[k]:
                 for j in flows_on[k]:
                     if j in active:
@@ -127,16 +128,15 @@ def _fill(
         for j in freeze:
             for k in links_of[j]:
                 count[k] -= weight[j]
+        live = [k for k in live if count[k] > 0]
     return out
 
 
-def _finished(f: _Flow, time: float) -> bool:
-    """A transfer with nothing left (within rounding, or under a clock tick at its rate)."""
-    if not math.isfinite(f.remaining):
-        return False  # a stream
-    if f.remaining <= EPS * f.size + 1e-6 or math.isinf(f.rate):
+def _finished(f: _Flow, rate: float, time: float) -> bool:
+    """A transfer with nothing left (within rounding, or under a clock tick at ``rate``)."""
+    if f.remaining <= EPS * f.size + 1e-6 or math.isinf(rate):
         return True
-    return f.rate > 0 and time + f.remaining / f.rate <= time
+    return rate > 0 and time + f.remaining / rate <= time
 
 
 @dataclass
@@ -152,17 +152,55 @@ class _Flow:
     #: The links it crosses, each once, in order, and its limit: flows of one kind share
     #: their max-min rate.
     kind: tuple[tuple[int, ...], float] = ((), 0.0)
+    #: When it joined the running flows (their order: completions at one instant are
+    #: reported in it).
+    seq: int = 0
 
     def __post_init__(self) -> None:
         self.kind = (tuple(sorted(set(self.links))), self.limit)
 
 
+class _Kind:
+    """The running flows of one kind (the same links, the same limit): one max-min rate,
+    moved and checked together."""
+
+    __slots__ = ("links", "rate", "streams", "transfers")
+
+    def __init__(self, links: tuple[int, ...]) -> None:
+        self.links = links
+        self.rate = 0.0
+        self.transfers: dict[int, _Flow] = {}  # finite size, by id, in joining order
+        self.streams: dict[int, _Flow] = {}  # persistent flows
+
+    def add(self, flow: _Flow) -> None:
+        flow.rate = self.rate
+        (self.transfers if math.isfinite(flow.size) else self.streams)[flow.id] = flow
+
+    def remove(self, flow: _Flow) -> None:
+        (self.transfers if math.isfinite(flow.size) else self.streams).pop(flow.id)
+
+    def __len__(self) -> int:
+        return len(self.transfers) + len(self.streams)
+
+
+#: Solutions kept for reuse (the network's state recurs: the same backups start every
+#: day, the same streams run between failures).
+MEMO_SIZE = 4096
+
+
 class FlowNetwork:
     """The flows in progress over links of ``capacity`` bytes/s (see the module docstring);
-    ``schedule(time, action)`` puts the next completion on the calendar."""
+    ``schedule(time, action)`` puts the next completion on the calendar.
+
+    Flows are kept by kind: a change costs one max-min solve over the kinds (reused when
+    the same kinds, counts and capacities were solved before: the solver is a function of
+    those alone), and one pass over the running transfers to move them on and find the
+    next completion; a stream costs nothing per change beyond its kind."""
 
     def __init__(self, capacity: FloatArray, schedule: Schedule, concurrent: int | None = None):
         self.capacity = np.asarray(capacity, dtype=np.float64).copy()
+        self._capacity_list: list[float] = self.capacity.tolist()
+        self._capacity_key = tuple(self._capacity_list)
         self.schedule = schedule
         self.concurrent = concurrent
         self.running: dict[int, _Flow] = {}
@@ -173,12 +211,19 @@ class FlowNetwork:
         self.on_change: Callable[[float], None] = _never
         self._version = 0
         self._next_id = 0
+        self._seq = 0
+        self._kinds: dict[tuple[tuple[int, ...], float], _Kind] = {}
+        self._memo: dict[tuple[object, ...], tuple[list[float], float]] = {}
         #: The largest load over capacity any link carried (at most 1).
         self.peak_utilisation = 0.0
         self._held = 0  # inside :meth:`together`: settle once, at its end
         self._unsettled = False
-        #: Bytes each link has carried.
-        self.carried = np.zeros(len(self.capacity))
+        self._carried = [0.0] * len(self._capacity_list)
+
+    @property
+    def carried(self) -> FloatArray:
+        """Bytes each link has carried."""
+        return np.array(self._carried, dtype=np.float64)
 
     # -- changes ----------------------------------------------------------------------------
     @contextmanager
@@ -217,7 +262,7 @@ class FlowNetwork:
         if queued:
             self.waiting.append(flow)
         else:
-            self.running[flow.id] = flow
+            self._run(flow)
         self._settle(time)
         return flow.id
 
@@ -236,12 +281,12 @@ class FlowNetwork:
             return
         self._advance(time)
         if current is not None:
-            del self.running[current]
+            self._stop(self.running[current])
             del self._streams[key]
         if links is not None:
             flow = _Flow(self._next_id, links, math.inf, math.inf, float(limit), _never)
             self._next_id += 1
-            self.running[flow.id] = flow
+            self._run(flow)
             self._streams[key] = flow.id
         self._settle(time)
 
@@ -250,11 +295,19 @@ class FlowNetwork:
         current = self._streams.get(key)
         return self.running[current].rate if current is not None else 0.0
 
+    def stream_rates(self, keys: Sequence[int]) -> list[float]:
+        """:meth:`stream_rate` of each of ``keys``."""
+        streams, running = self._streams, self.running
+        return [running[streams[k]].rate if k in streams else 0.0 for k in keys]
+
     def cancel(self, flow_id: int, time: float) -> None:
         """Stop a flow (its bandwidth goes to the others); no ``done``."""
         self._advance(time)
-        if self.running.pop(flow_id, None) is None:
+        flow = self.running.get(flow_id)
+        if flow is None:
             self.waiting = deque(f for f in self.waiting if f.id != flow_id)
+        else:
+            self._stop(flow)
         self._settle(time)
 
     def set_capacity(self, capacity: FloatArray, time: float) -> None:
@@ -264,6 +317,8 @@ class FlowNetwork:
             return
         self._advance(time)
         self.capacity = capacity.copy()
+        self._capacity_list = self.capacity.tolist()
+        self._capacity_key = tuple(self._capacity_list)
         self._settle(time)
 
     # -- reading ----------------------------------------------------------------------------
@@ -287,14 +342,44 @@ class FlowNetwork:
         return flow.remaining
 
     # -- the fluid ----------------------------------------------------------------------------
+    def _run(self, flow: _Flow) -> None:
+        flow.seq = self._seq
+        self._seq += 1
+        self.running[flow.id] = flow
+        kind = self._kinds.get(flow.kind)
+        if kind is None:
+            kind = self._kinds[flow.kind] = _Kind(flow.kind[0])
+        kind.add(flow)
+
+    def _stop(self, flow: _Flow) -> None:
+        del self.running[flow.id]
+        kind = self._kinds[flow.kind]
+        kind.remove(flow)
+        if not len(kind):
+            del self._kinds[flow.kind]
+
     def _advance(self, time: float) -> None:
         dt = time - self.clock
         if dt > 0:
-            for f in self.running.values():
-                moved = min(f.remaining, f.rate * dt) if math.isfinite(f.rate) else f.remaining
-                f.remaining -= moved
-                for link in f.links:
-                    self.carried[link] += moved
+            carried = self._carried
+            for kind in self._kinds.values():
+                rate = kind.rate
+                if rate == 0:
+                    continue
+                if math.isfinite(rate):
+                    step = rate * dt
+                    moved = step * len(kind.streams)
+                    for f in kind.transfers.values():
+                        part = min(f.remaining, step)
+                        f.remaining -= part
+                        moved += part
+                else:
+                    moved = math.inf if kind.streams else 0.0
+                    for f in kind.transfers.values():
+                        moved += f.remaining
+                        f.remaining = 0.0
+                for link in kind.links:
+                    carried[link] += moved
         self.clock = max(self.clock, time)
 
     def _settle(self, time: float) -> None:
@@ -305,27 +390,34 @@ class FlowNetwork:
         finished: list[_Flow] = []
         while True:
             while self.waiting and (self.concurrent is None or self._transfers() < self.concurrent):
-                flow = self.waiting.popleft()
-                self.running[flow.id] = flow
+                self._run(self.waiting.popleft())
             self._solve()
-            done = [f for f in self.running.values() if _finished(f, time)]
+            done = [
+                f
+                for kind in self._kinds.values()
+                for f in kind.transfers.values()
+                if _finished(f, kind.rate, time)
+            ]
             if not done:
                 break
+            done.sort(key=lambda f: f.seq)
             for f in done:
-                del self.running[f.id]
+                self._stop(f)
                 if math.isinf(f.rate):
-                    for link in f.links:
-                        self.carried[link] += f.remaining
+                    for link in f.kind[0]:
+                        self._carried[link] += f.remaining
                 f.remaining = 0.0
             finished.extend(done)
         self._version += 1
-        ends = [
-            f.remaining / f.rate
-            for f in self.running.values()
-            if f.rate > 0 and math.isfinite(f.remaining)
-        ]
-        if ends:
-            self.schedule(time + min(ends), partial(self._due, self._version))
+        first = math.inf
+        for kind in self._kinds.values():
+            if kind.rate > 0 and kind.transfers:
+                # the least left of a kind ends first (they move at one rate)
+                end = min(f.remaining for f in kind.transfers.values()) / kind.rate
+                if end < first:
+                    first = end
+        if first < math.inf:
+            self.schedule(time + first, partial(self._due, self._version))
         self.on_change(time)
         for f in finished:
             f.done(time)
@@ -336,36 +428,46 @@ class FlowNetwork:
         return sum(1 for f in self.running.values() if f.queued and math.isfinite(f.size))
 
     def _solve(self) -> None:
-        flows = list(self.running.values())
-        if not flows:
+        """Every kind's max-min rate (flows alike — the same links and limit — solved once,
+        counted as many times: the same float sums, so the rates do not change by a bit)."""
+        kinds = self._kinds
+        if not kinds:
             return
-        # Flows alike (the same links and limit) get the same rate: solved once, counted
-        # as many times (the same float sums: the rates do not change by a bit).
-        groups: dict[tuple[tuple[int, ...], float], list[_Flow]] = {}
-        for f in flows:
-            members = groups.get(f.kind)
-            if members is None:
-                groups[f.kind] = [f]
-            else:
-                members.append(f)
-        kinds = list(groups)
+        counts = tuple(len(k) for k in kinds.values())
+        key = (tuple(kinds), counts, self._capacity_key)
+        solution = self._memo.get(key)
+        if solution is None:
+            solution = self._fill(list(kinds), counts)
+            if len(self._memo) >= MEMO_SIZE:
+                del self._memo[next(iter(self._memo))]
+            self._memo[key] = solution
+        solved, use = solution
+        for kind, r in zip(kinds.values(), solved, strict=True):
+            if kind.rate != r:
+                kind.rate = r
+                for f in kind.transfers.values():
+                    f.rate = r
+                for f in kind.streams.values():
+                    f.rate = r
+        if use > self.peak_utilisation:
+            self.peak_utilisation = use
+
+    def _fill(
+        self, kinds: list[tuple[tuple[int, ...], float]], counts: tuple[int, ...]
+    ) -> tuple[list[float], float]:
+        """The rates of ``kinds`` (``counts`` flows each) and the largest load over
+        capacity of a link under them."""
+        capacity = self._capacity_list
         solved = _fill(
-            [list(links) for links, _ in kinds],
-            [limit for _, limit in kinds],
-            self.capacity.tolist(),
-            [len(groups[kind]) for kind in kinds],
+            [list(links) for links, _ in kinds], [x for _, x in kinds], capacity, list(counts)
         )
-        load = [0.0] * len(self.capacity)
-        for kind, r in zip(kinds, solved, strict=True):
-            members = groups[kind]
-            for f in members:
-                f.rate = r
+        load = [0.0] * len(capacity)
+        for (links, _), r, n in zip(kinds, solved, counts, strict=True):
             if math.isfinite(r):
-                for link in kind[0]:
-                    load[link] += r * len(members)
-        capacity = self.capacity.tolist()
+                for link in links:
+                    load[link] += r * n
         use = max((x / c for x, c in zip(load, capacity, strict=True) if c > 0), default=0.0)
-        self.peak_utilisation = max(self.peak_utilisation, use)
+        return solved, use
 
     def _due(self, version: int, time: float) -> None:
         if version != self._version:

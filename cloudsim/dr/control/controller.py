@@ -107,6 +107,8 @@ class DRController:
         self.flows = ctx.links.network
         self.flows.concurrent = spec.concurrent_restores
         self.flows.on_change = self._rates_changed
+        #: The systems with an async target: their streams' rates are their queues' drains.
+        self._streamed = [p.index for p in plans if p.async_to >= 0]
         self.settlement = Settlement(
             self.systems,
             net=self.net,
@@ -200,9 +202,8 @@ class DRController:
         """The links' shares changed: every async queue drains at its stream's new rate
         from now on."""
         self.repl.advance(time)
-        for state in self.systems:
-            if state.plan.async_to >= 0:
-                self.repl.async_cap[state.plan.index] = self.flows.stream_rate(state.plan.index)
+        if self._streamed:
+            self.repl.async_cap[self._streamed] = self.flows.stream_rates(self._streamed)
 
     def _fault_changed(self, change: str, outage: Outage, time: float) -> None:
         """A failure began or ended, or a corruption was noticed (the bus's ``"outage"``)."""
