@@ -164,23 +164,48 @@ class _Kind:
     """The running flows of one kind (the same links, the same limit): one max-min rate,
     moved and checked together."""
 
-    __slots__ = ("links", "rate", "streams", "transfers")
+    __slots__ = ("links", "n", "rate", "streams", "top", "transfers")
 
     def __init__(self, links: tuple[int, ...]) -> None:
         self.links = links
         self.rate = 0.0
+        self.n = 0  # flows of the kind
         self.transfers: dict[int, _Flow] = {}  # finite size, by id, in joining order
         self.streams: dict[int, _Flow] = {}  # persistent flows
+        #: No transfer of the kind is larger (a bound: not lowered when one leaves).
+        self.top = 0.0
 
     def add(self, flow: _Flow) -> None:
         flow.rate = self.rate
-        (self.transfers if math.isfinite(flow.size) else self.streams)[flow.id] = flow
+        if math.isfinite(flow.size):
+            self.transfers[flow.id] = flow
+            self.top = max(self.top, flow.size)
+        else:
+            self.streams[flow.id] = flow
+        self.n += 1
 
     def remove(self, flow: _Flow) -> None:
         (self.transfers if math.isfinite(flow.size) else self.streams).pop(flow.id)
+        self.n -= 1
 
-    def __len__(self) -> int:
-        return len(self.transfers) + len(self.streams)
+    def done(self, time: float) -> tuple[list[_Flow], float]:
+        """The transfers finished at ``time`` and the least left of those that are not
+        (inf: none). The least left is checked first: while it is over every transfer's
+        tolerance and more than a clock tick at the rate, none is finished."""
+        transfers = self.transfers
+        if not transfers:
+            return [], math.inf
+        rate = self.rate
+        least = min(f.remaining for f in transfers.values())
+        if (
+            least > EPS * self.top + 1e-6
+            and not math.isinf(rate)
+            and not (rate > 0 and time + least / rate <= time)
+        ):
+            return [], least
+        done = [f for f in transfers.values() if _finished(f, rate, time)]
+        left = [f.remaining for f in transfers.values() if not _finished(f, rate, time)]
+        return done, min(left, default=math.inf)
 
 
 #: Solutions kept for reuse (the network's state recurs: the same backups start every
@@ -214,6 +239,7 @@ class FlowNetwork:
         self._seq = 0
         self._kinds: dict[tuple[tuple[int, ...], float], _Kind] = {}
         self._memo: dict[tuple[object, ...], tuple[list[float], float]] = {}
+        self._changed = False  # flows joined or left, or capacities changed, since the solve
         #: The largest load over capacity any link carried (at most 1).
         self.peak_utilisation = 0.0
         self._held = 0  # inside :meth:`together`: settle once, at its end
@@ -319,6 +345,7 @@ class FlowNetwork:
         self.capacity = capacity.copy()
         self._capacity_list = self.capacity.tolist()
         self._capacity_key = tuple(self._capacity_list)
+        self._changed = True
         self._settle(time)
 
     # -- reading ----------------------------------------------------------------------------
@@ -350,13 +377,15 @@ class FlowNetwork:
         if kind is None:
             kind = self._kinds[flow.kind] = _Kind(flow.kind[0])
         kind.add(flow)
+        self._changed = True
 
     def _stop(self, flow: _Flow) -> None:
         del self.running[flow.id]
         kind = self._kinds[flow.kind]
         kind.remove(flow)
-        if not len(kind):
+        if not kind.n:
             del self._kinds[flow.kind]
+        self._changed = True
 
     def _advance(self, time: float) -> None:
         dt = time - self.clock
@@ -392,12 +421,12 @@ class FlowNetwork:
             while self.waiting and (self.concurrent is None or self._transfers() < self.concurrent):
                 self._run(self.waiting.popleft())
             self._solve()
-            done = [
-                f
-                for kind in self._kinds.values()
-                for f in kind.transfers.values()
-                if _finished(f, kind.rate, time)
-            ]
+            done: list[_Flow] = []
+            least: list[tuple[_Kind, float]] = []
+            for kind in self._kinds.values():
+                ended, left = kind.done(time)
+                done.extend(ended)
+                least.append((kind, left))
             if not done:
                 break
             done.sort(key=lambda f: f.seq)
@@ -410,10 +439,9 @@ class FlowNetwork:
             finished.extend(done)
         self._version += 1
         first = math.inf
-        for kind in self._kinds.values():
-            if kind.rate > 0 and kind.transfers:
-                # the least left of a kind ends first (they move at one rate)
-                end = min(f.remaining for f in kind.transfers.values()) / kind.rate
+        for kind, left in least:
+            if kind.rate > 0 and left < math.inf:
+                end = left / kind.rate  # the least left of a kind ends first: one rate
                 if end < first:
                     first = end
         if first < math.inf:
@@ -431,9 +459,10 @@ class FlowNetwork:
         """Every kind's max-min rate (flows alike — the same links and limit — solved once,
         counted as many times: the same float sums, so the rates do not change by a bit)."""
         kinds = self._kinds
-        if not kinds:
-            return
-        counts = tuple(len(k) for k in kinds.values())
+        if not kinds or not self._changed:
+            return  # the same flows over the same capacities: the same rates
+        self._changed = False
+        counts = tuple([k.n for k in kinds.values()])
         key = (tuple(kinds), counts, self._capacity_key)
         solution = self._memo.get(key)
         if solution is None:
