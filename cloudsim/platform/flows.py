@@ -203,9 +203,14 @@ class _Kind:
             and not (rate > 0 and time + least / rate <= time)
         ):
             return [], least
-        done = [f for f in transfers.values() if _finished(f, rate, time)]
-        left = [f.remaining for f in transfers.values() if not _finished(f, rate, time)]
-        return done, min(left, default=math.inf)
+        done: list[_Flow] = []
+        least = math.inf
+        for f in transfers.values():
+            if _finished(f, rate, time):
+                done.append(f)
+            elif f.remaining < least:
+                least = f.remaining
+        return done, least
 
 
 #: Solutions kept for reuse (the network's state recurs: the same backups start every
@@ -424,9 +429,10 @@ class FlowNetwork:
             done: list[_Flow] = []
             least: list[tuple[_Kind, float]] = []
             for kind in self._kinds.values():
-                ended, left = kind.done(time)
-                done.extend(ended)
-                least.append((kind, left))
+                if kind.transfers:
+                    ended, left = kind.done(time)
+                    done.extend(ended)
+                    least.append((kind, left))
             if not done:
                 break
             done.sort(key=lambda f: f.seq)
