@@ -157,7 +157,7 @@ class Replication:
         self.shipped += out
         level -= out
         # mirror: per side, drains only through the pair's resync capacity
-        if not (self.mirror_in.any() or self.mirror.any()):
+        if not (np.count_nonzero(self.mirror_in) or np.count_nonzero(self.mirror)):
             self.away += written * self.away_in
             return
         m_in = written[:, None] * self.mirror_in

@@ -31,7 +31,6 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -132,45 +131,65 @@ def _fill(
     return out
 
 
-def _finished(f: _Flow, rate: float, time: float) -> bool:
-    """A transfer with nothing left (within rounding, or under a clock tick at ``rate``)."""
-    if f.remaining <= EPS * f.size + 1e-6 or math.isinf(rate):
-        return True
-    return rate > 0 and time + f.remaining / rate <= time
-
-
-@dataclass
 class _Flow:
-    id: int
-    links: tuple[int, ...]
-    size: float
-    remaining: float
-    limit: float
-    done: Callable[[float], None]
-    rate: float = 0.0
-    queued: bool = True
-    #: The links it crosses, each once, in order, and its limit: flows of one kind share
-    #: their max-min rate.
-    kind: tuple[tuple[int, ...], float] = ((), 0.0)
-    #: When it joined the running flows (their order: completions at one instant are
-    #: reported in it).
-    seq: int = 0
+    """One flow: a transfer of ``size`` bytes, or a stream (``size`` inf)."""
 
-    def __post_init__(self) -> None:
-        self.kind = (tuple(sorted(set(self.links))), self.limit)
+    __slots__ = (
+        "_left", "done", "id", "kind", "limit", "links", "owner", "queued", "rate", "seq",
+        "size",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        id: int,
+        links: tuple[int, ...],
+        size: float,
+        limit: float,
+        done: Callable[[float], None],
+        *,
+        queued: bool = True,
+    ) -> None:
+        self.id = id
+        self.links = links
+        self.size = size
+        self.limit = limit
+        self.done = done
+        self.queued = queued
+        self.rate = 0.0
+        #: The links it crosses, each once, in order, and its limit: flows of one kind
+        #: share their max-min rate.
+        self.kind = (tuple(sorted(set(links))), limit)
+        #: When it joined the running flows (their order: completions at one instant are
+        #: reported in it).
+        self.seq = 0
+        self._left = size  # bytes left while not running with its kind
+        self.owner: _Kind | None = None  # while running: its kind holds what is left
+
+    @property
+    def remaining(self) -> float:
+        """Bytes it still has to move (inf: a stream)."""
+        owner = self.owner
+        return self._left if owner is None else owner.left_of(self)
+
+    def __repr__(self) -> str:
+        return f"_Flow(id={self.id}, links={self.links}, size={self.size}, rate={self.rate})"
 
 
 class _Kind:
     """The running flows of one kind (the same links, the same limit): one max-min rate,
-    moved and checked together."""
+    moved and checked together. What its transfers have left is one array: every change
+    moves them all by the same step (array arithmetic: the same IEEE operations, flow by
+    flow, as one subtraction each)."""
 
-    __slots__ = ("links", "n", "rate", "streams", "top", "transfers")
+    __slots__ = ("left", "links", "n", "rate", "sizes", "streams", "top", "transfers")
 
     def __init__(self, links: tuple[int, ...]) -> None:
         self.links = links
         self.rate = 0.0
         self.n = 0  # flows of the kind
-        self.transfers: dict[int, _Flow] = {}  # finite size, by id, in joining order
+        self.transfers: list[_Flow] = []  # finite size, in joining order
+        self.left = np.zeros(0)  # bytes each has left
+        self.sizes = np.zeros(0)
         self.streams: dict[int, _Flow] = {}  # persistent flows
         #: No transfer of the kind is larger (a bound: not lowered when one leaves).
         self.top = 0.0
@@ -178,39 +197,57 @@ class _Kind:
     def add(self, flow: _Flow) -> None:
         flow.rate = self.rate
         if math.isfinite(flow.size):
-            self.transfers[flow.id] = flow
+            self.transfers.append(flow)
+            self.left = np.append(self.left, flow._left)
+            self.sizes = np.append(self.sizes, flow.size)
+            flow.owner = self
             self.top = max(self.top, flow.size)
         else:
             self.streams[flow.id] = flow
         self.n += 1
 
     def remove(self, flow: _Flow) -> None:
-        (self.transfers if math.isfinite(flow.size) else self.streams).pop(flow.id)
+        if flow.owner is self:
+            i = self._position(flow)
+            flow._left = float(self.left[i])
+            flow.owner = None
+            del self.transfers[i]
+            self.left = np.delete(self.left, i)
+            self.sizes = np.delete(self.sizes, i)
+        else:
+            del self.streams[flow.id]
         self.n -= 1
 
+    def _position(self, flow: _Flow) -> int:
+        return next(i for i, f in enumerate(self.transfers) if f is flow)
+
+    def left_of(self, flow: _Flow) -> float:
+        return float(self.left[self._position(flow)])
+
     def done(self, time: float) -> tuple[list[_Flow], float]:
-        """The transfers finished at ``time`` and the least left of those that are not
-        (inf: none). The least left is checked first: while it is over every transfer's
-        tolerance and more than a clock tick at the rate, none is finished."""
-        transfers = self.transfers
-        if not transfers:
+        """The transfers finished at ``time`` — nothing left within rounding, or less than
+        a clock tick at the rate — and the least left of those that are not (inf: none).
+        The least left is checked first: while it is over every transfer's tolerance and
+        more than a clock tick at the rate, none is finished."""
+        left = self.left
+        if not left.size:
             return [], math.inf
         rate = self.rate
-        least = min(f.remaining for f in transfers.values())
+        least = float(left.min())
         if (
             least > EPS * self.top + 1e-6
             and not math.isinf(rate)
             and not (rate > 0 and time + least / rate <= time)
         ):
             return [], least
-        done: list[_Flow] = []
-        least = math.inf
-        for f in transfers.values():
-            if _finished(f, rate, time):
-                done.append(f)
-            elif f.remaining < least:
-                least = f.remaining
-        return done, least
+        if math.isinf(rate):
+            return list(self.transfers), math.inf
+        finished = left <= EPS * self.sizes + 1e-6
+        if rate > 0:
+            finished |= time + left / rate <= time
+        rest = left[~finished]
+        done = [self.transfers[i] for i in np.flatnonzero(finished).tolist()]
+        return done, float(rest.min()) if rest.size else math.inf
 
 
 #: Solutions kept for reuse (the network's state recurs: the same backups start every
@@ -285,10 +322,7 @@ class FlowNetwork:
         when its last byte is through (``queued``: it may wait for a ``concurrent`` slot).
         Returns its id (to :meth:`cancel` it)."""
         self._advance(time)
-        flow = _Flow(
-            self._next_id, tuple(links), float(size), float(size), float(limit), done,
-            queued=queued,
-        )  # fmt: skip
+        flow = _Flow(self._next_id, tuple(links), float(size), float(limit), done, queued=queued)
         self._next_id += 1
         if queued:
             self.waiting.append(flow)
@@ -315,7 +349,7 @@ class FlowNetwork:
             self._stop(self.running[current])
             del self._streams[key]
         if links is not None:
-            flow = _Flow(self._next_id, links, math.inf, math.inf, float(limit), _never)
+            flow = _Flow(self._next_id, links, math.inf, float(limit), _never)
             self._next_id += 1
             self._run(flow)
             self._streams[key] = flow.id
@@ -403,15 +437,14 @@ class FlowNetwork:
                 if math.isfinite(rate):
                     step = rate * dt
                     moved = step * len(kind.streams)
-                    for f in kind.transfers.values():
-                        part = min(f.remaining, step)
-                        f.remaining -= part
-                        moved += part
+                    if kind.transfers:
+                        part = np.minimum(kind.left, step)
+                        kind.left -= part
+                        moved += float(part.sum())
                 else:
                     moved = math.inf if kind.streams else 0.0
-                    for f in kind.transfers.values():
-                        moved += f.remaining
-                        f.remaining = 0.0
+                    moved += float(kind.left.sum())
+                    kind.left[:] = 0.0
                 for link in kind.links:
                     carried[link] += moved
         self.clock = max(self.clock, time)
@@ -440,8 +473,8 @@ class FlowNetwork:
                 self._stop(f)
                 if math.isinf(f.rate):
                     for link in f.kind[0]:
-                        self._carried[link] += f.remaining
-                f.remaining = 0.0
+                        self._carried[link] += f._left
+                f._left = 0.0
             finished.extend(done)
         self._version += 1
         first = math.inf
@@ -480,7 +513,7 @@ class FlowNetwork:
         for kind, r in zip(kinds.values(), solved, strict=True):
             if kind.rate != r:
                 kind.rate = r
-                for f in kind.transfers.values():
+                for f in kind.transfers:
                     f.rate = r
                 for f in kind.streams.values():
                     f.rate = r

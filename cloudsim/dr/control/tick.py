@@ -71,7 +71,7 @@ class ReplicationTick:
         With every backlog empty they depend only on which systems write where and their
         batches' in-flight times: worked out again only when those changed."""
         repl = self.repl
-        empty = not repl.backlog.any()
+        empty = not np.count_nonzero(repl.backlog)
         key = repl.write_on.tobytes() + repl.async_in.tobytes() + repl.flight.tobytes()
         if empty and self._kept is not None and self._kept[0] == key:
             return self._kept[1]
