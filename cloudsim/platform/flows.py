@@ -135,8 +135,8 @@ class _Flow:
     """One flow: a transfer of ``size`` bytes, or a stream (``size`` inf)."""
 
     __slots__ = (
-        "_left", "done", "id", "kind", "limit", "links", "owner", "queued", "rate", "seq",
-        "size",
+        "_left", "done", "id", "kind", "limit", "links", "owner", "pos", "queued", "rate",
+        "seq", "size",
     )  # fmt: skip
 
     def __init__(
@@ -164,6 +164,7 @@ class _Flow:
         self.seq = 0
         self._left = size  # bytes left while not running with its kind
         self.owner: _Kind | None = None  # while running: its kind holds what is left
+        self.pos = 0  # ... at this position
 
     @property
     def remaining(self) -> float:
@@ -181,26 +182,44 @@ class _Kind:
     moves them all by the same step (array arithmetic: the same IEEE operations, flow by
     flow, as one subtraction each)."""
 
-    __slots__ = ("left", "links", "n", "rate", "sizes", "streams", "top", "transfers")
+    __slots__ = ("_left", "_sizes", "links", "m", "n", "rate", "streams", "top", "transfers")
 
     def __init__(self, links: tuple[int, ...]) -> None:
         self.links = links
         self.rate = 0.0
         self.n = 0  # flows of the kind
-        self.transfers: list[_Flow] = []  # finite size, in joining order
-        self.left = np.zeros(0)  # bytes each has left
-        self.sizes = np.zeros(0)
+        #: Its transfers (finite size), in no particular order (completions are told in
+        #: joining order by the network), and the first ``m`` entries of two arrays: what
+        #: each has left and its size (grown by doubling, a leaver's slot taken by the last).
+        self.transfers: list[_Flow] = []
+        self.m = 0
+        self._left = np.zeros(4)
+        self._sizes = np.zeros(4)
         self.streams: dict[int, _Flow] = {}  # persistent flows
         #: No transfer of the kind is larger (a bound: not lowered when one leaves).
         self.top = 0.0
 
+    @property
+    def left(self) -> FloatArray:
+        """Bytes each transfer has left (a view: moving it moves them)."""
+        return self._left[: self.m]
+
+    @property
+    def sizes(self) -> FloatArray:
+        return self._sizes[: self.m]
+
     def add(self, flow: _Flow) -> None:
         flow.rate = self.rate
         if math.isfinite(flow.size):
+            m = self.m
+            if m == len(self._left):
+                self._left = np.concatenate([self._left, np.zeros(m)])
+                self._sizes = np.concatenate([self._sizes, np.zeros(m)])
+            self._left[m] = flow._left
+            self._sizes[m] = flow.size
             self.transfers.append(flow)
-            self.left = np.append(self.left, flow._left)
-            self.sizes = np.append(self.sizes, flow.size)
-            flow.owner = self
+            flow.owner, flow.pos = self, m
+            self.m = m + 1
             self.top = max(self.top, flow.size)
         else:
             self.streams[flow.id] = flow
@@ -208,30 +227,31 @@ class _Kind:
 
     def remove(self, flow: _Flow) -> None:
         if flow.owner is self:
-            i = self._position(flow)
-            flow._left = float(self.left[i])
+            i, last = flow.pos, self.m - 1
+            flow._left = float(self._left[i])
             flow.owner = None
-            del self.transfers[i]
-            self.left = np.delete(self.left, i)
-            self.sizes = np.delete(self.sizes, i)
+            moved = self.transfers.pop()
+            if i != last:
+                self.transfers[i] = moved
+                moved.pos = i
+                self._left[i] = self._left[last]
+                self._sizes[i] = self._sizes[last]
+            self.m = last
         else:
             del self.streams[flow.id]
         self.n -= 1
 
-    def _position(self, flow: _Flow) -> int:
-        return next(i for i, f in enumerate(self.transfers) if f is flow)
-
     def left_of(self, flow: _Flow) -> float:
-        return float(self.left[self._position(flow)])
+        return float(self._left[flow.pos])
 
     def done(self, time: float) -> tuple[list[_Flow], float]:
         """The transfers finished at ``time`` — nothing left within rounding, or less than
         a clock tick at the rate — and the least left of those that are not (inf: none).
         The least left is checked first: while it is over every transfer's tolerance and
         more than a clock tick at the rate, none is finished."""
-        left = self.left
-        if not left.size:
+        if not self.m:
             return [], math.inf
+        left = self.left
         rate = self.rate
         least = float(left.min())
         if (
@@ -437,9 +457,10 @@ class FlowNetwork:
                 if math.isfinite(rate):
                     step = rate * dt
                     moved = step * len(kind.streams)
-                    if kind.transfers:
-                        part = np.minimum(kind.left, step)
-                        kind.left -= part
+                    if kind.m:
+                        left = kind.left
+                        part = np.minimum(left, step)
+                        left -= part
                         moved += float(part.sum())
                 else:
                     moved = math.inf if kind.streams else 0.0
