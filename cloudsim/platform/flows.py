@@ -135,8 +135,8 @@ class _Flow:
     """One flow: a transfer of ``size`` bytes, or a stream (``size`` inf)."""
 
     __slots__ = (
-        "_left", "done", "id", "kind", "limit", "links", "owner", "pos", "queued", "rate",
-        "seq", "size",
+        "_left", "done", "id", "key", "kind", "limit", "links", "owner", "pos", "queued",
+        "rate", "seq", "size",
     )  # fmt: skip
 
     def __init__(
@@ -165,6 +165,7 @@ class _Flow:
         self._left = size  # bytes left while not running with its kind
         self.owner: _Kind | None = None  # while running: its kind holds what is left
         self.pos = 0  # ... at this position
+        self.key = -1  # a stream's key
 
     @property
     def remaining(self) -> float:
@@ -182,11 +183,18 @@ class _Kind:
     moves them all by the same step (array arithmetic: the same IEEE operations, flow by
     flow, as one subtraction each)."""
 
-    __slots__ = ("_left", "_sizes", "links", "m", "n", "rate", "streams", "top", "transfers")
+    __slots__ = (
+        "_left", "_sizes", "links", "m", "n", "rate", "since", "streams", "tag", "top",
+        "transfers",
+    )  # fmt: skip
 
-    def __init__(self, links: tuple[int, ...]) -> None:
+    def __init__(self, links: tuple[int, ...], tag: int, since: float) -> None:
         self.links = links
+        self.tag = tag  # the kind's number in its network (the same whenever it runs)
         self.rate = 0.0
+        #: What its streams carried is counted up to here (then at each change of the
+        #: kind's rate or streams).
+        self.since = since
         self.n = 0  # flows of the kind
         #: Its transfers (finite size), in no particular order (completions are told in
         #: joining order by the network), and the first ``m`` entries of two arrays: what
@@ -300,7 +308,15 @@ class FlowNetwork:
         self._next_id = 0
         self._seq = 0
         self._kinds: dict[tuple[tuple[int, ...], float], _Kind] = {}
-        self._memo: dict[tuple[object, ...], tuple[list[float], float]] = {}
+        #: Each kind and each set of capacities ever seen, numbered (the reuse's keys).
+        self._tags: dict[tuple[tuple[int, ...], float], int] = {}
+        self._capacity_tags: dict[tuple[float, ...], int] = {}
+        self._capacity_tag = self._capacity_tags.setdefault(self._capacity_key, 0)
+        #: Streams whose rate may have changed since :meth:`moved_streams` was last asked.
+        self._moved: set[int] = set()
+        self._memo: dict[
+            tuple[tuple[int, ...], tuple[int, ...], int], tuple[list[float], float]
+        ] = {}
         self._changed = False  # flows joined or left, or capacities changed, since the solve
         #: The largest load over capacity any link carried (at most 1).
         self.peak_utilisation = 0.0
@@ -311,6 +327,8 @@ class FlowNetwork:
     @property
     def carried(self) -> FloatArray:
         """Bytes each link has carried."""
+        for kind in self._kinds.values():
+            self._count_streams(kind)
         return np.array(self._carried, dtype=np.float64)
 
     # -- changes ----------------------------------------------------------------------------
@@ -370,9 +388,11 @@ class FlowNetwork:
             del self._streams[key]
         if links is not None:
             flow = _Flow(self._next_id, links, math.inf, float(limit), _never)
+            flow.key = key
             self._next_id += 1
             self._run(flow)
             self._streams[key] = flow.id
+        self._moved.add(key)
         self._settle(time)
 
     def stream_rate(self, key: int) -> float:
@@ -380,10 +400,12 @@ class FlowNetwork:
         current = self._streams.get(key)
         return self.running[current].rate if current is not None else 0.0
 
-    def stream_rates(self, keys: Sequence[int]) -> list[float]:
-        """:meth:`stream_rate` of each of ``keys``."""
-        streams, running = self._streams, self.running
-        return [running[streams[k]].rate if k in streams else 0.0 for k in keys]
+    def moved_streams(self) -> list[tuple[int, float]]:
+        """``(key, rate)`` of every stream whose rate may have changed (started, stopped,
+        or its kind's rate changed) since the last call (the others' are as they were)."""
+        moved = [(key, self.stream_rate(key)) for key in sorted(self._moved)]
+        self._moved.clear()
+        return moved
 
     def cancel(self, flow_id: int, time: float) -> None:
         """Stop a flow (its bandwidth goes to the others); no ``done``."""
@@ -404,6 +426,8 @@ class FlowNetwork:
         self.capacity = capacity.copy()
         self._capacity_list = self.capacity.tolist()
         self._capacity_key = tuple(self._capacity_list)
+        tags = self._capacity_tags
+        self._capacity_tag = tags.setdefault(self._capacity_key, len(tags))
         self._changed = True
         self._settle(time)
 
@@ -434,13 +458,18 @@ class FlowNetwork:
         self.running[flow.id] = flow
         kind = self._kinds.get(flow.kind)
         if kind is None:
-            kind = self._kinds[flow.kind] = _Kind(flow.kind[0])
+            tag = self._tags.setdefault(flow.kind, len(self._tags))
+            kind = self._kinds[flow.kind] = _Kind(flow.kind[0], tag, self.clock)
+        elif flow.key >= 0:
+            self._count_streams(kind)
         kind.add(flow)
         self._changed = True
 
     def _stop(self, flow: _Flow) -> None:
         del self.running[flow.id]
         kind = self._kinds[flow.kind]
+        if flow.key >= 0:
+            self._count_streams(kind)
         kind.remove(flow)
         if not kind.n:
             del self._kinds[flow.kind]
@@ -452,23 +481,28 @@ class FlowNetwork:
             carried = self._carried
             for kind in self._kinds.values():
                 rate = kind.rate
-                if rate == 0:
-                    continue
+                if rate == 0 or not kind.m:
+                    continue  # (streams are counted at their kind's changes)
+                left = kind.left
                 if math.isfinite(rate):
-                    step = rate * dt
-                    moved = step * len(kind.streams)
-                    if kind.m:
-                        left = kind.left
-                        part = np.minimum(left, step)
-                        left -= part
-                        moved += float(part.sum())
+                    part = np.minimum(left, rate * dt)
+                    left -= part
+                    moved = float(part.sum())
                 else:
-                    moved = math.inf if kind.streams else 0.0
-                    moved += float(kind.left.sum())
-                    kind.left[:] = 0.0
+                    moved = float(left.sum())
+                    left[:] = 0.0
                 for link in kind.links:
                     carried[link] += moved
         self.clock = max(self.clock, time)
+
+    def _count_streams(self, kind: _Kind) -> None:
+        """Add what the kind's streams carried since it was last counted to the links."""
+        dt = self.clock - kind.since
+        kind.since = self.clock
+        if dt > 0 and kind.streams and kind.rate != 0:
+            moved = kind.rate * dt * len(kind.streams)
+            for link in kind.links:
+                self._carried[link] += moved
 
     def _settle(self, time: float) -> None:
         """Admit waiting flows, finish those done, set the rates, schedule the next end."""
@@ -523,7 +557,7 @@ class FlowNetwork:
             return  # the same flows over the same capacities: the same rates
         self._changed = False
         counts = tuple([k.n for k in kinds.values()])
-        key = (tuple(kinds), counts, self._capacity_key)
+        key = (tuple([k.tag for k in kinds.values()]), counts, self._capacity_tag)
         solution = self._memo.get(key)
         if solution is None:
             solution = self._fill(list(kinds), counts)
@@ -533,10 +567,13 @@ class FlowNetwork:
         solved, use = solution
         for kind, r in zip(kinds.values(), solved, strict=True):
             if kind.rate != r:
+                if kind.streams:
+                    self._count_streams(kind)
+                    for f in kind.streams.values():
+                        f.rate = r
+                        self._moved.add(f.key)
                 kind.rate = r
                 for f in kind.transfers:
-                    f.rate = r
-                for f in kind.streams.values():
                     f.rate = r
         if use > self.peak_utilisation:
             self.peak_utilisation = use

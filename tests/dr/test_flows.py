@@ -290,3 +290,25 @@ def test_rates_after_every_change_are_those_of_solving_every_flow_afresh(
         check()
     clock.run(each=check)
     assert all(t >= 0 for t in ended.values())
+
+
+def test_moved_streams_names_each_stream_whose_rate_changed_once() -> None:
+    """Two streams on a 10 GB/s link, at most 4 and 8 GB/s: 4 and 6 (max-min); with an
+    unlimited transfer beside them, a third each until it is done; a stream on another
+    link is not named when only the first link's shares change; a removed stream is named
+    at rate 0."""
+    clock = Clock()
+    net = FlowNetwork(np.array([10e9, 10e9]), clock.schedule)
+    net.stream(1, [0], 4e9, 0.0)
+    net.stream(2, [0], 8e9, 0.0)
+    net.stream(3, [1], 1e9, 0.0)
+    assert net.moved_streams() == [(1, 4e9), (2, 6e9), (3, 1e9)]
+    assert net.moved_streams() == []
+    net.start([0], 10e9, math.inf, lambda t: None, 1.0)  # a transfer takes a share
+    assert net.moved_streams() == [(1, 10e9 / 3), (2, 10e9 / 3)]
+    clock.run()
+    assert net.clock == pytest.approx(4.0)  # 10 GB at a third of 10 GB/s
+    assert net.moved_streams() == [(1, 4e9), (2, 6e9)]
+    net.stream(1, None, 0.0, 10.0)
+    assert net.moved_streams() == [(1, 0.0), (2, 8e9)]
+    assert net.carried[1] == pytest.approx(1e9 * net.clock)

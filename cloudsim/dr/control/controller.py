@@ -107,8 +107,6 @@ class DRController:
         self.flows = ctx.links.network
         self.flows.concurrent = spec.concurrent_restores
         self.flows.on_change = self._rates_changed
-        #: The systems with an async target: their streams' rates are their queues' drains.
-        self._streamed = [p.index for p in plans if p.async_to >= 0]
         self.settlement = Settlement(
             self.systems,
             net=self.net,
@@ -202,8 +200,8 @@ class DRController:
         """The links' shares changed: every async queue drains at its stream's new rate
         from now on."""
         self.repl.advance(time)
-        if self._streamed:
-            self.repl.async_cap[self._streamed] = self.flows.stream_rates(self._streamed)
+        for s, rate in self.flows.moved_streams():
+            self.repl.async_cap[s] = rate
 
     def _fault_changed(self, change: str, outage: Outage, time: float) -> None:
         """A failure began or ended, or a corruption was noticed (the bus's ``"outage"``)."""
