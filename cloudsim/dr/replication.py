@@ -101,6 +101,8 @@ class Replication:
         self._members = [np.flatnonzero(self.shape_of == k) for k in range(len(distinct))]
         #: (24, S): each system's multiplier by hour of day
         self._by_hour = np.array([d.hourly for d in self.diurnals]).T[:, self.shape_of].copy()
+        #: (24, S): each system's write rate by hour of day (bytes/s at full writing)
+        self._rate_by_hour = self._by_hour * self.rate
         self.clock = 0.0
         # inputs, set by the controller whenever the state they depend on changes
         self.async_in = np.zeros(n)  # fraction of writes that enter the async queue
@@ -143,18 +145,19 @@ class Replication:
     def _step(self, t: float, dt: float) -> None:
         if dt <= 0:
             return
-        w = self.rate * self.multiplier(t) * self.write_on
-        written = w * dt
+        written = self._rate_by_hour[int((t % DAY) // HOUR) % 24] * self.write_on
+        written *= dt
         self.written += written
-        # async: fluid queue
+        # async: fluid queue (the backlog is filled, then drained, in place)
         inflow = written * self.async_in
         self.async_total_in += inflow
-        level = self.backlog + inflow
+        level = self.backlog
+        level += inflow
         out = np.minimum(level, self.async_cap * dt)
         self.shipped += out
-        self.backlog = level - out
+        level -= out
         # mirror: per side, drains only through the pair's resync capacity
-        if not (self.mirror_in.any() or self.mirror.any()):
+        if not (np.count_nonzero(self.mirror_in) or np.count_nonzero(self.mirror)):
             self.away += written * self.away_in
             return
         m_in = written[:, None] * self.mirror_in

@@ -31,7 +31,6 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -93,13 +92,14 @@ def _fill(
     near = [x * (1 - EPS) for x in limit]
     order = [j for j in sorted(range(n_flows), key=limit.__getitem__) if j in active]
     first = 0  # order[first:] holds every active flow, by limit
+    # links still crossed by an unfrozen flow: the others neither limit the step nor
+    # change (their residual loses 0 x step), so they are left out of every step
+    live = [k for k in range(n_links) if count[k] > 0]
     level = 0.0
     while active:
         while order[first] not in active:
             first += 1
-        per_link = min(
-            (residual[k] / count[k] for k in range(n_links) if count[k] > 0), default=math.inf
-        )
+        per_link = min((residual[k] / count[k] for k in live), default=math.inf)
         step = min(per_link, limit[order[first]] - level)
         if not math.isfinite(step):  # no link and no limit: as fast as it comes
             for j in active:
@@ -107,7 +107,7 @@ def _fill(
             break
         step = max(step, 0.0)
         level += step
-        for k in range(n_links):
+        for k in live:
             residual[k] -= count[k] * step
         freeze: list[int] = []
         for j in order[first:]:
@@ -117,7 +117,7 @@ def _fill(
                 freeze.append(j)
                 out[j] = limit[j]  # exactly the limit
                 active.discard(j)
-        for k in range(n_links):
+        for k in live:
             if residual[k] <= full_at[k]:
                 for j in flows_on[k]:
                     if j in active:
@@ -127,42 +127,175 @@ def _fill(
         for j in freeze:
             for k in links_of[j]:
                 count[k] -= weight[j]
+        live = [k for k in live if count[k] > 0]
     return out
 
 
-def _finished(f: _Flow, time: float) -> bool:
-    """A transfer with nothing left (within rounding, or under a clock tick at its rate)."""
-    if not math.isfinite(f.remaining):
-        return False  # a stream
-    if f.remaining <= EPS * f.size + 1e-6 or math.isinf(f.rate):
-        return True
-    return f.rate > 0 and time + f.remaining / f.rate <= time
-
-
-@dataclass
 class _Flow:
-    id: int
-    links: tuple[int, ...]
-    size: float
-    remaining: float
-    limit: float
-    done: Callable[[float], None]
-    rate: float = 0.0
-    queued: bool = True
-    #: The links it crosses, each once, in order, and its limit: flows of one kind share
-    #: their max-min rate.
-    kind: tuple[tuple[int, ...], float] = ((), 0.0)
+    """One flow: a transfer of ``size`` bytes, or a stream (``size`` inf)."""
 
-    def __post_init__(self) -> None:
-        self.kind = (tuple(sorted(set(self.links))), self.limit)
+    __slots__ = (
+        "_left", "done", "id", "key", "kind", "limit", "links", "owner", "pos", "queued",
+        "rate", "seq", "size",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        id: int,
+        links: tuple[int, ...],
+        size: float,
+        limit: float,
+        done: Callable[[float], None],
+        *,
+        queued: bool = True,
+    ) -> None:
+        self.id = id
+        self.links = links
+        self.size = size
+        self.limit = limit
+        self.done = done
+        self.queued = queued
+        self.rate = 0.0
+        #: The links it crosses, each once, in order, and its limit: flows of one kind
+        #: share their max-min rate.
+        self.kind = (tuple(sorted(set(links))), limit)
+        #: When it joined the running flows (their order: completions at one instant are
+        #: reported in it).
+        self.seq = 0
+        self._left = size  # bytes left while not running with its kind
+        self.owner: _Kind | None = None  # while running: its kind holds what is left
+        self.pos = 0  # ... at this position
+        self.key = -1  # a stream's key
+
+    @property
+    def remaining(self) -> float:
+        """Bytes it still has to move (inf: a stream)."""
+        owner = self.owner
+        return self._left if owner is None else owner.left_of(self)
+
+    def __repr__(self) -> str:
+        return f"_Flow(id={self.id}, links={self.links}, size={self.size}, rate={self.rate})"
+
+
+class _Kind:
+    """The running flows of one kind (the same links, the same limit): one max-min rate,
+    moved and checked together. What its transfers have left is one array: every change
+    moves them all by the same step (array arithmetic: the same IEEE operations, flow by
+    flow, as one subtraction each)."""
+
+    __slots__ = (
+        "_left", "_sizes", "links", "m", "n", "rate", "since", "streams", "tag", "top",
+        "transfers",
+    )  # fmt: skip
+
+    def __init__(self, links: tuple[int, ...], tag: int, since: float) -> None:
+        self.links = links
+        self.tag = tag  # the kind's number in its network (the same whenever it runs)
+        self.rate = 0.0
+        #: What its streams carried is counted up to here (then at each change of the
+        #: kind's rate or streams).
+        self.since = since
+        self.n = 0  # flows of the kind
+        #: Its transfers (finite size), in no particular order (completions are told in
+        #: joining order by the network), and the first ``m`` entries of two arrays: what
+        #: each has left and its size (grown by doubling, a leaver's slot taken by the last).
+        self.transfers: list[_Flow] = []
+        self.m = 0
+        self._left = np.zeros(4)
+        self._sizes = np.zeros(4)
+        self.streams: dict[int, _Flow] = {}  # persistent flows
+        #: No transfer of the kind is larger (a bound: not lowered when one leaves).
+        self.top = 0.0
+
+    @property
+    def left(self) -> FloatArray:
+        """Bytes each transfer has left (a view: moving it moves them)."""
+        return self._left[: self.m]
+
+    @property
+    def sizes(self) -> FloatArray:
+        return self._sizes[: self.m]
+
+    def add(self, flow: _Flow) -> None:
+        flow.rate = self.rate
+        if math.isfinite(flow.size):
+            m = self.m
+            if m == len(self._left):
+                self._left = np.concatenate([self._left, np.zeros(m)])
+                self._sizes = np.concatenate([self._sizes, np.zeros(m)])
+            self._left[m] = flow._left
+            self._sizes[m] = flow.size
+            self.transfers.append(flow)
+            flow.owner, flow.pos = self, m
+            self.m = m + 1
+            self.top = max(self.top, flow.size)
+        else:
+            self.streams[flow.id] = flow
+        self.n += 1
+
+    def remove(self, flow: _Flow) -> None:
+        if flow.owner is self:
+            i, last = flow.pos, self.m - 1
+            flow._left = float(self._left[i])
+            flow.owner = None
+            moved = self.transfers.pop()
+            if i != last:
+                self.transfers[i] = moved
+                moved.pos = i
+                self._left[i] = self._left[last]
+                self._sizes[i] = self._sizes[last]
+            self.m = last
+        else:
+            del self.streams[flow.id]
+        self.n -= 1
+
+    def left_of(self, flow: _Flow) -> float:
+        return float(self._left[flow.pos])
+
+    def done(self, time: float) -> tuple[list[_Flow], float]:
+        """The transfers finished at ``time`` — nothing left within rounding, or less than
+        a clock tick at the rate — and the least left of those that are not (inf: none).
+        The least left is checked first: while it is over every transfer's tolerance and
+        more than a clock tick at the rate, none is finished."""
+        if not self.m:
+            return [], math.inf
+        left = self.left
+        rate = self.rate
+        least = float(left.min())
+        if (
+            least > EPS * self.top + 1e-6
+            and not math.isinf(rate)
+            and not (rate > 0 and time + least / rate <= time)
+        ):
+            return [], least
+        if math.isinf(rate):
+            return list(self.transfers), math.inf
+        finished = left <= EPS * self.sizes + 1e-6
+        if rate > 0:
+            finished |= time + left / rate <= time
+        rest = left[~finished]
+        done = [self.transfers[i] for i in np.flatnonzero(finished).tolist()]
+        return done, float(rest.min()) if rest.size else math.inf
+
+
+#: Solutions kept for reuse (the network's state recurs: the same backups start every
+#: day, the same streams run between failures).
+MEMO_SIZE = 4096
 
 
 class FlowNetwork:
     """The flows in progress over links of ``capacity`` bytes/s (see the module docstring);
-    ``schedule(time, action)`` puts the next completion on the calendar."""
+    ``schedule(time, action)`` puts the next completion on the calendar.
+
+    Flows are kept by kind: a change costs one max-min solve over the kinds (reused when
+    the same kinds, counts and capacities were solved before: the solver is a function of
+    those alone), and one pass over the running transfers to move them on and find the
+    next completion; a stream costs nothing per change beyond its kind."""
 
     def __init__(self, capacity: FloatArray, schedule: Schedule, concurrent: int | None = None):
         self.capacity = np.asarray(capacity, dtype=np.float64).copy()
+        self._capacity_list: list[float] = self.capacity.tolist()
+        self._capacity_key = tuple(self._capacity_list)
         self.schedule = schedule
         self.concurrent = concurrent
         self.running: dict[int, _Flow] = {}
@@ -173,12 +306,30 @@ class FlowNetwork:
         self.on_change: Callable[[float], None] = _never
         self._version = 0
         self._next_id = 0
+        self._seq = 0
+        self._kinds: dict[tuple[tuple[int, ...], float], _Kind] = {}
+        #: Each kind and each set of capacities ever seen, numbered (the reuse's keys).
+        self._tags: dict[tuple[tuple[int, ...], float], int] = {}
+        self._capacity_tags: dict[tuple[float, ...], int] = {}
+        self._capacity_tag = self._capacity_tags.setdefault(self._capacity_key, 0)
+        #: Streams whose rate may have changed since :meth:`moved_streams` was last asked.
+        self._moved: set[int] = set()
+        self._memo: dict[
+            tuple[tuple[int, ...], tuple[int, ...], int], tuple[list[float], float]
+        ] = {}
+        self._changed = False  # flows joined or left, or capacities changed, since the solve
         #: The largest load over capacity any link carried (at most 1).
         self.peak_utilisation = 0.0
         self._held = 0  # inside :meth:`together`: settle once, at its end
         self._unsettled = False
-        #: Bytes each link has carried.
-        self.carried = np.zeros(len(self.capacity))
+        self._carried = [0.0] * len(self._capacity_list)
+
+    @property
+    def carried(self) -> FloatArray:
+        """Bytes each link has carried."""
+        for kind in self._kinds.values():
+            self._count_streams(kind)
+        return np.array(self._carried, dtype=np.float64)
 
     # -- changes ----------------------------------------------------------------------------
     @contextmanager
@@ -209,15 +360,12 @@ class FlowNetwork:
         when its last byte is through (``queued``: it may wait for a ``concurrent`` slot).
         Returns its id (to :meth:`cancel` it)."""
         self._advance(time)
-        flow = _Flow(
-            self._next_id, tuple(links), float(size), float(size), float(limit), done,
-            queued=queued,
-        )  # fmt: skip
+        flow = _Flow(self._next_id, tuple(links), float(size), float(limit), done, queued=queued)
         self._next_id += 1
         if queued:
             self.waiting.append(flow)
         else:
-            self.running[flow.id] = flow
+            self._run(flow)
         self._settle(time)
         return flow.id
 
@@ -236,13 +384,15 @@ class FlowNetwork:
             return
         self._advance(time)
         if current is not None:
-            del self.running[current]
+            self._stop(self.running[current])
             del self._streams[key]
         if links is not None:
-            flow = _Flow(self._next_id, links, math.inf, math.inf, float(limit), _never)
+            flow = _Flow(self._next_id, links, math.inf, float(limit), _never)
+            flow.key = key
             self._next_id += 1
-            self.running[flow.id] = flow
+            self._run(flow)
             self._streams[key] = flow.id
+        self._moved.add(key)
         self._settle(time)
 
     def stream_rate(self, key: int) -> float:
@@ -250,11 +400,21 @@ class FlowNetwork:
         current = self._streams.get(key)
         return self.running[current].rate if current is not None else 0.0
 
+    def moved_streams(self) -> list[tuple[int, float]]:
+        """``(key, rate)`` of every stream whose rate may have changed (started, stopped,
+        or its kind's rate changed) since the last call (the others' are as they were)."""
+        moved = [(key, self.stream_rate(key)) for key in sorted(self._moved)]
+        self._moved.clear()
+        return moved
+
     def cancel(self, flow_id: int, time: float) -> None:
         """Stop a flow (its bandwidth goes to the others); no ``done``."""
         self._advance(time)
-        if self.running.pop(flow_id, None) is None:
+        flow = self.running.get(flow_id)
+        if flow is None:
             self.waiting = deque(f for f in self.waiting if f.id != flow_id)
+        else:
+            self._stop(flow)
         self._settle(time)
 
     def set_capacity(self, capacity: FloatArray, time: float) -> None:
@@ -264,6 +424,11 @@ class FlowNetwork:
             return
         self._advance(time)
         self.capacity = capacity.copy()
+        self._capacity_list = self.capacity.tolist()
+        self._capacity_key = tuple(self._capacity_list)
+        tags = self._capacity_tags
+        self._capacity_tag = tags.setdefault(self._capacity_key, len(tags))
+        self._changed = True
         self._settle(time)
 
     # -- reading ----------------------------------------------------------------------------
@@ -287,15 +452,57 @@ class FlowNetwork:
         return flow.remaining
 
     # -- the fluid ----------------------------------------------------------------------------
+    def _run(self, flow: _Flow) -> None:
+        flow.seq = self._seq
+        self._seq += 1
+        self.running[flow.id] = flow
+        kind = self._kinds.get(flow.kind)
+        if kind is None:
+            tag = self._tags.setdefault(flow.kind, len(self._tags))
+            kind = self._kinds[flow.kind] = _Kind(flow.kind[0], tag, self.clock)
+        elif flow.key >= 0:
+            self._count_streams(kind)
+        kind.add(flow)
+        self._changed = True
+
+    def _stop(self, flow: _Flow) -> None:
+        del self.running[flow.id]
+        kind = self._kinds[flow.kind]
+        if flow.key >= 0:
+            self._count_streams(kind)
+        kind.remove(flow)
+        if not kind.n:
+            del self._kinds[flow.kind]
+        self._changed = True
+
     def _advance(self, time: float) -> None:
         dt = time - self.clock
         if dt > 0:
-            for f in self.running.values():
-                moved = min(f.remaining, f.rate * dt) if math.isfinite(f.rate) else f.remaining
-                f.remaining -= moved
-                for link in f.links:
-                    self.carried[link] += moved
+            carried = self._carried
+            for kind in self._kinds.values():
+                rate = kind.rate
+                if rate == 0 or not kind.m:
+                    continue  # (streams are counted at their kind's changes)
+                left = kind.left
+                if math.isfinite(rate):
+                    part = np.minimum(left, rate * dt)
+                    left -= part
+                    moved = float(part.sum())
+                else:
+                    moved = float(left.sum())
+                    left[:] = 0.0
+                for link in kind.links:
+                    carried[link] += moved
         self.clock = max(self.clock, time)
+
+    def _count_streams(self, kind: _Kind) -> None:
+        """Add what the kind's streams carried since it was last counted to the links."""
+        dt = self.clock - kind.since
+        kind.since = self.clock
+        if dt > 0 and kind.streams and kind.rate != 0:
+            moved = kind.rate * dt * len(kind.streams)
+            for link in kind.links:
+                self._carried[link] += moved
 
     def _settle(self, time: float) -> None:
         """Admit waiting flows, finish those done, set the rates, schedule the next end."""
@@ -305,27 +512,34 @@ class FlowNetwork:
         finished: list[_Flow] = []
         while True:
             while self.waiting and (self.concurrent is None or self._transfers() < self.concurrent):
-                flow = self.waiting.popleft()
-                self.running[flow.id] = flow
+                self._run(self.waiting.popleft())
             self._solve()
-            done = [f for f in self.running.values() if _finished(f, time)]
+            done: list[_Flow] = []
+            least: list[tuple[_Kind, float]] = []
+            for kind in self._kinds.values():
+                if kind.transfers:
+                    ended, left = kind.done(time)
+                    done.extend(ended)
+                    least.append((kind, left))
             if not done:
                 break
+            done.sort(key=lambda f: f.seq)
             for f in done:
-                del self.running[f.id]
+                self._stop(f)
                 if math.isinf(f.rate):
-                    for link in f.links:
-                        self.carried[link] += f.remaining
-                f.remaining = 0.0
+                    for link in f.kind[0]:
+                        self._carried[link] += f._left
+                f._left = 0.0
             finished.extend(done)
         self._version += 1
-        ends = [
-            f.remaining / f.rate
-            for f in self.running.values()
-            if f.rate > 0 and math.isfinite(f.remaining)
-        ]
-        if ends:
-            self.schedule(time + min(ends), partial(self._due, self._version))
+        first = math.inf
+        for kind, left in least:
+            if kind.rate > 0 and left < math.inf:
+                end = left / kind.rate  # the least left of a kind ends first: one rate
+                if end < first:
+                    first = end
+        if first < math.inf:
+            self.schedule(time + first, partial(self._due, self._version))
         self.on_change(time)
         for f in finished:
             f.done(time)
@@ -336,36 +550,50 @@ class FlowNetwork:
         return sum(1 for f in self.running.values() if f.queued and math.isfinite(f.size))
 
     def _solve(self) -> None:
-        flows = list(self.running.values())
-        if not flows:
-            return
-        # Flows alike (the same links and limit) get the same rate: solved once, counted
-        # as many times (the same float sums: the rates do not change by a bit).
-        groups: dict[tuple[tuple[int, ...], float], list[_Flow]] = {}
-        for f in flows:
-            members = groups.get(f.kind)
-            if members is None:
-                groups[f.kind] = [f]
-            else:
-                members.append(f)
-        kinds = list(groups)
+        """Every kind's max-min rate (flows alike — the same links and limit — solved once,
+        counted as many times: the same float sums, so the rates do not change by a bit)."""
+        kinds = self._kinds
+        if not kinds or not self._changed:
+            return  # the same flows over the same capacities: the same rates
+        self._changed = False
+        counts = tuple([k.n for k in kinds.values()])
+        key = (tuple([k.tag for k in kinds.values()]), counts, self._capacity_tag)
+        solution = self._memo.get(key)
+        if solution is None:
+            solution = self._fill(list(kinds), counts)
+            if len(self._memo) >= MEMO_SIZE:
+                del self._memo[next(iter(self._memo))]
+            self._memo[key] = solution
+        solved, use = solution
+        for kind, r in zip(kinds.values(), solved, strict=True):
+            if kind.rate != r:
+                if kind.streams:
+                    self._count_streams(kind)
+                    for f in kind.streams.values():
+                        f.rate = r
+                        self._moved.add(f.key)
+                kind.rate = r
+                for f in kind.transfers:
+                    f.rate = r
+        if use > self.peak_utilisation:
+            self.peak_utilisation = use
+
+    def _fill(
+        self, kinds: list[tuple[tuple[int, ...], float]], counts: tuple[int, ...]
+    ) -> tuple[list[float], float]:
+        """The rates of ``kinds`` (``counts`` flows each) and the largest load over
+        capacity of a link under them."""
+        capacity = self._capacity_list
         solved = _fill(
-            [list(links) for links, _ in kinds],
-            [limit for _, limit in kinds],
-            self.capacity.tolist(),
-            [len(groups[kind]) for kind in kinds],
+            [list(links) for links, _ in kinds], [x for _, x in kinds], capacity, list(counts)
         )
-        load = [0.0] * len(self.capacity)
-        for kind, r in zip(kinds, solved, strict=True):
-            members = groups[kind]
-            for f in members:
-                f.rate = r
+        load = [0.0] * len(capacity)
+        for (links, _), r, n in zip(kinds, solved, counts, strict=True):
             if math.isfinite(r):
-                for link in kind[0]:
-                    load[link] += r * len(members)
-        capacity = self.capacity.tolist()
+                for link in links:
+                    load[link] += r * n
         use = max((x / c for x, c in zip(load, capacity, strict=True) if c > 0), default=0.0)
-        self.peak_utilisation = max(self.peak_utilisation, use)
+        return solved, use
 
     def _due(self, version: int, time: float) -> None:
         if version != self._version:

@@ -24,6 +24,8 @@ from cloudsim.state.hosts import HostTable
 from cloudsim.world import World
 
 FloatArray = npt.NDArray[np.float64]
+#: Routes kept (a few per pair of centres and set of failures; cleared when full).
+PATHS_REMEMBERED = 4096
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class Links:
             (index[link.between[0]], index[link.between[1]]) for link in scenario.links
         ]
         self._by_ends = {frozenset(e): i for i, e in enumerate(self.ends)}
+        self._index = {name: i for i, name in enumerate(self.centres)}
+        #: Routes found, by ends, failed components and links' extra latency.
+        self._paths: dict[tuple[int, int, tuple[str, ...], bytes], Path | None] = {}
         self.wan_bandwidth = np.array([link.bandwidth_gbps * 1e9 / 8 for link in scenario.links])
         self.latency_s = np.array([link.one_way_ms / 1000 for link in scenario.links])
         self.wan = len(self.ends)
@@ -101,15 +106,24 @@ class Links:
         lowest-latency route round the failed sites, centres and links (None: no route)."""
         if a == b:
             return Path((self.lan(a),), float(self.lan_rtt_s[a]))
-        try:
-            route = self.topology.path(self.centres[a], self.centres[b], self.components.removed())
-        except ValueError:
-            return None
-        index = {name: i for i, name in enumerate(self.centres)}
-        hops = tuple(self._by_ends[frozenset((index[x], index[y]))] for x, y in pairwise(route))
+        removed = self.components.removed()
         extra = self.components.link_extra_ms
-        one_way = sum(float(self.latency_s[h]) + float(extra[h]) / 1000 for h in hops)
-        return Path(hops, 2 * one_way)
+        key = (a, b, removed, extra.tobytes())
+        if key in self._paths:
+            return self._paths[key]
+        try:
+            route = self.topology.path(self.centres[a], self.centres[b], removed)
+        except ValueError:
+            found = None
+        else:
+            index = self._index
+            hops = tuple(self._by_ends[frozenset((index[x], index[y]))] for x, y in pairwise(route))
+            one_way = sum(float(self.latency_s[h]) + float(extra[h]) / 1000 for h in hops)
+            found = Path(hops, 2 * one_way)
+        if len(self._paths) >= PATHS_REMEMBERED:
+            self._paths.clear()
+        self._paths[key] = found
+        return found
 
     def wan_links(self, a: int, b: int) -> list[int] | None:
         """The scenario links of the lowest-latency route from ``a`` to ``b`` now (the WAN

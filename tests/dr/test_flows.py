@@ -201,3 +201,114 @@ def test_changes_made_together_settle_once_to_the_same_rates_and_ends(
     assert scheduled["together"] <= min(1, scheduled["each"])
     if all(size > 1e3 for size in sizes):  # each start put its next end on the calendar
         assert scheduled["each"] == len(sizes) and scheduled["together"] == 1
+
+
+def test_completions_at_one_instant_are_told_in_the_order_the_flows_joined() -> None:
+    """Two transfers of different kinds end together: ``done`` in the order they started
+    running, whatever the order their kinds were first seen in."""
+    clock = Clock()
+    net = FlowNetwork(np.array([10.0]), clock.schedule)
+    told: list[str] = []
+    net.start([0], 1000.0, 1.0, lambda t: told.append("old"), 0.0)  # its kind first
+    net.start([0], 200.0, 2.0, lambda t: told.append("x"), 0.0)  # 100 s at 2
+    net.start([0], 100.0, 1.0, lambda t: told.append("y"), 0.0)  # 100 s at 1, kind of "old"
+    clock.run(until=100.0)
+    assert told == ["x", "y"]
+
+
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("start"), st.sampled_from([(0,), (1,), (0, 1), (1, 2), ()]),
+                  st.sampled_from([1.0, 2.5, 4.0, math.inf]), st.floats(0.0, 40.0)),
+        st.tuples(st.just("stream"), st.integers(0, 3),
+                  st.sampled_from([None, (0,), (0, 2), (2,)]), st.sampled_from([0.5, 3.0])),
+        st.tuples(st.just("cancel"), st.integers(0, 30)),
+        st.tuples(st.just("cut"), st.integers(0, 2), st.booleans()),
+        st.tuples(st.just("wait"), st.floats(0.0, 8.0)),
+    ),
+    min_size=1,
+    max_size=40,
+)  # fmt: skip
+
+
+@settings(max_examples=80, deadline=None)
+@given(ops=_OPS)
+def test_rates_after_every_change_are_those_of_solving_every_flow_afresh(
+    ops: list[tuple[object, ...]],
+) -> None:
+    """Starts, streams, cancels, cuts and restores in any order: after each, every running
+    flow's rate is, bit for bit, the max-min rate of the running flows solved one by one
+    (no grouping by kind, no reuse of an earlier solution), and no transfer left running
+    is done. States recur (a link cut then restored), so solutions are reused."""
+    bandwidth = np.array([10.0, 6.0, 3.0])
+    cap = bandwidth.copy()
+    clock = Clock()
+    net = FlowNetwork(cap, clock.schedule)
+    ended: dict[int, float] = {}
+    started: list[int] = []  # transfers (a stream is stopped by its key, not cancelled)
+    now = 0.0
+
+    def check() -> None:
+        flows = list(net.running.values())
+        if not flows:
+            return
+        incidence = np.zeros((len(cap), len(flows)), dtype=bool)
+        for j, f in enumerate(flows):
+            incidence[list(f.links), j] = True
+        want = max_min_rates(incidence, np.array([f.limit for f in flows]), net.capacity)
+        got = np.array([f.rate for f in flows])
+        assert got.tobytes() == want.tobytes(), (got, want)
+        for f in flows:  # nothing running is overdue
+            assert f.remaining > 0 or not math.isfinite(f.size)
+
+    for op in ops:
+        if op[0] == "start":
+            _, links, limit, size = op
+            assert isinstance(links, tuple) and isinstance(limit, float)
+            assert isinstance(size, float)
+            fid = net._next_id
+            started.append(fid)
+            net.start(links, size, limit, lambda t, fid=fid: ended.__setitem__(fid, t), now)
+        elif op[0] == "stream":
+            _, key, links, limit = op
+            assert isinstance(key, int) and isinstance(limit, float)
+            net.stream(key, links, limit, now)  # type: ignore[arg-type]
+        elif op[0] == "cancel":
+            if started:
+                net.cancel(started[int(op[1]) % len(started)], now)  # type: ignore[call-overload]
+        elif op[0] == "cut":
+            _, link, down = op
+            assert isinstance(link, int)
+            cap = cap.copy()
+            cap[link] = 0.0 if down else bandwidth[link]
+            net.set_capacity(cap, now)
+        else:
+            wait = op[1]
+            assert isinstance(wait, float)
+            now += wait
+            clock.run(until=now, each=check)
+        check()
+    clock.run(each=check)
+    assert all(t >= 0 for t in ended.values())
+
+
+def test_moved_streams_names_each_stream_whose_rate_changed_once() -> None:
+    """Two streams on a 10 GB/s link, at most 4 and 8 GB/s: 4 and 6 (max-min); with an
+    unlimited transfer beside them, a third each until it is done; a stream on another
+    link is not named when only the first link's shares change; a removed stream is named
+    at rate 0."""
+    clock = Clock()
+    net = FlowNetwork(np.array([10e9, 10e9]), clock.schedule)
+    net.stream(1, [0], 4e9, 0.0)
+    net.stream(2, [0], 8e9, 0.0)
+    net.stream(3, [1], 1e9, 0.0)
+    assert net.moved_streams() == [(1, 4e9), (2, 6e9), (3, 1e9)]
+    assert net.moved_streams() == []
+    net.start([0], 10e9, math.inf, lambda t: None, 1.0)  # a transfer takes a share
+    assert net.moved_streams() == [(1, 10e9 / 3), (2, 10e9 / 3)]
+    clock.run()
+    assert net.clock == pytest.approx(4.0)  # 10 GB at a third of 10 GB/s
+    assert net.moved_streams() == [(1, 4e9), (2, 6e9)]
+    net.stream(1, None, 0.0, 10.0)
+    assert net.moved_streams() == [(1, 0.0), (2, 8e9)]
+    assert net.carried[1] == pytest.approx(1e9 * net.clock)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Generator
 
 import numpy as np
 import pytest
@@ -267,3 +268,47 @@ def test_level_six_needs_synchronous_replication_to_an_equal_remote_cluster() ->
     assert level[0] == 5
     level = infrastructure_level(plan("active-standby", (0,), full, False), sites, "timeout")
     assert level[0] == 5  # asynchronous: never level 6
+
+
+def test_the_tick_samples_lags_that_change_with_the_inputs_and_the_backlog() -> None:
+    """Ten-minute ticks over one system shipping 60 s batches: lag T/2 + d while writes are
+    under the link (d = 10 s, then 25 s from 1 h: the in-flight time changed, nothing
+    else), not sampled while the system is not writing (1 h to 2 h), then, the link cut,
+    the backlog's age plus d. Sums, counts and maxima by hand."""
+    import simpy
+
+    from cloudsim.dr.control.tick import ReplicationTick
+
+    env = simpy.Environment()
+    repl = batched(1e6, 1e9, 60.0, 10.0)
+    plan = types.SimpleNamespace(async_to=1, write_rate=1e6)
+    ticks: list[float] = []
+    tick = ReplicationTick(env, repl, [plan], 600.0, 4 * HOUR, lambda: ticks.append(env.now))  # type: ignore[list-item]
+
+    def script() -> Generator[simpy.Event, None, None]:
+        yield env.timeout(HOUR - 1)
+        repl.advance(env.now)
+        repl.flight[0] = 25.0
+        yield env.timeout(1)
+        repl.advance(env.now)
+        repl.set_flow(0, 0.0, 1.0)  # not writing from 1 h (sampled at 1 h: stopped)
+        yield env.timeout(HOUR)
+        repl.advance(env.now)
+        repl.set_flow(0, 1.0, 1.0)
+        repl.async_cap[0] = 0.0  # from 2 h the link ships nothing: the backlog grows
+        yield env.timeout(0)
+
+    env.process(script())
+    env.process(tick.run())
+    env.run()
+    assert len(ticks) == 24
+    # a tick and a change at one instant: the tick first at 1 h (scheduled first: flight
+    # 25 s, still writing), the change first at 2 h (writing again, nothing queued yet).
+    # Sampled: 10..50 min at 30 + 10; 60 min and 120 min at 30 + 25; then 12 ticks with
+    # k x 600 s of writing queued at the k-th, 25 s in flight beyond it
+    backlog_ages = [k * 600.0 for k in range(1, 13)]
+    want_sum = 5 * 40.0 + 2 * 55.0 + sum(a + 25.0 for a in backlog_ages)
+    assert tick.lag_samples[0] == 5 + 2 + 12
+    assert float(tick.lag_sum[0]) == pytest.approx(want_sum)
+    assert float(tick.lag_max[0]) == pytest.approx(2 * HOUR + 25.0)
+    assert float(tick.last_lag[0]) == pytest.approx(2 * HOUR + 25.0)

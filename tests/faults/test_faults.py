@@ -180,6 +180,10 @@ def test_site_loss_takes_its_hosts_and_witness_and_a_link_cut_takes_no_host() ->
     sim = Simulation(build(two_centres({"scripted": scripted, "witness_site": "far"})))
     faults = sim.kernel.ctx.components
     dr = set(np.flatnonzero(sim.hosts.datacenter == sim.hosts.datacenter_names.index("dr")))
+    links = sim.kernel.ctx.links
+    c1, c2 = (links.centres.index(c) for c in ("dc1", "dc2"))
+    direct = links.path(c1, c2)
+    assert direct is not None and len(direct.links) == 1
     run_until(sim, DAY + 1)
     assert set(np.flatnonzero(~sim.hosts.up).tolist()) == dr
     assert faults.is_down("witness@far") and faults.is_down("dr") is False
@@ -189,8 +193,12 @@ def test_site_loss_takes_its_hosts_and_witness_and_a_link_cut_takes_no_host() ->
     assert sim.hosts.up.all() and not faults.is_down("witness@far")
     assert faults.removed() == ("dc1—dc2",)
     assert sim.world.topology.path("dc1", "dc2", faults.removed()) == ["dc1", "dr", "dc2"]
+    # the shared network's routes follow (a route found before the cut is not reused)
+    around = links.path(c1, c2)
+    assert around is not None and len(around.links) == 2 and around.rtt_s > direct.rtt_s
     run_until(sim, 2 * DAY + 21 * 60)
     assert faults.removed() == ()
+    assert links.path(c1, c2) == direct
 
 
 # -------------------------------------------------------------------- local HA

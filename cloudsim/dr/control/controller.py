@@ -200,9 +200,8 @@ class DRController:
         """The links' shares changed: every async queue drains at its stream's new rate
         from now on."""
         self.repl.advance(time)
-        for state in self.systems:
-            if state.plan.async_to >= 0:
-                self.repl.async_cap[state.plan.index] = self.flows.stream_rate(state.plan.index)
+        for s, rate in self.flows.moved_streams():
+            self.repl.async_cap[s] = rate
 
     def _fault_changed(self, change: str, outage: Outage, time: float) -> None:
         """A failure began or ended, or a corruption was noticed (the bus's ``"outage"``)."""

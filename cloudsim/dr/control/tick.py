@@ -19,6 +19,7 @@ from cloudsim.dr.replication import Replication
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 class ReplicationTick:
@@ -46,22 +47,38 @@ class ReplicationTick:
         self.lag_samples: IntArray = np.zeros(n, dtype=np.int64)
         #: Each system's async lag at the last tick (what the policies are told).
         self.last_lag: FloatArray = np.zeros(n)
+        self._kept: tuple[bytes, tuple[FloatArray, FloatArray, FloatArray, BoolArray]] | None = None
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         """The process: advance every queue, sample every lag."""
         env = self.env
+        repl = self.repl
         k = 1
         while k * self.interval <= self.horizon:
             yield env.timeout(k * self.interval - env.now)
             now = env.now
-            self.repl.advance(now)
-            lag, most = self.repl.cycle_lag(now)
-            # while writes flow into the async queue (home primaries writing): the times a
-            # failure of the primary would lose the lag
-            sampled = self.has_async & (self.repl.write_on > 0) & (self.repl.async_in > 0)
-            self.lag_sum += np.where(sampled, lag, 0.0)
+            repl.advance(now)
+            lag, sampled_lag, sampled_most, sampled = self._lags(now)
+            self.lag_sum += sampled_lag
             self.lag_samples += sampled
-            np.maximum(self.lag_max, np.where(sampled, most, 0.0), out=self.lag_max)
+            np.maximum(self.lag_max, sampled_most, out=self.lag_max)
             self.last_lag = lag
             self.count()
             k += 1
+
+    def _lags(self, now: float) -> tuple[FloatArray, FloatArray, FloatArray, BoolArray]:
+        """The lags over a cycle at ``now``, those sampled (0 where not) and which are.
+        With every backlog empty they depend only on which systems write where and their
+        batches' in-flight times: worked out again only when those changed."""
+        repl = self.repl
+        empty = not np.count_nonzero(repl.backlog)
+        key = repl.write_on.tobytes() + repl.async_in.tobytes() + repl.flight.tobytes()
+        if empty and self._kept is not None and self._kept[0] == key:
+            return self._kept[1]
+        lag, most = repl.cycle_lag(now)
+        # while writes flow into the async queue (home primaries writing): the times a
+        # failure of the primary would lose the lag
+        sampled = self.has_async & (repl.write_on > 0) & (repl.async_in > 0)
+        found = (lag, np.where(sampled, lag, 0.0), np.where(sampled, most, 0.0), sampled)
+        self._kept = (key, found) if empty else None
+        return found
