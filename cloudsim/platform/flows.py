@@ -408,13 +408,17 @@ class FlowNetwork:
         return moved
 
     def cancel(self, flow_id: int, time: float) -> None:
-        """Stop a flow (its bandwidth goes to the others); no ``done``."""
+        """Stop a flow (its bandwidth goes to the others); no ``done``. A stream stopped
+        this way is gone: its key may start a new one."""
         self._advance(time)
         flow = self.running.get(flow_id)
         if flow is None:
             self.waiting = deque(f for f in self.waiting if f.id != flow_id)
         else:
             self._stop(flow)
+            if flow.key >= 0 and self._streams.get(flow.key) == flow.id:
+                del self._streams[flow.key]
+                self._moved.add(flow.key)
         self._settle(time)
 
     def set_capacity(self, capacity: FloatArray, time: float) -> None:

@@ -312,3 +312,18 @@ def test_moved_streams_names_each_stream_whose_rate_changed_once() -> None:
     net.stream(1, None, 0.0, 10.0)
     assert net.moved_streams() == [(1, 0.0), (2, 8e9)]
     assert net.carried[1] == pytest.approx(1e9 * net.clock)
+
+
+def test_a_stream_cancelled_by_its_flow_id_frees_its_key() -> None:
+    """Cancelling a stream's flow (by id, as a transfer is cancelled) ends the stream: its
+    rate reads 0, it is named as moved, and the same key starts a new stream (it raised
+    KeyError when the key stayed registered to the cancelled flow)."""
+    clock = Clock()
+    net = FlowNetwork(np.array([10e9]), clock.schedule)
+    net.stream(7, [0], 4e9, 0.0)
+    assert net.moved_streams() == [(7, 4e9)]
+    net.cancel(net._streams[7], 1.0)
+    assert net.stream_rate(7) == 0.0
+    assert net.moved_streams() == [(7, 0.0)]
+    net.stream(7, [0], 2e9, 2.0)
+    assert net.stream_rate(7) == 2e9
