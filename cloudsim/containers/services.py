@@ -180,16 +180,20 @@ class ServiceLedger:
 
     def state(self, now: float) -> tuple[IntArray, IntArray, IntArray]:
         """(S,) ready endpoints, bound endpoints and capacity (millicores) right now."""
-        found = np.zeros((3, len(self.specs)), dtype=np.int64)
+        n = len(self.specs)
+        ready = np.zeros(n, dtype=np.int64)
+        bound = np.zeros(n, dtype=np.int64)
+        capacity = np.zeros(n, dtype=np.int64)
         for c, rows in self._by_cluster.items():
             if not len(rows):
                 continue
             counts = self.clusters[c].pod_counts(now)
             sel, per_pod = self._weights(c)
             per_ready = counts.ready
-            # (3, T) ready, bound and serving CPU per template, summed per service at once
-            found[:, rows] = np.stack((per_ready, counts.bound, per_ready * per_pod)) @ sel.T
-        return found[0], found[1], found[2]
+            ready[rows] = sel @ per_ready
+            bound[rows] = sel @ counts.bound
+            capacity[rows] = sel @ (per_ready * per_pod)
+        return ready, bound, capacity
 
     def advance(self, now: float) -> None:
         """Integrate the state held since the last call up to ``now``, then read it anew
