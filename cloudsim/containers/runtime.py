@@ -124,6 +124,9 @@ class _States:
     since: float
     until: float
     states: PodStates
+    #: Over pod rows ``[0, size)``: when each pod is past its startup (``running_since``
+    #: plus its template's startup).
+    ready_at: FloatArray
 
 
 @dataclass(frozen=True)
@@ -270,16 +273,16 @@ class ClusterState:
             on_ok = bound & node_ok[np.maximum(pods.node[:n], 0)]
         else:  # no node yet: no pod is bound
             on_ok = np.zeros(n, dtype=np.bool_)
-        started = self._started(now, n)
+        ready_at = pods.running_since[:n] + self.startup_of_tid[pods.template[:n]]
+        started = self._started(ready_at, n, now)
         ready = on_ok & started
         unready = (phase == PENDING) | (on_ok & ~started)
         missing = bound & ~on_ok
         starting = bound & ~started
         until = math.inf
         if starting.any():
-            at = pods.running_since[:n][starting] + self.startup_of_tid[pods.template[:n][starting]]
-            until = float(at.min())
-        self._states = cached = _States(key, now, until, (ready, unready, missing))
+            until = float(ready_at[starting].min())
+        self._states = cached = _States(key, now, until, (ready, unready, missing), ready_at)
         return cached
 
     def nodes_ok(self) -> BoolArray:
@@ -298,30 +301,30 @@ class ClusterState:
         key = (*self.state_key(now), len(self.cluster.templates))
         if self._counts is not None and self._counts[0] == key:
             return self._counts[1]
-        ready, unready, missing = self.pod_states(now)
+        states = self._current_states(now)
+        ready, unready, missing = states.states
         pods = self.cluster.pods
         n = pods.size
         t = key[-1]
         template = pods.template[:n]
         starting = unready & (pods.phase[:n] == BOUND)
-        started = template[starting]
         counts = PodCounts(
-            np.bincount(template[ready], minlength=t).astype(np.int64),
-            np.bincount(template[unready], minlength=t).astype(np.int64),
-            np.bincount(template[missing], minlength=t).astype(np.int64),
-            started,
-            pods.running_since[:n][starting] + self.startup_of_tid[started],
+            np.bincount(template[ready], minlength=t).astype(np.int64, copy=False),
+            np.bincount(template[unready], minlength=t).astype(np.int64, copy=False),
+            np.bincount(template[missing], minlength=t).astype(np.int64, copy=False),
+            template[starting],
+            states.ready_at[starting],
         )
         self._counts = (key, counts)
         return counts
 
-    def _started(self, now: float, n: int) -> BoolArray:
-        """Pods past their startup; the pods of the initial inventory (created and bound at
-        the start) are running when the run starts, as the initial cloud hosts are."""
+    def _started(self, ready_at: FloatArray, n: int, now: float) -> BoolArray:
+        """Pods past their startup (``ready_at``, over rows ``[0, n)``); the pods of the
+        initial inventory (created and bound at the start) are running when the run starts,
+        as the initial cloud hosts are."""
         pods = self.cluster.pods
-        since = pods.running_since[:n]
-        done: BoolArray = (since + self.startup_of_tid[pods.template[:n]] <= now) | (
-            (since <= 0.0) & (pods.created[:n] <= 0.0)
+        done: BoolArray = (ready_at <= now) | (
+            (pods.running_since[:n] <= 0.0) & (pods.created[:n] <= 0.0)
         )
         return done
 

@@ -117,6 +117,15 @@ class ServiceLedger:
             for c in range(len(clusters))
         }
         self._selected: tuple[tuple[int, ...], list[_Selected]] | None = None
+        #: The cluster whose services are all the services, in order (None: none is).
+        self._sole = next(
+            (
+                c
+                for c, rows in self._by_cluster.items()
+                if len(rows) and np.array_equal(rows, np.arange(len(self.specs)))
+            ),
+            None,
+        )
 
     def __len__(self) -> int:
         return len(self.specs)
@@ -180,6 +189,12 @@ class ServiceLedger:
 
     def state(self, now: float) -> tuple[IntArray, IntArray, IntArray]:
         """(S,) ready endpoints, bound endpoints and capacity (millicores) right now."""
+        sole = self._sole
+        if sole is not None:  # one cluster has every service: no scatter into (S,)
+            counts = self.clusters[sole].pod_counts(now)
+            sel, per_pod = self._weights(sole)
+            per_ready = counts.ready
+            return sel @ per_ready, sel @ counts.bound, sel @ (per_ready * per_pod)
         n = len(self.specs)
         ready = np.zeros(n, dtype=np.int64)
         bound = np.zeros(n, dtype=np.int64)

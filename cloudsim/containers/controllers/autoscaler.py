@@ -92,6 +92,8 @@ class _Scaler:
     removal: tuple[tuple[int, int, float], float] | None = None
     #: Per node group (and a last False for the nodes of no group, -1): autoscaled.
     autoscaled: BoolArray = field(default_factory=lambda: np.zeros(1, dtype=np.bool_))
+    #: ``_above`` as of (node table version, nodes).
+    above: tuple[tuple[int, int], BoolArray] | None = None
 
 
 class ClusterAutoscaler(Controller):
@@ -171,12 +173,7 @@ class ClusterAutoscaler(Controller):
         waiting = ~np.isnan(info.unneeded_since)
         if not waiting.any():
             return math.inf
-        above = np.zeros(len(info.group), dtype=np.bool_)
-        for g in s.groups:
-            members = info.present & (info.group == g)
-            if int(members.sum()) > (s.state.spec.node_groups[g].min_count or 0):
-                above |= members
-        waiting &= above
+        waiting &= self._above(s)
         if not waiting.any():
             return math.inf
         at = np.maximum(
@@ -184,6 +181,22 @@ class ClusterAutoscaler(Controller):
             info.unremovable_until[waiting],
         )
         return max(float(at.min()), s.last_scale_up + s.spec.scale_down_delay_after_add)
+
+    @staticmethod
+    def _above(s: _Scaler) -> BoolArray:
+        """Nodes present in an autoscaled group that has more than its minimum (remembered
+        while the node table stays as it is: nodes join and leave with a new version)."""
+        info = s.state.info
+        key = (s.state.nodes.version, info.size)
+        if s.above is not None and s.above[0] == key:
+            return s.above[1]
+        above = np.zeros(len(info.group), dtype=np.bool_)
+        for g in s.groups:
+            members = info.present & (info.group == g)
+            if int(members.sum()) > (s.state.spec.node_groups[g].min_count or 0):
+                above |= members
+        s.above = (key, above)
+        return above
 
     def step(self, now: float) -> None:
         self.last = now
@@ -341,6 +354,7 @@ class ClusterAutoscaler(Controller):
             return False
         ripe = under & (now - info.unneeded_since >= spec.scale_down_unneeded_time - 1e-9)
         ripe &= info.unremovable_until <= now
+        ripe &= self._above(s)  # a node of a group at its minimum stays (skipped below)
         if not ripe.any():
             return False
         sizes = {g: int(np.count_nonzero(info.present & (info.group == g))) for g in s.groups}

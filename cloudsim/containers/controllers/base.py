@@ -51,6 +51,8 @@ class Trigger:
         self.env = env
         self.poked = False
         self._event: simpy.Event | None = None
+        #: The time the pending wait runs out at (inf: only a poke ends it).
+        self.until = math.inf
 
     def poke(self) -> None:
         self.poked = True
@@ -62,6 +64,7 @@ class Trigger:
         """An event that fires on a poke, or at ``until`` (inf: only on a poke)."""
         env = self.env
         poke = self._event = env.event()
+        self.until = until
         if math.isinf(until):
             return poke
         return timeout_or(env, max(until - env.now, 0.0), poke)
@@ -80,10 +83,18 @@ class Controller:
         self.trigger.poke()
 
     def recheck(self) -> None:
-        """Wake to look at ``due`` again (something it depends on changed), not to step."""
-        event = self.trigger._event
-        if event is not None and not event.triggered:
-            event.succeed()
+        """Wake to look at ``due`` again (something it depends on changed), not to step.
+
+        A controller waiting for a poke alone whose ``due`` is still never is left
+        asleep: waking it would only send it back to the same wait (its wake-up schedules
+        nothing else, so the order of every other event is the same either way)."""
+        trigger = self.trigger
+        event = trigger._event
+        if event is None or event.triggered:
+            return
+        if math.isinf(trigger.until) and math.isinf(self.due(self.env.now)):
+            return
+        event.succeed()
 
     def due(self, now: float) -> float:
         raise NotImplementedError

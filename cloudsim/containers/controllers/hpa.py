@@ -85,6 +85,12 @@ class _HPAGroup:
     every: bool  # the group has every HPA, in order
     #: (H_c,) the one service (of ``rows``) feeding each HPA; None: some has several
     feeder: IntArray | None
+    #: With a feeder: (T, H_c) the templates each HPA's service selects (its columns of
+    #: ``sel``), (H_c,) whether it selects the HPA's own template, and (H_c,) its row in
+    #: the ledger.
+    feed_sel: IntArray | None = None
+    feed_own: IntArray | None = None
+    feed_rows: IntArray | None = None
 
 
 class HorizontalPodAutoscaling(Controller):
@@ -147,6 +153,7 @@ class HorizontalPodAutoscaling(Controller):
             tids = np.array([cs.deployments[d].tid for d in deps.tolist()], dtype=np.int64)
             sel = ledger.selects(c).astype(np.int64)  # (S_c, T)
             rows = ledger.cluster_services(c)
+            feeder = _feeder(sel[:, tids])
             groups.append(
                 _HPAGroup(
                     state=cs,
@@ -161,8 +168,11 @@ class HorizontalPodAutoscaling(Controller):
                     sel=sel,
                     sel_t=sel[:, tids][None, :, :],
                     owned=(cs.dep_of_tid[tids] == deps).astype(np.int64),
-                    feeder=_feeder(sel[:, tids]),
+                    feeder=feeder,
                     every=bool(np.array_equal(mine, np.arange(len(self.hpas)))),
+                    feed_sel=None if feeder is None else np.ascontiguousarray(sel[feeder].T),
+                    feed_own=None if feeder is None else sel[feeder, tids],
+                    feed_rows=None if feeder is None else rows[feeder],
                 )
             )
         self._groups = groups
@@ -263,20 +273,20 @@ class HorizontalPodAutoscaling(Controller):
             unready = unready - became[:, g.tids]
         ready = per_ready[:, g.tids]
         missing = counts.missing[g.tids] * g.owned
-        usage = np.zeros((j, len(g.tids)), dtype=np.int64)
-        if len(g.rows):
-            # a service's demand is shared by its ready pods: the HPA's pods take their part
+        if not len(g.rows):
+            return missing, ready, unready, np.zeros((j, len(g.tids)), dtype=np.int64)
+        # a service's demand is shared by its ready pods: the HPA's pods take their part
+        if share is not None:
             ready_s = per_ready @ g.sel.T  # (1 or J, S_c)
-            if share is not None:
-                served = g.sel_t * ready[:, None, :]
-                part = served / np.maximum(ready_s, 1)[:, :, None]  # (1 or J, S_c, H_c)
-                share[:, g.mine[:, None], g.rows[None, :]] = part.transpose(0, 2, 1)
-            else:  # one service at most per HPA: its part alone (the others' are 0)
-                assert g.feeder is not None
-                s = g.feeder
-                own = g.sel_t[0, s, np.arange(len(s))] * ready
-                part = own / np.maximum(ready_s[:, s], 1)
-                usage = np.floor(part * demand[:, g.rows[s]]).astype(np.int64)
+            served = g.sel_t * ready[:, None, :]
+            part = served / np.maximum(ready_s, 1)[:, :, None]  # (1 or J, S_c, H_c)
+            share[:, g.mine[:, None], g.rows[None, :]] = part.transpose(0, 2, 1)
+            return missing, ready, unready, np.zeros((j, len(g.tids)), dtype=np.int64)
+        # one service at most per HPA: its part alone (the others' are 0)
+        assert g.feed_sel is not None and g.feed_own is not None and g.feed_rows is not None
+        fed = per_ready @ g.feed_sel  # (1 or J, H_c) ready pods of each HPA's service
+        part = (g.feed_own * ready) / np.maximum(fed, 1)
+        usage = np.floor(part * demand[:, g.feed_rows]).astype(np.int64)
         return missing, ready, unready, usage
 
     def _demand(self, times: FloatArray) -> FloatArray:

@@ -136,13 +136,21 @@ def _extreme(
     and ``fill``: the stabilised recommendation of one direction."""
     low, high = int(back.min()), int(back.max())
     if low == high or j <= low:  # the window starts at the same sync for every HPA
-        value = op.reduce(raw[max(j - low, 0) : j + 1], axis=0)
+        value = _down_columns(op, raw[max(j - low, 0) : j + 1])
     else:
         first = np.maximum(j - back, 0)
         inside = np.arange(j + 1)[:, None] >= first[None, :]
-        value = op.reduce(np.where(inside, raw[: j + 1], fill), axis=0)
+        value = _down_columns(op, np.where(inside, raw[: j + 1], fill))
     value = op(value, fill)
     if leaves is not None:
         value = op(value, op.reduce(np.where(leaves > j, recorded, fill), axis=1))
     result: IntArray = value
+    return result
+
+
+def _down_columns(op: Any, values: IntArray) -> IntArray:
+    """``op.reduce(values, axis=0)`` for (J, H) ``values``, over a contiguous (H, J) copy:
+    numpy reduces a long axis several times faster when it is the contiguous one (the
+    minimum or maximum of integers is the same either way)."""
+    result: IntArray = op.reduce(np.ascontiguousarray(values.T), axis=1)
     return result

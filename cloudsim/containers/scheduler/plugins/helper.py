@@ -67,7 +67,7 @@ class ColumnCache:
         elif len(rows) <= 4:
             values = self.values
             compute = self.compute
-            for node in rows:
+            for node in dict.fromkeys(rows):  # a node changed twice is recomputed once
                 values[node] = compute(node)
         else:
             cols = np.unique(np.array(rows, dtype=np.int64))
