@@ -607,7 +607,6 @@ class _HostClasses:
         self.dedicated_owners = frozenset(int(d) for d in self.owners)
         self.slots = self.owners.size + 1
         n_dc, n_arch, n_purpose = self.shape[1:]
-        classes = 1 + int(np.prod(self.shape)) * self.slots
         code: IntArray = hosts.zone.astype(np.int64) * n_dc
         code += hosts.datacenter
         code *= n_arch
@@ -621,7 +620,14 @@ class _HostClasses:
         code[~hosts.up | hosts.cordoned] = 0
         # hosts come in pools, so their classes in long runs: a stable sort merges them
         self.order: IntArray = np.argsort(code, kind="stable")
-        self.bounds: IntArray = np.searchsorted(code.take(self.order), np.arange(classes + 1))
+        # the occupied classes only, each with its slice of ``order``: the product of the
+        # extents (centres x owners x ...) may be far larger than the hosts
+        ordered = code.take(self.order)
+        present, starts = np.unique(ordered, return_index=True)
+        stops = np.append(starts[1:], ordered.size) if starts.size else starts
+        self.slices: dict[int, tuple[int, int]] = dict(
+            zip(present.tolist(), zip(starts.tolist(), stops.tolist(), strict=True), strict=True)
+        )
         self._sync: Callable[..., None] | None = None
         if compiled is not None:
             weighted_inv, weighted, self._sync = compiled
@@ -662,9 +668,9 @@ class _HostClasses:
                     for kind in kinds:
                         base = ((zone * n_dc + dc) * n_arch + a) * n_purpose + kind
                         c = 1 + base * self.slots + (slot if kind == _DEDICATED else 0)
-                        lo, hi = int(self.bounds[c]), int(self.bounds[c + 1])
-                        if lo < hi:
-                            runs.append((lo, hi))
+                        run = self.slices.get(c)
+                        if run is not None:
+                            runs.append(run)
         if not runs:
             return np.zeros(0, dtype=np.int64), runs
         order = self.order

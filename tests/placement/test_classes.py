@@ -163,3 +163,29 @@ def test_a_new_index_refills_the_previous_columns() -> None:
     assert after.synced_free() is free and after.weighted_inv is winv  # no fresh memory
     check_group(p, request(purposes=(GENERAL, STANDBY)))
     check_group(p, request())
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_the_index_holds_the_occupied_classes_only(kernel: str) -> None:
+    """Zones x centres x architectures x purposes x (owners + 1) classes are possible; 300
+    owners of dedicated pools in 100 centres make 1.2 million of them for 600 hosts. The
+    index keeps one entry per class that has a host (it is made again at every host down,
+    up or cordon, so its cost must follow the hosts), and still lists exactly the hosts the
+    filters keep."""
+    hosts = table(pool("g", 600))
+    n = hosts.size
+    hosts.datacenter[:] = np.arange(n) % 100
+    dedicated = np.arange(n) % 2 == 0
+    hosts.purpose[dedicated] = DEDICATED
+    hosts.dedicated_to[dedicated] = np.arange(n)[dedicated] // 2 % 300
+    hosts.version += 1
+    p = placer(hosts, kernel=kernel)
+    classes = p._classes
+    assert classes is not None and classes.slots == 301
+    assert len(classes.slices) <= n
+    for department in (-1, 0, 7, 299):
+        for dcs in ((0,), (4, 8), tuple(range(100))):
+            req = request(department=department, datacenters=dcs, purposes=(GENERAL, DEDICATED))
+            check_group(p, req)
+    hosts.set_up([0, 2, 3], False)
+    check_group(p, request(department=0, datacenters=(0, 2, 3), purposes=(GENERAL, DEDICATED)))
