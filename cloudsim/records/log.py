@@ -9,7 +9,8 @@ table is built from the codes without a string per row.
 
 Reading a column (``log["time"]``) returns a read-only array of every event so far; ``kind``
 and ``reason`` read as object arrays of the values recorded, and as codes through
-:meth:`EventLog.codes` with :meth:`EventLog.dictionary`.
+:meth:`EventLog.codes` with :meth:`EventLog.dictionary`. The log is a read-only mapping of
+arrays, not the dict of lists it once was: :meth:`EventLog.to_pydict` gives that back.
 """
 
 from __future__ import annotations
@@ -126,6 +127,12 @@ class EventLog(Mapping[str, npt.NDArray[Any]]):
         if column in _FLOAT_COLUMNS or column in _INT_COLUMNS:
             return self._column(column)
         raise KeyError(f"the event log has no column {column!r} (columns: {', '.join(COLUMNS)})")
+
+    def to_pydict(self) -> dict[str, list[Any]]:
+        """Every column as a list of Python values: what ``recorder.events`` was before
+        the log became columns (a dict of lists), for ``pandas.DataFrame(...)`` or
+        ``pyarrow.table(...)``; the run's ``events`` table is the same rows, typed."""
+        return {column: self[column].tolist() for column in COLUMNS}
 
     def __iter__(self) -> Iterator[str]:
         return iter(COLUMNS)

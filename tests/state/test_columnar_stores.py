@@ -242,6 +242,7 @@ def test_the_columnar_event_log_reads_as_the_lists_did(events: list[tuple[Any, .
         got = coded_strings(log, column)
         assert got.type == want.type
         assert got.dictionary.equals(want.dictionary) and got.indices.equals(want.indices)
+    assert log.to_pydict() == lists  # the dict of lists ``recorder.events`` used to be
 
 
 def test_the_event_log_keeps_order_over_chunks_and_reads_between_appends() -> None:
