@@ -201,7 +201,7 @@ class ContainerCloud:
             return
         self.hpa.poke()
         self.autoscaler.poke()
-        self.endpoints.poke()
+        self.endpoints.recheck()  # new starting pods: when the next one becomes ready
         self.replicasets.recheck()  # pods may have become unschedulable: when to retry
 
     def count(self) -> None:

@@ -111,3 +111,32 @@ def test_a_poke_always_steps() -> None:
     timer, plane = _run([(10.0, "poke", math.inf), (30.0, "poke", math.inf)])
     assert timer.stepped == [10.0, 30.0] and plane.events == 2
     assert timer.sleeps == 3
+
+
+def test_endpoints_step_only_when_a_pod_becomes_ready() -> None:
+    """The Endpoints controller watches starting pods: a cluster change that makes no pod
+    ready (a pod created, deleted, rescheduled) only makes it look at its due time again.
+    In ten days of Hunan every step it takes is at an instant a starting pod became ready
+    (it stepped after every cluster change, 25,085 of a year's 106,396 events, for nothing)."""
+    from cloudsim import Simulation, load_scenario
+    from cloudsim.containers.module import ContainersModule
+
+    scenario = load_scenario("scenarios/hunan-3s4c.yaml", overrides={"meta.horizon": "10d"})
+    sim = Simulation(scenario, 7)
+    module = sim.modules["containers"]
+    assert isinstance(module, ContainersModule)
+    cloud = module.cloud
+    endpoints = cloud.endpoints
+    became_ready: list[bool] = []
+    step = endpoints.step
+
+    def watched(now: float) -> None:
+        # a pod became ready now: just before now, the next readiness was due at now
+        before = min(cs.next_ready(now - 1e-6) for cs in cloud.clusters)
+        became_ready.append(abs(before - now) < 1e-6)
+        step(now)
+
+    endpoints.step = watched  # type: ignore[method-assign]
+    sim.kernel.run()
+    assert became_ready and all(became_ready), became_ready.count(False)
+    assert cloud.replicasets.steps > len(became_ready) / 4  # pods did start and change
