@@ -281,8 +281,7 @@ class Placer:
             self._avail_log_base += len(log)
             log.clear()
         log.append(changed)
-        kept = self._down_ids[~np.isin(self._down_ids, changed, assume_unique=True)]
-        self._down_ids = np.union1d(kept, changed[~now.take(changed)])
+        self._down_ids = _set_members(self._down_ids, changed, ~now.take(changed))
 
     def _group(self, req: Request) -> _Group:
         """The hosts passing the built-in static filters for ``req`` whether up or not
@@ -877,8 +876,7 @@ class _Group:
             hit = self.cand.take(pos) == ids if self.size else np.zeros(0, dtype=np.bool_)
             if hit.any():
                 pos, ids = pos[hit], ids[hit]
-                kept = self._down[~np.isin(self._down, pos, assume_unique=True)]
-                self._down = np.union1d(kept, pos[~placer._avail.take(ids)])
+                self._down = _set_members(self._down, pos, ~placer._avail.take(ids))
         self._down_epoch = epoch
         return self._down
 
@@ -1019,6 +1017,24 @@ def _columns(
     for r in range(table.shape[0]) if rows is None else rows:
         table[r].take(cols, out=out[r], mode="clip")  # unbuffered: ids are in range
     return out
+
+
+def _set_members(members: IntArray, keys: IntArray, inside: BoolArray) -> IntArray:
+    """``members`` (ascending, distinct) with each of ``keys`` (ascending, distinct) in it
+    exactly when ``inside`` says so; ``members`` itself when nothing changes."""
+    at = members.searchsorted(keys)
+    present = at < members.size
+    present[present] = members[at[present]] == keys[present]
+    drop = at[present & ~inside]
+    add = keys[~present & inside]
+    if drop.size:
+        keep = np.ones(members.size, dtype=np.bool_)
+        keep[drop] = False
+        members = members[keep]
+    if add.size:
+        members = np.concatenate((members, add))
+        members.sort()
+    return members
 
 
 def _minmax(values: FloatArray, mask: BoolArray | None) -> FloatArray:

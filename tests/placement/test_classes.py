@@ -280,3 +280,19 @@ def test_groups_catch_up_with_several_changes_or_after_the_log_is_cut(
             for req in reqs:
                 check_group(p, req)
     assert p.index_builds == 1
+
+
+@given(
+    members=st.sets(st.integers(0, 60)),
+    changes=st.dictionaries(st.integers(0, 60), st.booleans()),
+)
+def test_set_members_puts_each_key_in_or_out_as_told(
+    members: set[int], changes: dict[int, bool]
+) -> None:
+    keys = np.array(sorted(changes), dtype=np.int64)
+    inside = np.array([changes[k] for k in sorted(changes)], dtype=np.bool_)
+    got = core._set_members(np.array(sorted(members), dtype=np.int64), keys, inside)
+    want = sorted(
+        (members - {k for k, v in changes.items() if not v}) | {k for k, v in changes.items() if v}
+    )
+    assert got.tolist() == want
