@@ -8,6 +8,9 @@ The hosts that pass the static filters for a constraint (a *group*) come from an
 the hosts sorted by static class (zone, centre, architecture, pool purpose, dedicated
 owner), built when the placer is made and again when a host's static attributes change: a
 group is the slices of the classes it accepts, so no filter mask is computed per group.
+Whether a host is up and not cordoned is no part of its class: each group keeps the
+positions of its hosts that are not, brought up to date from the hosts that changed when
+hosts go down, up or are cordoned (no new index), and masks them when deciding.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ TIE_EPSILON = 1e-9
 #: through its host ids (gathering a few thousand values costs less than keeping copies in
 #: step); a larger one keeps copies of its columns.
 SMALL_GROUP = 8192
+#: Changes of which hosts are up and not cordoned a placer keeps for its groups to catch up
+#: from (a group further behind looks its hosts up again).
+AVAILABILITY_LOG_LIMIT = 1024
 #: Ways to decide (:class:`Placer`'s ``kernel``).
 KERNELS: tuple[str, ...] = ("auto", "numpy", "numba")
 
@@ -136,6 +142,21 @@ class Placer:
         self._static_cache: dict[tuple[object, ...], _Group] = {}
         self._classes: _HostClasses | None = None
         self._cache_version = -1
+        #: how many times the class index was built (hosts going down, up or cordoned do
+        #: not build it again; pools carved and new limits do)
+        self.index_builds = 0
+        #: hosts up and not cordoned, by id, as of :attr:`_avail_epoch` (bumped when one
+        #: of them changes); entry ``i`` of the log: the hosts whose status changed from
+        #: epoch ``_avail_log_base + i`` to the next
+        self._avail: BoolArray = np.zeros(0, dtype=np.bool_)
+        self._avail_epoch = 0
+        self._avail_log: list[IntArray] = []
+        self._avail_log_base = 0
+        #: the hosts down or cordoned, ascending
+        self._down_ids: IntArray = np.zeros(0, dtype=np.int64)
+        self._avail_scratch: BoolArray = np.zeros(0, dtype=np.bool_)
+        self._purpose_seen: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
+        self._static_ids: tuple[int, ...] = ()
         self._refresh_limits()
         self._weighted_ids = np.array(self.weighted, dtype=np.int64)
         self._small_group = SMALL_GROUP
@@ -204,24 +225,70 @@ class Placer:
             pool_ok &= (h.purpose != _DEDICATED) | (h.dedicated_to == req.department)
         yield "pool", pool_ok
 
+    def _static_key(self) -> tuple[int, ...]:
+        """The identity of the static columns (a run changes only ``purpose`` in place:
+        :data:`~cloudsim.state.hosts.MUTABLE_COLUMNS`)."""
+        h = self.hosts
+        return tuple(id(a) for a in (h.zone, h.datacenter, h.arch, h.purpose, h.dedicated_to))
+
     def _index_hosts(self) -> None:
         """Sort the hosts by static class again (at construction and whenever a host's
-        static attributes, up/down status or the limits change), dropping the groups."""
+        static attributes or the limits change), dropping the groups."""
+        hosts = self.hosts
         self._static_cache.clear()
-        self._cache_version = self.hosts.version
-        if self._limit_id != id(self.hosts.limit):
+        self._cache_version = hosts.version
+        if self._limit_id != id(hosts.limit):
             self._refresh_limits()
+        self._purpose_seen = hosts.purpose.copy()
+        self._static_ids = self._static_key()
+        self._avail_scratch = np.empty(hosts.size, dtype=np.bool_)
+        self._avail = np.logical_not(hosts.cordoned)
+        self._avail &= hosts.up
+        self._avail_epoch += 1
+        self._avail_log.clear()
+        self._avail_log_base = self._avail_epoch
+        self._down_ids = np.flatnonzero(~self._avail)
         self._classes = _HostClasses(
-            self.hosts,
+            hosts,
             None if self._kernels is None else (self.weighted_inv, self.weighted, self._sync),
             self._classes,
         )
+        self.index_builds += 1
+
+    def _host_changes(self) -> None:
+        """Catch up with a change of the host table's version: a new index when a host's
+        static attributes or the limits changed, else only the hosts that went down, up,
+        or were cordoned or released, logged for the groups (a few vectorised passes over
+        the hosts, no sort)."""
+        hosts = self.hosts
+        if (
+            self._limit_id != id(hosts.limit)
+            or self._static_key() != self._static_ids
+            or not np.array_equal(hosts.purpose, self._purpose_seen)
+        ):
+            self._index_hosts()
+            return
+        self._cache_version = hosts.version
+        now = np.logical_not(hosts.cordoned, out=self._avail_scratch)
+        now &= hosts.up
+        changed = np.flatnonzero(now != self._avail)
+        if not changed.size:
+            return
+        self._avail_scratch, self._avail = self._avail, now
+        self._avail_epoch += 1
+        log = self._avail_log
+        if len(log) >= AVAILABILITY_LOG_LIMIT:
+            self._avail_log_base += len(log)
+            log.clear()
+        log.append(changed)
+        self._down_ids = _set_members(self._down_ids, changed, ~now.take(changed))
 
     def _group(self, req: Request) -> _Group:
-        """The hosts passing the built-in static filters for ``req`` (cached per distinct
-        constraint; dropped when a host's static attributes or the limits change)."""
+        """The hosts passing the built-in static filters for ``req`` whether up or not
+        (cached per distinct constraint; dropped when a host's static attributes or the
+        limits change)."""
         if self._cache_version != self.hosts.version or self._limit_id != id(self.hosts.limit):
-            self._index_hosts()
+            self._host_changes()
         # The department only matters to dedicated pools: departments that own none share
         # one entry, so the cache grows with the distinct constraints, not the tenants.
         classes = self._classes
@@ -239,7 +306,7 @@ class Placer:
     def static_mask(self, req: Request) -> BoolArray:
         """Hosts that pass every filter that does not depend on allocations (the built-in
         ones cached; never write to the result)."""
-        mask = self._group(req).mask
+        mask = self._group(req).available_mask()
         if self._own and len(self._dynamic_filters) < len(self._own):
             every = np.arange(self.hosts.size, dtype=np.int64)
             mask = mask.copy()
@@ -264,13 +331,14 @@ class Placer:
 
     def _feasible(self, req: Request, group: _Group) -> BoolArray | None:
         """Over the group's hosts, those that pass every filter (in :data:`FILTER_ORDER`,
-        then the scenario's own); None when none does. May be the group's shared all-true
-        mask: never write to it."""
+        then the scenario's own); None when none does. May be one of the group's shared
+        (read-only) masks: never write to it."""
         free = None if group.small else group.synced_free()
+        up = group.available()  # None: every host of the group is up and not cordoned
         fits: BoolArray | None = None
         static_own = [f for _, f in self._own if f.static]
         if static_own:  # called with the hosts still in the running, as they come
-            fits = np.ones(group.size, dtype=np.bool_)
+            fits = np.ones(group.size, dtype=np.bool_) if up is None else up.copy()
             for host_filter in static_own:
                 inside = np.flatnonzero(fits)
                 if not inside.size:
@@ -282,15 +350,17 @@ class Placer:
                 ok = row >= need
                 if fits is None:
                     fits = ok
+                    if up is not None:
+                        fits &= up
                 else:
                     fits &= ok
         if fits is None:
-            fits = group.everyone
+            fits = group.everyone if up is None else up
         allowed = self._affinity_allowed(req, group)
         if allowed is not None:
             fits = fits & allowed
         if self._dynamic_filters:
-            fits = fits.copy() if fits is group.everyone else fits
+            fits = fits if fits.flags.writeable else fits.copy()
             for _, host_filter in self._dynamic_filters:
                 inside = np.flatnonzero(fits)
                 if not inside.size:
@@ -458,13 +528,15 @@ class Placer:
         group = self._group(req)
         classes = self._classes
         assert classes is not None and group.spans is not None
-        cand, demand, spans = group.cand, req.demand, group.spans
+        cand, demand = group.cand, req.demand
         free, winv, at = classes.synced_free(), classes.weighted_inv, classes.position
         allowed = self._affinity_allowed(req, group)
         out = group.scratch()
+        fresh = group._layout_epoch == self._avail_epoch
+        layout = group._layout if fresh else group.layout()
         most, weight, weighted = self._most, self._weight, self._weighted_ids
         first, ties = self._scan(
-            free, winv, spans, demand, weighted, most, weight,
+            free, winv, layout, demand, weighted, most, weight,
             group.everyone if allowed is None else allowed, allowed is not None,
             TIE_EPSILON, out,
         )  # fmt: skip
@@ -575,10 +647,11 @@ class _HostClasses:
     """The hosts grouped by static class, to find the hosts of a constraint without a scan.
 
     A host's class numbers its zone, centre, architecture, pool purpose and, in a dedicated
-    pool, its owner; hosts down or cordoned have none (0). One stable sort by class lists
-    each class's hosts, ascending, as one slice of :attr:`order`; the hosts of a constraint
-    are the slices of the classes it accepts, joined in id order. Made again whenever the
-    host table's version changes (hosts up or down, cordoned, pools taken).
+    pool, its owner. One stable sort by class lists each class's hosts, ascending, as one
+    slice of :attr:`order`; the hosts of a constraint are the slices of the classes it
+    accepts, joined in id order. Made again only when a host's static attributes change
+    (pools carved) or the limits do: whether a host is up and not cordoned is no part of
+    its class (the groups mask those that are not).
 
     For the compiled path (``compiled``: the placer's weighted inverse limits and the sync
     kernel) it also keeps the free and weighted-inverse columns in class order, kept in step
@@ -617,7 +690,6 @@ class _HostClasses:
         if self.owners.size:
             code[dedicated] += 1 + np.searchsorted(self.owners, hosts.dedicated_to[dedicated])
         code += 1
-        code[~hosts.up | hosts.cordoned] = 0
         # hosts come in pools, so their classes in long runs: a stable sort merges them
         self.order: IntArray = np.argsort(code, kind="stable")
         # the occupied classes only, each with its slice of ``order``: the product of the
@@ -650,7 +722,7 @@ class _HostClasses:
         purposes: tuple[int, ...],
         owner: int | None,
     ) -> tuple[IntArray, list[tuple[int, int]] | None]:
-        """Ascending ids of the hosts up and not cordoned in ``zone``, one of
+        """Ascending ids of the hosts (up or not, cordoned or not) in ``zone``, one of
         ``datacenters``, of ``arch`` (-1: any) and in a pool of one of ``purposes``
         (dedicated pools: ``owner``'s only; None: no one's); and the slices of
         :attr:`order` they are, in id order (None: their ids interleave)."""
@@ -739,8 +811,19 @@ class _Group:
 
     def __init__(self, placer: Placer, cand: IntArray, spans: IntArray | None = None) -> None:
         self.hosts = placer.hosts
+        self._placer = placer
         self.cand = cand
         self._mask: BoolArray | None = None
+        #: positions of the hosts down or cordoned, ascending, as of the placer's
+        #: availability epoch ``_down_epoch``; the hosts up and not cordoned as a mask over
+        #: the group and over the table, as of ``_up_epoch`` (None: not made)
+        self._down: IntArray = np.zeros(0, dtype=np.int64)
+        self._down_epoch = -1
+        self._layout: IntArray = np.zeros(0, dtype=np.int64)
+        self._layout_epoch = -1
+        self._up_epoch = -1
+        self._up: BoolArray | None = None
+        self._up_mask: BoolArray | None = None
         self.size = int(self.cand.size)
         self.everyone: BoolArray = np.ones(self.size, dtype=np.bool_)
         self.everyone.flags.writeable = False
@@ -761,11 +844,82 @@ class _Group:
 
     @property
     def mask(self) -> BoolArray:
-        """The group's hosts as a mask over the whole table (made when first asked for)."""
+        """The group's hosts, up or not, as a mask over the whole table (made when first
+        asked for)."""
         if self._mask is None:
             self._mask = np.zeros(self.hosts.size, dtype=np.bool_)
             self._mask[self.cand] = True
         return self._mask
+
+    def down(self) -> IntArray:
+        """Positions of the group's hosts that are down or cordoned, ascending (from the
+        hosts whose status changed since the last call, when the placer still has them)."""
+        placer = self._placer
+        epoch = placer._avail_epoch
+        if self._down_epoch == epoch:
+            return self._down
+        behind = self._down_epoch - placer._avail_log_base
+        if behind < 0:  # new, or too far behind: look up the hosts down or cordoned
+            ids = placer._down_ids
+            self._down = np.zeros(0, dtype=np.int64)
+            if ids.size and self.size:
+                lo, hi = ids.searchsorted((self.cand[0], self.cand[-1] + 1)).tolist()
+                ids = ids[lo:hi]
+                pos = np.searchsorted(self.cand, ids)
+                np.minimum(pos, self.size - 1, out=pos)
+                self._down = pos[self.cand.take(pos) == ids]
+        else:
+            log = placer._avail_log[behind:]
+            ids = log[0] if len(log) == 1 else np.unique(np.concatenate(log))
+            pos = np.searchsorted(self.cand, ids)
+            np.minimum(pos, self.size - 1, out=pos)
+            hit = self.cand.take(pos) == ids if self.size else np.zeros(0, dtype=np.bool_)
+            if hit.any():
+                pos, ids = pos[hit], ids[hit]
+                self._down = _set_members(self._down, pos, ~placer._avail.take(ids))
+        self._down_epoch = epoch
+        return self._down
+
+    def layout(self) -> IntArray:
+        """The compiled scan's ``layout``: the number of :attr:`spans`, the spans, then
+        :meth:`down` (one array: each array argument costs the call time)."""
+        if self._layout_epoch != self._placer._avail_epoch:
+            assert self.spans is not None
+            head = np.array([self.spans.size // 2], dtype=np.int64)
+            self._layout = np.concatenate((head, self.spans, self.down()))
+            self._layout_epoch = self._placer._avail_epoch
+        return self._layout
+
+    def _refresh_up(self) -> None:
+        placer = self._placer
+        if self._up_epoch != placer._avail_epoch:
+            down = self.down()
+            if down.size:
+                up = np.ones(self.size, dtype=np.bool_)
+                up[down] = False
+                up.flags.writeable = False
+                self._up = up
+            else:
+                self._up = None
+            self._up_mask = None
+            self._up_epoch = placer._avail_epoch
+
+    def available(self) -> BoolArray | None:
+        """Which of the group's hosts are up and not cordoned (None: all; read-only)."""
+        self._refresh_up()
+        return self._up
+
+    def available_mask(self) -> BoolArray:
+        """The group's hosts that are up and not cordoned, as a mask over the whole table
+        (read-only when it is not :attr:`mask` itself)."""
+        self._refresh_up()
+        if self._up is None:
+            return self.mask
+        if self._up_mask is None:
+            mask = self.mask & self._placer._avail
+            mask.flags.writeable = False
+            self._up_mask = mask
+        return self._up_mask
 
     def scratch(self) -> FloatArray:
         """A reusable buffer of one float per host of the group."""
@@ -863,6 +1017,24 @@ def _columns(
     for r in range(table.shape[0]) if rows is None else rows:
         table[r].take(cols, out=out[r], mode="clip")  # unbuffered: ids are in range
     return out
+
+
+def _set_members(members: IntArray, keys: IntArray, inside: BoolArray) -> IntArray:
+    """``members`` (ascending, distinct) with each of ``keys`` (ascending, distinct) in it
+    exactly when ``inside`` says so; ``members`` itself when nothing changes."""
+    at = members.searchsorted(keys)
+    present = at < members.size
+    present[present] = members[at[present]] == keys[present]
+    drop = at[present & ~inside]
+    add = keys[~present & inside]
+    if drop.size:
+        keep = np.ones(members.size, dtype=np.bool_)
+        keep[drop] = False
+        members = members[keep]
+    if add.size:
+        members = np.concatenate((members, add))
+        members.sort()
+    return members
 
 
 def _minmax(values: FloatArray, mask: BoolArray | None) -> FloatArray:

@@ -49,7 +49,7 @@ def _score_one(
 def _scan(
     free: FloatArray,
     winv: FloatArray,
-    spans: IntArray,
+    layout: IntArray,
     demand: IntArray,
     weighted: IntArray,
     most: bool,
@@ -60,12 +60,15 @@ def _scan(
     out: FloatArray,
 ) -> tuple[int, int]:
     """Scores of a group's hosts into ``out`` (-inf: filtered out); (first best, ties) by
-    position. The group's hosts are the columns of ``free`` and ``winv`` in the runs
-    ``spans`` (``[start0, stop0, start1, stop1, ...]``), taken in that order: host ``i`` of
-    the group is the ``i``-th of those columns. A host passes when it has each resource the
-    (integer) ``demand`` asks for. Row by row and run by run, branch-free, so the loops
-    vectorise; each host's arithmetic is :func:`_score_one`'s."""
-    runs = spans.size // 2
+    position. ``layout`` is ``[runs, start0, stop0, start1, stop1, ..., down...]``: the
+    group's hosts are the columns of ``free`` and ``winv`` in the ``runs`` runs, taken in
+    that order (host ``i`` of the group is the ``i``-th of those columns), and the
+    positions after them are those of its hosts down or cordoned. A host passes when it is
+    not one of those and has each resource the (integer) ``demand`` asks for. Row by row
+    and run by run, branch-free, so the loops vectorise; each host's arithmetic is
+    :func:`_score_one`'s."""
+    runs = layout[0]
+    spans = layout[1 : 1 + 2 * runs]
     for k in range(weighted.size):
         r = weighted[k]
         d = float(demand[r])
@@ -98,6 +101,8 @@ def _scan(
                     if f[i] < d:
                         dst[i] = -np.inf
                 o += hi - lo
+    for k in range(1 + 2 * runs, layout.size):
+        out[layout[k]] = -np.inf
     if use_allowed:
         for i in range(n):
             if not allowed[i]:

@@ -1,18 +1,21 @@
 """The host index by static class (``cloudsim.placement.core._HostClasses``): the hosts of a
-constraint it lists are exactly those the built-in static filters keep, in ascending id, and
-on the compiled path its class-ordered columns hold exactly those hosts' values, through
-hosts going down, cordoned, carved into other pools, and allocations."""
+constraint it lists are exactly those the built-in static filters other than up and cordoned
+keep, in ascending id, each group with its hosts down or cordoned as the table has them; on
+the compiled path its class-ordered columns hold exactly those hosts' values, through hosts going
+down, cordoned, carved into other pools, and allocations. Hosts going down, up or cordoned
+never build the index again."""
 
 from __future__ import annotations
 
 from typing import Any
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloudsim.placement import kernels
+from cloudsim.placement import core, kernels
 from cloudsim.placement.core import Placer, Request
 from cloudsim.scenario.schema import Scenario
 from cloudsim.state.hosts import PURPOSES, HostTable
@@ -25,14 +28,16 @@ GENERAL, DEDICATED, CONTAINER, STANDBY = (
 KERNELS = ["numpy", "numba"] if kernels.available() else ["numpy"]
 
 
-def reference_mask(hosts: HostTable, req: Request) -> np.ndarray[Any, np.dtype[np.bool_]]:
-    """The built-in static filters, host by host, written out independently of the index."""
+def reference_mask(
+    hosts: HostTable, req: Request, *, status: bool = True
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """The built-in static filters, host by host, written out independently of the index
+    (``status``: with up and not cordoned)."""
     keep = np.zeros(hosts.size, dtype=np.bool_)
     for h in range(hosts.size):
         purpose = int(hosts.purpose[h])
         keep[h] = (
-            bool(hosts.up[h])
-            and not bool(hosts.cordoned[h])
+            (not status or (bool(hosts.up[h]) and not bool(hosts.cordoned[h])))
             and int(hosts.zone[h]) == req.zone
             and int(hosts.datacenter[h]) in req.datacenters
             and (req.arch < 0 or int(hosts.arch[h]) == req.arch)
@@ -44,9 +49,15 @@ def reference_mask(hosts: HostTable, req: Request) -> np.ndarray[Any, np.dtype[n
 
 def check_group(p: Placer, req: Request) -> None:
     group = p._group(req)
-    want = np.flatnonzero(reference_mask(p.hosts, req))
+    hosts = p.hosts
+    want = np.flatnonzero(reference_mask(hosts, req, status=False))
     assert np.array_equal(group.cand, want)
-    assert np.array_equal(group.mask, reference_mask(p.hosts, req))
+    assert np.array_equal(group.mask, reference_mask(hosts, req, status=False))
+    up = hosts.up[want] & ~hosts.cordoned[want]
+    flags = group.available()
+    assert np.array_equal(up, np.ones(want.size, bool) if flags is None else flags)
+    assert np.array_equal(group.down(), np.flatnonzero(~up))
+    assert np.array_equal(p.static_mask(req), reference_mask(hosts, req))
     if p.kernel == "numba":
         classes = p._classes
         assert classes is not None and group.spans is not None
@@ -157,6 +168,8 @@ def test_a_new_index_refills_the_previous_columns() -> None:
     assert before is not None
     free, winv = before.synced_free(), before.weighted_inv
     hosts.set_up([0, 5], False)
+    hosts.purpose[1] = CONTAINER  # a pool carved: a new index
+    hosts.version += 1
     p.place(request(purposes=(GENERAL, STANDBY)))
     after = p._classes
     assert after is not None and after is not before
@@ -189,3 +202,97 @@ def test_the_index_holds_the_occupied_classes_only(kernel: str) -> None:
             check_group(p, req)
     hosts.set_up([0, 2, 3], False)
     check_group(p, request(department=0, datacenters=(0, 2, 3), purposes=(GENERAL, DEDICATED)))
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_hosts_going_down_up_or_cordoned_do_not_build_the_index_again(kernel: str) -> None:
+    hosts = interleaved_table()  # g1 0-2, s1 3-4, g2 5-7 in dc-a; d1 8-9, s2 10-11, g3 12
+    p = placer(hosts, kernel=kernel)
+    req = request(datacenters=(DC_A, DC_B))  # the general pools: hosts 0-2, 5-7, 8-9, 12
+    assert p.index_builds == 1
+    index = p._classes
+    assert p.place(req) in (0, 1, 2, 5, 6, 7, 8, 9, 12)
+    hosts.set_up([0], False)
+    hosts.set_cordoned([1, 2, 5, 6, 7, 8, 9], True)
+    assert p.place_batch(req, 3) == [12, 12, 12]  # the only host left, while it fits
+    check_group(p, req)
+    hosts.set_up([12], False)
+    assert p.place(req) == -1
+    assert p.explain(req).removed_by["cordoned"] == 7
+    hosts.set_up([0, 12], True)
+    hosts.set_cordoned([1, 2, 5, 6, 7, 8, 9], False)
+    check_group(p, req)
+    for _ in range(4):  # a host down and up again between decisions, as faults do
+        hosts.set_up([5], False)
+        assert p.place(req) != 5
+        hosts.set_up([5], True)
+        p.place(req)
+    check_group(p, req)
+    assert p.index_builds == 1 and p._classes is index
+    hosts.purpose[8] = CONTAINER  # a pool carved: the static classes change
+    hosts.version += 1
+    check_group(p, req)
+    assert p.index_builds == 2 and p._classes is not index
+    assert 8 not in p._group(req).cand.tolist()
+
+
+@SETTINGS
+@given(
+    scenario=scenarios(max_pools=6),
+    steps=st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["down", "up", "cordon", "uncordon"]),
+                st.floats(0, 1, exclude_max=True),
+            ),
+            max_size=5,
+        ),
+        max_size=8,
+    ),
+    reqs=st.lists(requests(systems=False), min_size=1, max_size=4),
+    kernel=st.sampled_from(KERNELS),
+    log_limit=st.sampled_from([1, 2, 1024]),
+)
+def test_groups_catch_up_with_several_changes_or_after_the_log_is_cut(
+    scenario: Scenario,
+    steps: list[list[tuple[str, float]]],
+    reqs: list[Request],
+    kernel: str,
+    log_limit: int,
+) -> None:
+    """Between two uses of a group, any number of status changes (each seen by the placer
+    through another group, so the log holds one entry each), replayed from the log or,
+    when the log was cut, looked up again: the group's hosts down or cordoned are exact."""
+    hosts = HostTable.from_scenario(scenario)
+    p = placer(hosts, seed=1, kernel=kernel)
+    probe = request(purposes=(GENERAL, CONTAINER), datacenters=(0, 1))
+    with patch.object(core, "AVAILABILITY_LOG_LIMIT", log_limit):
+        for req in reqs:
+            check_group(p, req)
+        for step in steps:
+            for what, where in step:
+                h = int(where * hosts.size)
+                if what in ("down", "up"):
+                    hosts.set_up([h], what == "up")
+                else:
+                    hosts.set_cordoned([h], what == "cordon")
+                p._group(probe)  # the placer catches up: one log entry per change
+            for req in reqs:
+                check_group(p, req)
+    assert p.index_builds == 1
+
+
+@given(
+    members=st.sets(st.integers(0, 60)),
+    changes=st.dictionaries(st.integers(0, 60), st.booleans()),
+)
+def test_set_members_puts_each_key_in_or_out_as_told(
+    members: set[int], changes: dict[int, bool]
+) -> None:
+    keys = np.array(sorted(changes), dtype=np.int64)
+    inside = np.array([changes[k] for k in sorted(changes)], dtype=np.bool_)
+    got = core._set_members(np.array(sorted(members), dtype=np.int64), keys, inside)
+    want = sorted(
+        (members - {k for k, v in changes.items() if not v}) | {k for k, v in changes.items() if v}
+    )
+    assert got.tolist() == want
