@@ -37,14 +37,9 @@ class FaultsModule(Module):
 
     def summary(self, results: Results) -> Mapping[str, Any]:
         ev = self.ctx.recorder.events
-        code_of = {k: i for i, k in enumerate(ev.dictionary("kind"))}
-        kinds, counts = ev.codes("kind"), ev["count"]
-
-        def vms(kind: EventKind) -> int:
-            return int(counts[kinds == code_of.get(kind, -1)].sum())
-
-        stopped = {k: vms(k) for k in (EventKind.VM_DOWN, EventKind.RESTART, EventKind.LOST)}
-        failed = kinds == code_of.get(EventKind.RESTART_FAILED, -1)
+        stopped = {k: ev.total(k) for k in (EventKind.VM_DOWN, EventKind.RESTART, EventKind.LOST)}
+        counts = ev["count"]
+        failed = ev.codes("kind") == ev.code("kind", EventKind.RESTART_FAILED)
         reasons = ev.dictionary("reason")
         failures: Counter[str] = Counter()
         for code, count in zip(

@@ -30,9 +30,8 @@ from cloudsim.state.vms import VMStatus
 from cloudsim.units import round6
 from cloudsim.world import World
 
-#: The event log as the IaaS summary reads it: the code of each kind, every event's kind
-#: code, system and count.
-_Log = tuple[dict[Any, int], npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+#: The event log as the IaaS summary reads it: every event's kind code, system and count.
+_Log = tuple[npt.NDArray[np.int32], npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
 def _status_column(status: npt.NDArray[np.int64]) -> pa.Array:
@@ -190,22 +189,16 @@ class IaaSModule(Module):
         return self._series
 
     def _events(self) -> _Log:
-        """The finished run's event log as (code of each kind, kind codes, system, count)
-        (read once)."""
+        """The finished run's event log as (kind codes, system, count) (read once)."""
         if self._log is None:
             ev = self.ctx.recorder.events
-            self._log = (
-                {k: i for i, k in enumerate(ev.dictionary("kind"))},
-                ev.codes("kind"),
-                ev["system"],
-                ev["count"],
-            )
+            self._log = (ev.codes("kind"), ev["system"], ev["count"])
         return self._log
 
     def _per_system(self, kind: EventKind) -> npt.NDArray[np.int64]:
         """VMs per system in events of ``kind``."""
-        code_of, kinds, system, count = self._events()
-        sel = kinds == code_of.get(kind, -1)
+        kinds, system, count = self._events()
+        sel = kinds == self.ctx.recorder.events.code("kind", kind)
         return np.bincount(
             system[sel], weights=count[sel], minlength=len(self.ctx.world.systems)
         ).astype(np.int64)
@@ -215,10 +208,7 @@ class IaaSModule(Module):
         platform = self.platform
         horizon = self.ctx.horizon
         series = self._samples()
-        code_of, kinds, _, counts = self._events()
-
-        def total(kind: EventKind) -> int:
-            return int(counts[kinds == code_of.get(kind, -1)].sum())
+        total = self.ctx.recorder.events.total
 
         def scoped(
             scope: str, names: tuple[str, ...], index: npt.NDArray[np.int32]

@@ -112,6 +112,20 @@ class EventLog(Mapping[str, npt.NDArray[Any]]):
             raise KeyError(f"{column!r} is not coded (coded: {', '.join(_CODED_COLUMNS)})")
         return self._column(column)
 
+    def code(self, column: str, value: Any) -> int:
+        """The code of ``value`` in the coded ``column`` (-1: never recorded), to compare
+        with :meth:`codes`."""
+        if column not in _CODED_COLUMNS:
+            raise KeyError(f"{column!r} is not coded (coded: {', '.join(_CODED_COLUMNS)})")
+        return self._codes[column].get(value, -1)
+
+    def total(self, kind: Any) -> int:
+        """The ``count`` summed over the events of ``kind`` (0 when none)."""
+        code = self.code("kind", kind)
+        if code < 0:
+            return 0
+        return int(self["count"][self.codes("kind") == code].sum())
+
     def dictionary(self, column: str) -> list[Any]:
         """The distinct ``kind`` or ``reason`` values, in order of first appearance."""
         if column not in _CODED_COLUMNS:

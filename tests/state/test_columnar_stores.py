@@ -243,6 +243,12 @@ def test_the_columnar_event_log_reads_as_the_lists_did(events: list[tuple[Any, .
         assert got.type == want.type
         assert got.dictionary.equals(want.dictionary) and got.indices.equals(want.indices)
     assert log.to_pydict() == lists  # the dict of lists ``recorder.events`` used to be
+    for kind in {*lists["kind"], "never-recorded"}:  # the summaries' totals per kind
+        want_total = sum(c for k, c in zip(lists["kind"], lists["count"], strict=True) if k == kind)
+        assert log.total(kind) == want_total
+        code = log.code("kind", kind)
+        assert (code == -1) == (kind not in lists["kind"])
+        assert int((log.codes("kind") == code).sum()) == lists["kind"].count(kind)
 
 
 def test_the_event_log_keeps_order_over_chunks_and_reads_between_appends() -> None:
