@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cloudsim.records.log import EventLog
+from cloudsim.records.log import COLUMNS, EventLog
 from cloudsim.records.types import AvailabilityRules, Decision, Outage, ServingLog
 from cloudsim.scenario.schema import RESOURCES
 from cloudsim.state.hosts import HostTable
@@ -53,16 +53,7 @@ class EventKind(StrEnum):
     PODS_EVICTED = "pods_evicted"
 
 
-EVENT_COLUMNS: tuple[str, ...] = (
-    "time",
-    "kind",
-    "system",
-    "vm",
-    "host",
-    "flavor",
-    "count",
-    "reason",
-)
+EVENT_COLUMNS: tuple[str, ...] = COLUMNS  # the event log's columns (one definition)
 SERIES_COLUMNS: tuple[str, ...] = (
     "time",
     "scope",

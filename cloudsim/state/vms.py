@@ -142,12 +142,8 @@ class VMTable:
         self._n_free += 1
 
     def _widen_archive(self, size: int) -> None:
-        k = self._archived
-        ints = np.zeros((self._archive_ints.shape[0], size), dtype=np.int64)
-        ints[:, :k] = self._archive_ints[:, :k]
-        floats = np.zeros((self._archive_floats.shape[0], size))
-        floats[:, :k] = self._archive_floats[:, :k]
-        self._archive_ints, self._archive_floats = ints, floats
+        self._archive_ints = _wider(self._archive_ints, size, 0)
+        self._archive_floats = _wider(self._archive_floats, size, 0.0)
 
     def rows_of(self, column: str, value: int) -> IntArray:
         """Live rows whose integer ``column`` equals ``value``."""
