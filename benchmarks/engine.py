@@ -20,7 +20,10 @@ timeouts as the run processed events (one process yielding ``env.timeout``), mea
 best of five. Prints events, wall time of the run (``Kernel.run``: the simulation, without
 loading the scenario or assembling the results, printed apart), µs per event, the floor and
 the ratio; and the same ratio in CPU seconds of this process (run and floor), steadier than
-wall time on a machine shared with other work. Targets (issue 14): a Hunan year and a
+wall time on a machine shared with other work. Then what any event costs before it does
+work: one step of a container controller that does nothing (its loop: due time, wait,
+step, count) and one numpy reduction over six integers, in CPU µs, and what 10x the floor
+leaves for the work itself. Targets (issue 14): a Hunan year and a
 Hunan-DR year within 10x of the floor; a small replay well under a second per thousand
 events.
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 import tempfile
 import time
@@ -42,6 +46,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import simpy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +56,7 @@ if str(ROOT) not in sys.path:
 from benchmarks._common import machine, write_json  # noqa: E402
 from benchmarks.faults import DR, DRILL, NETWORK_AND_FACILITY  # noqa: E402
 from cloudsim import Scenario, Simulation, load_scenario, scenario_from_dict  # noqa: E402
+from cloudsim.containers.controllers.base import Controller  # noqa: E402
 from cloudsim.containers.replay import replay_scenario  # noqa: E402
 from cloudsim.results import assemble  # noqa: E402
 from cloudsim.scenario.faults import Faults  # noqa: E402
@@ -118,6 +124,58 @@ def event_floor(events: int, repeats: int = 3) -> tuple[float, float]:
         best = min(best, time.perf_counter() - started)
         best_cpu = min(best_cpu, time.process_time() - cpu)
     return best, best_cpu
+
+
+class _Plane:
+    """The least a controller runs in: a clock, a horizon and an event count."""
+
+    def __init__(self, env: simpy.Environment, horizon: float) -> None:
+        self.env = env
+        self.horizon = horizon
+        self.clusters: list[Any] = []
+        self.counted = 0
+
+    def changed(self, now: float, *, readiness_only: bool = False) -> None:
+        pass
+
+    def count(self) -> None:
+        self.counted += 1
+
+
+class _Idle(Controller):
+    """A controller whose every step does nothing but set its next wake one second on."""
+
+    def __init__(self, plane: _Plane) -> None:
+        super().__init__(plane)
+        self.next = 0.0
+
+    def due(self, now: float) -> float:
+        return self.next
+
+    def step(self, now: float) -> None:
+        self.next = now + 1.0
+
+
+def skeleton_cpu(steps: int = 200_000, repeats: int = 5) -> tuple[float, float]:
+    """CPU µs of one step of a controller that does nothing (the container controllers'
+    own loop: due time, wait, step, count), and of one numpy reduction over six integers
+    (the size of Hunan's cluster), best of ``repeats``: what any event costs before work."""
+    best = math.inf
+    for _ in range(repeats):
+        env = simpy.Environment()
+        plane = _Plane(env, float(steps + 10))
+        env.process(_Idle(plane).run())
+        cpu = time.process_time()
+        env.run(until=steps)
+        best = min(best, (time.process_time() - cpu) / plane.counted)
+    small = np.arange(6, dtype=np.int64)
+    best_np = math.inf
+    for _ in range(repeats):
+        cpu = time.process_time()
+        for _ in range(steps):
+            small.sum()
+        best_np = min(best_np, (time.process_time() - cpu) / steps)
+    return best * 1e6, best_np * 1e6
 
 
 def time_case(label: str, make: Callable[[], Scenario], repeats: int) -> Case:
@@ -296,6 +354,13 @@ def main(argv: list[str] | None = None) -> int:
         )
     if skipped:
         print(skipped)
+    floor_us = 1e6 * cases[0].floor_cpu_s / max(cases[0].events, 1)
+    idle_us, numpy_us = skeleton_cpu()
+    print(
+        f"a controller step doing nothing: {idle_us:.2f} µs CPU = {idle_us / floor_us:.1f}x the "
+        f"floor; one numpy sum of 6 integers: {numpy_us:.2f} µs; {TARGET_FLOOR_RATIO:g}x the "
+        f"floor leaves {TARGET_FLOOR_RATIO * floor_us - idle_us:.2f} µs of work per event"
+    )
     checks: dict[str, dict[str, Any]] = {}
     for c in cases[:2]:
         checks[f"{c.label}: x floor"] = {
@@ -325,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
                 "horizon": horizon,
                 "repeats": args.repeats,
                 "floor_timeouts_per_s": floor_rate,
+                "idle_controller_step_us_cpu": idle_us,
+                "numpy_small_sum_us_cpu": numpy_us,
                 "cases": [c.record() for c in cases],
                 "skipped": skipped,
                 "checks": checks,
