@@ -107,6 +107,8 @@ class Backups:
                 # the writes between that copy and the run's start, at the nominal rate
                 log.marks.append(-repl.written_between(p.index, first - key[0], 0.0))
         self._slots = slots
+        #: Routes found during one slot (its copies start at one instant: the same routes).
+        self._routes: dict[tuple[int, int], list[int] | None] | None = None
 
     # -- the schedule -----------------------------------------------------------------------
     def prime(self) -> None:
@@ -117,9 +119,13 @@ class Backups:
                 self.schedule(first, partial(self._slot, interval, tuple(members)))
 
     def _slot(self, interval: float, members: tuple[int, ...], time: float) -> None:
-        with self.flows.together(time):  # the slot's copies start at once: one solve
-            for s in members:
-                self._due(s, time)
+        self._routes = {}
+        try:
+            with self.flows.together(time):  # the slot's copies start at once: one solve
+                for s in members:
+                    self._due(s, time)
+        finally:
+            self._routes = None
         if time + interval < self.horizon:
             self.schedule(time + interval, partial(self._slot, interval, members))
 
@@ -145,7 +151,7 @@ class Backups:
         assert plan.backup is not None
         log = self.logs[s]
         source = self.source_of(s)
-        path = self.path_of(source, plan.backup_to) if source is not None else None
+        path = self._route(source, plan.backup_to) if source is not None else None
         if source is None or path is None or not self.alive(plan.backup_to):
             log.not_taken += 1
             return
@@ -160,6 +166,16 @@ class Backups:
         flow = self.flows.start(path, size, limit, done, time, queued=False)
         if flow in self.flows.running:  # not already done (nothing to copy)
             self.running[s] = _Running(time, source, flow, size, mark)
+
+    def _route(self, source: int, to: int) -> list[int] | None:
+        """The links from ``source`` to ``to`` now (remembered within a slot)."""
+        routes = self._routes
+        if routes is None:
+            return self.path_of(source, to)
+        key = (source, to)
+        if key not in routes:
+            routes[key] = self.path_of(source, to)
+        return routes[key]
 
     def _is_full(self, s: int, number: int) -> bool:
         backup = self.plans[s].backup

@@ -34,11 +34,14 @@ in-flight bytes are the present write rate times d: both exact for a constant ra
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from cloudsim.dr import kernels
+from cloudsim.dr.kernels import advance_numpy
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -85,12 +88,15 @@ class Replication:
         rates: FloatArray,
         shapes: list[tuple[float, ...]],
         interval: FloatArray | None = None,
+        *,
+        kernel: str = "auto",
     ) -> None:
+        """``kernel``: how the queues advance: ``"numba"`` compiled, ``"numpy"`` the
+        reference, ``"auto"`` compiled when numba is installed."""
         n = len(rates)
         #: Seconds between shipped async batches (0: streamed), and each batch's one-way
         #: in-flight time (set by the controller from the route).
         self.interval = np.zeros(n) if interval is None else np.asarray(interval, np.float64)
-        self.flight = np.zeros(n)
         #: Bytes beyond the backlog the target lacked when the system's async flow stopped
         #: (the batch being filled and those in flight then), until it flows again.
         self.held = np.zeros(n)
@@ -104,27 +110,36 @@ class Replication:
         #: (24, S): each system's write rate by hour of day (bytes/s at full writing)
         self._rate_by_hour = self._by_hour * self.rate
         self.clock = 0.0
-        # inputs, set by the controller whenever the state they depend on changes
-        self.async_in = np.zeros(n)  # fraction of writes that enter the async queue
-        self.async_cap = np.zeros(n)  # bytes/s the async queue drains at
-        self.mirror_in = np.zeros((n, 2))  # fraction of writes unmirrored, per pair side
-        self.mirror_cap = np.zeros(n)  # bytes/s of resync once the pair is connected
-        self.away_in = np.zeros(n)  # fraction of writes taken away from home
-        self.write_on = np.zeros(n)  # fraction of writes accepted at all (0: not writable)
-        # state
-        self.backlog = np.zeros(n)
-        self.mirror = np.zeros((n, 2))
-        self.away = np.zeros(n)
-        # totals (bytes)
-        self.written = np.zeros(n)
-        self.shipped = np.zeros(n)
-        self.resynced = np.zeros(n)
-        self.async_total_in = np.zeros(n)
-        self.mirror_total_in = np.zeros(n)
+        # inputs, set by the controller whenever the state they depend on changes: rows
+        # of one block (the advance reads it whole), the attributes are views of them
+        self._inputs = np.zeros((kernels.INPUT_ROWS, n))
+        self.write_on = self._inputs[0]  # fraction of writes accepted (0: not writable)
+        self.async_in = self._inputs[1]  # fraction of writes that enter the async queue
+        self.flight = self._inputs[2]  # one-way in-flight seconds of an async batch
+        self.async_cap = self._inputs[3]  # bytes/s the async queue drains at
+        self.mirror_in = self._inputs[4:6].T  # fraction of writes unmirrored, per side
+        self.mirror_cap = self._inputs[6]  # bytes/s of resync once the pair is connected
+        self.away_in = self._inputs[7]  # fraction of writes taken away from home
+        # state and totals (bytes), one block too
+        self._state = np.zeros((kernels.STATE_ROWS, n))
+        self.backlog = self._state[0]
+        self.mirror = self._state[1:3].T  # (S, 2)
+        self.away = self._state[3]
+        self.written = self._state[4]
+        self.shipped = self._state[5]
+        self.resynced = self._state[6]
+        self.async_total_in = self._state[7]
+        self.mirror_total_in = self._state[8]
         self.dropped_async = np.zeros(n)
         self.dropped_mirror = np.zeros(n)
         self.dropped_away = np.zeros(n)
         self.returned = np.zeros(n)  # away writes copied back at failback
+        if kernel not in ("auto", "numpy", "numba"):
+            raise ValueError(f"kernel must be 'auto', 'numpy' or 'numba', not {kernel!r}")
+        compiled = kernel == "numba" or (kernel == "auto" and kernels.available())
+        self._advance: Callable[[float, float, FloatArray, FloatArray, FloatArray], None] = (
+            kernels.kernels()["advance"] if compiled else advance_numpy
+        )
 
     # -- advancing ------------------------------------------------------------------------
     def multiplier(self, t: float) -> FloatArray:
@@ -133,41 +148,11 @@ class Replication:
         return result
 
     def advance(self, until: float) -> None:
-        """Advance every queue from the clock to ``until`` (inputs constant meanwhile)."""
-        t = self.clock
-        while t < until:
-            edge = (math.floor(t / HOUR) + 1) * HOUR
-            end = min(until, edge)
-            self._step(t, end - t)
-            t = end
-        self.clock = max(self.clock, until)
-
-    def _step(self, t: float, dt: float) -> None:
-        if dt <= 0:
-            return
-        written = self._rate_by_hour[int((t % DAY) // HOUR) % 24] * self.write_on
-        written *= dt
-        self.written += written
-        # async: fluid queue (the backlog is filled, then drained, in place)
-        inflow = written * self.async_in
-        self.async_total_in += inflow
-        level = self.backlog
-        level += inflow
-        out = np.minimum(level, self.async_cap * dt)
-        self.shipped += out
-        level -= out
-        # mirror: per side, drains only through the pair's resync capacity
-        if not (np.count_nonzero(self.mirror_in) or np.count_nonzero(self.mirror)):
-            self.away += written * self.away_in
-            return
-        m_in = written[:, None] * self.mirror_in
-        self.mirror_total_in += m_in.sum(axis=1)
-        level2 = self.mirror + m_in
-        drain = np.minimum(level2, (self.mirror_cap * dt)[:, None])
-        self.resynced += drain.sum(axis=1)
-        self.mirror = level2 - drain
-        # away from home: kept until failback
-        self.away += written * self.away_in
+        """Advance every queue from the clock to ``until`` (inputs constant meanwhile), in
+        pieces ending at hour edges (compiled when numba is installed: :mod:`kernels`)."""
+        if until > self.clock:
+            self._advance(self.clock, until, self._rate_by_hour, self._inputs, self._state)
+            self.clock = until
 
     # -- reading ----------------------------------------------------------------------------
     def age(self, amount: FloatArray, at: float) -> FloatArray:

@@ -44,6 +44,10 @@ Schedule = Callable[[float, Callable[[float], None]], None]
 EPS = 1e-9
 
 
+def _born(kind: _Kind) -> int:
+    return kind.born
+
+
 def _never(time: float) -> None:
     """The ``done`` of a persistent flow, and the default ``on_change``."""
 
@@ -184,13 +188,16 @@ class _Kind:
     flow, as one subtraction each)."""
 
     __slots__ = (
-        "_left", "_sizes", "links", "m", "n", "rate", "since", "streams", "tag", "top",
-        "transfers",
+        "_left", "_sizes", "born", "links", "m", "n", "rate", "since", "streams", "tag",
+        "top", "transfers",
     )  # fmt: skip
 
-    def __init__(self, links: tuple[int, ...], tag: int, since: float) -> None:
+    def __init__(self, links: tuple[int, ...], tag: int, since: float, born: int) -> None:
         self.links = links
         self.tag = tag  # the kind's number in its network (the same whenever it runs)
+        #: When it joined the running kinds (their order, in which links count what they
+        #: carried).
+        self.born = born
         self.rate = 0.0
         #: What its streams carried is counted up to here (then at each change of the
         #: kind's rate or streams).
@@ -308,6 +315,10 @@ class FlowNetwork:
         self._next_id = 0
         self._seq = 0
         self._kinds: dict[tuple[tuple[int, ...], float], _Kind] = {}
+        #: The running kinds with transfers (a few of the ~50 kinds: the others are streams
+        #: only), by tag; the passes over transfers visit these alone.
+        self._busy: dict[int, _Kind] = {}
+        self._born = 0
         #: Each kind and each set of capacities ever seen, numbered (the reuse's keys).
         self._tags: dict[tuple[tuple[int, ...], float], int] = {}
         self._capacity_tags: dict[tuple[float, ...], int] = {}
@@ -463,10 +474,13 @@ class FlowNetwork:
         kind = self._kinds.get(flow.kind)
         if kind is None:
             tag = self._tags.setdefault(flow.kind, len(self._tags))
-            kind = self._kinds[flow.kind] = _Kind(flow.kind[0], tag, self.clock)
+            kind = self._kinds[flow.kind] = _Kind(flow.kind[0], tag, self.clock, self._born)
+            self._born += 1
         elif flow.key >= 0:
             self._count_streams(kind)
         kind.add(flow)
+        if kind.m == 1 and flow.owner is kind:
+            self._busy[kind.tag] = kind
         self._changed = True
 
     def _stop(self, flow: _Flow) -> None:
@@ -475,17 +489,21 @@ class FlowNetwork:
         if flow.key >= 0:
             self._count_streams(kind)
         kind.remove(flow)
+        if not kind.m:
+            self._busy.pop(kind.tag, None)
         if not kind.n:
             del self._kinds[flow.kind]
         self._changed = True
 
     def _advance(self, time: float) -> None:
         dt = time - self.clock
-        if dt > 0:
+        if dt > 0 and self._busy:
             carried = self._carried
-            for kind in self._kinds.values():
+            busy = self._busy.values()
+            # in the running kinds' order (a link adds what each carried in that order)
+            for kind in sorted(busy, key=_born) if len(busy) > 1 else busy:
                 rate = kind.rate
-                if rate == 0 or not kind.m:
+                if rate == 0:
                     continue  # (streams are counted at their kind's changes)
                 left = kind.left
                 if math.isfinite(rate):
@@ -520,11 +538,10 @@ class FlowNetwork:
             self._solve()
             done: list[_Flow] = []
             least: list[tuple[_Kind, float]] = []
-            for kind in self._kinds.values():
-                if kind.transfers:
-                    ended, left = kind.done(time)
-                    done.extend(ended)
-                    least.append((kind, left))
+            for kind in self._busy.values():
+                ended, left = kind.done(time)
+                done.extend(ended)
+                least.append((kind, left))
             if not done:
                 break
             done.sort(key=lambda f: f.seq)

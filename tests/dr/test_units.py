@@ -270,7 +270,8 @@ def test_level_six_needs_synchronous_replication_to_an_equal_remote_cluster() ->
     assert level[0] == 5  # asynchronous: never level 6
 
 
-def test_the_tick_samples_lags_that_change_with_the_inputs_and_the_backlog() -> None:
+@pytest.mark.parametrize("kernel", ["numpy", "numba"])
+def test_the_tick_samples_lags_that_change_with_the_inputs_and_the_backlog(kernel: str) -> None:
     """Ten-minute ticks over one system shipping 60 s batches: lag T/2 + d while writes are
     under the link (d = 10 s, then 25 s from 1 h: the in-flight time changed, nothing
     else), not sampled while the system is not writing (1 h to 2 h), then, the link cut,
@@ -283,7 +284,17 @@ def test_the_tick_samples_lags_that_change_with_the_inputs_and_the_backlog() -> 
     repl = batched(1e6, 1e9, 60.0, 10.0)
     plan = types.SimpleNamespace(async_to=1, write_rate=1e6)
     ticks: list[float] = []
-    tick = ReplicationTick(env, repl, [plan], 600.0, 4 * HOUR, lambda: ticks.append(env.now))  # type: ignore[list-item]
+    if kernel == "numba":
+        pytest.importorskip("numba", reason="the compiled sample needs numba (cloudsim[fast])")
+    tick = ReplicationTick(
+        env,
+        repl,
+        [plan],  # type: ignore[list-item]
+        600.0,
+        4 * HOUR,
+        lambda: ticks.append(env.now),
+        kernel=kernel,
+    )
 
     def script() -> Generator[simpy.Event, None, None]:
         yield env.timeout(HOUR - 1)

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from cloudsim.dr import kernels
 from cloudsim.dr.plan import SystemPlan
 from cloudsim.dr.replication import Replication
 
@@ -34,7 +35,12 @@ class ReplicationTick:
         interval: float,
         horizon: float,
         count: Callable[[], None],
+        *,
+        kernel: str = "auto",
     ) -> None:
+        """``kernel``: how a tick whose lags are kept samples them: ``"numba"`` compiled
+        (:func:`cloudsim.dr.kernels.sample_kept`), ``"numpy"`` the reference, ``"auto"``
+        compiled when numba is installed."""
         self.env = env
         self.repl = repl
         self.interval = interval
@@ -48,21 +54,44 @@ class ReplicationTick:
         #: Each system's async lag at the last tick (what the policies are told).
         self.last_lag: FloatArray = np.zeros(n)
         self._kept: tuple[bytes, tuple[FloatArray, FloatArray, FloatArray, BoolArray]] | None = None
+        if kernel not in ("auto", "numpy", "numba"):
+            raise ValueError(f"kernel must be 'auto', 'numpy' or 'numba', not {kernel!r}")
+        compiled = kernel == "numba" or (kernel == "auto" and kernels.available())
+        self._sample_kept = kernels.kernels()["sample_kept"] if compiled else None
+        #: The bit patterns of the inputs the lags depend on (write_on, async_in, flight:
+        #: the first rows of the queues' input block, a view) and those of the kept lags.
+        self._bits: IntArray = repl._inputs[:3].view(np.int64)
+        self._kept_bits: IntArray = self._bits.copy()
 
     def run(self) -> Generator[simpy.Event, Any, None]:
         """The process: advance every queue, sample every lag."""
         env = self.env
         repl = self.repl
+        compiled = self._sample_kept
         k = 1
         while k * self.interval <= self.horizon:
             yield env.timeout(k * self.interval - env.now)
             now = env.now
             repl.advance(now)
-            lag, sampled_lag, sampled_most, sampled = self._lags(now)
-            self.lag_sum += sampled_lag
-            self.lag_samples += sampled
-            np.maximum(self.lag_max, sampled_most, out=self.lag_max)
-            self.last_lag = lag
+            kept = self._kept
+            if not (
+                compiled is not None
+                and kept is not None
+                and compiled(
+                    repl.backlog,
+                    self._bits,
+                    self._kept_bits,
+                    *kept[1][1:],
+                    self.lag_sum,
+                    self.lag_samples,
+                    self.lag_max,
+                )
+            ):
+                lag, sampled_lag, sampled_most, sampled = self._lags(now)
+                self.lag_sum += sampled_lag
+                self.lag_samples += sampled
+                np.maximum(self.lag_max, sampled_most, out=self.lag_max)
+                self.last_lag = lag
             self.count()
             k += 1
 
@@ -72,7 +101,7 @@ class ReplicationTick:
         batches' in-flight times: worked out again only when those changed."""
         repl = self.repl
         empty = not np.count_nonzero(repl.backlog)
-        key = repl.write_on.tobytes() + repl.async_in.tobytes() + repl.flight.tobytes()
+        key = self._bits.tobytes()
         if empty and self._kept is not None and self._kept[0] == key:
             return self._kept[1]
         lag, most = repl.cycle_lag(now)
@@ -81,4 +110,6 @@ class ReplicationTick:
         sampled = self.has_async & (repl.write_on > 0) & (repl.async_in > 0)
         found = (lag, np.where(sampled, lag, 0.0), np.where(sampled, most, 0.0), sampled)
         self._kept = (key, found) if empty else None
+        if empty:
+            self._kept_bits[:] = self._bits
         return found
