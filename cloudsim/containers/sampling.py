@@ -28,8 +28,8 @@ from cloudsim.containers.runtime import ClusterState
 
 #: Fragmentation measurements remembered by node state (the oldest forgotten at once).
 MEASURED_STATES = 1024
-#: Which path works the rows out: "auto" (compiled when numba is installed), "numba",
-#: "numpy" (the reference).
+#: Which path works the rows out: "auto" (see
+#: :func:`cloudsim.containers.sample_kernels.chosen`), "numba", "numpy" (the reference).
 KERNELS = ("auto", "numba", "numpy")
 #: The columns of ``cluster_timeseries`` in order (``time`` first).
 COLUMNS: tuple[str, ...] = (
@@ -77,7 +77,7 @@ class ClusterSeries:
         self._measured: dict[tuple[int, int, int, bytes, bytes, bytes], Fragmentation] = {}
         self._built: tuple[int, dict[str, list[Any]]] | None = None
         self._kernels: dict[str, Callable[..., Any]] | None = None
-        if kernel == "numba" or (kernel == "auto" and sample_kernels.available()):
+        if sample_kernels.chosen(kernel):
             self._kernels = sample_kernels.kernels()
         self._sums = np.zeros((2, len(RESOURCES)), dtype=np.int64)  # the kernel's outs
 

@@ -70,8 +70,8 @@ SERIES_COLUMNS: tuple[str, ...] = (
 )
 
 
-#: Which path sums a sample: "auto" (compiled when numba is installed), "numba", "numpy"
-#: (the reference).
+#: Which path sums a sample: "auto" (see :func:`cloudsim.records.kernels.chosen`),
+#: "numba", "numpy" (the reference).
 KERNELS = ("auto", "numba", "numpy")
 
 
@@ -118,7 +118,7 @@ class Recorder:
         self._sampled: tuple[int, int, int, int] | None = None
         #: The compiled pass over the hosts (numba), or None: the numpy path.
         self._host_sums: Callable[..., None] | None = None
-        if kernel == "numba" or (kernel == "auto" and kernels.available()):
+        if kernels.chosen(kernel):
             self._host_sums = kernels.kernels()["host_sums"]
         #: The host table the scope and index columns (never changed) are of.
         self._scopes: tuple[HostTable, npt.NDArray[Any], IntArray] | None = None

@@ -14,6 +14,7 @@ Without numba the module still imports; :func:`available` says whether the kerne
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -68,6 +69,16 @@ def _host_sums(
 
 
 _compiled: dict[str, Callable[..., Any]] | None = None
+
+
+def chosen(kernel: str) -> bool:
+    """Whether a path set to ``kernel`` runs compiled: "numba" always, "numpy" never, "auto"
+    when numba is installed and the process already loaded it (the placement kernels do,
+    for the built-in presets), so that a run never pays numba's start-up, about a second,
+    for this alone; either path gives the same results."""
+    if kernel == "auto":
+        return available() and "numba" in sys.modules
+    return kernel == "numba"
 
 
 def available() -> bool:

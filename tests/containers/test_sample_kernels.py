@@ -4,6 +4,7 @@ time series (a Hunan cluster with its HPAs and autoscaler, and an openb GPU repl
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,21 @@ def test_the_fragments_pass_on_the_papers_hand_worked_node() -> None:
     f = measure_compiled(fragments, nodes, np.ones(1, dtype=np.bool_), workload)
     assert f.gpu_free == 1500 and f.gpu_fragmented == 0.5 * 500 + 0.25 * 1500 + 0.25 * 1500
     assert f.cpu_free == 16_000 and f.cpu_stranded == 0.25 * 16_000
+
+
+def test_auto_runs_compiled_only_where_numba_is_already_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run whose placement did not load numba does not pay its start-up for samples."""
+    assert not sample_kernels.chosen("numpy") and sample_kernels.chosen("numba")
+    monkeypatch.setattr(sample_kernels, "available", lambda: True)
+    monkeypatch.setitem(sys.modules, "numba", sys.modules.get("numba", sys))
+    assert sample_kernels.chosen("auto")
+    monkeypatch.delitem(sys.modules, "numba")
+    assert not sample_kernels.chosen("auto")
+    monkeypatch.setitem(sys.modules, "numba", sys)
+    monkeypatch.setattr(sample_kernels, "available", lambda: False)
+    assert not sample_kernels.chosen("auto")
 
 
 def test_an_unknown_sample_kernel_is_refused() -> None:

@@ -52,8 +52,8 @@ ESTIMATOR_FILTERS = ("NodeUnschedulable", "TaintToleration", "NodeAffinity", "No
 MAX_BACKOFF = 1800.0
 #: How long a node whose pods could not move is not looked at again (unremovable recheck).
 UNREMOVABLE_RECHECK = 300.0
-#: Which path the scale-down check takes: "auto" (compiled when numba is installed),
-#: "numba", "numpy" (the reference).
+#: Which path the scale-down check takes: "auto" (see
+#: :func:`cloudsim.containers.sample_kernels.chosen`), "numba", "numpy" (the reference).
 KERNELS = ("auto", "numba", "numpy")
 
 
@@ -118,7 +118,7 @@ class ClusterAutoscaler(Controller):
         super().__init__(plane)
         #: The compiled scale-down passes (numba), or None: the numpy path (the reference).
         self.kernels: dict[str, Callable[..., Any]] | None = None
-        if kernel == "numba" or (kernel == "auto" and sample_kernels.available()):
+        if sample_kernels.chosen(kernel):
             self.kernels = sample_kernels.kernels()
         self.pool = pool
         self.rng = rng
@@ -152,12 +152,14 @@ class ClusterAutoscaler(Controller):
                     autoscaled=autoscaled,
                 )
             )
+        #: The loop's period: the shortest scan interval of the clusters.
+        self.scan = min((s.spec.scan_interval for s in self.scalers), default=math.inf)
 
     # -- scheduling of the loop -----------------------------------------------------------
     def due(self, now: float) -> float:
         if not self.scalers:
             return math.inf
-        scan = min(s.spec.scan_interval for s in self.scalers)
+        scan = self.scan
         if self.trigger.poked:
             return grid_after(now, scan, strictly=self.last >= now)
         due = math.inf
