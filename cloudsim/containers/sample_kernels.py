@@ -17,12 +17,13 @@ Without numba the module still imports; :func:`available` says whether the kerne
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from cloudsim.records import kernels as records_kernels
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -190,14 +191,19 @@ def _any_ripe(
 _compiled: dict[str, Callable[..., Any]] | None = None
 
 
-def chosen(kernel: str) -> bool:
-    """Whether a path set to ``kernel`` runs compiled: "numba" always, "numpy" never, "auto"
-    when numba is installed and the process already loaded it (the placement kernels do,
-    for the built-in presets), so that a run never pays numba's start-up, about a second,
-    for this alone; either path gives the same results."""
+def chosen(kernel: str, large: bool = False) -> bool:
+    """As :func:`cloudsim.records.kernels.chosen` ("auto": compiled when numba is installed
+    and a compiled kernel already ran in this process, or the work is ``large``)."""
     if kernel == "auto":
-        return available() and "numba" in sys.modules
+        return available() and (warm() or large)
     return kernel == "numba"
+
+
+def warm() -> bool:
+    """Whether this process already ran a compiled kernel (these, the recorder's or the
+    placement kernels)."""
+    ran = (_compiled or {}).values()
+    return records_kernels.warm() or any(getattr(d, "signatures", ()) for d in ran)
 
 
 def available() -> bool:

@@ -31,6 +31,8 @@ MEASURED_STATES = 1024
 #: Which path works the rows out: "auto" (see
 #: :func:`cloudsim.containers.sample_kernels.chosen`), "numba", "numpy" (the reference).
 KERNELS = ("auto", "numba", "numpy")
+#: Nodes (all clusters) from which "auto" compiles even where no compiled kernel ran yet.
+LARGE_NODES = 1000
 #: The columns of ``cluster_timeseries`` in order (``time`` first).
 COLUMNS: tuple[str, ...] = (
     "time",
@@ -77,14 +79,28 @@ class ClusterSeries:
         self._measured: dict[tuple[int, int, int, bytes, bytes, bytes], Fragmentation] = {}
         self._built: tuple[int, dict[str, list[Any]]] | None = None
         self._kernels: dict[str, Callable[..., Any]] | None = None
-        if sample_kernels.chosen(kernel):
-            self._kernels = sample_kernels.kernels()
+        #: "auto" is settled at the first row (numba may be warm by then).
+        self._kernel: str | None = kernel
+        if kernel != "auto":
+            self._settle()
         self._sums = np.zeros((2, len(RESOURCES)), dtype=np.int64)  # the kernel's outs
 
     @property
     def kernel(self) -> str:
-        """Which path works the rows out: "numba" or "numpy"."""
+        """Which path works the rows out: "numba" or "numpy" ("auto" until the first)."""
+        if self._kernel is not None:
+            return self._kernel
         return "numpy" if self._kernels is None else "numba"
+
+    def _settle(self) -> None:
+        """Choose the path once (:func:`cloudsim.containers.sample_kernels.chosen`; clusters
+        of :data:`LARGE_NODES` nodes in all repay numba's start-up within weeks of
+        samples)."""
+        assert self._kernel is not None
+        nodes = sum(cs.nodes.size for cs in self.clusters)
+        if sample_kernels.chosen(self._kernel, large=nodes >= LARGE_NODES):
+            self._kernels = sample_kernels.kernels()
+        self._kernel = None
 
     def sample(self, now: float) -> None:
         """One row per cluster (its values worked out again only when pods, nodes, hosts
@@ -132,6 +148,8 @@ class ClusterSeries:
 
     def _row(self, cs: ClusterState, workload: Workload) -> Row:
         """A cluster's row but its time, in the order of :data:`COLUMNS`."""
+        if self._kernel is not None:
+            self._settle()
         nodes = cs.nodes
         present = cs.info.present
         usable = cs.nodes_ok()  # present, Ready and up

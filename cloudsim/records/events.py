@@ -73,6 +73,8 @@ SERIES_COLUMNS: tuple[str, ...] = (
 #: Which path sums a sample: "auto" (see :func:`cloudsim.records.kernels.chosen`),
 #: "numba", "numpy" (the reference).
 KERNELS = ("auto", "numba", "numpy")
+#: Hosts from which "auto" compiles the sample pass even where no compiled kernel ran yet.
+LARGE_HOSTS = 20_000
 
 
 def _bincount_sums(hosts: HostTable, vm_hosts: IntArray) -> FloatArray:
@@ -118,15 +120,27 @@ class Recorder:
         self._sampled: tuple[int, int, int, int] | None = None
         #: The compiled pass over the hosts (numba), or None: the numpy path.
         self._host_sums: Callable[..., None] | None = None
-        if kernels.chosen(kernel):
-            self._host_sums = kernels.kernels()["host_sums"]
+        #: "auto" is settled at the first measurement (numba may be warm by then).
+        self._kernel: str | None = kernel
+        if kernel != "auto":
+            self._settle(0)
         #: The host table the scope and index columns (never changed) are of.
         self._scopes: tuple[HostTable, npt.NDArray[Any], IntArray] | None = None
 
     @property
     def kernel(self) -> str:
-        """Which path sums a sample: "numba" or "numpy"."""
+        """Which path sums samples: "numba" or "numpy" ("auto" until the first)."""
+        if self._kernel is not None:
+            return self._kernel
         return "numpy" if self._host_sums is None else "numba"
+
+    def _settle(self, hosts: int) -> None:
+        """Choose the path once (:func:`cloudsim.records.kernels.chosen`; a table of
+        :data:`LARGE_HOSTS` hosts or more repays numba's start-up within days of samples)."""
+        assert self._kernel is not None
+        if kernels.chosen(self._kernel, large=hosts >= LARGE_HOSTS):
+            self._host_sums = kernels.kernels()["host_sums"]
+        self._kernel = None
 
     def event(
         self,
@@ -169,6 +183,8 @@ class Recorder:
         r = len(RESOURCES)
         n_dc, n_pool = len(hosts.datacenter_names), len(hosts.pool_names)
         n = n_dc + n_pool
+        if self._kernel is not None:
+            self._settle(hosts.size)
         if self._host_sums is not None:
             sums = np.empty((2 * r + 3, n), dtype=np.float64)
             self._host_sums(

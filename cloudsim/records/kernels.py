@@ -71,14 +71,26 @@ def _host_sums(
 _compiled: dict[str, Callable[..., Any]] | None = None
 
 
-def chosen(kernel: str) -> bool:
+def chosen(kernel: str, large: bool = False) -> bool:
     """Whether a path set to ``kernel`` runs compiled: "numba" always, "numpy" never, "auto"
-    when numba is installed and the process already loaded it (the placement kernels do,
-    for the built-in presets), so that a run never pays numba's start-up, about a second,
-    for this alone; either path gives the same results."""
+    when numba is installed and either this process already ran a compiled kernel
+    (:func:`warm`) or the work is ``large`` enough to repay numba's start-up (about half a
+    second of CPU the first time a process runs any compiled function). Either path gives
+    the same results."""
     if kernel == "auto":
-        return available() and "numba" in sys.modules
+        return available() and (warm() or large)
     return kernel == "numba"
+
+
+def warm() -> bool:
+    """Whether this process already ran a compiled kernel: the placement kernels (as soon
+    as a built-in preset places a VM) or these; then one more costs milliseconds."""
+    if "numba" not in sys.modules:
+        return False
+    from cloudsim.placement import kernels as placement
+
+    ran = [*(placement._compiled or {}).values(), *(_compiled or {}).values()]
+    return any(getattr(d, "signatures", ()) for d in ran)
 
 
 def available() -> bool:

@@ -27,6 +27,8 @@ from cloudsim.containers.nodes import (
 from cloudsim.containers.pods import NodeSelectorTerm, PodTemplate
 from cloudsim.containers.replay import replay_scenario
 from cloudsim.containers.sampling import ClusterSeries
+from cloudsim.placement import kernels as placement_kernels
+from cloudsim.records import kernels as records_kernels
 from tests.conftest import REPO, build, containers_of
 
 needs_numba = pytest.mark.skipif(not sample_kernels.available(), reason="numba not installed")
@@ -105,19 +107,59 @@ def test_the_fragments_pass_on_the_papers_hand_worked_node() -> None:
     assert f.cpu_free == 16_000 and f.cpu_stranded == 0.25 * 16_000
 
 
-def test_auto_runs_compiled_only_where_numba_is_already_loaded(
+def test_auto_runs_compiled_only_where_numba_is_warm_or_the_work_is_large(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A run whose placement did not load numba does not pay its start-up for samples."""
+    """A run where no compiled kernel ran yet (a small replay: no VM placed) does not pay
+    numba's start-up for its samples alone, unless they are large enough to repay it."""
     assert not sample_kernels.chosen("numpy") and sample_kernels.chosen("numba")
     monkeypatch.setattr(sample_kernels, "available", lambda: True)
-    monkeypatch.setitem(sys.modules, "numba", sys.modules.get("numba", sys))
+    monkeypatch.setattr(sample_kernels, "warm", lambda: False)
+    assert not sample_kernels.chosen("auto") and sample_kernels.chosen("auto", large=True)
+    monkeypatch.setattr(sample_kernels, "warm", lambda: True)
     assert sample_kernels.chosen("auto")
-    monkeypatch.delitem(sys.modules, "numba")
-    assert not sample_kernels.chosen("auto")
-    monkeypatch.setitem(sys.modules, "numba", sys)
     monkeypatch.setattr(sample_kernels, "available", lambda: False)
-    assert not sample_kernels.chosen("auto")
+    assert not sample_kernels.chosen("auto", large=True)
+
+
+def test_warm_is_whether_a_compiled_kernel_ran(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = type("Dispatcher", (), {"signatures": [("int64",)]})()
+    idle = type("Dispatcher", (), {"signatures": []})()
+    monkeypatch.setitem(sys.modules, "numba", sys.modules.get("numba", sys))
+    monkeypatch.setattr(records_kernels, "_compiled", {"host_sums": idle})
+    monkeypatch.setattr(placement_kernels, "_compiled", None)
+    monkeypatch.setattr(sample_kernels, "_compiled", {"row_sums": idle})
+    assert not sample_kernels.warm() and not records_kernels.warm()
+    monkeypatch.setattr(placement_kernels, "_compiled", {"scan": ran})
+    assert sample_kernels.warm() and records_kernels.warm()
+    monkeypatch.setattr(placement_kernels, "_compiled", None)
+    monkeypatch.setattr(sample_kernels, "_compiled", {"row_sums": ran})
+    assert sample_kernels.warm() and not records_kernels.warm()
+    monkeypatch.delitem(sys.modules, "numba")
+    assert not records_kernels.warm()
+
+
+def test_a_small_replay_where_nothing_compiled_ran_stays_on_numpy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sample_kernels, "warm", lambda: False)
+    monkeypatch.setattr(records_kernels, "warm", lambda: False)
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn1,8000,16384,1,T4\n")
+    pods = tmp_path / "pods.csv"
+    pods.write_text(
+        "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,"
+        "creation_time,deletion_time,scheduled_time\na,6000,1024,1,600,T4,LS,Running,0,100,0\n"
+    )
+    sim = Simulation(build(replay_scenario(nodes, pods, horizon="1h", sample_interval="1m")))
+    assert containers_of(sim).series.kernel == "auto" and sim.recorder.kernel == "auto"
+    sim.kernel.run()
+    assert containers_of(sim).series.kernel == "numpy" and sim.recorder.kernel == "numpy"
+    monkeypatch.setattr(sampling, "LARGE_NODES", 1)
+    if sample_kernels.available():
+        big = Simulation(build(replay_scenario(nodes, pods, horizon="1h", sample_interval="1m")))
+        big.kernel.run()
+        assert containers_of(big).series.kernel == "numba"
 
 
 def test_an_unknown_sample_kernel_is_refused() -> None:

@@ -118,8 +118,10 @@ class ClusterAutoscaler(Controller):
         super().__init__(plane)
         #: The compiled scale-down passes (numba), or None: the numpy path (the reference).
         self.kernels: dict[str, Callable[..., Any]] | None = None
-        if sample_kernels.chosen(kernel):
-            self.kernels = sample_kernels.kernels()
+        #: "auto" is settled at the first scale-down check (numba may be warm by then).
+        self.kernel: str | None = kernel
+        if kernel != "auto":
+            self._settle()
         self.pool = pool
         self.rng = rng
         self.replicasets = replicasets
@@ -154,6 +156,15 @@ class ClusterAutoscaler(Controller):
             )
         #: The loop's period: the shortest scan interval of the clusters.
         self.scan = min((s.spec.scan_interval for s in self.scalers), default=math.inf)
+
+    def _settle(self) -> None:
+        """Choose the scale-down path once (:func:`~cloudsim.containers.sample_kernels.chosen`:
+        compiled where a compiled kernel already ran; the check is too small to repay
+        numba's start-up on its own)."""
+        assert self.kernel is not None
+        if sample_kernels.chosen(self.kernel):
+            self.kernels = sample_kernels.kernels()
+        self.kernel = None
 
     # -- scheduling of the loop -----------------------------------------------------------
     def due(self, now: float) -> float:
@@ -356,6 +367,8 @@ class ClusterAutoscaler(Controller):
         info = cs.info
         nodes = cs.nodes
         seen = (nodes.changes, nodes.version, cs.host_version())
+        if self.kernel is not None:
+            self._settle()
         kernels = self.kernels
         if seen != s.seen:  # allocations or nodes changed: who is unneeded now?
             if kernels is not None:  # one pass; the marks move only if one changed
