@@ -77,11 +77,11 @@ KERNELS = ("auto", "numba", "numpy")
 LARGE_HOSTS = 20_000
 
 
-def _bincount_sums(hosts: HostTable, vm_hosts: IntArray) -> FloatArray:
-    """``(2R + 3, D + P)``, per data centre then per pool: each resource's limit, its
-    allocation, the VMs, the hosts up and the IT power (W), one ``np.bincount`` per row
-    and scope (the reference the compiled pass, :mod:`cloudsim.records.kernels`, matches).
-    """
+def bincount_columns(hosts: HostTable, vm_hosts: IntArray) -> tuple[FloatArray, IntArray]:
+    """A sample's columns per data centre then per pool, the numpy reference of the
+    compiled pass (:mod:`cloudsim.records.kernels`): ``(R + 1, D + P)`` floats, each
+    resource's allocation over its limit then the IT power in kW, and ``(2, D + P)``
+    counts, the VMs and the hosts up; one ``np.bincount`` per column and scope."""
     r = len(RESOURCES)
     n_dc = len(hosts.datacenter_names)
     allocated = hosts.limit - hosts.free
@@ -91,11 +91,14 @@ def _bincount_sums(hosts: HostTable, vm_hosts: IntArray) -> FloatArray:
     )
     weights = [*hosts.limit, *allocated, np.bincount(vm_hosts, minlength=hosts.size)]
     weights += [hosts.up, power_w]
-    out = np.empty((2 * r + 3, n_dc + len(hosts.pool_names)), dtype=np.float64)
+    sums = np.empty((2 * r + 3, n_dc + len(hosts.pool_names)), dtype=np.float64)
     for row, w in enumerate(weights):
-        out[row, :n_dc] = np.bincount(hosts.datacenter, weights=w, minlength=n_dc)
-        out[row, n_dc:] = np.bincount(hosts.pool, weights=w, minlength=out.shape[1] - n_dc)
-    return out
+        sums[row, :n_dc] = np.bincount(hosts.datacenter, weights=w, minlength=n_dc)
+        sums[row, n_dc:] = np.bincount(hosts.pool, weights=w, minlength=sums.shape[1] - n_dc)
+    limit, used = sums[:r], sums[r : 2 * r]
+    ratio = np.divide(used, limit, out=np.zeros((r, sums.shape[1])), where=limit > 0)
+    floats = np.vstack([ratio, sums[2 * r + 2] / 1000.0])
+    return floats, sums[2 * r : 2 * r + 2].astype(np.int64)
 
 
 class Recorder:
@@ -186,15 +189,15 @@ class Recorder:
         if self._kernel is not None:
             self._settle(hosts.size)
         if self._host_sums is not None:
-            sums = np.empty((2 * r + 3, n), dtype=np.float64)
+            floats = np.empty((r + 1, n), dtype=np.float64)
+            counts = np.empty((2, n), dtype=np.int64)
             self._host_sums(
                 hosts.limit, hosts.free, hosts.capacity, hosts.up, hosts.power_idle_w,
-                hosts.power_peak_w, hosts.datacenter, hosts.pool, n_dc, vm_hosts, sums,
+                hosts.power_peak_w, hosts.datacenter, hosts.pool, n_dc, vm_hosts, floats,
+                counts,
             )  # fmt: skip
         else:
-            sums = _bincount_sums(hosts, vm_hosts)
-        limit, used = sums[:r], sums[r : 2 * r]
-        ratio = np.divide(used, limit, out=np.zeros((r, n)), where=limit > 0)
+            floats, counts = bincount_columns(hosts, vm_hosts)
         scopes = self._scopes
         if scopes is None or scopes[0] is not hosts:
             scope = np.array(["datacenter"] * n_dc + ["pool"] * n_pool, dtype=object)
@@ -202,10 +205,10 @@ class Recorder:
             scopes = self._scopes = (hosts, scope, index)
         block: dict[str, npt.NDArray[Any]] = {"scope": scopes[1], "index": scopes[2]}
         for k, name in enumerate(RESOURCES):
-            block[f"{name}_allocated_ratio"] = ratio[k]
-        block["vms"] = sums[2 * r].astype(np.int64)
-        block["hosts_up"] = sums[2 * r + 1].astype(np.int64)
-        block["it_power_kw"] = sums[2 * r + 2] / 1000.0
+            block[f"{name}_allocated_ratio"] = floats[k]
+        block["vms"] = counts[0]
+        block["hosts_up"] = counts[1]
+        block["it_power_kw"] = floats[r]
         return block
 
     def series(self) -> dict[str, npt.NDArray[Any]]:
