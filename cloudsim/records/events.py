@@ -1,8 +1,9 @@
 """The recorder: an append-only event log, the typed records, and vectorised samples.
 
 Events are appended to an :class:`~cloudsim.records.log.EventLog` (numpy columns, kinds and
-reasons as codes); a sample aggregates the whole host
-table per data centre and per pool with ``np.bincount`` — one pass, no per-host loop.
+reasons as codes); a sample aggregates the whole host table per data centre and per pool,
+in one compiled pass over the hosts (:mod:`cloudsim.records.kernels`) or with
+``np.bincount`` (:func:`bincount_columns`, the reference), only when the table changed.
 """
 
 from __future__ import annotations
