@@ -16,8 +16,9 @@ from cloudsim.containers import services
 from cloudsim.containers.replay import replay_scenario
 from cloudsim.containers.sampling import ClusterSeries
 from cloudsim.containers.services import ServiceLedger
-from cloudsim.records import Recorder
+from cloudsim.records import Recorder, kernels
 from cloudsim.records.events import SERIES_COLUMNS
+from cloudsim.scenario.schema import RESOURCES
 from tests.conftest import REPO, build, containers_of, tiny
 
 HUNAN_DR = REPO / "scenarios" / "hunan-3s4c-dr.yaml"
@@ -95,11 +96,41 @@ def test_cached_samples_are_what_fresh_ones_give_through_failures(
     assert len(set(c_clusters["pods_bound"])) > 1
 
 
+def _reference_sample(hosts: Any, vm_hosts: np.ndarray) -> dict[str, np.ndarray]:
+    """One sample worked out the straightforward way: a ``bincount`` per scope and column."""
+    allocated = hosts.limit - hosts.free
+    vms_per_host = np.bincount(vm_hosts, minlength=hosts.size)
+    busy = np.minimum(allocated[0] / np.maximum(hosts.capacity[0], 1), 1.0)
+    power_w = np.where(
+        hosts.up, hosts.power_idle_w + (hosts.power_peak_w - hosts.power_idle_w) * busy, 0.0
+    )
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in SERIES_COLUMNS if c != "time"}
+    for scope, index, n in (
+        ("datacenter", hosts.datacenter, len(hosts.datacenter_names)),
+        ("pool", hosts.pool, len(hosts.pool_names)),
+    ):
+        parts["scope"].append(np.full(n, scope, dtype=object))
+        parts["index"].append(np.arange(n, dtype=np.int64))
+        for r, name in enumerate(RESOURCES):
+            limit = np.bincount(index, weights=hosts.limit[r], minlength=n)
+            used = np.bincount(index, weights=allocated[r], minlength=n)
+            ratio = np.divide(used, limit, out=np.zeros(n), where=limit > 0)
+            parts[f"{name}_allocated_ratio"].append(ratio)
+        parts["vms"].append(np.bincount(index, weights=vms_per_host, minlength=n).astype(np.int64))
+        parts["hosts_up"].append(np.bincount(index, weights=hosts.up, minlength=n).astype(np.int64))
+        parts["it_power_kw"].append(np.bincount(index, weights=power_w, minlength=n) / 1000.0)
+    return {c: np.concatenate(p) for c, p in parts.items()}
+
+
+KERNELS = ["numpy", "python"] + (["numba"] if kernels.available() else [])
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 @settings(max_examples=25, deadline=None)
 @given(
     steps=st.lists(
         st.tuples(
-            st.sampled_from(["allocate", "release", "down", "up", "nothing"]),
+            st.sampled_from(["allocate", "release", "down", "up", "move", "add", "nothing"]),
             st.integers(min_value=0, max_value=7),
             st.integers(min_value=1, max_value=4000),
         ),
@@ -107,34 +138,90 @@ def test_cached_samples_are_what_fresh_ones_give_through_failures(
     )
 )
 def test_a_recorder_sample_is_a_fresh_one_whatever_changed(
-    steps: list[tuple[str, int, int]],
+    kernel: str, steps: list[tuple[str, int, int]]
 ) -> None:
-    """Hand-driven changes of the host table between samples: each sample of the run's
-    recorder (cached) equals one taken by a recorder that never sampled before."""
+    """Hand-driven changes of the host table between samples (a VM added or moved takes
+    its allocation with it, as the platform does): every sample of a recorder (remembered
+    between changes; summed by ``bincount``, by the compiled pass or by the same pass as
+    plain Python) is, to the last bit, the straightforward sum of that moment's tables."""
     sim = Simulation(build(tiny()))
     sim.kernel.start()
-    hosts, recorder = sim.hosts, sim.recorder
+    hosts = sim.hosts
+    recorder = Recorder(sim.recorder.rules, kernel="numpy" if kernel == "python" else kernel)
+    if kernel == "python":
+        recorder._host_sums = kernels.python_kernels()["host_sums"]
+    assert recorder.kernel == ("numba" if kernel != "numpy" else "numpy")
+    hosts.set_up([1], False)  # a host down from the start: no power, not counted up
     vm_hosts = np.array([0, 0, 1], dtype=np.int64)
+    expected: list[dict[str, np.ndarray]] = []
     for time, (what, host, milli) in enumerate(steps):
         demand = np.zeros(hosts.free.shape[0], dtype=np.int64)
         demand[0] = milli
+        host %= hosts.size
         if what == "allocate" and hosts.free[0, host] >= milli:
             hosts.allocate(host, demand)
         elif what == "release" and hosts.limit[0, host] - hosts.free[0, host] >= milli:
             hosts.release(host, demand)
         elif what in ("down", "up"):
             hosts.set_up([host], what == "up")
-        else:
+        elif what == "move" and len(vm_hosts):  # the first VM moves, its demand with it
+            hosts.release(int(vm_hosts[0]), demand * 0)
+            hosts.allocate(host, demand * 0)
+            vm_hosts = np.append(vm_hosts[1:], host)
+        elif what == "add":
             vm_hosts = np.append(vm_hosts, host)
-        before = {c: len(v) for c, v in recorder._series.items()}
         recorder.sample(float(time), hosts, vm_hosts)
-        fresh = Recorder(recorder.rules)
-        fresh.sample(float(time), hosts, vm_hosts)
-        for column, values in fresh._series.items():
-            got = recorder._series[column][before[column] :]
-            assert len(got) == len(values) == 2  # data centres, then pools
-            for a, b in zip(got, values, strict=True):
-                np.testing.assert_array_equal(a, b, err_msg=column)
+        expected.append(_reference_sample(hosts, vm_hosts))
+    got = recorder.series()
+    if not steps:
+        assert all(len(v) == 0 for v in got.values())
+        return
+    rows = len(hosts.datacenter_names) + len(hosts.pool_names)
+    np.testing.assert_array_equal(got["time"], np.repeat(np.arange(len(steps)), rows))
+    for column in SERIES_COLUMNS[1:]:
+        want = np.concatenate([e[column] for e in expected])
+        np.testing.assert_array_equal(got[column], want, err_msg=column)
+        assert got[column].dtype == want.dtype, column
+
+
+def _checked_recorder(monkeypatch: pytest.MonkeyPatch, checked: list[int]) -> None:
+    """Compare every sample the recorder remembers with the straightforward sum."""
+    cached = Recorder.sample
+
+    def sample(self: Recorder, time: float, hosts: Any, vm_hosts: np.ndarray) -> None:
+        cached(self, time, hosts, vm_hosts)
+        block = self._runs[-1][0]
+        for column, values in _reference_sample(hosts, vm_hosts).items():
+            np.testing.assert_array_equal(block[column], values, err_msg=f"{column} at {time}")
+        checked.append(len(self._runs[-1][1]))
+
+    monkeypatch.setattr(Recorder, "sample", sample)
+
+
+@pytest.mark.slow
+def test_vm_counts_change_only_with_the_host_tables_counters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The recorder keys its samples on the host table's change counters and the VM count,
+    trusting that a VM never starts, ends or moves without an allocation or release on the
+    table. A week of the maintenance drill (live migrations, cold moves, drains) with
+    resizes, and the Hunan DR design with failures (local HA restarts, DR recoveries,
+    failbacks, node VMs): every remembered sample is what the tables give at that time."""
+    checked: list[int] = []
+    _checked_recorder(monkeypatch, checked)
+    drill = load_scenario(
+        REPO / "scenarios" / "drills" / "maintenance-cs-idc.yaml",
+        {"workload.resizes.share_per_day": 0.05},
+    )
+    Simulation(drill).kernel.run()
+    _hunan_with_failures(10)
+    assert len(checked) > 24 * 17
+    assert max(checked) > 1  # samples were remembered, not all measured again
+
+
+def test_an_unknown_recorder_kernel_is_refused() -> None:
+    with pytest.raises(ValueError, match="sample kernel 'fast'"):
+        Recorder(Simulation(build(tiny())).recorder.rules, kernel="fast")
 
 
 def test_a_replay_without_services_samples_no_service_rows(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ free CPU gives the stranded CPU: free millicores on nodes that cannot host the t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -168,3 +168,42 @@ def measure(nodes: NodeTable, usable: BoolArray, workload: Workload) -> Fragment
     )
     stranded = float(workload.popularity @ (np.where(fits, 0, cpu_left[None, :]) @ weight))
     return Fragmentation(float(left @ weight), gpu_frag, float(cpu_left @ weight), stranded)
+
+
+def measure_compiled(
+    fragments: Callable[..., tuple[int, int]],
+    nodes: NodeTable,
+    usable: BoolArray,
+    workload: Workload,
+) -> Fragmentation:
+    """:func:`measure` with the node pass of a kernel (``fragments``,
+    :func:`cloudsim.containers.sample_kernels.kernels`): the same four numbers, bit for bit.
+
+    The kernel sums integers only (free milli-GPU and millicores per typical pod); the
+    expectation over the workload is then the reference's own product of the popularity
+    with those sums (float64 for the GPU, int64 for the stranded CPU, as there)."""
+    if not len(workload):
+        return Fragmentation(0.0, 0.0, 0.0, 0.0)
+    needs, which = workload.needs
+    gpu = np.empty(len(workload), dtype=np.float64)
+    stranded = np.empty(len(workload), dtype=np.int64)
+    left, cpu_left = fragments(
+        nodes.headroom,
+        nodes.gpu_free,
+        usable,
+        workload.access_of(nodes),
+        workload.cpu,
+        workload.memory,
+        workload.gpus,
+        workload.milli,
+        needs,
+        which,
+        gpu,
+        stranded,
+    )
+    return Fragmentation(
+        float(left),
+        float(workload.popularity @ gpu),
+        float(cpu_left),
+        float(workload.popularity @ stranded),
+    )

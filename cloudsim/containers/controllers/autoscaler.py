@@ -27,10 +27,13 @@ recreate them) and its VM is deleted, giving back quota and host capacity.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from cloudsim.containers import sample_kernels
 from cloudsim.containers.cluster import Cluster
 from cloudsim.containers.controllers.base import Controller, ControlPlane, grid_after
 from cloudsim.containers.labels import BoolArray, FloatArray, IntArray
@@ -49,6 +52,9 @@ ESTIMATOR_FILTERS = ("NodeUnschedulable", "TaintToleration", "NodeAffinity", "No
 MAX_BACKOFF = 1800.0
 #: How long a node whose pods could not move is not looked at again (unremovable recheck).
 UNREMOVABLE_RECHECK = 300.0
+#: Which path the scale-down check takes: "auto" (see
+#: :func:`cloudsim.containers.sample_kernels.chosen`), "numba", "numpy" (the reference).
+KERNELS = ("auto", "numba", "numpy")
 
 
 @dataclass
@@ -105,8 +111,17 @@ class ClusterAutoscaler(Controller):
         pool: NodePool,
         rng: np.random.Generator,
         replicasets: Controller,
+        kernel: str = "auto",
     ) -> None:
+        if kernel not in KERNELS:
+            raise ValueError(f"autoscaler kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
         super().__init__(plane)
+        #: The compiled scale-down passes (numba), or None: the numpy path (the reference).
+        self.kernels: dict[str, Callable[..., Any]] | None = None
+        #: "auto" is settled at the first scale-down check (numba may be warm by then).
+        self.kernel: str | None = kernel
+        if kernel != "auto":
+            self._settle()
         self.pool = pool
         self.rng = rng
         self.replicasets = replicasets
@@ -139,12 +154,23 @@ class ClusterAutoscaler(Controller):
                     autoscaled=autoscaled,
                 )
             )
+        #: The loop's period: the shortest scan interval of the clusters.
+        self.scan = min((s.spec.scan_interval for s in self.scalers), default=math.inf)
+
+    def _settle(self) -> None:
+        """Choose the scale-down path once (:func:`~cloudsim.containers.sample_kernels.chosen`:
+        compiled where a compiled kernel already ran; the check is too small to repay
+        numba's start-up on its own)."""
+        assert self.kernel is not None
+        if sample_kernels.chosen(self.kernel):
+            self.kernels = sample_kernels.kernels()
+        self.kernel = None
 
     # -- scheduling of the loop -----------------------------------------------------------
     def due(self, now: float) -> float:
         if not self.scalers:
             return math.inf
-        scan = min(s.spec.scan_interval for s in self.scalers)
+        scan = self.scan
         if self.trigger.poked:
             return grid_after(now, scan, strictly=self.last >= now)
         due = math.inf
@@ -235,10 +261,12 @@ class ClusterAutoscaler(Controller):
 
     def _scale_up(self, s: _Scaler, now: float) -> bool:
         cs = s.state
+        s.retry_at = math.inf
+        if not cs.unschedulable_count():
+            return False
         pods = cs.cluster.pods
         rows = sorted({r for sch in cs.schedulers.values() for r in sch.unschedulable})
         rows = [r for r in rows if pods.phase[r] == PENDING]
-        s.retry_at = math.inf
         if not rows:
             return False
         info = cs.info
@@ -339,22 +367,42 @@ class ClusterAutoscaler(Controller):
         info = cs.info
         nodes = cs.nodes
         seen = (nodes.changes, nodes.version, cs.host_version())
+        if self.kernel is not None:
+            self._settle()
+        kernels = self.kernels
         if seen != s.seen:  # allocations or nodes changed: who is unneeded now?
-            alloc = np.maximum(nodes.allocatable[_CPU_MEMORY], 1)
-            s.util = (nodes.requested[_CPU_MEMORY] / alloc).max(axis=0)
-            eligible = s.autoscaled[info.group] & cs.nodes_ok()  # present, Ready and up
-            under = eligible & (s.util < spec.scale_down_utilization_threshold)
-            info.unneeded_since[~under] = np.nan
-            info.unneeded_since[under & np.isnan(info.unneeded_since)] = now
-            s.marks += 1
+            if kernels is not None:  # one pass; the marks move only if one changed
+                if len(s.util) != nodes.size:
+                    s.util = np.empty(nodes.size)
+                changed = kernels["mark_unneeded"](
+                    nodes.allocatable, nodes.requested, s.autoscaled, info.group,
+                    cs.nodes_ok(), spec.scale_down_utilization_threshold, now,
+                    info.unneeded_since, s.util,
+                )  # fmt: skip
+                if changed:
+                    s.marks += 1
+            else:
+                alloc = np.maximum(nodes.allocatable[_CPU_MEMORY], 1)
+                s.util = (nodes.requested[_CPU_MEMORY] / alloc).max(axis=0)
+                eligible = s.autoscaled[info.group] & cs.nodes_ok()  # present, Ready and up
+                under = eligible & (s.util < spec.scale_down_utilization_threshold)
+                info.unneeded_since[~under] = np.nan
+                info.unneeded_since[under & np.isnan(info.unneeded_since)] = now
+                s.marks += 1
             s.seen = seen
         util = s.util
-        under = ~np.isnan(info.unneeded_since)
         if now < s.last_scale_up + spec.scale_down_delay_after_add:
             return False
-        ripe = under & (now - info.unneeded_since >= spec.scale_down_unneeded_time - 1e-9)
+        above = self._above(s)  # a node of a group at its minimum stays (skipped below)
+        unneeded_time = spec.scale_down_unneeded_time
+        if kernels is not None and not kernels["any_ripe"](
+            info.unneeded_since, info.unremovable_until, above, now, unneeded_time
+        ):
+            return False
+        under = ~np.isnan(info.unneeded_since)
+        ripe = under & (now - info.unneeded_since >= unneeded_time - 1e-9)
         ripe &= info.unremovable_until <= now
-        ripe &= self._above(s)  # a node of a group at its minimum stays (skipped below)
+        ripe &= above
         if not ripe.any():
             return False
         sizes = {g: int(np.count_nonzero(info.present & (info.group == g))) for g in s.groups}
