@@ -11,19 +11,15 @@ int64, and in float64 below 2**53), so the caller's last float operations, done 
 reference does them, give the same bits; the autoscaler's divisions and comparisons are
 the reference's, element by element. Property tests check both paths agree.
 
-Without numba the module still imports; :func:`available` says whether the kernels can run.
+Without numba the module still imports (:mod:`cloudsim.compiled`).
 """
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
-from cloudsim.records import kernels as records_kernels
+from cloudsim.compiled import Functions, KernelSet
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -188,49 +184,22 @@ def _any_ripe(
     return False
 
 
-_compiled: dict[str, Callable[..., Any]] | None = None
-
-
-def chosen(kernel: str, large: bool = False) -> bool:
-    """As :func:`cloudsim.records.kernels.chosen` ("auto": compiled when numba is installed
-    and a compiled kernel already ran in this process, or the work is ``large``)."""
-    if kernel == "auto":
-        return available() and (warm() or large)
-    return kernel == "numba"
-
-
-def warm() -> bool:
-    """Whether this process already ran a compiled kernel (these, the recorder's or the
-    placement kernels)."""
-    ran = (_compiled or {}).values()
-    return records_kernels.warm() or any(getattr(d, "signatures", ()) for d in ran)
-
-
-def available() -> bool:
-    """Whether numba is installed (the kernels compile on first use, cached on disk)."""
-    return importlib.util.find_spec("numba") is not None
-
-
-def kernels() -> dict[str, Callable[..., Any]]:
-    """The compiled kernels by name (compiled once per process, cached on disk)."""
-    global _compiled
-    if _compiled is None:
-        if not available():
-            raise ModuleNotFoundError(
-                "the compiled sample kernels need numba: pip install 'cloudsim[fast]'"
-            )
-        import numba
-
-        jit = numba.njit(cache=True, nogil=True)
-        _compiled = {name: jit(fn) for name, fn in python_kernels().items()}
-    return _compiled
-
-
-def python_kernels() -> dict[str, Callable[..., Any]]:
-    """The same passes as plain Python functions (slow: for tests on tiny inputs)."""
-    return {
+KERNELS = KernelSet(
+    "sample kernels",
+    lambda: {
         "row_sums": _row_sums,
         "fragments": _fragments,
         "mark_unneeded": _mark_unneeded,
         "any_ripe": _any_ripe,
-    }
+    },
+)
+
+
+def python_kernels() -> Functions:
+    """The same passes as plain Python functions (slow: for tests on tiny inputs)."""
+    return KERNELS.python()
+
+
+def kernels() -> Functions:
+    """The compiled kernels by name (compiled once per process, cached on disk)."""
+    return KERNELS.compiled()

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cloudsim.compiled import check, chosen
 from cloudsim.containers import sample_kernels
 from cloudsim.containers.fragmentation import Fragmentation, Workload, measure, measure_compiled
 from cloudsim.containers.labels import BoolArray
@@ -28,9 +29,6 @@ from cloudsim.containers.runtime import ClusterState
 
 #: Fragmentation measurements remembered by node state (the oldest forgotten at once).
 MEASURED_STATES = 1024
-#: Which path works the rows out: "auto" (see
-#: :func:`cloudsim.containers.sample_kernels.chosen`), "numba", "numpy" (the reference).
-KERNELS = ("auto", "numba", "numpy")
 #: Nodes (all clusters) from which "auto" compiles even where no compiled kernel ran yet.
 LARGE_NODES = 1000
 #: The columns of ``cluster_timeseries`` in order (``time`` first).
@@ -67,8 +65,7 @@ class ClusterSeries:
         workloads: Sequence[Workload],
         kernel: str = "auto",
     ) -> None:
-        if kernel not in KERNELS:
-            raise ValueError(f"sample kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
+        check(kernel, "sample kernel")
         self.clusters = clusters
         self.workloads = workloads
         #: Runs of samples: each cluster's row (the same objects) and the sample times.
@@ -93,12 +90,12 @@ class ClusterSeries:
         return "numpy" if self._kernels is None else "numba"
 
     def _settle(self) -> None:
-        """Choose the path once (:func:`cloudsim.containers.sample_kernels.chosen`; clusters
+        """Choose the path once (:func:`cloudsim.compiled.chosen`, waiting for warm; clusters
         of :data:`LARGE_NODES` nodes in all repay numba's start-up within weeks of
         samples)."""
         assert self._kernel is not None
         nodes = sum(cs.nodes.size for cs in self.clusters)
-        if sample_kernels.chosen(self._kernel, large=nodes >= LARGE_NODES):
+        if chosen(self._kernel, wait_for_warm=True, large=nodes >= LARGE_NODES):
             self._kernels = sample_kernels.kernels()
         self._kernel = None
 

@@ -13,13 +13,13 @@ Without numba the module still imports; :func:`available` says whether the kerne
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from cloudsim import compiled
+from cloudsim.compiled import Functions, KernelSet
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -160,24 +160,12 @@ def sample_kept(
     return True
 
 
-_compiled: dict[str, Callable[..., Any]] | None = None
+KERNELS = KernelSet(
+    "replication kernels", lambda: {"advance": advance_loop, "sample_kept": sample_kept}
+)
+available = compiled.available
 
 
-def available() -> bool:
-    """Whether numba is installed (the kernel compiles on first use, cached on disk)."""
-    return importlib.util.find_spec("numba") is not None
-
-
-def kernels() -> dict[str, Callable[..., Any]]:
+def kernels() -> Functions:
     """The compiled kernels by name (compiled once per process, cached on disk)."""
-    global _compiled
-    if _compiled is None:
-        if not available():
-            raise ModuleNotFoundError(
-                "the compiled replication kernel needs numba: pip install 'cloudsim[fast]'"
-            )
-        import numba
-
-        jit = numba.njit(cache=True, nogil=True)
-        _compiled = {"advance": jit(advance_loop), "sample_kept": jit(sample_kept)}
-    return _compiled
+    return KERNELS.compiled()

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.compiled import chosen
 from cloudsim.dr import kernels
 from cloudsim.dr.kernels import advance_numpy
 
@@ -134,9 +135,7 @@ class Replication:
         self.dropped_mirror = np.zeros(n)
         self.dropped_away = np.zeros(n)
         self.returned = np.zeros(n)  # away writes copied back at failback
-        if kernel not in ("auto", "numpy", "numba"):
-            raise ValueError(f"kernel must be 'auto', 'numpy' or 'numba', not {kernel!r}")
-        compiled = kernel == "numba" or (kernel == "auto" and kernels.available())
+        compiled = chosen(kernel)
         self._advance: Callable[[float, float, FloatArray, FloatArray, FloatArray], None] = (
             kernels.kernels()["advance"] if compiled else advance_numpy
         )

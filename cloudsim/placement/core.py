@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.compiled import chosen
 from cloudsim.placement import kernels
 from cloudsim.placement.filters import BUILTIN_FILTERS, FILTERS, HostFilter
 from cloudsim.placement.request import ANTI_AFFINITY_LEVELS, VM_PURPOSES, Request
@@ -58,8 +59,6 @@ SMALL_GROUP = 8192
 #: Changes of which hosts are up and not cordoned a placer keeps for its groups to catch up
 #: from (a group further behind looks its hosts up again).
 AVAILABILITY_LOG_LIMIT = 1024
-#: Ways to decide (:class:`Placer`'s ``kernel``).
-KERNELS: tuple[str, ...] = ("auto", "numpy", "numba")
 
 #: Built-in filters in the order they are applied and explained; a scenario's own filters
 #: (``placement.filters``, :mod:`cloudsim.placement.filters`) come after them.
@@ -167,9 +166,7 @@ class Placer:
         """The compiled kernels when ``kernel`` asks for them ("numba"; "auto": when numba
         is installed) and this placer's case is theirs: a lone least- or most-allocated
         scorer and no filter of the scenario's own. Otherwise the numpy path (None)."""
-        if kernel not in KERNELS:
-            raise ValueError(f"placement kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
-        if kernel == "numpy" or (kernel == "auto" and not kernels.available()):
+        if not chosen(kernel, what="placement kernel"):
             return None
         names = [name for name, _, _ in self.scorers]
         fits = (

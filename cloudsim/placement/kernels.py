@@ -12,12 +12,13 @@ Without numba the module still imports; :func:`available` says whether the kerne
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from cloudsim import compiled
+from cloudsim.compiled import Functions, KernelSet
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -179,36 +180,34 @@ def _sync(ordered: FloatArray, free: FloatArray, position: IntArray, changed: In
             ordered[r, c] = free[r, h]
 
 
-_compiled: dict[str, Callable[..., Any]] | None = None
+def _compile(numba: Any, functions: Functions) -> Functions:
+    """Compiled, with :func:`_best` and :func:`_highest` swapped for their compiled selves
+    first (the scan calls them)."""
+    jit = numba.njit(cache=True, nogil=True)
+    # a maximum is exact in any order; NaN never occurs (scores of finite integers)
+    globals()["_highest"] = numba.njit(cache=True, nogil=True, fastmath={"nnan", "reassoc"})(
+        _highest
+    )
+    best = jit(functions["best"])
+    globals()["_best"] = best  # _scan calls the compiled one
+    compiled = {name: jit(fn) for name, fn in functions.items() if name != "best"}
+    return {**compiled, "best": best}
 
 
-def available() -> bool:
-    """Whether numba is installed (the kernels compile on first use)."""
-    return importlib.util.find_spec("numba") is not None
+KERNELS = KernelSet(
+    "placement kernels",
+    lambda: {
+        "scan": _scan,
+        "best": _best,
+        "nth_tie": _nth_tie,
+        "score_one": _score_one,
+        "sync": _sync,
+    },
+    _compile,
+)
+available = compiled.available
 
 
-def kernels() -> dict[str, Callable[..., Any]]:
+def kernels() -> Functions:
     """The compiled kernels by name (compiled once per process, cached on disk)."""
-    global _compiled
-    if _compiled is None:
-        if not available():
-            raise ModuleNotFoundError(
-                "the compiled placement kernels need numba: pip install 'cloudsim[fast]'"
-            )
-        import numba
-
-        jit = numba.njit(cache=True, nogil=True)
-        # a maximum is exact in any order; NaN never occurs (scores of finite integers)
-        globals()["_highest"] = numba.njit(cache=True, nogil=True, fastmath={"nnan", "reassoc"})(
-            _highest
-        )
-        best = jit(_best)
-        globals()["_best"] = best  # _scan calls the compiled one
-        _compiled = {
-            "scan": jit(_scan),
-            "best": best,
-            "nth_tie": jit(_nth_tie),
-            "score_one": jit(_score_one),
-            "sync": jit(_sync),
-        }
-    return _compiled
+    return KERNELS.compiled()

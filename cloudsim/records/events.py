@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.compiled import check, chosen
 from cloudsim.records import kernels
 from cloudsim.records.log import COLUMNS, EventLog
 from cloudsim.records.types import AvailabilityRules, Decision, Outage, ServingLog
@@ -71,9 +72,6 @@ SERIES_COLUMNS: tuple[str, ...] = (
 )
 
 
-#: Which path sums a sample: "auto" (see :func:`cloudsim.records.kernels.chosen`),
-#: "numba", "numpy" (the reference).
-KERNELS = ("auto", "numba", "numpy")
 #: Hosts from which "auto" compiles the sample pass even where no compiled kernel ran yet.
 LARGE_HOSTS = 20_000
 
@@ -110,8 +108,7 @@ class Recorder:
     """
 
     def __init__(self, rules: AvailabilityRules, kernel: str = "auto") -> None:
-        if kernel not in KERNELS:
-            raise ValueError(f"sample kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
+        check(kernel, "sample kernel")
         self.events = EventLog()
         #: The samples as runs: a measured block (column -> data centre rows then pool
         #: rows, but the time) and the times of the samples it was measured for.
@@ -139,10 +136,10 @@ class Recorder:
         return "numpy" if self._host_sums is None else "numba"
 
     def _settle(self, hosts: int) -> None:
-        """Choose the path once (:func:`cloudsim.records.kernels.chosen`; a table of
+        """Choose the path once (:func:`cloudsim.compiled.chosen`, waiting for warm; a table of
         :data:`LARGE_HOSTS` hosts or more repays numba's start-up within days of samples)."""
         assert self._kernel is not None
-        if kernels.chosen(self._kernel, large=hosts >= LARGE_HOSTS):
+        if chosen(self._kernel, wait_for_warm=True, large=hosts >= LARGE_HOSTS):
             self._host_sums = kernels.kernels()["host_sums"]
         self._kernel = None
 

@@ -8,18 +8,15 @@ the hosts once and adds each host's values to its two bins in the same order, th
 the same divisions, with the same floating-point operations (no fast-math, so no fused
 multiply-add): the same bits, which a property test checks.
 
-Without numba the module still imports; :func:`available` says whether the kernel can run.
+Without numba the module still imports (:mod:`cloudsim.compiled`).
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
+
+from cloudsim.compiled import Functions, KernelSet
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -78,51 +75,14 @@ def _host_sums(
         floats[r_count, g] = power[g] / 1000.0
 
 
-_compiled: dict[str, Callable[..., Any]] | None = None
+KERNELS = KernelSet("sample kernel", lambda: {"host_sums": _host_sums})
 
 
-def chosen(kernel: str, large: bool = False) -> bool:
-    """Whether a path set to ``kernel`` runs compiled: "numba" always, "numpy" never, "auto"
-    when numba is installed and either this process already ran a compiled kernel
-    (:func:`warm`) or the work is ``large`` enough to repay numba's start-up (about half a
-    second of CPU the first time a process runs any compiled function). Either path gives
-    the same results."""
-    if kernel == "auto":
-        return available() and (warm() or large)
-    return kernel == "numba"
-
-
-def warm() -> bool:
-    """Whether this process already ran a compiled kernel: the placement kernels (as soon
-    as a built-in preset places a VM) or these; then one more costs milliseconds."""
-    if "numba" not in sys.modules:
-        return False
-    from cloudsim.placement import kernels as placement
-
-    ran = [*(placement._compiled or {}).values(), *(_compiled or {}).values()]
-    return any(getattr(d, "signatures", ()) for d in ran)
-
-
-def available() -> bool:
-    """Whether numba is installed (the kernel compiles on first use, cached on disk)."""
-    return importlib.util.find_spec("numba") is not None
-
-
-def python_kernels() -> dict[str, Callable[..., Any]]:
+def python_kernels() -> Functions:
     """The pass as a plain Python function (slow: for tests on tiny inputs)."""
-    return {"host_sums": _host_sums}
+    return KERNELS.python()
 
 
-def kernels() -> dict[str, Callable[..., Any]]:
+def kernels() -> Functions:
     """The compiled kernels by name (compiled once per process, cached on disk)."""
-    global _compiled
-    if _compiled is None:
-        if not available():
-            raise ModuleNotFoundError(
-                "the compiled sample kernel needs numba: pip install 'cloudsim[fast]'"
-            )
-        import numba
-
-        jit = numba.njit(cache=True, nogil=True)
-        _compiled = {name: jit(fn) for name, fn in python_kernels().items()}
-    return _compiled
+    return KERNELS.compiled()

@@ -4,7 +4,6 @@ time series (a Hunan cluster with its HPAs and autoscaler, and an openb GPU repl
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloudsim import Simulation, load_scenario
+from cloudsim import Simulation, compiled, load_scenario
 from cloudsim.containers import sample_kernels, sampling
 from cloudsim.containers.controllers.autoscaler import ClusterAutoscaler
 from cloudsim.containers.fragmentation import Workload, measure, measure_compiled
@@ -27,11 +26,9 @@ from cloudsim.containers.nodes import (
 from cloudsim.containers.pods import NodeSelectorTerm, PodTemplate
 from cloudsim.containers.replay import replay_scenario
 from cloudsim.containers.sampling import ClusterSeries
-from cloudsim.placement import kernels as placement_kernels
-from cloudsim.records import kernels as records_kernels
 from tests.conftest import REPO, build, containers_of
 
-needs_numba = pytest.mark.skipif(not sample_kernels.available(), reason="numba not installed")
+needs_numba = pytest.mark.skipif(not compiled.available(), reason="numba not installed")
 MODELS = ("T4", "V100", "A10")
 
 
@@ -87,9 +84,9 @@ def test_the_fragments_pass_is_the_numpy_measure_bit_for_bit(case: Any) -> None:
     reference = measure(nodes, usable, workload)
     plain = measure_compiled(sample_kernels.python_kernels()["fragments"], nodes, usable, workload)
     assert plain == reference
-    if sample_kernels.available():
-        compiled = measure_compiled(sample_kernels.kernels()["fragments"], nodes, usable, workload)
-        assert compiled == reference
+    if compiled.available():
+        fast = measure_compiled(sample_kernels.kernels()["fragments"], nodes, usable, workload)
+        assert fast == reference
 
 
 def test_the_fragments_pass_on_the_papers_hand_worked_node() -> None:
@@ -107,43 +104,10 @@ def test_the_fragments_pass_on_the_papers_hand_worked_node() -> None:
     assert f.cpu_free == 16_000 and f.cpu_stranded == 0.25 * 16_000
 
 
-def test_auto_runs_compiled_only_where_numba_is_warm_or_the_work_is_large(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A run where no compiled kernel ran yet (a small replay: no VM placed) does not pay
-    numba's start-up for its samples alone, unless they are large enough to repay it."""
-    assert not sample_kernels.chosen("numpy") and sample_kernels.chosen("numba")
-    monkeypatch.setattr(sample_kernels, "available", lambda: True)
-    monkeypatch.setattr(sample_kernels, "warm", lambda: False)
-    assert not sample_kernels.chosen("auto") and sample_kernels.chosen("auto", large=True)
-    monkeypatch.setattr(sample_kernels, "warm", lambda: True)
-    assert sample_kernels.chosen("auto")
-    monkeypatch.setattr(sample_kernels, "available", lambda: False)
-    assert not sample_kernels.chosen("auto", large=True)
-
-
-def test_warm_is_whether_a_compiled_kernel_ran(monkeypatch: pytest.MonkeyPatch) -> None:
-    ran = type("Dispatcher", (), {"signatures": [("int64",)]})()
-    idle = type("Dispatcher", (), {"signatures": []})()
-    monkeypatch.setitem(sys.modules, "numba", sys.modules.get("numba", sys))
-    monkeypatch.setattr(records_kernels, "_compiled", {"host_sums": idle})
-    monkeypatch.setattr(placement_kernels, "_compiled", None)
-    monkeypatch.setattr(sample_kernels, "_compiled", {"row_sums": idle})
-    assert not sample_kernels.warm() and not records_kernels.warm()
-    monkeypatch.setattr(placement_kernels, "_compiled", {"scan": ran})
-    assert sample_kernels.warm() and records_kernels.warm()
-    monkeypatch.setattr(placement_kernels, "_compiled", None)
-    monkeypatch.setattr(sample_kernels, "_compiled", {"row_sums": ran})
-    assert sample_kernels.warm() and not records_kernels.warm()
-    monkeypatch.delitem(sys.modules, "numba")
-    assert not records_kernels.warm()
-
-
 def test_a_small_replay_where_nothing_compiled_ran_stays_on_numpy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sample_kernels, "warm", lambda: False)
-    monkeypatch.setattr(records_kernels, "warm", lambda: False)
+    monkeypatch.setattr(compiled, "warm", lambda: False)
     nodes = tmp_path / "nodes.csv"
     nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\nn1,8000,16384,1,T4\n")
     pods = tmp_path / "pods.csv"
@@ -156,14 +120,16 @@ def test_a_small_replay_where_nothing_compiled_ran_stays_on_numpy(
     sim.kernel.run()
     assert containers_of(sim).series.kernel == "numpy" and sim.recorder.kernel == "numpy"
     monkeypatch.setattr(sampling, "LARGE_NODES", 1)
-    if sample_kernels.available():
+    if compiled.available():
         big = Simulation(build(replay_scenario(nodes, pods, horizon="1h", sample_interval="1m")))
         big.kernel.run()
         assert containers_of(big).series.kernel == "numba"
 
 
 def test_an_unknown_sample_kernel_is_refused() -> None:
-    with pytest.raises(ValueError, match="sample kernel 'fast'"):
+    with pytest.raises(
+        ValueError, match="sample kernel must be 'auto', 'numpy' or 'numba', not 'fast'"
+    ):
         ClusterSeries([], [], kernel="fast")
 
 
@@ -209,18 +175,18 @@ def test_a_hunan_run_is_the_same_on_the_numpy_path(monkeypatch: pytest.MonkeyPat
         assert cloud is not None
         return result, cloud
 
-    compiled, cloud = run()
+    fast, cloud = run()
     assert cloud.series.kernel == "numba" and cloud.autoscaler.kernels is not None
     with monkeypatch.context() as m:
-        m.setattr(sample_kernels, "available", lambda: False)
+        m.setattr(compiled, "available", lambda: False)
         reference, ref_cloud = run()
     assert ref_cloud.series.kernel == "numpy" and ref_cloud.autoscaler.kernels is None
     assert cloud.autoscaler.scale_downs > 0 and cloud.autoscaler.scale_ups > 0
-    assert compiled.summary == reference.summary
-    assert set(compiled.tables) == set(reference.tables)
+    assert fast.summary == reference.summary
+    assert set(fast.tables) == set(reference.tables)
     for name, table in reference.tables.items():
-        assert compiled.tables[name].equals(table), name
-    series = compiled.tables["cluster_timeseries"].to_pydict()
+        assert fast.tables[name].equals(table), name
+    series = fast.tables["cluster_timeseries"].to_pydict()
     assert len(set(series["pods_bound"])) > 1 and len(set(series["cpu_stranded_milli"])) > 1
 
 
@@ -273,7 +239,7 @@ def test_the_scale_down_passes_are_the_autoscalers_numpy_masks(state: dict[str, 
     ripe &= state["unremovable"] <= state["now"]
     ripe &= state["above"]
     paths = [sample_kernels.python_kernels()]
-    if sample_kernels.available():
+    if compiled.available():
         paths.append(sample_kernels.kernels())
     for k in paths:
         marks, util_out = state["since"].copy(), np.empty(len(util))
@@ -289,7 +255,7 @@ def test_the_scale_down_passes_are_the_autoscalers_numpy_masks(state: dict[str, 
 
 
 def test_an_unknown_autoscaler_kernel_is_refused() -> None:
-    with pytest.raises(ValueError, match="autoscaler kernel 'fast'"):
+    with pytest.raises(ValueError, match=r"autoscaler kernel must be .*, not 'fast'"):
         ClusterAutoscaler(None, None, None, None, kernel="fast")  # type: ignore[arg-type]
 
 

@@ -171,7 +171,7 @@ def test_asking_for_the_compiled_path_where_it_does_not_apply_is_an_error() -> N
     hosts = table(pool("p", 4))
     with pytest.raises(ValueError, match="lone least_allocated or most_allocated"):
         placer(hosts, preset="balanced", kernel="numba")
-    with pytest.raises(ValueError, match="expected one of auto, numpy, numba"):
+    with pytest.raises(ValueError, match="placement kernel must be 'auto', 'numpy' or 'numba'"):
         placer(hosts, kernel="cuda")
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from cloudsim.compiled import check, chosen
 from cloudsim.containers import sample_kernels
 from cloudsim.containers.cluster import Cluster
 from cloudsim.containers.controllers.base import Controller, ControlPlane, grid_after
@@ -52,9 +53,6 @@ ESTIMATOR_FILTERS = ("NodeUnschedulable", "TaintToleration", "NodeAffinity", "No
 MAX_BACKOFF = 1800.0
 #: How long a node whose pods could not move is not looked at again (unremovable recheck).
 UNREMOVABLE_RECHECK = 300.0
-#: Which path the scale-down check takes: "auto" (see
-#: :func:`cloudsim.containers.sample_kernels.chosen`), "numba", "numpy" (the reference).
-KERNELS = ("auto", "numba", "numpy")
 
 
 @dataclass
@@ -113,8 +111,7 @@ class ClusterAutoscaler(Controller):
         replicasets: Controller,
         kernel: str = "auto",
     ) -> None:
-        if kernel not in KERNELS:
-            raise ValueError(f"autoscaler kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
+        check(kernel, "autoscaler kernel")
         super().__init__(plane)
         #: The compiled scale-down passes (numba), or None: the numpy path (the reference).
         self.kernels: dict[str, Callable[..., Any]] | None = None
@@ -158,11 +155,11 @@ class ClusterAutoscaler(Controller):
         self.scan = min((s.spec.scan_interval for s in self.scalers), default=math.inf)
 
     def _settle(self) -> None:
-        """Choose the scale-down path once (:func:`~cloudsim.containers.sample_kernels.chosen`:
+        """Choose the scale-down path once (:func:`~cloudsim.compiled.chosen`:
         compiled where a compiled kernel already ran; the check is too small to repay
         numba's start-up on its own)."""
         assert self.kernel is not None
-        if sample_kernels.chosen(self.kernel):
+        if chosen(self.kernel, wait_for_warm=True):
             self.kernels = sample_kernels.kernels()
         self.kernel = None
 

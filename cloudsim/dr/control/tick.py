@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from cloudsim.compiled import chosen
 from cloudsim.dr import kernels
 from cloudsim.dr.plan import SystemPlan
 from cloudsim.dr.replication import Replication
@@ -54,9 +55,7 @@ class ReplicationTick:
         #: Each system's async lag at the last tick (what the policies are told).
         self.last_lag: FloatArray = np.zeros(n)
         self._kept: tuple[bytes, tuple[FloatArray, FloatArray, FloatArray, BoolArray]] | None = None
-        if kernel not in ("auto", "numpy", "numba"):
-            raise ValueError(f"kernel must be 'auto', 'numpy' or 'numba', not {kernel!r}")
-        compiled = kernel == "numba" or (kernel == "auto" and kernels.available())
+        compiled = chosen(kernel)
         self._sample_kept = kernels.kernels()["sample_kept"] if compiled else None
         #: The bit patterns of the inputs the lags depend on (write_on, async_in, flight:
         #: the first rows of the queues' input block, a view) and those of the kept lags.
