@@ -46,26 +46,29 @@ class ReplicaSets(Controller):
         self.plane.changed(now)
 
     def reconcile(self, cs: ClusterState, now: float) -> None:
+        live = cs.live_per_deployment(now)
+        shrink = []
+        for d, (want, have) in enumerate(zip(cs.desired.tolist(), live, strict=True)):
+            if want > have:
+                dep = cs.deployments[d]
+                for _ in range(want - have):
+                    dep.scheduler.submit(dep.template, name=f"{dep.name}-{dep.created}", time=now)
+                    dep.created += 1
+                    cs.pods_created += 1
+                    self.created += 1
+            elif want < have:
+                shrink.append((d, have - want))
+        if not shrink:
+            return
         pods = cs.cluster.pods
         n = pods.size
         phase = pods.phase[:n]
-        live = (phase == PENDING) | (phase == BOUND)
-        diff = cs.desired - cs.per_deployment(live)
-        for d in (diff > 0).nonzero()[0].tolist():
-            dep = cs.deployments[d]
-            for _ in range(int(diff[d])):
-                dep.scheduler.submit(dep.template, name=f"{dep.name}-{dep.created}", time=now)
-                dep.created += 1
-                cs.pods_created += 1
-                self.created += 1
-        shrink = (diff < 0).nonzero()[0]
-        if not len(shrink):
-            return
         ready = cs.pod_states(now)[0]
         dep_of = cs.dep_of_tid[pods.template[:n]]
+        live_rows = (phase == PENDING) | (phase == BOUND)
         freed: set[int] = set()
-        for d in shrink.tolist():
-            rows = (live & (dep_of == d)).nonzero()[0]
+        for d, excess in shrink:
+            rows = (live_rows & (dep_of == d)).nonzero()[0]
             started = pods.started[rows]  # a time, or NaN: not started (last)
             # pending first, then not ready, then the most recently started, newest
             order = np.lexsort(
@@ -76,7 +79,7 @@ class ReplicaSets(Controller):
                     phase[rows] == BOUND,
                 )
             )
-            for row in rows[order][: int(-diff[d])].tolist():
+            for row in rows[order][:excess].tolist():
                 node = cs.end_pod(row, now, PodPhase.DELETED)
                 if node >= 0:
                     freed.add(node)
