@@ -201,6 +201,180 @@ def pod_states_compiled(
     return PodStatePass(code, ready_at, until, counts, starting_template[:k], starting_at[:k])
 
 
+def victims_numpy(
+    code: npt.NDArray[np.int8],
+    template: IntArray,
+    dep_of_tid: IntArray,
+    phase: npt.NDArray[np.int8],
+    started: FloatArray,
+    created: FloatArray,
+    deployment: int,
+    excess: int,
+) -> IntArray:
+    """The reference: the ``excess`` live pods of ``deployment`` a scale-down deletes, in
+    order: pending first, then not ready, then the most recently started (not started
+    first), the newest (ties in row order). ``code`` as :attr:`PodStatePass.code`."""
+    rows = np.flatnonzero((code != GONE) & (dep_of_tid[template] == deployment))
+    since = started[rows]  # a time, or NaN: not started (last)
+    order = np.lexsort(
+        (
+            -created[rows],
+            -np.where(np.isnan(since), np.inf, since),
+            code[rows] == READY,
+            phase[rows] == BOUND,
+        )
+    )
+    chosen: IntArray = rows[order][:excess]
+    return chosen
+
+
+def _victims_loop(
+    code: npt.NDArray[np.int8],
+    template: IntArray,
+    dep_of_tid: IntArray,
+    phase: npt.NDArray[np.int8],
+    started: FloatArray,
+    created: FloatArray,
+    deployment: int,
+    excess: int,
+) -> IntArray:
+    """:func:`victims_numpy` compiled: the lexicographic order as stable sorts from the
+    last key to the first (compiled by :func:`kernels`)."""
+    n = code.size
+    rows = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        if code[i] != GONE and dep_of_tid[template[i]] == deployment:
+            rows[k] = i
+            k += 1
+    rows = rows[:k]
+    newest = np.empty(k)
+    latest = np.empty(k)
+    ready = np.empty(k, dtype=np.int64)
+    bound = np.empty(k, dtype=np.int64)
+    for j in range(k):
+        i = rows[j]
+        newest[j] = -created[i]
+        latest[j] = -np.inf if np.isnan(started[i]) else -started[i]
+        ready[j] = code[i] == READY
+        bound[j] = phase[i] == BOUND
+    order = np.argsort(newest, kind="mergesort")
+    order = order[np.argsort(latest[order], kind="mergesort")]
+    order = order[np.argsort(ready[order], kind="mergesort")]
+    order = order[np.argsort(bound[order], kind="mergesort")]
+    return rows[order[:excess]]
+
+
+def _candidates_loop(
+    mask: BoolArray, order: IntArray, start: int, to_find: int
+) -> tuple[IntArray, int]:
+    """:meth:`~cloudsim.containers.scheduler.cycle.Scheduler.candidates_numpy` compiled:
+    the first ``to_find`` nodes passing ``mask`` visited in ``order`` from position
+    ``start`` (wrapping), and the next start (compiled by :func:`kernels`)."""
+    n = mask.size
+    found = np.empty(n, dtype=np.int64)
+    f = 0
+    for p in range(n):
+        if mask[order[p]]:
+            found[f] = p
+            f += 1
+    if f == 0:
+        return found[:0], start
+    start = start % n
+    i = 0
+    while i < f and found[i] < start:
+        i += 1
+    if f <= to_find:
+        out = np.empty(f, dtype=np.int64)
+        for j in range(f):
+            out[j] = order[found[(i + j) % f]]
+        return out, start
+    out = np.empty(to_find, dtype=np.int64)
+    for j in range(to_find):
+        out[j] = order[found[(i + j) % f]]
+    end = i + to_find
+    return out, (start + (found[end % f] - start) % n) % n
+
+
+def _fit_rows(
+    headroom: IntArray, rows: IntArray, need: IntArray, cols: IntArray, out: BoolArray
+) -> None:
+    """NodeResourcesFit's filter at nodes ``cols`` into ``out``: every resource ``rows[k]``
+    has ``need[k]`` of headroom."""
+    for j in range(cols.size):
+        c = cols[j]
+        ok = True
+        for k in range(rows.size):
+            if headroom[rows[k], c] < need[k]:
+                ok = False
+                break
+        out[c] = ok
+
+
+def _fit_score_rows(
+    allocatable: IntArray,
+    nonzero: IntArray,
+    requested: IntArray,
+    rows: IntArray,
+    weights: IntArray,
+    requests: IntArray,
+    most: bool,
+    cols: IntArray,
+    out: IntArray,
+) -> None:
+    """NodeResourcesFit's LeastAllocated (``most``: MostAllocated) score at nodes ``cols``
+    into ``out``: over the scoring resources ``rows`` (``requests[k]`` < 0: not scored;
+    CPU and memory count the non-zero requests), integer arithmetic as
+    :meth:`~cloudsim.containers.scheduler.plugins.node_resources_fit.NodeResourcesFit.node_score`."""
+    for j in range(cols.size):
+        c = cols[j]
+        num = 0
+        den = 0
+        for k in range(rows.size):
+            request = requests[k]
+            if request < 0:
+                continue
+            r = rows[k]
+            alloc = allocatable[r, c]
+            used = nonzero[r, c] if r < 2 else requested[r, c]
+            req = used + request
+            safe = alloc if alloc != 0 else 1
+            if most:
+                capped = alloc if req > alloc else req
+                s = capped * 100 // safe if alloc > 0 else 0
+            else:
+                s = (alloc - req) * 100 // safe if (req <= alloc and alloc > 0) else 0
+            if alloc > 0:
+                num += s * weights[k]
+                den += weights[k]
+        out[c] = num // den if den > 0 else 0
+
+
+def _balanced_rows(
+    allocatable: IntArray,
+    requested: IntArray,
+    rows: IntArray,
+    requests: IntArray,
+    cols: IntArray,
+    out: IntArray,
+) -> None:
+    """NodeResourcesBalancedAllocation's score over two resources at nodes ``cols`` into
+    ``out``: (1 - |f0 - f1| / 2) * 100 truncated, the same float operations as
+    :meth:`~cloudsim.containers.scheduler.plugins.balanced_allocation.NodeResourcesBalancedAllocation.node_score`."""
+    for j in range(cols.size):
+        c = cols[j]
+        a0 = allocatable[rows[0], c]
+        a1 = allocatable[rows[1], c]
+        f0 = (requested[rows[0], c] + requests[0]) / (a0 if a0 != 0 else 1)
+        f1 = (requested[rows[1], c] + requests[1]) / (a1 if a1 != 0 else 1)
+        if f0 > 1:
+            f0 = f0 - (f0 - 1)
+        if f1 > 1:
+            f1 = f1 - (f1 - 1)
+        std = abs(f0 - f1) / 2 if (a0 > 0 and a1 > 0) else 0.0
+        out[c] = int((1 - std) * 100)
+
+
 _compiled: dict[str, Callable[..., Any]] | None = None
 
 
@@ -219,11 +393,35 @@ def kernels() -> dict[str, Callable[..., Any]]:
             )
         import numba
 
-        _compiled = {"pod_states": numba.njit(cache=True, nogil=True)(_pod_states_loop)}
+        jit = numba.njit(cache=True, nogil=True)
+        _compiled = {
+            "pod_states": jit(_pod_states_loop),
+            "victims": jit(_victims_loop),
+            "candidates": jit(_candidates_loop),
+            "fit_rows": jit(_fit_rows),
+            "fit_score_rows": jit(_fit_score_rows),
+            "balanced_rows": jit(_balanced_rows),
+        }
     return _compiled
 
 
+def compiled() -> dict[str, Callable[..., Any]] | None:
+    """The compiled kernels when numba is installed, else None (take the numpy path)."""
+    return kernels() if available() else None
+
+
 PodStates = Callable[..., PodStatePass]
+
+
+def victims_compiled(*args: Any) -> IntArray:
+    """:func:`victims_numpy` compiled: the same arguments, identical rows."""
+    rows: IntArray = kernels()["victims"](*args)
+    return rows
+
+
+def victims_pass(kernel: str = "auto") -> Callable[..., IntArray]:
+    """The scale-down choice: ``"numba"``, ``"numpy"`` or ``"auto"`` as :func:`pod_states_pass`."""
+    return victims_compiled if pod_states_pass(kernel) is pod_states_compiled else victims_numpy
 
 
 def pod_states_pass(kernel: str = "auto") -> PodStates:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cloudsim.containers.cluster import Cluster
-from cloudsim.containers.kernels import PodStatePass, pod_states_pass
+from cloudsim.containers.kernels import PodStatePass, pod_states_pass, victims_pass
 from cloudsim.containers.labels import BoolArray, FloatArray, IntArray
 from cloudsim.containers.nodes import NOT_READY_TAINTS, NodeTable
 from cloudsim.containers.pods import BOUND, PENDING, PodPhase, PodTemplate
@@ -119,19 +119,6 @@ HostUp = Callable[[IntArray], BoolArray]
 
 
 @dataclass(frozen=True)
-class _States:
-    """Pod states worked out at ``since`` for pods, nodes and hosts as of ``key``; they
-    hold until ``until``, when the next starting pod becomes ready."""
-
-    key: tuple[int, int, int]
-    since: float
-    until: float
-    #: The pass that found them: each pod's state, when each pod is past its startup
-    #: (``running_since`` plus its template's startup), the counts per template.
-    found: PodStatePass
-
-
-@dataclass(frozen=True)
 class PodCounts:
     """Per template (T,), the pods in each state of :meth:`ClusterState.pod_states` at one
     instant, and the bound pods still starting: their templates and when they are ready."""
@@ -148,6 +135,22 @@ class PodCounts:
         starting = np.bincount(self.starting, minlength=len(self.ready))
         result: IntArray = self.ready + self.missing + starting
         return result
+
+
+@dataclass
+class _States:
+    """Pod states worked out at ``since`` for pods, nodes and hosts as of ``key``; they
+    hold until ``until``, when the next starting pod becomes ready (only ``counts`` is
+    filled in later)."""
+
+    key: tuple[int, int, int]
+    since: float
+    until: float
+    #: The pass that found them: each pod's state, when each pod is past its startup
+    #: (``running_since`` plus its template's startup), the counts per template.
+    found: PodStatePass
+    #: :meth:`ClusterState.pod_counts` of them, once asked for.
+    counts: PodCounts | None = None
 
 
 class ClusterState:
@@ -167,6 +170,7 @@ class ClusterState:
         #: The pass over the pods behind :meth:`pod_states` and :meth:`pod_counts`
         #: (:mod:`cloudsim.containers.kernels`: compiled, or the numpy reference).
         self._pass = pod_states_pass(kernel)
+        self._victims = victims_pass(kernel)
         self.spec = spec_
         self.name = spec_.name
         self.cluster = cluster
@@ -175,7 +179,6 @@ class ClusterState:
         self.host_up = host_up
         self.host_version = host_version
         self._states: _States | None = None
-        self._counts: tuple[tuple[int, int, int, float, int], PodCounts] | None = None
         self._nodes_ok: tuple[tuple[int, int], BoolArray] | None = None
         self.info = NodeInfo()
         self.deployments: list[Deployment] = []
@@ -312,19 +315,19 @@ class ClusterState:
         return node_ok
 
     def pod_counts(self, now: float) -> PodCounts:
-        """:meth:`pod_states` counted per template (cached as they are)."""
-        key = (*self.state_key(now), len(self.cluster.templates))
-        if self._counts is not None and self._counts[0] == key:
-            return self._counts[1]
-        found = self._current_states(now).found
-        t = key[-1]
-        if found.counts.shape[1] != t:  # templates registered since: count again
-            found = self._pass(
-                *self._columns(), self.startup_of_tid, self.nodes_ok(), float(now), t
-            )
-        ready, unready, missing = found.counts
-        counts = PodCounts(ready, unready, missing, found.starting_template, found.starting_at)
-        self._counts = (key, counts)
+        """:meth:`pod_states` counted per template (made once per pass over the pods)."""
+        states = self._current_states(now)
+        counts = states.counts
+        t = len(self.cluster.templates)
+        if counts is None or len(counts.ready) != t:
+            found = states.found
+            if found.counts.shape[1] != t:  # templates registered since: count again
+                found = self._pass(
+                    *self._columns(), self.startup_of_tid, self.nodes_ok(), float(now), t
+                )
+            ready, unready, missing = found.counts
+            counts = PodCounts(ready, unready, missing, found.starting_template, found.starting_at)
+            states.counts = counts
         return counts
 
     def next_ready(self, now: float) -> float:
@@ -347,6 +350,24 @@ class ClusterState:
         for t, d in self._owned:
             live[d] += int(ready[t]) + int(unready[t]) + int(missing[t])
         return live
+
+    def victims(self, deployment: int, excess: int, now: float) -> IntArray:
+        """The ``excess`` live pods of ``deployment`` a scale-down deletes, in the
+        ReplicaSet controller's order: pending first, then not ready, then the most
+        recently started, the newest (:func:`~cloudsim.containers.kernels.victims_numpy`)."""
+        found = self._current_states(now).found
+        pods = self.cluster.pods
+        n = pods.size
+        return self._victims(
+            found.code,
+            pods.template[:n],
+            self.dep_of_tid,
+            pods.phase[:n],
+            pods.started[:n],
+            pods.created[:n],
+            deployment,
+            excess,
+        )
 
     def per_template(self, mask: BoolArray) -> IntArray:
         pods = self.cluster.pods

@@ -20,6 +20,9 @@ from cloudsim.containers.kernels import (
     pod_states_compiled,
     pod_states_numpy,
     pod_states_pass,
+    victims_compiled,
+    victims_numpy,
+    victims_pass,
 )
 from cloudsim.containers.pods import BOUND, PENDING, PodPhase
 from tests.conftest import build
@@ -105,12 +108,38 @@ def test_numpy_pass_is_the_pod_by_pod_definition(table: tuple[Any, ...]) -> None
     assert list(pairs) == starting
 
 
+@needs_numba
+@settings(max_examples=300, deadline=None)
+@given(pod_tables(), st.integers(0, 3), st.integers(0, 45), st.data())
+def test_compiled_victims_are_the_numpy_victims(
+    table: tuple[Any, ...], deployment: int, excess: int, data: st.DataObject
+) -> None:
+    phase, _, since, created, template, _, _, _, templates = table
+    code = pod_states_numpy(*table).code
+    owner = data.draw(st.lists(st.integers(-1, 3), min_size=templates, max_size=templates))
+    dep_of_tid = np.array(owner, dtype=np.int64)
+    started = np.where(np.isnan(since), np.nan, created + 1.0)  # ties on purpose
+    args = (code, template, dep_of_tid, phase, started, created, deployment, excess)
+    expected = victims_numpy(*args)
+    assert np.array_equal(victims_compiled(*args), expected)
+    # the order written out: pending, not ready, latest started (not started first), newest
+    live = [i for i in range(len(phase)) if code[i] != GONE and owner[template[i]] == deployment]
+
+    def key(i: int) -> tuple[bool, bool, float, float]:
+        at = -np.inf if np.isnan(started[i]) else -started[i]
+        return (bool(phase[i] == BOUND), bool(code[i] == READY), at, -created[i])
+
+    assert expected.tolist() == sorted(live, key=key)[:excess]
+
+
 def test_pass_choice() -> None:
     assert pod_states_pass("numpy") is pod_states_numpy
     with pytest.raises(ValueError, match="auto, numba or numpy"):
         pod_states_pass("fortran")
+    assert victims_pass("numpy") is victims_numpy
     if kernels.available():
         assert pod_states_pass("auto") is pod_states_compiled
+        assert victims_pass("auto") is victims_compiled
 
 
 @needs_numba

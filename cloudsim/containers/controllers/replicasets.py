@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from cloudsim.containers.controllers.base import Controller, ControlPlane
-from cloudsim.containers.pods import BOUND, PENDING, PodPhase
+from cloudsim.containers.pods import PodPhase
 from cloudsim.containers.runtime import ClusterState
 
 
@@ -60,26 +58,11 @@ class ReplicaSets(Controller):
                 shrink.append((d, have - want))
         if not shrink:
             return
-        pods = cs.cluster.pods
-        n = pods.size
-        phase = pods.phase[:n]
-        ready = cs.pod_states(now)[0]
-        dep_of = cs.dep_of_tid[pods.template[:n]]
-        live_rows = (phase == PENDING) | (phase == BOUND)
+        # every victim is chosen before any is deleted (the states are those of now)
+        chosen = [cs.victims(d, excess, now).tolist() for d, excess in shrink]
         freed: set[int] = set()
-        for d, excess in shrink:
-            rows = (live_rows & (dep_of == d)).nonzero()[0]
-            started = pods.started[rows]  # a time, or NaN: not started (last)
-            # pending first, then not ready, then the most recently started, newest
-            order = np.lexsort(
-                (
-                    -pods.created[rows],
-                    -np.where(np.isnan(started), np.inf, started),
-                    ready[rows],
-                    phase[rows] == BOUND,
-                )
-            )
-            for row in rows[order][:excess].tolist():
+        for rows in chosen:
+            for row in rows:
                 node = cs.end_pod(row, now, PodPhase.DELETED)
                 if node >= 0:
                     freed.add(node)
