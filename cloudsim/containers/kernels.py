@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -39,9 +38,10 @@ class PodStatePass:
     :data:`GONE`), as the masks ``ready``, ``unready`` and ``missing`` of
     :meth:`~cloudsim.containers.runtime.ClusterState.pod_states` (made on first use);
     ``ready_at``: when each pod is past its startup (NaN: not running); ``until``: when the
-    next bound pod still starting (answering or not) is (inf: none); ``counts`` (3, T): the
-    three states counted per template; ``starting_template``, ``starting_at``: the pods
-    still starting on a node that answers, in row order, their templates and ready times."""
+    next bound pod still starting (answering or not) is (inf: none); ``counts`` (4, T): the
+    three states counted per template, then the bound pods (ready, starting or missing);
+    ``starting_template``, ``starting_at``: the pods still starting on a node that answers,
+    in row order, their templates and ready times."""
 
     def __init__(
         self,
@@ -58,20 +58,25 @@ class PodStatePass:
         self.counts = counts
         self.starting_template = starting_template
         self.starting_at = starting_at
+        self._masks: dict[int, BoolArray] = {}
 
-    @cached_property
+    @property
     def ready(self) -> BoolArray:
-        mask: BoolArray = self.code == READY
-        return mask
+        return self._mask(READY)
 
-    @cached_property
+    @property
     def unready(self) -> BoolArray:
-        mask: BoolArray = self.code == UNREADY
-        return mask
+        return self._mask(UNREADY)
 
-    @cached_property
+    @property
     def missing(self) -> BoolArray:
-        mask: BoolArray = self.code == MISSING
+        return self._mask(MISSING)
+
+    def _mask(self, state: int) -> BoolArray:
+        """``code == state``, made once."""
+        mask = self._masks.get(state)
+        if mask is None:
+            mask = self._masks[state] = self.code == state
         return mask
 
 
@@ -108,6 +113,7 @@ def _pod_states_loop(
         if p != BOUND:
             code[i] = GONE
             continue
+        counts[3, t] += 1
         started = at <= now or (running_since[i] <= 0.0 and created[i] <= 0.0)
         if not started and at < until:
             until = at
@@ -159,7 +165,7 @@ def pod_states_numpy(
     code = np.full(n, GONE, dtype=np.int8)
     code[ready], code[unready], code[missing] = READY, UNREADY, MISSING
     counts = np.stack(
-        [np.bincount(template[m], minlength=templates) for m in (ready, unready, missing)]
+        [np.bincount(template[m], minlength=templates) for m in (ready, unready, missing, bound)]
     ).astype(np.int64, copy=False)
     starting = on_ok & ~started
     return PodStatePass(code, ready_at, until, counts, template[starting], ready_at[starting])
@@ -180,7 +186,7 @@ def pod_states_compiled(
     n = len(phase)
     code = np.empty(n, dtype=np.int8)
     ready_at = np.empty(n)
-    counts = np.zeros((3, templates), dtype=np.int64)
+    counts = np.zeros((4, templates), dtype=np.int64)
     starting_template = np.empty(n, dtype=np.int64)
     starting_at = np.empty(n)
     until, k = kernels()["pod_states"](
@@ -375,6 +381,80 @@ def _balanced_rows(
         out[c] = int((1 - std) * 100)
 
 
+def _spread_term(
+    codes: npt.NDArray[np.int32],
+    cands: IntArray,
+    valid: BoolArray,
+    counts: IntArray,
+    per_node: bool,
+    max_skew: int,
+    logs: FloatArray,
+    total: FloatArray,
+) -> None:
+    """One constraint's part of PodTopologySpread's raw score at ``cands``, added to
+    ``total``: the matching pods of each candidate's domain (``per_node``: of the node
+    itself) weighted by log(domains in play + 2) (``logs[k]`` = log(k)), plus maxSkew - 1,
+    for candidates with the topology key; the float operations of
+    :meth:`~cloudsim.containers.scheduler.plugins.pod_topology_spread.PodTopologySpread.score_numpy`."""
+    k = cands.size
+    size = 0
+    if per_node:
+        for j in range(k):
+            if valid[j]:
+                size += 1
+    else:
+        top = -1
+        for j in range(k):
+            if valid[j] and codes[cands[j]] > top:
+                top = codes[cands[j]]
+        seen = np.zeros(top + 2, dtype=np.bool_)
+        for j in range(k):
+            if valid[j] and not seen[codes[cands[j]] + 1]:
+                seen[codes[cands[j]] + 1] = True
+                size += 1
+    weight = logs[size + 2]
+    for j in range(k):
+        node = cands[j]
+        code = codes[node]
+        if code < 0:
+            continue
+        at = node if per_node else code  # a domain past the view's counts has none
+        count = counts[at] if at < counts.size else 0
+        total[j] += count * weight + (max_skew - 1)
+
+
+def _spread_raw(total: FloatArray, valid: BoolArray) -> IntArray:
+    """The raw scores: ``total`` rounded half up, -1 where the plugin ignores the node."""
+    raw = np.empty(total.size, dtype=np.int64)
+    for j in range(total.size):
+        raw[j] = np.int64(np.floor(total[j] + 0.5)) if valid[j] else -1
+    return raw
+
+
+def _spread_normalize(scores: IntArray) -> IntArray:
+    """PodTopologySpread's NormalizeScore: 100 * (hi + lo - s) // hi over the valid
+    (non-negative) raw scores, 0 for the others."""
+    k = scores.size
+    lo, hi, any_valid = 0, 0, False
+    for j in range(k):
+        s = scores[j]
+        if s >= 0:
+            if not any_valid or s < lo:
+                lo = s
+            if not any_valid or s > hi:
+                hi = s
+            any_valid = True
+    out = np.zeros(k, dtype=np.int64)
+    if not any_valid:
+        return out
+    if hi < 0:
+        hi = 0
+    for j in range(k):
+        if scores[j] >= 0:
+            out[j] = 100 if hi == 0 else 100 * (hi + lo - scores[j]) // hi
+    return out
+
+
 _compiled: dict[str, Callable[..., Any]] | None = None
 
 
@@ -398,6 +478,9 @@ def kernels() -> dict[str, Callable[..., Any]]:
             "pod_states": jit(_pod_states_loop),
             "victims": jit(_victims_loop),
             "candidates": jit(_candidates_loop),
+            "spread_term": jit(_spread_term),
+            "spread_raw": jit(_spread_raw),
+            "spread_normalize": jit(_spread_normalize),
             "fit_rows": jit(_fit_rows),
             "fit_score_rows": jit(_fit_score_rows),
             "balanced_rows": jit(_balanced_rows),

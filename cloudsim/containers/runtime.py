@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -128,13 +127,8 @@ class PodCounts:
     missing: IntArray
     starting: IntArray  # (K,) templates
     ready_at: FloatArray  # (K,)
-
-    @cached_property
-    def bound(self) -> IntArray:
-        """Per template, the pods bound to a node (ready, starting or missing)."""
-        starting = np.bincount(self.starting, minlength=len(self.ready))
-        result: IntArray = self.ready + self.missing + starting
-        return result
+    #: Per template, the pods bound to a node (ready, starting or missing).
+    bound: IntArray
 
 
 @dataclass
@@ -325,8 +319,10 @@ class ClusterState:
                 found = self._pass(
                     *self._columns(), self.startup_of_tid, self.nodes_ok(), float(now), t
                 )
-            ready, unready, missing = found.counts
-            counts = PodCounts(ready, unready, missing, found.starting_template, found.starting_at)
+            ready, unready, missing, bound = found.counts
+            counts = PodCounts(
+                ready, unready, missing, found.starting_template, found.starting_at, bound
+            )
             states.counts = counts
         return counts
 

@@ -79,7 +79,7 @@ def test_compiled_pass_is_the_numpy_pass(table: tuple[Any, ...]) -> None:
 def test_numpy_pass_is_the_pod_by_pod_definition(table: tuple[Any, ...]) -> None:
     phase, node, since, created, template, startup, node_ok, now, templates = table
     found = pod_states_numpy(*table)
-    counts = np.zeros((3, templates), dtype=np.int64)
+    counts = np.zeros((4, templates), dtype=np.int64)  # ready, unready, missing; bound
     starting, until = [], float("inf")
     for i in range(len(phase)):
         t = int(template[i])
@@ -89,6 +89,7 @@ def test_numpy_pass_is_the_pod_by_pod_definition(table: tuple[Any, ...]) -> None
         elif phase[i] != BOUND:
             expected = GONE
         else:
+            counts[3, t] += 1
             started = at <= now or (since[i] <= 0.0 and created[i] <= 0.0)
             if not started:
                 until = min(until, at)

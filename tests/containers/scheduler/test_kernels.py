@@ -16,12 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cloudsim.containers import Cluster, PodTemplate, Scheduler
+from cloudsim.containers import Cluster, PodTemplate, Scheduler, TopologySpreadConstraint
 from cloudsim.containers import kernels as kernels_module
+from cloudsim.containers.nodes import HOSTNAME, ZONE
 from cloudsim.containers.scheduler.plugins import balanced_allocation, node_resources_fit
 from cloudsim.containers.scheduler.plugins.helper import ColumnCache
 from tests.containers.scheduler.fixtures import cluster as fixture_cluster
-from tests.containers.scheduler.fixtures import node, scheduler
+from tests.containers.scheduler.fixtures import labelled, node, scheduler, sel
 from tests.containers.scheduler.test_properties import clusters, pod_templates
 
 pytestmark = pytest.mark.skipif(not kernels_module.available(), reason="numba is not installed")
@@ -148,3 +149,58 @@ def test_compiled_candidates_are_the_numpy_candidates(
     nodes, after = s._candidates(mask, start)
     expected, expected_after = s.candidates_numpy(mask, start)
     assert nodes.tolist() == expected.tolist() and after == expected_after
+
+
+SPREAD = st.builds(
+    lambda app, own, key, skew: labelled(
+        {"app": app},
+        cpu=100,
+        memory=64,
+        owner=app if own else "",
+        owner_selector=sel(app=app) if own else None,
+        topology_spread=(
+            ()
+            if key is None
+            else (TopologySpreadConstraint(skew, key, "ScheduleAnyway", sel(app=app)),)
+        ),
+    ),
+    st.sampled_from(["web", "api"]),
+    st.booleans(),
+    st.sampled_from([None, ZONE, HOSTNAME, "rack"]),
+    st.integers(1, 4),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    clusters(max_nodes=12),
+    st.lists(st.tuples(SPREAD, st.booleans()), min_size=1, max_size=30),
+    st.integers(0, 9),
+    st.data(),
+)
+def test_compiled_spread_score_is_the_numpy_score(
+    cluster: Cluster, pods: list[tuple[PodTemplate, bool]], seed: int, data: st.DataObject
+) -> None:
+    """PodTopologySpread's raw and normalised scores, compiled and numpy, on any candidate
+    subset after any sequence of bindings and deletions (default spreading on hostname
+    and zone, or the pod's own ScheduleAnyway constraint, nodes with or without the key)."""
+    s = scheduler(cluster, seed=seed)
+    spread = s.plugins["PodTopologySpread"]
+    rows: list[int] = []
+    for template, delete_one in pods:
+        rows.extend(s.submit(template))
+        s.schedule_pending()
+        if delete_one and rows:
+            cluster.delete(rows.pop(0))
+        prep = spread.prescore(cluster.template_id(template))
+        if prep is None:
+            continue
+        n = cluster.nodes.size
+        cands = np.array(
+            data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True)),
+            dtype=np.int64,
+        )
+        raw = spread.score(prep, cands)
+        expected = spread.score_numpy(prep, cands)
+        assert raw.dtype == np.int64 and np.array_equal(raw, expected)
+        assert np.array_equal(spread.normalize(prep, raw), spread.normalize_numpy(prep, raw))
