@@ -74,6 +74,10 @@ class Cluster:
         self.templates: list[PodTemplate] = []
         self.info: list[TemplateInfo] = []
         self._template_ids: dict[PodTemplate, int] = {}
+        #: The registered template objects by identity (they live in ``templates`` for
+        #: good, so an id is never reused): a pod of a deployment finds its template
+        #: without hashing it field by field.
+        self._registered: dict[int, int] = {}
         self.counters = Counters(self)
         #: Affinity terms held by any registered template, by kind: (weight, resolved term).
         self.held: dict[str, set[tuple[int, PodAffinityTerm]]] = {k: set() for k in HELD_KINDS}
@@ -86,10 +90,14 @@ class Cluster:
     # -- templates and pods ----------------------------------------------------------
     def template_id(self, template: PodTemplate) -> int:
         """The index of ``template`` (registered on first use)."""
+        tid = self._registered.get(id(template))
+        if tid is not None:
+            return tid
         tid = self._template_ids.get(template)
         if tid is None:
             tid = len(self.templates)
             self._template_ids[template] = tid
+            self._registered[id(template)] = tid
             self.templates.append(template)
             self.info.append(
                 TemplateInfo(template, template.usage(), template.nonzero(), template.need())

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from cloudsim.containers.cluster import Cluster
+from cloudsim.containers.kernels import PodStatePass, pod_states_pass, victims_pass
 from cloudsim.containers.labels import BoolArray, FloatArray, IntArray
 from cloudsim.containers.nodes import NOT_READY_TAINTS, NodeTable
 from cloudsim.containers.pods import BOUND, PENDING, PodPhase, PodTemplate
@@ -116,20 +118,6 @@ HostUp = Callable[[IntArray], BoolArray]
 
 
 @dataclass(frozen=True)
-class _States:
-    """Pod states worked out at ``since`` for pods, nodes and hosts as of ``key``; they
-    hold until ``until``, when the next starting pod becomes ready."""
-
-    key: tuple[int, int, int]
-    since: float
-    until: float
-    states: PodStates
-    #: Over pod rows ``[0, size)``: when each pod is past its startup (``running_since``
-    #: plus its template's startup).
-    ready_at: FloatArray
-
-
-@dataclass(frozen=True)
 class PodCounts:
     """Per template (T,), the pods in each state of :meth:`ClusterState.pod_states` at one
     instant, and the bound pods still starting: their templates and when they are ready."""
@@ -139,13 +127,24 @@ class PodCounts:
     missing: IntArray
     starting: IntArray  # (K,) templates
     ready_at: FloatArray  # (K,)
+    #: Per template, the pods bound to a node (ready, starting or missing).
+    bound: IntArray
 
-    @property
-    def bound(self) -> IntArray:
-        """Per template, the pods bound to a node (ready, starting or missing)."""
-        starting = np.bincount(self.starting, minlength=len(self.ready))
-        result: IntArray = self.ready + self.missing + starting
-        return result
+
+@dataclass
+class _States:
+    """Pod states worked out at ``since`` for pods, nodes and hosts as of ``key``; they
+    hold until ``until``, when the next starting pod becomes ready (only ``counts`` is
+    filled in later)."""
+
+    key: tuple[int, int, int]
+    since: float
+    until: float
+    #: The pass that found them: each pod's state, when each pod is past its startup
+    #: (``running_since`` plus its template's startup), the counts per template.
+    found: PodStatePass
+    #: :meth:`ClusterState.pod_counts` of them, once asked for.
+    counts: PodCounts | None = None
 
 
 class ClusterState:
@@ -159,8 +158,13 @@ class ClusterState:
         schedulers: dict[str, Scheduler],
         host_up: HostUp,
         host_version: Callable[[], int] = lambda: 0,
+        kernel: str = "auto",
     ) -> None:
         self.index = index
+        #: The pass over the pods behind :meth:`pod_states` and :meth:`pod_counts`
+        #: (:mod:`cloudsim.containers.kernels`: compiled, or the numpy reference).
+        self._pass = pod_states_pass(kernel)
+        self._victims = victims_pass(kernel)
         self.spec = spec_
         self.name = spec_.name
         self.cluster = cluster
@@ -169,7 +173,6 @@ class ClusterState:
         self.host_up = host_up
         self.host_version = host_version
         self._states: _States | None = None
-        self._counts: tuple[tuple[int, int, int, float, int], PodCounts] | None = None
         self._nodes_ok: tuple[tuple[int, int], BoolArray] | None = None
         self.info = NodeInfo()
         self.deployments: list[Deployment] = []
@@ -179,6 +182,8 @@ class ClusterState:
         self.dep_of_tid = np.zeros(0, dtype=np.int64)
         self.startup_of_tid = np.zeros(0)
         self.evict_delay_of_tid = np.zeros(0)
+        #: (template, deployment) for the templates a deployment owns (``dep_of_tid``).
+        self._owned: list[tuple[int, int]] = []
         self.grace = spec_.node_monitor_grace_period
         self.default_toleration = spec_.default_toleration_seconds
         self.requeue_all = False
@@ -202,6 +207,10 @@ class ClusterState:
             if d.tid >= old:
                 self.dep_of_tid[d.tid] = d.index
                 self.startup_of_tid[d.tid] = d.startup
+        self._sync_owned()
+
+    def _sync_owned(self) -> None:
+        self._owned = [(t, d) for t, d in enumerate(self.dep_of_tid.tolist()) if d >= 0]
 
     def eviction_delay(self, template: PodTemplate) -> float:
         """How long a pod stays on a NotReady node (the taint manager's minimum toleration
@@ -222,6 +231,7 @@ class ClusterState:
         self.sync_templates()
         self.dep_of_tid[d.tid] = d.index
         self.startup_of_tid[d.tid] = d.startup
+        self._sync_owned()
 
     # -- ground truth ---------------------------------------------------------------------
     def node_up(self) -> BoolArray:
@@ -244,7 +254,8 @@ class ClusterState:
     def pod_states(self, now: float) -> tuple[BoolArray, BoolArray, BoolArray]:
         """Over pod rows ``[0, size)``: ready (bound to a Ready node that is up, started),
         unready (pending, or still starting) and missing (bound where nothing answers)."""
-        return self._current_states(now).states
+        found = self._current_states(now).found
+        return found.ready, found.unready, found.missing
 
     def _valid_states(self, now: float) -> _States | None:
         """The pod states worked out last, if they are still those at ``now``."""
@@ -264,26 +275,27 @@ class ClusterState:
         if cached is not None:
             return cached
         key = (self.cluster.changes, self.nodes.version, self.host_version())
+        found = self._pass(
+            *self._columns(),
+            self.startup_of_tid,
+            self.nodes_ok(),
+            float(now),
+            len(self.cluster.templates),
+        )
+        self._states = cached = _States(key, now, found.until, found)
+        return cached
+
+    def _columns(self) -> tuple[npt.NDArray[np.int8], IntArray, FloatArray, FloatArray, IntArray]:
+        """The pod columns a pod-state pass reads, over rows ``[0, size)``."""
         pods = self.cluster.pods
         n = pods.size
-        phase = pods.phase[:n]
-        bound = phase == BOUND
-        node_ok = self.nodes_ok()
-        if len(node_ok):
-            on_ok = bound & node_ok[np.maximum(pods.node[:n], 0)]
-        else:  # no node yet: no pod is bound
-            on_ok = np.zeros(n, dtype=np.bool_)
-        ready_at = pods.running_since[:n] + self.startup_of_tid[pods.template[:n]]
-        started = self._started(ready_at, n, now)
-        ready = on_ok & started
-        unready = (phase == PENDING) | (on_ok & ~started)
-        missing = bound & ~on_ok
-        starting = bound & ~started
-        until = math.inf
-        if starting.any():
-            until = float(ready_at[starting].min())
-        self._states = cached = _States(key, now, until, (ready, unready, missing), ready_at)
-        return cached
+        return (
+            pods.phase[:n],
+            pods.node[:n],
+            pods.running_since[:n],
+            pods.created[:n],
+            pods.template[:n],
+        )
 
     def nodes_ok(self) -> BoolArray:
         """Nodes present and Ready whose host is up (cached as the node table and hosts are;
@@ -297,36 +309,22 @@ class ClusterState:
         return node_ok
 
     def pod_counts(self, now: float) -> PodCounts:
-        """:meth:`pod_states` counted per template (cached as they are)."""
-        key = (*self.state_key(now), len(self.cluster.templates))
-        if self._counts is not None and self._counts[0] == key:
-            return self._counts[1]
+        """:meth:`pod_states` counted per template (made once per pass over the pods)."""
         states = self._current_states(now)
-        ready, unready, missing = states.states
-        pods = self.cluster.pods
-        n = pods.size
-        t = key[-1]
-        template = pods.template[:n]
-        starting = unready & (pods.phase[:n] == BOUND)
-        counts = PodCounts(
-            np.bincount(template[ready], minlength=t).astype(np.int64, copy=False),
-            np.bincount(template[unready], minlength=t).astype(np.int64, copy=False),
-            np.bincount(template[missing], minlength=t).astype(np.int64, copy=False),
-            template[starting],
-            states.ready_at[starting],
-        )
-        self._counts = (key, counts)
+        counts = states.counts
+        t = len(self.cluster.templates)
+        if counts is None or len(counts.ready) != t:
+            found = states.found
+            if found.counts.shape[1] != t:  # templates registered since: count again
+                found = self._pass(
+                    *self._columns(), self.startup_of_tid, self.nodes_ok(), float(now), t
+                )
+            ready, unready, missing, bound = found.counts
+            counts = PodCounts(
+                ready, unready, missing, found.starting_template, found.starting_at, bound
+            )
+            states.counts = counts
         return counts
-
-    def _started(self, ready_at: FloatArray, n: int, now: float) -> BoolArray:
-        """Pods past their startup (``ready_at``, over rows ``[0, n)``); the pods of the
-        initial inventory (created and bound at the start) are running when the run starts,
-        as the initial cloud hosts are."""
-        pods = self.cluster.pods
-        done: BoolArray = (ready_at <= now) | (
-            (pods.running_since[:n] <= 0.0) & (pods.created[:n] <= 0.0)
-        )
-        return done
 
     def next_ready(self, now: float) -> float:
         """When the next starting pod becomes ready (inf: none is starting)."""
@@ -337,6 +335,35 @@ class ClusterState:
         pods = self.cluster.pods
         dep = self.dep_of_tid[pods.template[: pods.size][mask]]
         return np.bincount(dep[dep >= 0], minlength=len(self.deployments)).astype(np.int64)
+
+    def live_per_deployment(self, now: float) -> list[int]:
+        """(D,) pods pending or bound per owning deployment: :meth:`per_deployment` of the
+        live pods, from the counts of :meth:`pod_counts` (every live pod is in one of its
+        states) instead of a pass over the pods."""
+        counts = self.pod_counts(now)
+        ready, unready, missing = counts.ready, counts.unready, counts.missing
+        live = [0] * len(self.deployments)
+        for t, d in self._owned:
+            live[d] += int(ready[t]) + int(unready[t]) + int(missing[t])
+        return live
+
+    def victims(self, deployment: int, excess: int, now: float) -> IntArray:
+        """The ``excess`` live pods of ``deployment`` a scale-down deletes, in the
+        ReplicaSet controller's order: pending first, then not ready, then the most
+        recently started, the newest (:func:`~cloudsim.containers.kernels.victims_numpy`)."""
+        found = self._current_states(now).found
+        pods = self.cluster.pods
+        n = pods.size
+        return self._victims(
+            found.code,
+            pods.template[:n],
+            self.dep_of_tid,
+            pods.phase[:n],
+            pods.started[:n],
+            pods.created[:n],
+            deployment,
+            excess,
+        )
 
     def per_template(self, mask: BoolArray) -> IntArray:
         pods = self.cluster.pods

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from cloudsim.containers.controllers.base import Controller, ControlPlane
-from cloudsim.containers.pods import BOUND, PENDING, PodPhase
+from cloudsim.containers.pods import PodPhase
 from cloudsim.containers.runtime import ClusterState
 
 
@@ -46,37 +44,25 @@ class ReplicaSets(Controller):
         self.plane.changed(now)
 
     def reconcile(self, cs: ClusterState, now: float) -> None:
-        pods = cs.cluster.pods
-        n = pods.size
-        phase = pods.phase[:n]
-        live = (phase == PENDING) | (phase == BOUND)
-        diff = cs.desired - cs.per_deployment(live)
-        for d in (diff > 0).nonzero()[0].tolist():
-            dep = cs.deployments[d]
-            for _ in range(int(diff[d])):
-                dep.scheduler.submit(dep.template, name=f"{dep.name}-{dep.created}", time=now)
-                dep.created += 1
-                cs.pods_created += 1
-                self.created += 1
-        shrink = (diff < 0).nonzero()[0]
-        if not len(shrink):
+        live = cs.live_per_deployment(now)
+        shrink = []
+        for d, (want, have) in enumerate(zip(cs.desired.tolist(), live, strict=True)):
+            if want > have:
+                dep = cs.deployments[d]
+                for _ in range(want - have):
+                    dep.scheduler.submit(dep.template, name=f"{dep.name}-{dep.created}", time=now)
+                    dep.created += 1
+                    cs.pods_created += 1
+                    self.created += 1
+            elif want < have:
+                shrink.append((d, have - want))
+        if not shrink:
             return
-        ready = cs.pod_states(now)[0]
-        dep_of = cs.dep_of_tid[pods.template[:n]]
+        # every victim is chosen before any is deleted (the states are those of now)
+        chosen = [cs.victims(d, excess, now).tolist() for d, excess in shrink]
         freed: set[int] = set()
-        for d in shrink.tolist():
-            rows = (live & (dep_of == d)).nonzero()[0]
-            started = pods.started[rows]  # a time, or NaN: not started (last)
-            # pending first, then not ready, then the most recently started, newest
-            order = np.lexsort(
-                (
-                    -pods.created[rows],
-                    -np.where(np.isnan(started), np.inf, started),
-                    ready[rows],
-                    phase[rows] == BOUND,
-                )
-            )
-            for row in rows[order][: int(-diff[d])].tolist():
+        for rows in chosen:
+            for row in rows:
                 node = cs.end_pod(row, now, PodPhase.DELETED)
                 if node >= 0:
                     freed.add(node)

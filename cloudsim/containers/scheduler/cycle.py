@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cloudsim.containers.cluster import Cluster
+from cloudsim.containers.kernels import compiled
 from cloudsim.containers.labels import BoolArray, IntArray
 from cloudsim.containers.pods import PENDING, PodTemplate
 from cloudsim.containers.scheduler.explain import Explanation, Scores, diagnose, explanation
@@ -90,6 +91,9 @@ class Scheduler:
         self._drawn = 0
         self.attempts = 0
         self.preemptions = 0
+        #: The compiled kernels (:mod:`cloudsim.containers.kernels`), None without numba.
+        self._compiled = compiled()
+        self._identity = np.zeros(0, dtype=np.int64)
 
     # -- the queue ---------------------------------------------------------------------
     @property
@@ -211,12 +215,27 @@ class Scheduler:
         return mask
 
     def _candidates(self, mask: BoolArray, start: int) -> tuple[IntArray, int]:
+        """:meth:`candidates_numpy` in one compiled call when numba is installed."""
+        if self._compiled is None:
+            return self.candidates_numpy(mask, start)
+        n = len(mask)
+        order = self.cluster.nodes.scan_order()
+        if order is None:
+            if len(self._identity) != n:
+                self._identity = np.arange(n, dtype=np.int64)
+            order = self._identity
+        to_find = num_feasible_nodes_to_find(n, self.profile.percentage_of_nodes_to_score)
+        nodes, start = self._compiled["candidates"](mask, order, start, to_find)
+        return nodes, int(start)
+
+    def candidates_numpy(self, mask: BoolArray, start: int) -> tuple[IntArray, int]:
         """The first numFeasibleNodesToFind feasible nodes from ``start`` in node order, and
         where the next cycle starts (kube-scheduler's ``nextStartNodeIndex``).
 
         kube-scheduler stops searching when it meets one feasible node more than it needs,
         and advances the start by the nodes it checked before that one (all nodes when
-        there are not that many feasible ones)."""
+        there are not that many feasible ones). The reference of the compiled pass
+        :meth:`_candidates` takes when numba is installed."""
         n = len(mask)
         order = self.cluster.nodes.scan_order()
         found = np.flatnonzero(mask if order is None else mask[order])

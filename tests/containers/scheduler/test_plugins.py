@@ -29,7 +29,7 @@ from cloudsim.containers import (
     register_plugin,
 )
 from cloudsim.containers.labels import BoolArray, IntArray
-from cloudsim.containers.nodes import HOSTNAME, TAINT_UNSCHEDULABLE, ZONE
+from cloudsim.containers.nodes import HOSTNAME, TAINT_UNSCHEDULABLE, ZONE, NodeTable
 from cloudsim.containers.scheduler import (
     Diagnosis,
     Handle,
@@ -756,3 +756,16 @@ def test_default_preemption_takes_its_arguments_from_the_profile() -> None:
     default = scheduler(cluster(node("a"))).post_filter
     assert isinstance(default, DefaultPreemption)
     assert default.candidates_wanted(50) == 50
+
+
+def test_template_ids_by_value_and_by_identity() -> None:
+    """A registered template is found by identity, an equal one by value: one id either way."""
+    cluster = Cluster(NodeTable())
+    web = PodTemplate.make(labels={"app": "web"}, cpu=500, owner="web")
+    tid = cluster.template_id(web)
+    assert cluster.template_id(web) == tid
+    twin = PodTemplate.make(labels={"app": "web"}, cpu=500, owner="web")
+    assert twin is not web and cluster.template_id(twin) == tid
+    other = cluster.template_id(PodTemplate.make(labels={"app": "api"}, cpu=500))
+    assert other == tid + 1 and len(cluster.templates) == 2
+    assert cluster.templates[tid] is web

@@ -3,12 +3,13 @@ GPU) stay close together score higher."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from cloudsim.containers.cluster import Cluster
+from cloudsim.containers.kernels import compiled
 from cloudsim.containers.labels import IntArray
 from cloudsim.containers.nodes import GPU_MILLI
 from cloudsim.containers.scheduler.framework import ScorePlugin, register_plugin
@@ -46,9 +47,32 @@ class NodeResourcesBalancedAllocation(ScorePlugin):
             return None  # best-effort pods are skipped (kubernetes/kubernetes#129138)
         cache = self._scores.find(key)
         if cache is None:
-            cache = ColumnCache(self.cluster, lambda cols: self.node_score(key, cols), np.int64)
+            cache = ColumnCache(
+                self.cluster,
+                lambda cols: self.node_score(key, cols),
+                np.int64,
+                self._kernel(key),
+            )
             self._scores.keep(key, cache)
         return cache
+
+    def _kernel(self, pod: tuple[int, ...]) -> Callable[[IntArray, Any], None] | None:
+        """The score compiled when two resources count (:meth:`node_score` is the
+        reference); None without numba or for three."""
+        found = compiled()
+        counted = [
+            (row, request)
+            for row, request in zip(self.rows, pod, strict=True)
+            if not (row == GPU_MILLI and request == 0)
+        ]
+        if found is None or len(counted) != 2:
+            return None
+        balanced, nodes = found["balanced_rows"], self.cluster.nodes
+        rows = np.array([row for row, _ in counted], dtype=np.int64)
+        requests = np.array([request for _, request in counted], dtype=np.int64)
+        return lambda cols, out: balanced(
+            nodes.allocatable, nodes.requested, rows, requests, cols, out
+        )
 
     def node_score(self, pod: tuple[int, ...], cols: Cols) -> Any:
         nodes = self.cluster.nodes

@@ -43,13 +43,23 @@ class ColumnCache:
 
     On each read only the nodes whose allocations changed since the previous read are
     recomputed (one-row rescoring); a change of the node table's static attributes or too
-    many changes recompute everything.
+    many changes recompute everything. ``update(cols, values)``, when given, writes
+    ``compute(cols)`` into ``values`` at the nodes ``cols`` in one call (a compiled kernel
+    of :mod:`cloudsim.containers.kernels`, identical to ``compute``, which stays the
+    reference).
     """
 
-    def __init__(self, cluster: Cluster, compute: Callable[[Cols], Any], dtype: type) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        compute: Callable[[Cols], Any],
+        dtype: type,
+        update: Callable[[IntArray, Any], None] | None = None,
+    ) -> None:
         self.nodes = cluster.nodes
         self.compute = compute
         self.dtype = dtype
+        self.update = update
         self.values: Any = None
         self._version = -1
         self._position = -1
@@ -62,8 +72,17 @@ class ColumnCache:
             if position == self._position:
                 return self.values
             rows = nodes.changed_since(self._position)
+        update = self.update
         if rows is None or len(rows) > max(8, nodes.size // 8):
-            self.values = np.asarray(self.compute(None)).astype(self.dtype)
+            if update is not None:
+                self.values = np.empty(nodes.size, dtype=self.dtype)
+                update(np.arange(nodes.size, dtype=np.int64), self.values)
+            else:
+                # a formula with no term left (no scored resource) is a scalar: every node
+                full = np.broadcast_to(np.asarray(self.compute(None)), (nodes.size,))
+                self.values = full.astype(self.dtype)
+        elif update is not None:
+            update(np.array(rows, dtype=np.int64), self.values)
         elif len(rows) <= 4:
             values = self.values
             compute = self.compute

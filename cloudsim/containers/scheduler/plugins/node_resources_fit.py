@@ -3,7 +3,7 @@ profile's strategy (LeastAllocated, MostAllocated or RequestedToCapacityRatio)."
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from cloudsim.containers.cluster import Cluster
+from cloudsim.containers.kernels import compiled
 from cloudsim.containers.labels import BoolArray, IntArray
 from cloudsim.containers.nodes import CPU, GPU, GPU_MILLI, MEMORY, PODS
 from cloudsim.containers.scheduler.framework import (
@@ -137,9 +138,19 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
                     ok = ok & (take(head[r], cols) >= key[r])
                 return ok
 
-            prep = _FitPrep(need, ColumnCache(self.cluster, fits, np.bool_))
+            prep = _FitPrep(need, ColumnCache(self.cluster, fits, np.bool_, self._fit_kernel(key)))
             self._fit.keep(key, prep)
         return prep
+
+    def _fit_kernel(self, need: tuple[int, ...]) -> Callable[[IntArray, Any], None] | None:
+        """The filter compiled (``fits`` is the reference), or None without numba."""
+        found = compiled()
+        if found is None:
+            return None
+        fit, nodes = found["fit_rows"], self.cluster.nodes
+        rows = np.array([r for r in range(len(need)) if need[r] > 0], dtype=np.int64)
+        values = np.array([need[r] for r in rows.tolist()], dtype=np.int64)
+        return lambda cols, out: fit(nodes.headroom, rows, values, cols, out)
 
     def filter(self, prep: Any, cols: IntArray | None) -> BoolArray:
         if cols is None:
@@ -173,9 +184,30 @@ class NodeResourcesFit(FilterPlugin, ScorePlugin):
         key = self._pod_requests(tid)
         cache = self._scores.find(key)
         if cache is None:
-            cache = ColumnCache(self.cluster, lambda cols: self.node_score(key, cols), np.int64)
+            cache = ColumnCache(
+                self.cluster,
+                lambda cols: self.node_score(key, cols),
+                np.int64,
+                self._score_kernel(key),
+            )
             self._scores.keep(key, cache)
         return cache
+
+    def _score_kernel(self, pod: tuple[int, ...]) -> Callable[[IntArray, Any], None] | None:
+        """LeastAllocated and MostAllocated compiled (:meth:`node_score` is the reference);
+        None without numba or for RequestedToCapacityRatio."""
+        found = compiled()
+        if found is None or self.args.strategy == "RequestedToCapacityRatio":
+            return None
+        score, nodes = found["fit_score_rows"], self.cluster.nodes
+        rows = np.array([SCORING_RESOURCES[name] for name, _ in self.args.resources], np.int64)
+        weights = np.array([w for _, w in self.args.resources], dtype=np.int64)
+        requests = np.array(pod, dtype=np.int64)
+        most = self.args.strategy == "MostAllocated"
+        return lambda cols, out: score(
+            nodes.allocatable, nodes.nonzero, nodes.requested, rows, weights, requests, most,
+            cols, out,
+        )  # fmt: skip
 
     def node_score(self, pod: tuple[int, ...], cols: Cols) -> Any:
         """The strategy's score of nodes ``cols`` for a pod requesting ``pod``."""

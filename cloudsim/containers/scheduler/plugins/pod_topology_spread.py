@@ -12,7 +12,8 @@ import numpy as np
 
 from cloudsim.containers.cluster import Cluster
 from cloudsim.containers.domains import DomainView, PodCounter
-from cloudsim.containers.labels import BoolArray, IntArray, selector_matches
+from cloudsim.containers.kernels import compiled
+from cloudsim.containers.labels import BoolArray, FloatArray, IntArray, selector_matches
 from cloudsim.containers.nodes import HOSTNAME, label_key
 from cloudsim.containers.pods import (
     SYSTEM_DEFAULT_SPREAD,
@@ -64,6 +65,16 @@ class PodTopologySpread(FilterPlugin, ScorePlugin):
     def __init__(self, cluster: Cluster, default_spreading: bool = True) -> None:
         super().__init__(cluster)
         self.default_spreading = default_spreading
+        #: The compiled score (:mod:`cloudsim.containers.kernels`), None without numba.
+        self._kernels = compiled()
+        self._logs = np.zeros(0)  # log(k) for k < len
+
+    def _log_table(self, k: int) -> FloatArray:
+        """``log(i)`` for ``i`` up to at least ``k`` (the weights of the compiled score)."""
+        if len(self._logs) <= k:
+            size = max(2 * k, 64)
+            self._logs = np.array([math.log(i) if i else -math.inf for i in range(size)])
+        return self._logs
 
     def _constraints(
         self, template: PodTemplate, hard: bool
@@ -161,7 +172,25 @@ class PodTopologySpread(FilterPlugin, ScorePlugin):
         return self._prepare(tid, hard=False)
 
     def score(self, prep: Any, cands: IntArray) -> IntArray:
-        """Raw scores; -1 marks nodes the plugin ignores (missing a key: score 0)."""
+        """Raw scores; -1 marks nodes the plugin ignores (missing a key: score 0). Compiled
+        when numba is installed (:meth:`score_numpy` is the reference)."""
+        found = self._kernels
+        if found is None:
+            return self.score_numpy(prep, cands)
+        labels = self.cluster.nodes.labels
+        valid = prep.has_keys[cands] if prep.require_all else np.ones(len(cands), dtype=np.bool_)
+        total = np.zeros(len(cands))
+        logs = self._log_table(len(cands) + 2)
+        term = found["spread_term"]
+        for c in prep.constraints:
+            per_node = c.view is None
+            counts = c.counter.node_counts if per_node else c.view.counts
+            term(labels.column(c.key), cands, valid, counts, per_node, c.max_skew, logs, total)
+        raw: IntArray = found["spread_raw"](total, valid)
+        return raw
+
+    def score_numpy(self, prep: Any, cands: IntArray) -> IntArray:
+        """The reference of :meth:`score`."""
         labels = self.cluster.nodes.labels
         valid = prep.has_keys[cands] if prep.require_all else np.ones(len(cands), dtype=np.bool_)
         total = np.zeros(len(cands))
@@ -180,6 +209,13 @@ class PodTopologySpread(FilterPlugin, ScorePlugin):
         return np.where(valid, raw, -1)
 
     def normalize(self, prep: Any, scores: IntArray) -> IntArray:
+        if self._kernels is not None:
+            result: IntArray = self._kernels["spread_normalize"](scores)
+            return result
+        return self.normalize_numpy(prep, scores)
+
+    def normalize_numpy(self, prep: Any, scores: IntArray) -> IntArray:
+        """The reference of :meth:`normalize`."""
         valid = scores >= 0
         if not valid.any():
             return np.zeros_like(scores)
