@@ -36,12 +36,16 @@ from functools import partial
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.platform import kernels
+from cloudsim.platform.kernels import EPS, advance_numpy, done_numpy
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 Schedule = Callable[[float, Callable[[float], None]], None]
 
-#: Relative tolerance: a link this close to full is full, a flow this close to done is done.
-EPS = 1e-9
+Advance = Callable[[FloatArray, int, float], float]
+Done = Callable[[FloatArray, FloatArray, int, float, float, float, IntArray], tuple[int, float]]
 
 
 def _born(kind: _Kind) -> int:
@@ -188,7 +192,7 @@ class _Kind:
     flow, as one subtraction each)."""
 
     __slots__ = (
-        "_left", "_sizes", "born", "links", "m", "n", "rate", "since", "streams", "tag",
+        "_left", "_out", "_sizes", "born", "links", "m", "n", "rate", "since", "streams", "tag",
         "top", "transfers",
     )  # fmt: skip
 
@@ -210,6 +214,7 @@ class _Kind:
         self.m = 0
         self._left = np.zeros(4)
         self._sizes = np.zeros(4)
+        self._out = np.zeros(4, dtype=np.int64)  # where :meth:`done` finds the finished
         self.streams: dict[int, _Flow] = {}  # persistent flows
         #: No transfer of the kind is larger (a bound: not lowered when one leaves).
         self.top = 0.0
@@ -230,6 +235,7 @@ class _Kind:
             if m == len(self._left):
                 self._left = np.concatenate([self._left, np.zeros(m)])
                 self._sizes = np.concatenate([self._sizes, np.zeros(m)])
+                self._out = np.zeros(2 * m, dtype=np.int64)
             self._left[m] = flow._left
             self._sizes[m] = flow.size
             self.transfers.append(flow)
@@ -259,30 +265,19 @@ class _Kind:
     def left_of(self, flow: _Flow) -> float:
         return float(self._left[flow.pos])
 
-    def done(self, time: float) -> tuple[list[_Flow], float]:
+    def done(self, time: float, scan: Done) -> tuple[list[_Flow], float]:
         """The transfers finished at ``time`` — nothing left within rounding, or less than
-        a clock tick at the rate — and the least left of those that are not (inf: none).
-        The least left is checked first: while it is over every transfer's tolerance and
-        more than a clock tick at the rate, none is finished."""
+        a clock tick at the rate — and the least left of those that are not (inf: none),
+        found by ``scan`` (:func:`~cloudsim.platform.kernels.done_numpy` or its compiled
+        twin)."""
         if not self.m:
             return [], math.inf
-        left = self.left
-        rate = self.rate
-        least = float(left.min())
-        if (
-            least > EPS * self.top + 1e-6
-            and not math.isinf(rate)
-            and not (rate > 0 and time + least / rate <= time)
-        ):
+        out = self._out
+        count, least = scan(self._left, self._sizes, self.m, self.top, self.rate, time, out)
+        if not count:
             return [], least
-        if math.isinf(rate):
-            return list(self.transfers), math.inf
-        finished = left <= EPS * self.sizes + 1e-6
-        if rate > 0:
-            finished |= time + left / rate <= time
-        rest = left[~finished]
-        done = [self.transfers[i] for i in np.flatnonzero(finished).tolist()]
-        return done, float(rest.min()) if rest.size else math.inf
+        transfers = self.transfers
+        return [transfers[i] for i in out[:count].tolist()], least
 
 
 #: Solutions kept for reuse (the network's state recurs: the same backups start every
@@ -299,7 +294,22 @@ class FlowNetwork:
     those alone), and one pass over the running transfers to move them on and find the
     next completion; a stream costs nothing per change beyond its kind."""
 
-    def __init__(self, capacity: FloatArray, schedule: Schedule, concurrent: int | None = None):
+    def __init__(
+        self,
+        capacity: FloatArray,
+        schedule: Schedule,
+        concurrent: int | None = None,
+        *,
+        kernel: str = "auto",
+    ):
+        """``kernel``: how a kind's transfers are moved on and checked: ``"numba"``
+        compiled, ``"numpy"`` the reference, ``"auto"`` compiled when numba is installed
+        (the same results, bit for bit: :mod:`cloudsim.platform.kernels`)."""
+        if kernel not in ("auto", "numpy", "numba"):
+            raise ValueError(f"kernel must be 'auto', 'numpy' or 'numba', not {kernel!r}")
+        compiled = kernel == "numba" or (kernel == "auto" and kernels.available())
+        self._move: Advance = kernels.kernels()["advance"] if compiled else advance_numpy
+        self._scan: Done = kernels.kernels()["done"] if compiled else done_numpy
         self.capacity = np.asarray(capacity, dtype=np.float64).copy()
         self._capacity_list: list[float] = self.capacity.tolist()
         self._capacity_key = tuple(self._capacity_list)
@@ -499,18 +509,17 @@ class FlowNetwork:
         dt = time - self.clock
         if dt > 0 and self._busy:
             carried = self._carried
+            move = self._move
             busy = self._busy.values()
             # in the running kinds' order (a link adds what each carried in that order)
             for kind in sorted(busy, key=_born) if len(busy) > 1 else busy:
                 rate = kind.rate
                 if rate == 0:
                     continue  # (streams are counted at their kind's changes)
-                left = kind.left
                 if math.isfinite(rate):
-                    part = np.minimum(left, rate * dt)
-                    left -= part
-                    moved = float(part.sum())
+                    moved = move(kind._left, kind.m, rate * dt)
                 else:
+                    left = kind.left
                     moved = float(left.sum())
                     left[:] = 0.0
                 for link in kind.links:
@@ -538,8 +547,9 @@ class FlowNetwork:
             self._solve()
             done: list[_Flow] = []
             least: list[tuple[_Kind, float]] = []
+            scan = self._scan
             for kind in self._busy.values():
-                ended, left = kind.done(time)
+                ended, left = kind.done(time, scan)
                 done.extend(ended)
                 least.append((kind, left))
             if not done:
