@@ -32,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -143,8 +144,8 @@ class _Flow:
     """One flow: a transfer of ``size`` bytes, or a stream (``size`` inf)."""
 
     __slots__ = (
-        "_left", "done", "id", "key", "kind", "limit", "links", "owner", "pos", "queued",
-        "rate", "seq", "size",
+        "_left", "_rate", "done", "id", "key", "kind", "limit", "links", "owner", "pos",
+        "queued", "seq", "size",
     )  # fmt: skip
 
     def __init__(
@@ -163,7 +164,7 @@ class _Flow:
         self.limit = limit
         self.done = done
         self.queued = queued
-        self.rate = 0.0
+        self._rate = 0.0  # its rate while not running with its kind (a stream: always)
         #: The links it crosses, each once, in order, and its limit: flows of one kind
         #: share their max-min rate.
         self.kind = (tuple(sorted(set(links))), limit)
@@ -174,6 +175,16 @@ class _Flow:
         self.owner: _Kind | None = None  # while running: its kind holds what is left
         self.pos = 0  # ... at this position
         self.key = -1  # a stream's key
+
+    @property
+    def rate(self) -> float:
+        """Its rate now (a running transfer's is its kind's)."""
+        owner = self.owner
+        return self._rate if owner is None else owner.rate
+
+    @rate.setter
+    def rate(self, rate: float) -> None:
+        self._rate = rate
 
     @property
     def remaining(self) -> float:
@@ -229,7 +240,7 @@ class _Kind:
         return self._sizes[: self.m]
 
     def add(self, flow: _Flow) -> None:
-        flow.rate = self.rate
+        flow._rate = self.rate
         if math.isfinite(flow.size):
             m = self.m
             if m == len(self._left):
@@ -250,6 +261,7 @@ class _Kind:
         if flow.owner is self:
             i, last = flow.pos, self.m - 1
             flow._left = float(self._left[i])
+            flow._rate = self.rate  # kept once it leaves
             flow.owner = None
             moved = self.transfers.pop()
             if i != last:
@@ -283,6 +295,9 @@ class _Kind:
 #: Solutions kept for reuse (the network's state recurs: the same backups start every
 #: day, the same streams run between failures).
 MEMO_SIZE = 4096
+#: States of the running kinds numbered (and the steps between them remembered) before
+#: the numbering starts afresh.
+STATES_SIZE = 1 << 16
 
 
 class FlowNetwork:
@@ -292,7 +307,13 @@ class FlowNetwork:
     Flows are kept by kind: a change costs one max-min solve over the kinds (reused when
     the same kinds, counts and capacities were solved before: the solver is a function of
     those alone), and one pass over the running transfers to move them on and find the
-    next completion; a stream costs nothing per change beyond its kind."""
+    next completion; a stream costs nothing per change beyond its kind.
+
+    The running kinds' state (which kinds, in which order, how many flows each) is a
+    number: a flow joining or leaving a kind steps it to the next state, remembered (the
+    same step from the same state always reaches the same state), so neither the reuse's
+    key nor the kinds whose rate moved between two solutions (remembered too) cost a pass
+    over every kind."""
 
     def __init__(
         self,
@@ -310,6 +331,8 @@ class FlowNetwork:
         compiled = kernel == "numba" or (kernel == "auto" and kernels.available())
         self._move: Advance = kernels.kernels()["advance"] if compiled else advance_numpy
         self._scan: Done = kernels.kernels()["done"] if compiled else done_numpy
+        #: The max-min solver: :func:`_fill` (None) or its compiled twin.
+        self._solver: Callable[..., None] | None = kernels.kernels()["fill"] if compiled else None
         self.capacity = np.asarray(capacity, dtype=np.float64).copy()
         self._capacity_list: list[float] = self.capacity.tolist()
         self._capacity_key = tuple(self._capacity_list)
@@ -335,9 +358,22 @@ class FlowNetwork:
         self._capacity_tag = self._capacity_tags.setdefault(self._capacity_key, 0)
         #: Streams whose rate may have changed since :meth:`moved_streams` was last asked.
         self._moved: set[int] = set()
-        self._memo: dict[
-            tuple[tuple[int, ...], tuple[int, ...], int], tuple[list[float], float]
-        ] = {}
+        self._memo: dict[tuple[int, int], tuple[list[float], float]] = {}
+        #: The running kinds by tag.
+        self._by_tag: dict[int, _Kind] = {}
+        #: The state of the running kinds (see the class docstring): its number, the
+        #: numbers of the states seen (by their kinds' tags and counts, in order) and the
+        #: steps between them (``(state, tag, joined)`` to the state reached).
+        self._state = 0
+        self._states: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {((), ()): 0}
+        self._steps: dict[tuple[int, int, bool], int] = {}
+        self._next_state = 1
+        #: The reuse's key of the last solution the kinds' rates were set to (None: none),
+        #: whether a kind started running afresh since (its rate 0, not that solution's),
+        #: and, between pairs of solutions, the kinds whose rate differs (tag, new rate).
+        self._solved: tuple[int, int] | None = None
+        self._fresh = False
+        self._moves: dict[tuple[int, int, int, int], list[tuple[int, float]]] = {}
         self._changed = False  # flows joined or left, or capacities changed, since the solve
         #: The largest load over capacity any link carried (at most 1).
         self.peak_utilisation = 0.0
@@ -485,10 +521,13 @@ class FlowNetwork:
         if kind is None:
             tag = self._tags.setdefault(flow.kind, len(self._tags))
             kind = self._kinds[flow.kind] = _Kind(flow.kind[0], tag, self.clock, self._born)
+            self._by_tag[tag] = kind
             self._born += 1
+            self._fresh = True
         elif flow.key >= 0:
             self._count_streams(kind)
         kind.add(flow)
+        self._step(kind.tag, True)
         if kind.m == 1 and flow.owner is kind:
             self._busy[kind.tag] = kind
         self._changed = True
@@ -503,7 +542,26 @@ class FlowNetwork:
             self._busy.pop(kind.tag, None)
         if not kind.n:
             del self._kinds[flow.kind]
+            del self._by_tag[kind.tag]
+        self._step(kind.tag, False)
         self._changed = True
+
+    def _step(self, tag: int, joined: bool) -> None:
+        """The running kinds' state after a flow of kind ``tag`` joined or left."""
+        step = (self._state, tag, joined)
+        state = self._steps.get(step)
+        if state is None:
+            kinds = self._kinds.values()
+            key = (tuple([k.tag for k in kinds]), tuple([k.n for k in kinds]))
+            state = self._states.get(key)
+            if state is None:
+                if len(self._states) >= STATES_SIZE:  # afresh (numbers are never reused)
+                    self._states.clear()
+                    self._steps.clear()
+                state = self._states[key] = self._next_state
+                self._next_state += 1
+            self._steps[step] = state
+        self._state = state
 
     def _advance(self, time: float) -> None:
         dt = time - self.clock
@@ -587,27 +645,49 @@ class FlowNetwork:
         if not kinds or not self._changed:
             return  # the same flows over the same capacities: the same rates
         self._changed = False
-        counts = tuple([k.n for k in kinds.values()])
-        key = (tuple([k.tag for k in kinds.values()]), counts, self._capacity_tag)
+        key = (self._state, self._capacity_tag)
         solution = self._memo.get(key)
         if solution is None:
+            counts = tuple([k.n for k in kinds.values()])
             solution = self._fill(list(kinds), counts)
             if len(self._memo) >= MEMO_SIZE:
                 del self._memo[next(iter(self._memo))]
             self._memo[key] = solution
         solved, use = solution
-        for kind, r in zip(kinds.values(), solved, strict=True):
-            if kind.rate != r:
-                if kind.streams:
-                    self._count_streams(kind)
-                    for f in kind.streams.values():
-                        f.rate = r
-                        self._moved.add(f.key)
-                kind.rate = r
-                for f in kind.transfers:
-                    f.rate = r
+        before = self._solved
+        moves: list[tuple[int, float]] | None
+        if before is None or self._fresh:
+            moves = self._moved_kinds(solved)
+        else:
+            pair = (before[0], before[1], key[0], key[1])
+            moves = self._moves.get(pair)  # (None: not seen)
+            if moves is None:
+                moves = self._moved_kinds(solved)
+                if len(self._moves) >= MEMO_SIZE:
+                    del self._moves[next(iter(self._moves))]
+                self._moves[pair] = moves
+        self._solved = key
+        self._fresh = False
+        by_tag = self._by_tag
+        for tag, r in moves:
+            kind = by_tag[tag]
+            if kind.streams:
+                self._count_streams(kind)
+                for f in kind.streams.values():
+                    f._rate = r
+                    self._moved.add(f.key)
+            kind.rate = r  # (its transfers' rate: read from the kind)
         if use > self.peak_utilisation:
             self.peak_utilisation = use
+
+    def _moved_kinds(self, solved: list[float]) -> list[tuple[int, float]]:
+        """``(tag, rate)`` of the running kinds whose rate is not their ``solved`` one, in
+        the kinds' order."""
+        return [
+            (kind.tag, r)
+            for kind, r in zip(self._kinds.values(), solved, strict=True)
+            if kind.rate != r
+        ]
 
     def _fill(
         self, kinds: list[tuple[tuple[int, ...], float]], counts: tuple[int, ...]
@@ -615,9 +695,18 @@ class FlowNetwork:
         """The rates of ``kinds`` (``counts`` flows each) and the largest load over
         capacity of a link under them."""
         capacity = self._capacity_list
-        solved = _fill(
-            [list(links) for links, _ in kinds], [x for _, x in kinds], capacity, list(counts)
-        )
+        if self._solver is None:
+            solved = _fill(
+                [list(links) for links, _ in kinds], [x for _, x in kinds], capacity, list(counts)
+            )
+        else:  # compiled: the flows' links end to end, where each starts
+            starts = np.zeros(len(kinds) + 1, dtype=np.int64)
+            np.cumsum([len(links) for links, _ in kinds], out=starts[1:])
+            flat = np.fromiter(chain.from_iterable(k[0] for k in kinds), np.int64, starts[-1])
+            out = np.empty(len(kinds))
+            limits = np.array([x for _, x in kinds])
+            self._solver(starts, flat, limits, self.capacity, np.array(counts), out)
+            solved = out.tolist()
         load = [0.0] * len(capacity)
         for (links, _), r, n in zip(kinds, solved, counts, strict=True):
             if math.isfinite(r):

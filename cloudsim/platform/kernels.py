@@ -214,6 +214,135 @@ def done_loop(
     return count, rest
 
 
+def fill_loop(
+    starts: IntArray,
+    links: IntArray,
+    limit: FloatArray,
+    capacity: FloatArray,
+    mult: IntArray,
+    out: FloatArray,
+) -> None:
+    """:func:`cloudsim.platform.flows._fill` compiled (the reference: the same float
+    operations in the same order): the max-min rates into ``out`` of flows ``j`` crossing
+    ``links[starts[j]:starts[j + 1]]`` with their ``limit``, ``mult[j]`` flows alike standing
+    as entry ``j``, over links of ``capacity``. Sets become flags, the links' flow lists one
+    array (flows by link, in flow order), the order by limit a stable sort."""
+    n_links = capacity.shape[0]
+    n_flows = limit.shape[0]
+    for j in range(n_flows):
+        out[j] = 0.0
+    # flows by link, each link's in increasing flow order
+    on_start = np.zeros(n_links + 1, dtype=np.int64)
+    for e in range(starts[n_flows]):
+        on_start[links[e] + 1] += 1
+    for k in range(n_links):
+        on_start[k + 1] += on_start[k]
+    fill_at = on_start[:n_links].copy()
+    flows_on = np.empty(starts[n_flows], dtype=np.int64)
+    for j in range(n_flows):
+        for e in range(starts[j], starts[j + 1]):
+            k = links[e]
+            flows_on[fill_at[k]] = j
+            fill_at[k] += 1
+    active = np.zeros(n_flows, dtype=np.bool_)
+    n_active = 0
+    for j in range(n_flows):
+        if limit[j] > 0:
+            ok = True
+            for e in range(starts[j], starts[j + 1]):
+                if capacity[links[e]] <= 0:
+                    ok = False
+                    break
+            if ok:
+                active[j] = True
+                n_active += 1
+    count = np.zeros(n_links)
+    residual = capacity.copy()
+    full_at = np.empty(n_links)
+    for k in range(n_links):
+        total = 0
+        for e in range(on_start[k], on_start[k + 1]):
+            if active[flows_on[e]]:
+                total += mult[flows_on[e]]
+        count[k] = float(total)
+        c = capacity[k]
+        full_at[k] = EPS * (1.0 if c < 1.0 else c)  # Python's max(c, 1.0)
+    near = np.empty(n_flows)
+    for j in range(n_flows):
+        near[j] = limit[j] * (1 - EPS)
+    by_limit = np.argsort(limit, kind="mergesort")
+    order = np.empty(n_active, dtype=np.int64)
+    n_order = 0
+    for j in by_limit:
+        if active[j]:
+            order[n_order] = j
+            n_order += 1
+    first = 0
+    live = np.empty(n_links, dtype=np.int64)
+    n_live = 0
+    for k in range(n_links):
+        if count[k] > 0:
+            live[n_live] = k
+            n_live += 1
+    freeze = np.empty(n_flows, dtype=np.int64)
+    level = 0.0
+    while n_active:
+        while not active[order[first]]:
+            first += 1
+        per_link = math.inf
+        for i in range(n_live):
+            k = live[i]
+            x = residual[k] / count[k]
+            if i == 0 or x < per_link:
+                per_link = x
+        room = limit[order[first]] - level
+        step = room if room < per_link else per_link
+        if not math.isfinite(step):  # no link and no limit: as fast as it comes
+            for j in range(n_flows):
+                if active[j]:
+                    out[j] = math.inf
+            break
+        if step < 0.0:  # Python's max(step, 0.0)
+            step = 0.0
+        level += step
+        for i in range(n_live):
+            k = live[i]
+            residual[k] -= count[k] * step
+        n_freeze = 0
+        for i in range(first, n_order):
+            j = order[i]
+            if near[j] > level:
+                break
+            if active[j]:
+                freeze[n_freeze] = j
+                n_freeze += 1
+                out[j] = limit[j]  # exactly the limit
+                active[j] = False
+                n_active -= 1
+        for i in range(n_live):
+            k = live[i]
+            if residual[k] <= full_at[k]:
+                for e in range(on_start[k], on_start[k + 1]):
+                    j = flows_on[e]
+                    if active[j]:
+                        freeze[n_freeze] = j
+                        n_freeze += 1
+                        out[j] = level
+                        active[j] = False
+                        n_active -= 1
+        for i in range(n_freeze):
+            j = freeze[i]
+            for e in range(starts[j], starts[j + 1]):
+                count[links[e]] -= mult[j]
+        kept = 0
+        for i in range(n_live):
+            k = live[i]
+            if count[k] > 0:
+                live[kept] = k
+                kept += 1
+        n_live = kept
+
+
 _compiled: dict[str, Callable[..., Any]] | None = None
 
 
@@ -237,5 +366,9 @@ def kernels() -> dict[str, Callable[..., Any]]:
         globals()["_part"] = jit(_part)
         globals()["_block"] = jit(_block)
         globals()["_pairwise"] = jit(_pairwise)
-        _compiled = {"advance": jit(advance_loop), "done": jit(done_loop)}
+        _compiled = {
+            "advance": jit(advance_loop),
+            "done": jit(done_loop),
+            "fill": jit(fill_loop),
+        }
     return _compiled

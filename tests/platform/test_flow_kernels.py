@@ -1,7 +1,8 @@
 """The compiled moves and completion checks of a flow kind's transfers give exactly what the
 numpy path (the reference) gives, bit for bit: on random arrays (sizes across numpy's
 pairwise-summation blocks), and through whole runs of random starts, streams, cancels and
-cuts; the pairwise sum is numpy's; hand-worked cases for both."""
+cuts; the pairwise sum is numpy's; the compiled max-min solver's rates are the Python
+solver's; hand-worked cases for both."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cloudsim.platform import kernels
-from cloudsim.platform.flows import FlowNetwork
+from cloudsim.platform.flows import FlowNetwork, _fill
 from tests.dr.test_flows import _OPS, Clock
 
 pytest.importorskip("numba", reason="the compiled kernels need numba (cloudsim[fast])")
@@ -151,3 +152,52 @@ def test_whole_runs_end_alike_with_either_kernel(
         log.append(net.carried.tobytes())
         seen[kernel] = log
     assert seen["numpy"] == seen["numba"]
+
+
+solver_values = st.one_of(
+    st.just(0.0),
+    st.just(math.inf),
+    st.floats(1e-3, 1e10),
+    st.sampled_from([1.0, 2.5, 5.0]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), n_links=st.integers(0, 8), n_flows=st.integers(0, 40))
+def test_the_compiled_solver_gives_the_python_solvers_rates(
+    data: st.DataObject, n_links: int, n_flows: int
+) -> None:
+    """Random flows (links each crosses, limits, several alike per entry) over random
+    capacities, cut links (0) and unlimited ones (inf) among them: the same rates, bit
+    for bit, as :func:`cloudsim.platform.flows._fill` (itself checked against the textbook
+    progressive filling in ``test_max_min_reference``)."""
+    links_of = [
+        sorted(data.draw(st.sets(st.integers(0, n_links - 1), max_size=n_links))) if n_links else []
+        for _ in range(n_flows)
+    ]
+    limit = data.draw(st.lists(solver_values, min_size=n_flows, max_size=n_flows))
+    capacity = data.draw(st.lists(solver_values, min_size=n_links, max_size=n_links))
+    mult = data.draw(st.lists(st.integers(1, 160), min_size=n_flows, max_size=n_flows))
+    want = _fill(links_of, limit, capacity, mult)
+    starts = np.zeros(n_flows + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in links_of], out=starts[1:])
+    flat = np.array([k for x in links_of for k in x], dtype=np.int64)
+    out = np.full(n_flows, -1.0)
+    kernels.kernels()["fill"](
+        starts, flat, np.array(limit), np.array(capacity), np.array(mult), out
+    )
+    assert np.array(want).tobytes() == out.tobytes()
+
+
+def test_the_compiled_solver_on_a_hand_example() -> None:
+    """Link 0 (10) carries flows a, b (limit 2) and c; link 1 (4) carries c (x3 alike)
+    and d: b stops at 2; c and d share link 1 at 1 each (4 over 4 flows); a gets 10 - 2
+    - 3 = 5."""
+    starts = np.array([0, 1, 2, 4, 5])
+    flat = np.array([0, 0, 0, 1, 1])
+    limits = np.array([math.inf, 2.0, math.inf, math.inf])
+    out = np.zeros(4)
+    kernels.kernels()["fill"](
+        starts, flat, limits, np.array([10.0, 4.0]), np.array([1, 1, 3, 1]), out
+    )
+    assert out.tolist() == [5.0, 2.0, 1.0, 1.0]
