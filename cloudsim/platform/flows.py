@@ -157,7 +157,9 @@ class _Flow:
         done: Callable[[float], None],
         *,
         queued: bool = True,
+        crossed: tuple[int, ...] | None = None,
     ) -> None:
+        """``crossed``: the links it crosses, each once, in order (worked out when None)."""
         self.id = id
         self.links = links
         self.size = size
@@ -167,7 +169,7 @@ class _Flow:
         self._rate = 0.0  # its rate while not running with its kind (a stream: always)
         #: The links it crosses, each once, in order, and its limit: flows of one kind
         #: share their max-min rate.
-        self.kind = (tuple(sorted(set(links))), limit)
+        self.kind = (tuple(sorted(set(links))) if crossed is None else crossed, limit)
         #: When it joined the running flows (their order: completions at one instant are
         #: reported in it).
         self.seq = 0
@@ -348,6 +350,8 @@ class FlowNetwork:
         self._next_id = 0
         self._seq = 0
         self._kinds: dict[tuple[tuple[int, ...], float], _Kind] = {}
+        #: Each path started on: the links it crosses, each once, in order (a kind's links).
+        self._crossed: dict[tuple[int, ...], tuple[int, ...]] = {}
         #: The running kinds with transfers (a few of the ~50 kinds: the others are streams
         #: only), by tag; the passes over transfers visit these alone.
         self._busy: dict[int, _Kind] = {}
@@ -417,7 +421,13 @@ class FlowNetwork:
         when its last byte is through (``queued``: it may wait for a ``concurrent`` slot).
         Returns its id (to :meth:`cancel` it)."""
         self._advance(time)
-        flow = _Flow(self._next_id, tuple(links), float(size), float(limit), done, queued=queued)
+        path = tuple(links)
+        crossed = self._crossed.get(path)
+        if crossed is None:
+            crossed = self._crossed[path] = tuple(sorted(set(path)))
+        flow = _Flow(
+            self._next_id, path, float(size), float(limit), done, queued=queued, crossed=crossed
+        )
         self._next_id += 1
         if queued:
             self.waiting.append(flow)
