@@ -237,10 +237,6 @@ class _Kind:
         """Bytes each transfer has left (a view: moving it moves them)."""
         return self._left[: self.m]
 
-    @property
-    def sizes(self) -> FloatArray:
-        return self._sizes[: self.m]
-
     def add(self, flow: _Flow) -> None:
         flow._rate = self.rate
         if math.isfinite(flow.size):
