@@ -32,16 +32,21 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.platform import kernels
+from cloudsim.platform.kernels import EPS, advance_numpy, done_numpy
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 Schedule = Callable[[float, Callable[[float], None]], None]
 
-#: Relative tolerance: a link this close to full is full, a flow this close to done is done.
-EPS = 1e-9
+Advance = Callable[[FloatArray, int, float], float]
+Done = Callable[[FloatArray, FloatArray, int, float, float, float, IntArray], tuple[int, float]]
 
 
 def _born(kind: _Kind) -> int:
@@ -139,8 +144,8 @@ class _Flow:
     """One flow: a transfer of ``size`` bytes, or a stream (``size`` inf)."""
 
     __slots__ = (
-        "_left", "done", "id", "key", "kind", "limit", "links", "owner", "pos", "queued",
-        "rate", "seq", "size",
+        "_left", "_rate", "done", "id", "key", "kind", "limit", "links", "owner", "pos",
+        "queued", "seq", "size",
     )  # fmt: skip
 
     def __init__(
@@ -152,17 +157,19 @@ class _Flow:
         done: Callable[[float], None],
         *,
         queued: bool = True,
+        crossed: tuple[int, ...] | None = None,
     ) -> None:
+        """``crossed``: the links it crosses, each once, in order (worked out when None)."""
         self.id = id
         self.links = links
         self.size = size
         self.limit = limit
         self.done = done
         self.queued = queued
-        self.rate = 0.0
+        self._rate = 0.0  # its rate while not running with its kind (a stream: always)
         #: The links it crosses, each once, in order, and its limit: flows of one kind
         #: share their max-min rate.
-        self.kind = (tuple(sorted(set(links))), limit)
+        self.kind = (tuple(sorted(set(links))) if crossed is None else crossed, limit)
         #: When it joined the running flows (their order: completions at one instant are
         #: reported in it).
         self.seq = 0
@@ -170,6 +177,16 @@ class _Flow:
         self.owner: _Kind | None = None  # while running: its kind holds what is left
         self.pos = 0  # ... at this position
         self.key = -1  # a stream's key
+
+    @property
+    def rate(self) -> float:
+        """Its rate now (a running transfer's is its kind's)."""
+        owner = self.owner
+        return self._rate if owner is None else owner.rate
+
+    @rate.setter
+    def rate(self, rate: float) -> None:
+        self._rate = rate
 
     @property
     def remaining(self) -> float:
@@ -188,7 +205,7 @@ class _Kind:
     flow, as one subtraction each)."""
 
     __slots__ = (
-        "_left", "_sizes", "born", "links", "m", "n", "rate", "since", "streams", "tag",
+        "_left", "_out", "_sizes", "born", "links", "m", "n", "rate", "since", "streams", "tag",
         "top", "transfers",
     )  # fmt: skip
 
@@ -210,6 +227,7 @@ class _Kind:
         self.m = 0
         self._left = np.zeros(4)
         self._sizes = np.zeros(4)
+        self._out = np.zeros(4, dtype=np.int64)  # where :meth:`done` finds the finished
         self.streams: dict[int, _Flow] = {}  # persistent flows
         #: No transfer of the kind is larger (a bound: not lowered when one leaves).
         self.top = 0.0
@@ -219,17 +237,14 @@ class _Kind:
         """Bytes each transfer has left (a view: moving it moves them)."""
         return self._left[: self.m]
 
-    @property
-    def sizes(self) -> FloatArray:
-        return self._sizes[: self.m]
-
     def add(self, flow: _Flow) -> None:
-        flow.rate = self.rate
+        flow._rate = self.rate
         if math.isfinite(flow.size):
             m = self.m
             if m == len(self._left):
                 self._left = np.concatenate([self._left, np.zeros(m)])
                 self._sizes = np.concatenate([self._sizes, np.zeros(m)])
+                self._out = np.zeros(2 * m, dtype=np.int64)
             self._left[m] = flow._left
             self._sizes[m] = flow.size
             self.transfers.append(flow)
@@ -244,6 +259,7 @@ class _Kind:
         if flow.owner is self:
             i, last = flow.pos, self.m - 1
             flow._left = float(self._left[i])
+            flow._rate = self.rate  # kept once it leaves
             flow.owner = None
             moved = self.transfers.pop()
             if i != last:
@@ -259,35 +275,27 @@ class _Kind:
     def left_of(self, flow: _Flow) -> float:
         return float(self._left[flow.pos])
 
-    def done(self, time: float) -> tuple[list[_Flow], float]:
+    def done(self, time: float, scan: Done) -> tuple[list[_Flow], float]:
         """The transfers finished at ``time`` — nothing left within rounding, or less than
-        a clock tick at the rate — and the least left of those that are not (inf: none).
-        The least left is checked first: while it is over every transfer's tolerance and
-        more than a clock tick at the rate, none is finished."""
+        a clock tick at the rate — and the least left of those that are not (inf: none),
+        found by ``scan`` (:func:`~cloudsim.platform.kernels.done_numpy` or its compiled
+        twin)."""
         if not self.m:
             return [], math.inf
-        left = self.left
-        rate = self.rate
-        least = float(left.min())
-        if (
-            least > EPS * self.top + 1e-6
-            and not math.isinf(rate)
-            and not (rate > 0 and time + least / rate <= time)
-        ):
+        out = self._out
+        count, least = scan(self._left, self._sizes, self.m, self.top, self.rate, time, out)
+        if not count:
             return [], least
-        if math.isinf(rate):
-            return list(self.transfers), math.inf
-        finished = left <= EPS * self.sizes + 1e-6
-        if rate > 0:
-            finished |= time + left / rate <= time
-        rest = left[~finished]
-        done = [self.transfers[i] for i in np.flatnonzero(finished).tolist()]
-        return done, float(rest.min()) if rest.size else math.inf
+        transfers = self.transfers
+        return [transfers[i] for i in out[:count].tolist()], least
 
 
 #: Solutions kept for reuse (the network's state recurs: the same backups start every
 #: day, the same streams run between failures).
 MEMO_SIZE = 4096
+#: States of the running kinds numbered (and the steps between them remembered) before
+#: the numbering starts afresh.
+STATES_SIZE = 1 << 16
 
 
 class FlowNetwork:
@@ -297,9 +305,32 @@ class FlowNetwork:
     Flows are kept by kind: a change costs one max-min solve over the kinds (reused when
     the same kinds, counts and capacities were solved before: the solver is a function of
     those alone), and one pass over the running transfers to move them on and find the
-    next completion; a stream costs nothing per change beyond its kind."""
+    next completion; a stream costs nothing per change beyond its kind.
 
-    def __init__(self, capacity: FloatArray, schedule: Schedule, concurrent: int | None = None):
+    The running kinds' state (which kinds, in which order, how many flows each) is a
+    number: a flow joining or leaving a kind steps it to the next state, remembered (the
+    same step from the same state always reaches the same state), so neither the reuse's
+    key nor the kinds whose rate moved between two solutions (remembered too) cost a pass
+    over every kind."""
+
+    def __init__(
+        self,
+        capacity: FloatArray,
+        schedule: Schedule,
+        concurrent: int | None = None,
+        *,
+        kernel: str = "auto",
+    ):
+        """``kernel``: how a kind's transfers are moved on and checked: ``"numba"``
+        compiled, ``"numpy"`` the reference, ``"auto"`` compiled when numba is installed
+        (the same results, bit for bit: :mod:`cloudsim.platform.kernels`)."""
+        if kernel not in ("auto", "numpy", "numba"):
+            raise ValueError(f"kernel must be 'auto', 'numpy' or 'numba', not {kernel!r}")
+        compiled = kernel == "numba" or (kernel == "auto" and kernels.available())
+        self._move: Advance = kernels.kernels()["advance"] if compiled else advance_numpy
+        self._scan: Done = kernels.kernels()["done"] if compiled else done_numpy
+        #: The max-min solver: :func:`_fill` (None) or its compiled twin.
+        self._solver: Callable[..., None] | None = kernels.kernels()["fill"] if compiled else None
         self.capacity = np.asarray(capacity, dtype=np.float64).copy()
         self._capacity_list: list[float] = self.capacity.tolist()
         self._capacity_key = tuple(self._capacity_list)
@@ -315,6 +346,8 @@ class FlowNetwork:
         self._next_id = 0
         self._seq = 0
         self._kinds: dict[tuple[tuple[int, ...], float], _Kind] = {}
+        #: Each path started on: the links it crosses, each once, in order (a kind's links).
+        self._crossed: dict[tuple[int, ...], tuple[int, ...]] = {}
         #: The running kinds with transfers (a few of the ~50 kinds: the others are streams
         #: only), by tag; the passes over transfers visit these alone.
         self._busy: dict[int, _Kind] = {}
@@ -325,9 +358,22 @@ class FlowNetwork:
         self._capacity_tag = self._capacity_tags.setdefault(self._capacity_key, 0)
         #: Streams whose rate may have changed since :meth:`moved_streams` was last asked.
         self._moved: set[int] = set()
-        self._memo: dict[
-            tuple[tuple[int, ...], tuple[int, ...], int], tuple[list[float], float]
-        ] = {}
+        self._memo: dict[tuple[int, int], tuple[list[float], float]] = {}
+        #: The running kinds by tag.
+        self._by_tag: dict[int, _Kind] = {}
+        #: The state of the running kinds (see the class docstring): its number, the
+        #: numbers of the states seen (by their kinds' tags and counts, in order) and the
+        #: steps between them (``(state, tag, joined)`` to the state reached).
+        self._state = 0
+        self._states: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {((), ()): 0}
+        self._steps: dict[tuple[int, int, bool], int] = {}
+        self._next_state = 1
+        #: The reuse's key of the last solution the kinds' rates were set to (None: none),
+        #: whether a kind started running afresh since (its rate 0, not that solution's),
+        #: and, between pairs of solutions, the kinds whose rate differs (tag, new rate).
+        self._solved: tuple[int, int] | None = None
+        self._fresh = False
+        self._moves: dict[tuple[int, int, int, int], list[tuple[int, float]]] = {}
         self._changed = False  # flows joined or left, or capacities changed, since the solve
         #: The largest load over capacity any link carried (at most 1).
         self.peak_utilisation = 0.0
@@ -371,7 +417,13 @@ class FlowNetwork:
         when its last byte is through (``queued``: it may wait for a ``concurrent`` slot).
         Returns its id (to :meth:`cancel` it)."""
         self._advance(time)
-        flow = _Flow(self._next_id, tuple(links), float(size), float(limit), done, queued=queued)
+        path = tuple(links)
+        crossed = self._crossed.get(path)
+        if crossed is None:
+            crossed = self._crossed[path] = tuple(sorted(set(path)))
+        flow = _Flow(
+            self._next_id, path, float(size), float(limit), done, queued=queued, crossed=crossed
+        )
         self._next_id += 1
         if queued:
             self.waiting.append(flow)
@@ -475,10 +527,13 @@ class FlowNetwork:
         if kind is None:
             tag = self._tags.setdefault(flow.kind, len(self._tags))
             kind = self._kinds[flow.kind] = _Kind(flow.kind[0], tag, self.clock, self._born)
+            self._by_tag[tag] = kind
             self._born += 1
+            self._fresh = True
         elif flow.key >= 0:
             self._count_streams(kind)
         kind.add(flow)
+        self._step(kind.tag, True)
         if kind.m == 1 and flow.owner is kind:
             self._busy[kind.tag] = kind
         self._changed = True
@@ -493,24 +548,42 @@ class FlowNetwork:
             self._busy.pop(kind.tag, None)
         if not kind.n:
             del self._kinds[flow.kind]
+            del self._by_tag[kind.tag]
+        self._step(kind.tag, False)
         self._changed = True
+
+    def _step(self, tag: int, joined: bool) -> None:
+        """The running kinds' state after a flow of kind ``tag`` joined or left."""
+        step = (self._state, tag, joined)
+        state = self._steps.get(step)
+        if state is None:
+            kinds = self._kinds.values()
+            key = (tuple([k.tag for k in kinds]), tuple([k.n for k in kinds]))
+            state = self._states.get(key)
+            if state is None:
+                if len(self._states) >= STATES_SIZE:  # afresh (numbers are never reused)
+                    self._states.clear()
+                    self._steps.clear()
+                state = self._states[key] = self._next_state
+                self._next_state += 1
+            self._steps[step] = state
+        self._state = state
 
     def _advance(self, time: float) -> None:
         dt = time - self.clock
         if dt > 0 and self._busy:
             carried = self._carried
+            move = self._move
             busy = self._busy.values()
             # in the running kinds' order (a link adds what each carried in that order)
             for kind in sorted(busy, key=_born) if len(busy) > 1 else busy:
                 rate = kind.rate
                 if rate == 0:
                     continue  # (streams are counted at their kind's changes)
-                left = kind.left
                 if math.isfinite(rate):
-                    part = np.minimum(left, rate * dt)
-                    left -= part
-                    moved = float(part.sum())
+                    moved = move(kind._left, kind.m, rate * dt)
                 else:
+                    left = kind.left
                     moved = float(left.sum())
                     left[:] = 0.0
                 for link in kind.links:
@@ -538,8 +611,9 @@ class FlowNetwork:
             self._solve()
             done: list[_Flow] = []
             least: list[tuple[_Kind, float]] = []
+            scan = self._scan
             for kind in self._busy.values():
-                ended, left = kind.done(time)
+                ended, left = kind.done(time, scan)
                 done.extend(ended)
                 least.append((kind, left))
             if not done:
@@ -577,27 +651,49 @@ class FlowNetwork:
         if not kinds or not self._changed:
             return  # the same flows over the same capacities: the same rates
         self._changed = False
-        counts = tuple([k.n for k in kinds.values()])
-        key = (tuple([k.tag for k in kinds.values()]), counts, self._capacity_tag)
+        key = (self._state, self._capacity_tag)
         solution = self._memo.get(key)
         if solution is None:
+            counts = tuple([k.n for k in kinds.values()])
             solution = self._fill(list(kinds), counts)
             if len(self._memo) >= MEMO_SIZE:
                 del self._memo[next(iter(self._memo))]
             self._memo[key] = solution
         solved, use = solution
-        for kind, r in zip(kinds.values(), solved, strict=True):
-            if kind.rate != r:
-                if kind.streams:
-                    self._count_streams(kind)
-                    for f in kind.streams.values():
-                        f.rate = r
-                        self._moved.add(f.key)
-                kind.rate = r
-                for f in kind.transfers:
-                    f.rate = r
+        before = self._solved
+        moves: list[tuple[int, float]] | None
+        if before is None or self._fresh:
+            moves = self._moved_kinds(solved)
+        else:
+            pair = (before[0], before[1], key[0], key[1])
+            moves = self._moves.get(pair)  # (None: not seen)
+            if moves is None:
+                moves = self._moved_kinds(solved)
+                if len(self._moves) >= MEMO_SIZE:
+                    del self._moves[next(iter(self._moves))]
+                self._moves[pair] = moves
+        self._solved = key
+        self._fresh = False
+        by_tag = self._by_tag
+        for tag, r in moves:
+            kind = by_tag[tag]
+            if kind.streams:
+                self._count_streams(kind)
+                for f in kind.streams.values():
+                    f._rate = r
+                    self._moved.add(f.key)
+            kind.rate = r  # (its transfers' rate: read from the kind)
         if use > self.peak_utilisation:
             self.peak_utilisation = use
+
+    def _moved_kinds(self, solved: list[float]) -> list[tuple[int, float]]:
+        """``(tag, rate)`` of the running kinds whose rate is not their ``solved`` one, in
+        the kinds' order."""
+        return [
+            (kind.tag, r)
+            for kind, r in zip(self._kinds.values(), solved, strict=True)
+            if kind.rate != r
+        ]
 
     def _fill(
         self, kinds: list[tuple[tuple[int, ...], float]], counts: tuple[int, ...]
@@ -605,9 +701,18 @@ class FlowNetwork:
         """The rates of ``kinds`` (``counts`` flows each) and the largest load over
         capacity of a link under them."""
         capacity = self._capacity_list
-        solved = _fill(
-            [list(links) for links, _ in kinds], [x for _, x in kinds], capacity, list(counts)
-        )
+        if self._solver is None:
+            solved = _fill(
+                [list(links) for links, _ in kinds], [x for _, x in kinds], capacity, list(counts)
+            )
+        else:  # compiled: the flows' links end to end, where each starts
+            starts = np.zeros(len(kinds) + 1, dtype=np.int64)
+            np.cumsum([len(links) for links, _ in kinds], out=starts[1:])
+            flat = np.fromiter(chain.from_iterable(k[0] for k in kinds), np.int64, starts[-1])
+            out = np.empty(len(kinds))
+            limits = np.array([x for _, x in kinds])
+            self._solver(starts, flat, limits, self.capacity, np.array(counts), out)
+            solved = out.tolist()
         load = [0.0] * len(capacity)
         for (links, _), r, n in zip(kinds, solved, counts, strict=True):
             if math.isfinite(r):

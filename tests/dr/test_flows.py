@@ -5,12 +5,14 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
+from unittest.mock import patch
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloudsim.platform import flows
 from cloudsim.platform.flows import FlowNetwork, max_min_rates
 
 GBPS = 1e9 / 8
@@ -327,3 +329,57 @@ def test_a_stream_cancelled_by_its_flow_id_frees_its_key() -> None:
     assert net.moved_streams() == [(7, 0.0)]
     net.stream(7, [0], 2e9, 2.0)
     assert net.stream_rate(7) == 2e9
+
+
+def _run_ops(ops: list[tuple[object, ...]], check_state: bool) -> list[object]:
+    """Play ``ops`` on a three-link network; the rates after each (and, with
+    ``check_state``, that the running kinds' numbered state is the one their tags and
+    counts, read afresh, were numbered under)."""
+    bandwidth = np.array([10.0, 6.0, 3.0])
+    cap = bandwidth.copy()
+    clock = Clock()
+    net = FlowNetwork(cap, clock.schedule)
+    log: list[object] = []
+    started: list[int] = []
+    now = 0.0
+    for op in ops:
+        if op[0] == "start":
+            _, links, limit, size = op
+            started.append(net._next_id)
+            net.start(links, size, limit, lambda t: None, now)  # type: ignore[arg-type]
+        elif op[0] == "stream":
+            _, key, links, limit = op
+            net.stream(key, links, limit, now)  # type: ignore[arg-type]
+        elif op[0] == "cancel":
+            if started:
+                net.cancel(started[int(op[1]) % len(started)], now)  # type: ignore[call-overload]
+        elif op[0] == "cut":
+            _, link, down = op
+            cap = cap.copy()
+            cap[link] = 0.0 if down else bandwidth[link]  # type: ignore[index]
+            net.set_capacity(cap, now)
+        else:
+            now += op[1]  # type: ignore[operator]
+            clock.run(until=now)
+        if check_state:
+            kinds = net._kinds.values()
+            fresh = (tuple(k.tag for k in kinds), tuple(k.n for k in kinds))
+            numbered = {state: key for key, state in net._states.items()}
+            assert numbered.get(net._state, fresh) == fresh
+        log.append(sorted(net.rates().items()))
+    clock.run()
+    return log
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=_OPS)
+def test_numbered_states_are_the_kinds_read_afresh_even_when_renumbered(
+    ops: list[tuple[object, ...]],
+) -> None:
+    """After every change the running kinds' state number is the one their tags and counts
+    were numbered under; with room for two numbers (the numbering starts afresh at almost
+    every new state) every rate is the same, bit for bit, as with the default room."""
+    default = _run_ops(ops, check_state=True)
+    with patch.object(flows, "STATES_SIZE", 2):
+        small = _run_ops(ops, check_state=True)
+    assert default == small

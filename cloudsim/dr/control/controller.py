@@ -229,9 +229,11 @@ class DRController:
     def _backup_source(self, system: int) -> int | None:
         """The centre a system's backup is read from: the first live centre it writes at
         (None: none)."""
-        state = self.systems[system]
-        live = [c for c in sorted(state.primaries) if self.net.alive[c]]
-        return live[0] if live else None
+        alive = self.net.alive
+        for c in sorted(self.systems[system].primaries):
+            if alive[c]:
+                return c
+        return None
 
     def _execute(self, action: Action, policy: str, time: float) -> None:
         """A policy's valid action (other than ``Wait``), to the part that carries it out."""
