@@ -37,6 +37,7 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
+from cloudsim.compiled import chosen
 from cloudsim.platform import kernels
 from cloudsim.platform.kernels import EPS, advance_numpy, done_numpy
 
@@ -324,9 +325,7 @@ class FlowNetwork:
         """``kernel``: how a kind's transfers are moved on and checked: ``"numba"``
         compiled, ``"numpy"`` the reference, ``"auto"`` compiled when numba is installed
         (the same results, bit for bit: :mod:`cloudsim.platform.kernels`)."""
-        if kernel not in ("auto", "numpy", "numba"):
-            raise ValueError(f"kernel must be 'auto', 'numpy' or 'numba', not {kernel!r}")
-        compiled = kernel == "numba" or (kernel == "auto" and kernels.available())
+        compiled = chosen(kernel)
         self._move: Advance = kernels.kernels()["advance"] if compiled else advance_numpy
         self._scan: Done = kernels.kernels()["done"] if compiled else done_numpy
         #: The max-min solver: :func:`_fill` (None) or its compiled twin.

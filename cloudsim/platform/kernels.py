@@ -16,13 +16,14 @@ Without numba the module still imports; :func:`available` says whether the kerne
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from cloudsim import compiled as compilation
+from cloudsim.compiled import Functions, KernelSet
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -343,32 +344,23 @@ def fill_loop(
         n_live = kept
 
 
-_compiled: dict[str, Callable[..., Any]] | None = None
+def _compile(numba: Any, functions: Functions) -> Functions:
+    """Compiled, with the helpers the loops call swapped for their compiled selves first
+    (the loops find them through this module's globals)."""
+    jit = numba.njit(cache=True, nogil=True)
+    for helper in ("_part", "_block", "_pairwise"):
+        globals()[helper] = jit(globals()[helper])
+    return {name: jit(fn) for name, fn in functions.items()}
 
 
-def available() -> bool:
-    """Whether numba is installed (the kernels compile on first use, cached on disk)."""
-    return importlib.util.find_spec("numba") is not None
+KERNELS = KernelSet(
+    "flow kernels",
+    lambda: {"advance": advance_loop, "done": done_loop, "fill": fill_loop},
+    _compile,
+)
+available = compilation.available
 
 
-def kernels() -> dict[str, Callable[..., Any]]:
+def kernels() -> Functions:
     """The compiled kernels by name (compiled once per process, cached on disk)."""
-    global _compiled
-    if _compiled is None:
-        if not available():
-            raise ModuleNotFoundError(
-                "the compiled flow kernels need numba: pip install 'cloudsim[fast]'"
-            )
-        import numba
-
-        jit = numba.njit(cache=True, nogil=True)
-        # the loops call the compiled helpers (through this module's globals)
-        globals()["_part"] = jit(_part)
-        globals()["_block"] = jit(_block)
-        globals()["_pairwise"] = jit(_pairwise)
-        _compiled = {
-            "advance": jit(advance_loop),
-            "done": jit(done_loop),
-            "fill": jit(fill_loop),
-        }
-    return _compiled
+    return KERNELS.compiled()
