@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from cloudsim.containers.hpa import kernels
 from cloudsim.containers.hpa.calculator import ReplicaCalculator
 from cloudsim.containers.hpa.forecast import Forecast, changes
 from cloudsim.containers.hpa.limits import RateLimits
@@ -23,6 +24,9 @@ from cloudsim.containers.hpa.rules import (
 from cloudsim.containers.hpa.stabilisation import Recommendations
 from cloudsim.scenario.containers import HPA
 
+#: Which path forecasts: "numba" (one compiled pass), "numpy", "auto" (numba if installed).
+KERNELS = ("auto", "numba", "numpy")
+
 
 class Autoscalers:
     """Every HPA of a run: specs as arrays, recommendation and scale-event histories.
@@ -30,9 +34,15 @@ class Autoscalers:
     Each sync and forecast costs a few dozen array operations whatever the number of HPAs
     and syncs ahead: what the spec and rule arrays imply is derived once (and again only if
     one of them changes), scale limits are remembered per replica vector while no scale
-    event counts, and histories that cannot reach the syncs asked about are skipped."""
+    event counts, and histories that cannot reach the syncs asked about are skipped. With
+    numba (``kernel`` "auto" or "numba") a forecast is one compiled pass instead
+    (:mod:`.kernels`), identical in its results."""
 
-    def __init__(self, specs: Sequence[HPA], sync_period: float = 15.0) -> None:
+    def __init__(
+        self, specs: Sequence[HPA], sync_period: float = 15.0, kernel: str = "auto"
+    ) -> None:
+        if kernel not in KERNELS:
+            raise ValueError(f"HPA kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
         self.specs = list(specs)
         n = len(self.specs)
         self.min = np.array([s.min_replicas for s in specs], dtype=np.int64)
@@ -55,6 +65,14 @@ class Autoscalers:
         slots = 2 + math.ceil(float(periods.max()) / shortest)
         self.limits = RateLimits(self.up, self.down, self.min, self.max, slots)
         self._cached: Derived | None = None
+        self._pass: Callable[..., int] | None = None
+        if kernel == "numba" or (kernel == "auto" and kernels.available()):
+            self._pass = kernels.kernels()["forecast_pass"]
+
+    @property
+    def kernel(self) -> str:
+        """Which path forecasts: "numba" (one compiled pass) or "numpy"."""
+        return "numpy" if self._pass is None else "numba"
 
     def __len__(self) -> int:
         return len(self.specs)
@@ -91,14 +109,17 @@ class Autoscalers:
         windows = np.concatenate([up.window, down.window])
         up_ticks = np.ceil(up.window / self.sync - 1e-9).astype(np.int64)
         down_ticks = np.ceil(down.window / self.sync - 1e-9).astype(np.int64)
+        up_back, down_back = np.maximum(up_ticks, 1) - 1, np.maximum(down_ticks, 1) - 1
         self._cached = cached = Derived(
             key=key,
             all_utilization=bool(self.calculator.utilization.all()),
             no_utilization=not self.calculator.utilization.any(),
             up_ticks=up_ticks,
             down_ticks=down_ticks,
-            up_back=np.maximum(up_ticks, 1) - 1,
-            down_back=np.maximum(down_ticks, 1) - 1,
+            up_back=up_back,
+            down_back=down_back,
+            back=np.stack([up_back, down_back]),
+            windows=np.stack([up.window, down.window]).astype(np.float64),
             up_window=float(up.window.max(initial=0.0)),
             down_window=float(down.window.max(initial=0.0)),
             period_max=float(periods.max()),
@@ -152,6 +173,8 @@ class Autoscalers:
         sync (J, H) and the rest fixed: the first one that would change some HPA's replicas
         (J: none). Nothing is recorded; :meth:`commit` records the syncs that did happen."""
         derived = self._derived()
+        if self._pass is not None and derived.bounded:
+            return self._compiled(times, current, ready, unready, missing, usage, request)
         raw, has = self.calculator.calculate(
             current, ready, unready, missing, usage, request, derived
         )
@@ -194,6 +217,54 @@ class Autoscalers:
         if not (derived.whole and float(times[0]).is_integer() and has[:first].all()):
             return Forecast(times, raw, has, first)
         return Forecast(times, raw, has, first, final_at(first))
+
+    def _compiled(
+        self,
+        times: FloatArray,
+        current: IntArray,
+        ready: IntArray,
+        unready: IntArray,
+        missing: IntArray,
+        usage: IntArray,
+        request: IntArray,
+    ) -> Forecast:
+        """:meth:`forecast` by :func:`.kernels.forecast_pass` (windows' fills neutral)."""
+        assert self._pass is not None
+        derived = self._derived()
+        calculator, history = self.calculator, self.history
+        allowed_max, allowed_min = self.limits.allowed(times, current, derived)
+        raw = np.empty(usage.shape, dtype=np.int64)
+        final = np.empty(len(current), dtype=np.int64)
+        first = self._pass(
+            times,
+            current,
+            ready,
+            unready,
+            missing,
+            usage,
+            request,
+            calculator.utilization,
+            calculator.target,
+            calculator.tolerance,
+            self.min,
+            self.max,
+            derived.back,
+            derived.windows,
+            history.time,
+            history.value,
+            allowed_max,
+            allowed_min,
+            raw,
+            final,
+        )
+        has: BoolArray = ready > 0
+        if first < 0:  # replicas out of range: brought into range at the first sync
+            return Forecast(times, raw, has, 0)
+        if first == len(times) or not (
+            derived.whole and float(times[0]).is_integer() and has[:first].all()
+        ):
+            return Forecast(times, raw, has, first)
+        return Forecast(times, raw, has, first, final)
 
     def apply(self, forecast: Forecast, current: IntArray) -> IntArray:
         """Sync ``forecast.first`` as :meth:`step` would with the inputs the forecast had for

@@ -89,6 +89,8 @@ class Derived:
     down_ticks: IntArray
     up_back: IntArray  # (H,) syncs before each inside its scale-up window (at least 0)
     down_back: IntArray
+    back: IntArray  # (2, H) up_back and down_back, for the compiled forecast
+    windows: FloatArray  # (2, H) the scale-up and scale-down windows, in seconds
     up_window: float  # the longest scale-up window
     down_window: float
     period_max: float  # the longest policy period (0 included)

@@ -1,0 +1,152 @@
+"""The compiled HPA forecast (:mod:`cloudsim.containers.hpa.kernels`) against the numpy
+reference: the same forecast (raw recommendations, syncs with metrics, the first sync that
+changes replicas and its replicas) for every kind of spec, history and inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cloudsim.containers.hpa import Autoscalers, Forecast, kernels
+from cloudsim.scenario.containers import HPA
+
+needs_numba = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
+
+SYNC = 15.0
+
+
+@st.composite
+def rules(draw: st.DrawFn) -> dict[str, Any]:
+    """One direction's behaviour: a window (whole syncs, or not), policies, a selection."""
+    window = draw(st.sampled_from([0.0, 15.0, 45.0, 60.0, 120.0, 300.0, 22.5]))
+    policies = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["Pods", "Percent"]),
+                    "value": st.integers(1, 150),
+                    "period": st.sampled_from([15.0, 30.0, 60.0, 7.5]),
+                }
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    select = draw(st.sampled_from(["Max", "Min", "Disabled"]))
+    return {"stabilization_window": window, "select_policy": select, "policies": policies}
+
+
+@st.composite
+def specs(draw: st.DrawFn, count: int) -> list[HPA]:
+    out = []
+    for i in range(count):
+        low = draw(st.integers(1, 3))
+        spec: dict[str, Any] = {
+            "name": f"h{i}",
+            "deployment": "d",
+            "min_replicas": low,
+            "max_replicas": draw(st.integers(low, 14)),
+            "tolerance": draw(st.sampled_from([0.0, 0.1, 0.25])),
+            "scale_up": draw(rules()),
+            "scale_down": draw(rules()),
+        }
+        if draw(st.booleans()):
+            spec["target_utilization"] = draw(st.sampled_from([40, 60, 100, 150]))
+        else:
+            spec["target_average_value"] = draw(st.sampled_from([100, 250, 600]))
+        out.append(HPA.model_validate(spec))
+    return out
+
+
+def _same(a: Forecast, b: Forecast) -> None:
+    np.testing.assert_array_equal(a.times, b.times)
+    np.testing.assert_array_equal(a.raw, b.raw)
+    np.testing.assert_array_equal(a.active, b.active)
+    assert a.first == b.first
+    assert (a.final is None) == (b.final is None)
+    if a.final is not None and b.final is not None:
+        np.testing.assert_array_equal(a.final, b.final)
+
+
+@needs_numba
+@settings(max_examples=400, deadline=None)
+@given(data=st.data())
+def test_the_compiled_forecast_is_the_numpy_one(data: st.DataObject) -> None:
+    h = data.draw(st.integers(1, 4), label="hpas")
+    j = data.draw(st.integers(1, 60), label="syncs")
+    hpa_specs = data.draw(specs(h))
+    reference = Autoscalers(hpa_specs, SYNC, kernel="numpy")
+    compiled = Autoscalers(hpa_specs, SYNC, kernel="numba")
+    assert (reference.kernel, compiled.kernel) == ("numpy", "numba")
+    start = SYNC * data.draw(st.integers(20, 40)) + data.draw(st.sampled_from([0.0, 0.0, 2.5]))
+    # the same history in both: recommendations and scale events of some syncs before
+    for _ in range(data.draw(st.integers(0, 6))):
+        rows = np.array(sorted(data.draw(st.sets(st.integers(0, h - 1), min_size=1))))
+        at = start - SYNC * data.draw(st.integers(1, 24))
+        values = np.array(
+            data.draw(st.lists(st.integers(0, 16), min_size=len(rows), max_size=len(rows)))
+        )
+        for a in (reference, compiled):
+            a.history.record(rows, at, values)
+        before = np.array(data.draw(st.lists(st.integers(1, 12), min_size=h, max_size=h)))
+        after = np.array(data.draw(st.lists(st.integers(1, 12), min_size=h, max_size=h)))
+        for a in (reference, compiled):
+            a.limits.store(at, before, after)
+
+    def grid(low: int, high: int, rows: int) -> np.ndarray:
+        values = data.draw(st.lists(st.integers(low, high), min_size=rows * h, max_size=rows * h))
+        return np.array(values, dtype=np.int64).reshape(rows, h)
+
+    times = start + SYNC * np.arange(j, dtype=np.float64)
+    current = grid(0, 16, 1)[0]  # out of min .. max at times
+    ready = grid(0, 12, j) if data.draw(st.booleans()) else np.repeat(grid(1, 12, 1), j, axis=0)
+    unready = grid(0, 3, j) if data.draw(st.booleans()) else grid(0, 0, 1)
+    missing = grid(0, 2, 1)[0] if data.draw(st.booleans()) else np.zeros(h, dtype=np.int64)
+    usage = grid(0, 16_000, j)
+    request = grid(50, 1000, 1)[0]
+    args = (times, current, ready, unready, missing, usage, request)
+    expected = reference.forecast(*args)
+    got = compiled.forecast(*args)
+    _same(got, expected)
+
+
+@needs_numba
+def test_a_long_quiet_forecast_and_a_rescale_far_ahead() -> None:
+    """480 syncs with the default behaviour: demand that rises late (a scale-up at the
+    sync it reaches the threshold) and demand that stays (no change): both paths agree."""
+    spec = HPA.model_validate(
+        {"name": "web", "deployment": "d", "max_replicas": 20, "target_utilization": 60}
+    )
+    j = 481
+    times = 900.0 + SYNC * np.arange(j)
+    current = np.array([4])
+    ready = np.full((j, 1), 4)
+    unready = np.zeros((1, 1), dtype=np.int64)
+    missing = np.zeros(1, dtype=np.int64)
+    request = np.array([500])
+    for rise_at in (0, 300, j):
+        usage = np.full((j, 1), 1200)  # 60 %: within the tolerance
+        usage[rise_at:] = 2000
+        out = [
+            Autoscalers([spec], SYNC, kernel=k).forecast(
+                times, current, ready, unready, missing, usage, request
+            )
+            for k in ("numpy", "numba")
+        ]
+        _same(out[1], out[0])
+        assert out[0].first == rise_at
+        if rise_at < j:  # 100 %: ceil(4 x 100 / 60) = 7
+            assert out[0].final is not None and int(out[0].final[0]) == 7
+
+
+def test_an_unknown_kernel_is_refused() -> None:
+    spec = HPA.model_validate(
+        {"name": "web", "deployment": "d", "max_replicas": 2, "target_utilization": 60}
+    )
+    with pytest.raises(ValueError, match="HPA kernel 'fast'"):
+        Autoscalers([spec], SYNC, kernel="fast")
+    assert Autoscalers([spec], SYNC, kernel="numpy").kernel == "numpy"
