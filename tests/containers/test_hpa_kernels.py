@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloudsim.containers.controllers.hpa import HorizontalPodAutoscaling, _HPAGroup
 from cloudsim.containers.hpa import Autoscalers, Forecast, kernels
+from cloudsim.containers.runtime import PodCounts
 from cloudsim.scenario.containers import HPA
 
 needs_numba = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
@@ -150,3 +152,153 @@ def test_an_unknown_kernel_is_refused() -> None:
     with pytest.raises(ValueError, match="HPA kernel 'fast'"):
         Autoscalers([spec], SYNC, kernel="fast")
     assert Autoscalers([spec], SYNC, kernel="numpy").kernel == "numpy"
+
+
+def _histories(a: Autoscalers) -> list[Any]:
+    """Every history of ``a``: recommendations and scale events, with their newest."""
+    out: list[Any] = []
+    for times, values, newest in (
+        (a.history.time, a.history.value, a.history.newest),
+        (a.limits.up_events.time, a.limits.up_events.change, a.limits.up_events.newest),
+        (a.limits.down_events.time, a.limits.down_events.change, a.limits.down_events.newest),
+    ):
+        out += [times.copy(), values.copy(), newest]
+    return out
+
+
+def _same_histories(a: Autoscalers, b: Autoscalers) -> None:
+    for x, y in zip(_histories(a), _histories(b), strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+@needs_numba
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_applying_and_committing_compiled_record_what_numpy_records(
+    data: st.DataObject,
+) -> None:
+    """A forecast's syncs committed (any ``before``, ties in the slots' times included)
+    and the sync it found applied leave the same histories and replicas either way."""
+    h = data.draw(st.integers(1, 4), label="hpas")
+    j = data.draw(st.integers(1, 40), label="syncs")
+    hpa_specs = data.draw(specs(h))
+    pair = (
+        Autoscalers(hpa_specs, SYNC, kernel="numpy"),
+        Autoscalers(hpa_specs, SYNC, kernel="numba"),
+    )
+    start = SYNC * data.draw(st.integers(30, 60))
+    for _ in range(data.draw(st.integers(0, 30))):  # some slots filled, some at the same time
+        rows = np.array(sorted(data.draw(st.sets(st.integers(0, h - 1), min_size=1))))
+        at = start - SYNC * data.draw(st.integers(1, 4))
+        values = np.array(
+            data.draw(st.lists(st.integers(0, 16), min_size=len(rows), max_size=len(rows)))
+        )
+        for a in pair:
+            a.history.record(rows, at, values)
+    _same_histories(*pair)
+    times = start + SYNC * np.arange(j, dtype=np.float64)
+    raw = np.array(
+        data.draw(st.lists(st.integers(0, 16), min_size=j * h, max_size=j * h)), dtype=np.int64
+    ).reshape(j, h)
+    active = np.array(data.draw(st.lists(st.booleans(), min_size=j * h, max_size=j * h)))
+    active = active.reshape(j, h)
+    first = data.draw(st.integers(0, j - 1))
+    final = np.array(data.draw(st.lists(st.integers(1, 16), min_size=h, max_size=h)))
+    forecast = Forecast(times, raw, active, first, final.astype(np.int64))
+    before = float(times[first]) + data.draw(st.sampled_from([0.0, -SYNC, -7.5, 0.5]))
+    current = np.array(data.draw(st.lists(st.integers(1, 16), min_size=h, max_size=h)))
+    current = current.astype(np.int64)
+    outs = []
+    for a in pair:
+        a.commit(forecast, before)
+        outs.append(a.apply(forecast, current))
+    _same_histories(*pair)
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+class _Counts:
+    """A cluster state's stand-in: :meth:`pod_counts` returns the counts given."""
+
+    def __init__(self, counts: PodCounts) -> None:
+        self.counts = counts
+
+    def pod_counts(self, now: float) -> PodCounts:
+        return self.counts
+
+
+@needs_numba
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_the_compiled_inputs_are_the_numpy_ones(data: st.DataObject) -> None:
+    """The inputs of the syncs ahead (ready, unready, missing pods and the CPU used, pods
+    becoming ready at the first sync at or after their startup, exact sync times
+    included) from :func:`kernels.inputs_pass` and ``_group_inputs`` are the same."""
+    t = data.draw(st.integers(1, 4), label="templates")
+    h = data.draw(st.integers(1, 3), label="hpas")
+    s = data.draw(st.integers(1, 3), label="services")
+    j = data.draw(st.integers(1, 50), label="syncs")
+
+    def ints(low: int, high: int, *shape: int) -> np.ndarray:
+        size = int(np.prod(shape))
+        values = data.draw(st.lists(st.integers(low, high), min_size=size, max_size=size))
+        return np.array(values, dtype=np.int64).reshape(shape)
+
+    times = SYNC * (40 + np.arange(j, dtype=np.float64))
+    k = data.draw(st.integers(0, 6), label="starting")
+    ready_at = times[0] + SYNC * (ints(-2, 2 * j, k) / 2.0)  # on and between syncs
+    counts = PodCounts(ints(0, 8, t), ints(0, 4, t), ints(0, 2, t), ints(0, t - 1, k), ready_at)
+    tids = ints(0, t - 1, h)
+    sel = ints(0, 1, s, t)
+    feeder = ints(0, s - 1, h)
+    rows = np.arange(s, dtype=np.int64) + 1  # the cluster's services in a wider ledger
+    group = _HPAGroup(
+        state=_Counts(counts),  # type: ignore[arg-type]
+        templates=t,
+        mine=np.arange(h, dtype=np.int64),
+        deps=np.arange(h, dtype=np.int64),
+        tids=tids,
+        request=ints(100, 1000, h),
+        rows=rows,
+        sel=sel,
+        sel_t=sel[:, tids][None, :, :],
+        owned=ints(0, 1, h),
+        every=True,
+        feeder=feeder,
+        feed_sel=np.ascontiguousarray(sel[feeder].T),
+        feed_own=sel[feeder, tids],
+        feed_rows=rows[feeder],
+    )
+    demand = np.array(
+        data.draw(
+            st.lists(
+                st.floats(0.0, 50_000.0, allow_nan=False),
+                min_size=j * (s + 1),
+                max_size=j * (s + 1),
+            )
+        )
+    ).reshape(j, s + 1)
+    missing, ready, unready, usage = HorizontalPodAutoscaling._group_inputs(
+        group, 0.0, times, demand
+    )
+    got = [np.empty((j, h), dtype=np.int64) for _ in range(3)]
+    got_missing = np.empty(h, dtype=np.int64)
+    kernels.kernels()["inputs_pass"](
+        times,
+        counts.ready,
+        counts.unready,
+        counts.missing,
+        counts.starting,
+        counts.ready_at,
+        tids,
+        group.owned,
+        group.feed_sel,
+        group.feed_own,
+        demand,
+        group.feed_rows,
+        *got,
+        got_missing,
+    )
+    np.testing.assert_array_equal(got_missing, missing)
+    np.testing.assert_array_equal(got[0], np.broadcast_to(ready, (j, h)))
+    np.testing.assert_array_equal(got[1], np.broadcast_to(unready, (j, h)))
+    np.testing.assert_array_equal(got[2], usage)

@@ -9,6 +9,7 @@ HPA sleeps until the demand curve would next move its recommendation.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cloudsim.containers.controllers.base import Controller, ControlPlane, grid_after
-from cloudsim.containers.hpa import Autoscalers, Forecast
+from cloudsim.containers.hpa import Autoscalers, Forecast, kernels
 from cloudsim.containers.labels import FloatArray, IntArray
 from cloudsim.containers.runtime import ClusterState
 from cloudsim.containers.services import ServiceLedger
@@ -130,6 +131,10 @@ class HorizontalPodAutoscaling(Controller):
         self._groups: list[_HPAGroup] = []
         self._read: tuple[tuple[int, int, int, int, bytes], ...] = ()  # what was forecast
         self._block: tuple[int, FloatArray] = (0, np.zeros((0, 0)))  # demand from a sync on
+        #: With numba (as the autoscalers' forecast), the usual case's inputs in one pass.
+        self._inputs_pass: Callable[..., None] | None = None
+        if autoscalers.kernel == "numba":
+            self._inputs_pass = kernels.kernels()["inputs_pass"]
 
     def due(self, now: float) -> float:
         if not len(self.hpas):
@@ -227,6 +232,8 @@ class HorizontalPodAutoscaling(Controller):
             g = groups[0]
             cs = g.state
             current = cs.desired[g.deps]
+            if self._inputs_pass is not None and len(g.rows):
+                return self._compiled_inputs(g, now, times, demand, current)
             missing, ready, unready, usage = self._group_inputs(g, now, times, demand)
             return _HPAInputs(
                 times, current, g.request, missing, _rows(ready, j), _rows(unready, j), usage
@@ -247,6 +254,38 @@ class HorizontalPodAutoscaling(Controller):
         if share is not None:  # services feeding several HPAs: summed as they always were
             usage = np.floor(np.einsum("jhs,js->jh", share, demand)).astype(np.int64)
         return _HPAInputs(times, current, request, missing, ready, unready, usage)
+
+    def _compiled_inputs(
+        self, g: _HPAGroup, now: float, times: FloatArray, demand: FloatArray, current: IntArray
+    ) -> _HPAInputs:
+        """:meth:`_inputs` of one group with every HPA, each fed by one service, by
+        :func:`.kernels.inputs_pass` (the same as :meth:`_group_inputs`, J rows each)."""
+        assert self._inputs_pass is not None and g.feed_sel is not None
+        counts = g.state.pod_counts(now)
+        j, h = len(times), len(g.tids)
+        ready = np.empty((j, h), dtype=np.int64)
+        unready = np.empty((j, h), dtype=np.int64)
+        usage = np.empty((j, h), dtype=np.int64)
+        missing = np.empty(h, dtype=np.int64)
+        self._inputs_pass(
+            times,
+            counts.ready,
+            counts.unready,
+            counts.missing,
+            counts.starting,
+            counts.ready_at,
+            g.tids,
+            g.owned,
+            g.feed_sel,
+            g.feed_own,
+            demand,
+            g.feed_rows,
+            ready,
+            unready,
+            usage,
+            missing,
+        )
+        return _HPAInputs(times, current, g.request, missing, ready, unready, usage)
 
     @staticmethod
     def _group_inputs(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 
 import numpy as np
 
@@ -32,8 +33,8 @@ class Autoscalers:
     """Every HPA of a run: specs as arrays, recommendation and scale-event histories.
 
     Each sync and forecast costs a few dozen array operations whatever the number of HPAs
-    and syncs ahead: what the spec and rule arrays imply is derived once (and again only if
-    one of them changes), scale limits are remembered per replica vector while no scale
+    and syncs ahead: what the spec and rule arrays imply is derived once (they are
+    read-only), scale limits are remembered per replica vector while no scale
     event counts, and histories that cannot reach the syncs asked about are skipped. With
     numba (``kernel`` "auto" or "numba") a forecast is one compiled pass instead
     (:mod:`.kernels`), identical in its results."""
@@ -65,9 +66,23 @@ class Autoscalers:
         slots = 2 + math.ceil(float(periods.max()) / shortest)
         self.limits = RateLimits(self.up, self.down, self.min, self.max, slots)
         self._cached: Derived | None = None
+        for array in (
+            self.min,
+            self.max,
+            self.calculator.utilization,
+            self.calculator.target,
+            self.calculator.tolerance,
+            *(getattr(r, f.name) for r in (self.up, self.down) for f in fields(r)),
+        ):
+            array.setflags(write=False)  # what they imply is derived once
         self._pass: Callable[..., int] | None = None
+        self._apply: Callable[..., int] | None = None
+        self._commit: Callable[..., int] | None = None
         if kernel == "numba" or (kernel == "auto" and kernels.available()):
-            self._pass = kernels.kernels()["forecast_pass"]
+            compiled = kernels.kernels()
+            self._pass = compiled["forecast_pass"]
+            self._apply = compiled["apply_pass"]
+            self._commit = compiled["commit_pass"]
 
     @property
     def kernel(self) -> str:
@@ -78,40 +93,19 @@ class Autoscalers:
         return len(self.specs)
 
     def _derived(self) -> Derived:
-        """The constants of the arrays above (checked against them at every sync: a test or
-        a caller may change a window in place)."""
-        up, down = self.up, self.down
-        key = b"".join(
-            [
-                a.tobytes()
-                for a in (
-                    self.calculator.utilization,
-                    np.float64(self.sync),
-                    up.window,
-                    up.select,
-                    up.kind,
-                    up.value,
-                    up.period,
-                    down.window,
-                    down.select,
-                    down.kind,
-                    down.value,
-                    down.period,
-                    self.min,
-                    self.max,
-                )
-            ]
-        )
+        """The constants of the arrays above (read-only: worked out once, again only if
+        the sync period is changed)."""
         cached = self._cached
-        if cached is not None and cached.key == key:
+        if cached is not None and cached.sync == self.sync:
             return cached
+        up, down = self.up, self.down
         periods = np.concatenate([up.period.ravel(), down.period.ravel(), [0.0]])
         windows = np.concatenate([up.window, down.window])
         up_ticks = np.ceil(up.window / self.sync - 1e-9).astype(np.int64)
         down_ticks = np.ceil(down.window / self.sync - 1e-9).astype(np.int64)
         up_back, down_back = np.maximum(up_ticks, 1) - 1, np.maximum(down_ticks, 1) - 1
         self._cached = cached = Derived(
-            key=key,
+            sync=float(self.sync),
             all_utilization=bool(self.calculator.utilization.all()),
             no_utilization=not self.calculator.utilization.any(),
             up_ticks=up_ticks,
@@ -275,12 +269,52 @@ class Autoscalers:
         j = forecast.first
         now = float(forecast.times[j])
         active = forecast.active[j]
+        if self._apply is not None:
+            return self._apply_compiled(now, current, active, forecast.raw[j], final)
         self.history.record(active.nonzero()[0], now, forecast.raw[j][active])
         out: IntArray = np.where(active, final, current)
         self.limits.store(now, current, out)
         return out
 
+    def _apply_compiled(
+        self, now: float, current: IntArray, active: BoolArray, raw: IntArray, final: IntArray
+    ) -> IntArray:
+        """:meth:`apply` by :func:`.kernels.apply_pass`."""
+        assert self._apply is not None
+        history, up, down = self.history, self.limits.up_events, self.limits.down_events
+        out = np.empty(len(current), dtype=np.int64)
+        took = self._apply(
+            now,
+            current,
+            active,
+            raw,
+            final,
+            history.time,
+            history.value,
+            up.time,
+            up.change,
+            down.time,
+            down.change,
+            out,
+        )
+        if took & 1:
+            history.newest = max(history.newest, now)
+        if took & 2:
+            up.newest = max(up.newest, now)
+        if took & 4:
+            down.newest = max(down.newest, now)
+        return out
+
     def commit(self, forecast: Forecast, before: float) -> None:
         """Record the recommendations of the forecast syncs that happened before ``before``
         (only the latest ones can still be inside a window)."""
-        self.history.commit(forecast.times, forecast.active, forecast.raw, before)
+        history = self.history
+        if self._commit is None:
+            history.commit(forecast.times, forecast.active, forecast.raw, before)
+            return
+        times = forecast.times
+        done = self._commit(
+            times, forecast.active, forecast.raw, before, history.time, history.value
+        )
+        if done > max(0, done - (history.time.shape[1] - 1)):  # some were recorded
+            history.newest = max(history.newest, float(times[done - 1]))

@@ -1,4 +1,4 @@
-"""The forecast as one compiled pass (optional: ``pip install cloudsim[fast]``).
+"""The forecast and its inputs as compiled passes (optional: ``pip install cloudsim[fast]``).
 
 :func:`forecast_pass` does what :meth:`Autoscalers.forecast` does with numpy when the
 windows' fills are neutral (min and max replicas inside int32): the raw recommendation of
@@ -8,6 +8,9 @@ sync by sync, stopping the checks at the first sync that changes some HPA's repl
 that sync's replicas (``final_at``). The numpy path stays the reference: the same integer
 and floating-point operations in the same order (no fast-math), and a property test checks
 that both give identical forecasts.
+
+:func:`inputs_pass` reads the inputs of the syncs ahead the same way (the usual case of
+``HorizontalPodAutoscaling._group_inputs``: one service feeding each HPA).
 
 Without numba the module still imports; :func:`available` says whether the kernel can run,
 and the functions below run as plain Python (slowly: the tests use that to compare).
@@ -156,10 +159,10 @@ def forecast_pass(
                         held[d, h] = left
     last = np.full((2, h_count), -(2**62), dtype=np.int64)
     one_limit = allowed_max.shape[0] == 1
+    beyond = np.zeros((2, h_count), dtype=np.bool_)
     for j in range(j_count):
         at = 0 if one_limit else j
         found = False
-        beyond = np.zeros((2, h_count), dtype=np.bool_)
         for h in range(h_count):
             value = raw[j, h]
             cur = current[h]
@@ -196,6 +199,145 @@ def forecast_pass(
     return int(j_count)
 
 
+def inputs_pass(
+    times: FloatArray,
+    ready_now: IntArray,
+    unready_now: IntArray,
+    missing_now: IntArray,
+    starting: IntArray,
+    ready_at: FloatArray,
+    tids: IntArray,
+    owned: IntArray,
+    feed_sel: IntArray,
+    feed_own: IntArray,
+    demand: FloatArray,
+    feed_rows: IntArray,
+    ready: IntArray,
+    unready: IntArray,
+    usage: IntArray,
+    missing: IntArray,
+) -> None:
+    """The HPAs' inputs at the syncs ``times`` (J,) when each HPA has one service feeding
+    it (``HorizontalPodAutoscaling._group_inputs``' usual case): ready and unready pods
+    and the CPU their service's demand puts on the ready ones into ``ready``, ``unready``
+    and ``usage`` (J, H), pods without metrics into ``missing`` (H,).
+
+    Per template (T,): pods ready, unready and missing now; ``starting`` and ``ready_at``
+    (K,): the starting pods' templates and when each is ready (ready from the first sync
+    at or after). Per HPA (H,): its template ``tids``, ``owned`` (1: its deployment owns
+    that template's pods), ``feed_sel`` (T, H) the templates its service selects,
+    ``feed_own`` whether that includes its own, ``feed_rows`` the service's column of
+    ``demand`` (J, S)."""
+    j_count, h_count, t_count = times.size, tids.size, ready_now.size
+    grown = np.zeros((j_count + 1, t_count), dtype=np.int64)
+    for k in range(starting.size):  # the first sync seeing it ready
+        grown[_leaves(times, ready_at[k] - 1e-9), starting[k]] += 1
+    for h in range(h_count):
+        missing[h] = missing_now[tids[h]] * owned[h]
+    per_ready = ready_now.copy()  # ready pods per template at sync j
+    became = np.zeros(t_count, dtype=np.int64)
+    for j in range(j_count):
+        for t in range(t_count):
+            became[t] += grown[j, t]
+            per_ready[t] = ready_now[t] + became[t]
+        for h in range(h_count):
+            tid = tids[h]
+            ready[j, h] = per_ready[tid]
+            unready[j, h] = unready_now[tid] * owned[h] - became[tid]
+            fed = 0  # ready pods of the HPA's service
+            for t in range(t_count):
+                fed += per_ready[t] * feed_sel[t, h]
+            part = (feed_own[h] * per_ready[tid]) / max(fed, 1)
+            usage[j, h] = int(np.floor(part * demand[j, feed_rows[h]]))
+
+
+def _oldest(time: FloatArray, h: int) -> int:
+    """``np.argmin(time[h])``: the first of the oldest slots of row ``h``."""
+    best = 0
+    for s in range(1, time.shape[1]):
+        if time[h, s] < time[h, best]:
+            best = s
+    return best
+
+
+def apply_pass(
+    now: float,
+    current: IntArray,
+    active: BoolArray,
+    raw: IntArray,
+    final: IntArray,
+    recorded_time: FloatArray,
+    recorded: IntArray,
+    up_time: FloatArray,
+    up_change: IntArray,
+    down_time: FloatArray,
+    down_change: IntArray,
+    out: IntArray,
+) -> int:
+    """``Autoscalers.apply`` of a sync at ``now``: the raw recommendations ``raw`` (H,) of
+    the HPAs ``active`` recorded (each in its oldest slot), the new replicas (``final``
+    where active, else ``current``) into ``out`` and their changes stored as scale events
+    (``RateLimits.store``). Returns which histories took a value: 1 the recommendations,
+    2 the scale-ups, 4 the scale-downs (their ``newest`` is the caller's)."""
+    took = 0
+    for h in range(current.size):
+        if active[h]:
+            s = _oldest(recorded_time, h)
+            recorded_time[h, s] = now
+            recorded[h, s] = raw[h]
+            took |= 1
+            out[h] = final[h]
+        else:
+            out[h] = current[h]
+        if out[h] > current[h]:
+            s = _oldest(up_time, h)
+            up_time[h, s] = now
+            up_change[h, s] = out[h] - current[h]
+            took |= 2
+        elif out[h] < current[h]:
+            s = _oldest(down_time, h)
+            down_time[h, s] = now
+            down_change[h, s] = current[h] - out[h]
+            took |= 4
+    return took
+
+
+def commit_pass(
+    times: FloatArray,
+    active: BoolArray,
+    raw: IntArray,
+    before: float,
+    recorded_time: FloatArray,
+    recorded: IntArray,
+) -> int:
+    """``Recommendations.commit``: the raw recommendations ``raw`` (J, H) of the HPAs
+    ``active`` at the syncs ``times`` before ``before`` recorded, the latest ones (as many
+    as can still be inside a window) in each HPA's oldest slots, oldest first (a stable
+    sort of the slots' times; a sync without metrics leaves its slot at -inf). Returns how
+    many syncs happened (the caller updates ``newest`` when some were recorded)."""
+    done = _leaves(times, before - 1e-9)
+    slots = recorded_time.shape[1]
+    start = max(0, done - (slots - 1))
+    n = done - start
+    if n <= 0:
+        return done
+    order = np.empty(slots, dtype=np.int64)
+    for h in range(recorded_time.shape[0]):
+        for s in range(slots):  # insertion sort: stable, as argsort(kind="stable")
+            v = recorded_time[h, s]
+            k = s
+            while k > 0 and recorded_time[h, order[k - 1]] > v:
+                order[k] = order[k - 1]
+                k -= 1
+            order[k] = s
+        for i in range(n):
+            j = start + i
+            s = order[i]
+            recorded_time[h, s] = times[j] if active[j, h] else -np.inf
+            recorded[h, s] = raw[j, h]
+    return done
+
+
 _compiled: dict[str, Callable[..., Any]] | None = None
 
 
@@ -219,5 +361,14 @@ def kernels() -> dict[str, Callable[..., Any]]:
         globals()["_ratio"] = jit(_ratio)
         globals()["_raw"] = jit(_raw)
         globals()["_leaves"] = jit(_leaves)
-        _compiled = {"forecast_pass": jit(forecast_pass)}
+        globals()["_oldest"] = jit(_oldest)
+        _compiled = {
+            name: jit(fn)
+            for name, fn in (
+                ("forecast_pass", forecast_pass),
+                ("inputs_pass", inputs_pass),
+                ("apply_pass", apply_pass),
+                ("commit_pass", commit_pass),
+            )
+        }
     return _compiled

@@ -1,5 +1,5 @@
 """The HPAs' behaviour as arrays, the scale events the policies count, and what the arrays
-imply (derived once, again only when one of them changes)."""
+imply (derived once: the arrays are read-only)."""
 
 from __future__ import annotations
 
@@ -80,9 +80,9 @@ class ScaleEvents:
 
 @dataclass
 class Derived:
-    """What the spec and rule arrays imply, derived again only when one of them changes."""
+    """What the (read-only) spec and rule arrays imply, derived once."""
 
-    key: bytes
+    sync: float  # the sync period they were derived for
     all_utilization: bool
     no_utilization: bool
     up_ticks: IntArray  # (H,) syncs inside each scale-up window (``stabilisation.sliding``)
