@@ -120,6 +120,7 @@ class HorizontalPodAutoscaling(Controller):
         self.replicasets = replicasets
         self.hpas = autoscalers
         self.targets = targets  # (H, 2): cluster, deployment
+        self._targets = [(int(c), int(d)) for c, d in targets.tolist()]
         self.sync = autoscalers.sync
         self.wake_at = 0.0
         self.last = -math.inf
@@ -386,7 +387,7 @@ class HorizontalPodAutoscaling(Controller):
             self.syncs += 1
             changed = (out != current).nonzero()[0]
             for h in changed.tolist():
-                c, d = (int(v) for v in self.targets[h])
+                c, d = self._targets[h]
                 self.plane.clusters[c].desired[d] = out[h]
                 self.rescales += 1
             if len(changed):  # the replica sets act now and poke back: forecast then

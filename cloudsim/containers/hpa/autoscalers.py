@@ -75,14 +75,16 @@ class Autoscalers:
             *(getattr(r, f.name) for r in (self.up, self.down) for f in fields(r)),
         ):
             array.setflags(write=False)  # what they imply is derived once
-        self._pass: Callable[..., int] | None = None
+        self._pass: Callable[..., tuple[int, bool]] | None = None
         self._apply: Callable[..., int] | None = None
-        self._commit: Callable[..., int] | None = None
+        self._commit: Callable[..., bool] | None = None
+        self._raw_rows: Callable[..., None] | None = None
         if kernel == "numba" or (kernel == "auto" and kernels.available()):
             compiled = kernels.kernels()
             self._pass = compiled["forecast_pass"]
             self._apply = compiled["apply_pass"]
             self._commit = compiled["commit_pass"]
+            self._raw_rows = compiled["raw_rows"]
 
     @property
     def kernel(self) -> str:
@@ -229,7 +231,7 @@ class Autoscalers:
         allowed_max, allowed_min = self.limits.allowed(times, current, derived)
         raw = np.empty(usage.shape, dtype=np.int64)
         final = np.empty(len(current), dtype=np.int64)
-        first = self._pass(
+        first, metrics = self._pass(
             times,
             current,
             ready,
@@ -252,13 +254,34 @@ class Autoscalers:
             final,
         )
         has: BoolArray = ready > 0
+        count = len(times)
+        filled = [min(max(first + 1, 1), count)]  # rows of ``raw`` worked out
+        fill = self._raw_rows
+        assert fill is not None
+
+        def pending(upto: int) -> None:
+            if upto > filled[0]:
+                fill(
+                    filled[0],
+                    upto,
+                    current,
+                    ready,
+                    unready,
+                    missing,
+                    usage,
+                    request,
+                    calculator.utilization,
+                    calculator.target,
+                    calculator.tolerance,
+                    raw,
+                )
+                filled[0] = upto
+
         if first < 0:  # replicas out of range: brought into range at the first sync
-            return Forecast(times, raw, has, 0)
-        if first == len(times) or not (
-            derived.whole and float(times[0]).is_integer() and has[:first].all()
-        ):
-            return Forecast(times, raw, has, first)
-        return Forecast(times, raw, has, first, final)
+            return Forecast(times, raw, has, 0, None, pending)
+        if first == count or not (derived.whole and float(times[0]).is_integer() and metrics):
+            return Forecast(times, raw, has, first, None, pending)
+        return Forecast(times, raw, has, first, final, pending)
 
     def apply(self, forecast: Forecast, current: IntArray) -> IntArray:
         """Sync ``forecast.first`` as :meth:`step` would with the inputs the forecast had for
@@ -310,11 +333,11 @@ class Autoscalers:
         (only the latest ones can still be inside a window)."""
         history = self.history
         if self._commit is None:
-            history.commit(forecast.times, forecast.active, forecast.raw, before)
+            raw = forecast.raw_rows(len(forecast.times))
+            history.commit(forecast.times, forecast.active, raw, before)
             return
         times = forecast.times
-        done = self._commit(
-            times, forecast.active, forecast.raw, before, history.time, history.value
-        )
-        if done > max(0, done - (history.time.shape[1] - 1)):  # some were recorded
+        done = int(times.searchsorted(before - 1e-9))
+        raw = forecast.raw_rows(done)
+        if self._commit(times, forecast.active, raw, done, history.time, history.value):
             history.newest = max(history.newest, float(times[done - 1]))

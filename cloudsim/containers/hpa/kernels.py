@@ -90,6 +90,41 @@ def _leaves(times: FloatArray, end: float) -> int:
     return lo
 
 
+def raw_rows(
+    start: int,
+    stop: int,
+    current: IntArray,
+    ready: IntArray,
+    unready: IntArray,
+    missing: IntArray,
+    usage: IntArray,
+    request: IntArray,
+    utilization: BoolArray,
+    target: IntArray,
+    tolerance: FloatArray,
+    raw: IntArray,
+) -> None:
+    """Raw recommendations of syncs ``start`` .. ``stop - 1`` into ``raw`` (J, H) (the
+    arrays as :func:`forecast_pass`'s)."""
+    one_ready = ready.shape[0] == 1
+    one_unready = unready.shape[0] == 1
+    for j in range(start, stop):
+        jr = 0 if one_ready else j
+        ju = 0 if one_unready else j
+        for h in range(raw.shape[1]):
+            raw[j, h] = _raw(
+                current[h],
+                ready[jr, h],
+                unready[ju, h],
+                missing[h],
+                usage[j, h],
+                request[h],
+                utilization[h],
+                target[h],
+                tolerance[h],
+            )
+
+
 def forecast_pass(
     times: FloatArray,
     current: IntArray,
@@ -111,11 +146,13 @@ def forecast_pass(
     allowed_min: IntArray,
     raw: IntArray,
     final: IntArray,
-) -> int:
-    """Raw recommendations of every sync ``times`` (J,) into ``raw`` (J, H) and the first
-    sync that changes some HPA's replicas (J: none; -1 when some replicas are out of
-    ``low`` .. ``high``: no window is looked at); when one does, its replicas into
-    ``final`` (H,).
+) -> tuple[int, bool]:
+    """The first of the syncs ``times`` (J,) that changes some HPA's replicas (J: none;
+    -1 when some replicas are out of ``low`` .. ``high``: no window is looked at) and
+    whether every HPA had metrics (a ready pod) at every sync before it; the raw
+    recommendations of the syncs up to it into ``raw`` (J, H) (of the first sync alone
+    with -1: :func:`raw_rows` works out the others when asked) and, when one does, its
+    replicas into ``final`` (H,).
 
     ``ready`` and ``unready`` have J rows or one (the same at every sync), ``usage`` J;
     ``back`` (2, H): syncs before each inside the scale-up / scale-down window;
@@ -125,26 +162,23 @@ def forecast_pass(
     :func:`~cloudsim.containers.hpa.forecast.changes` (its running index per HPA and
     direction: the last sync so far whose raw recommendation is not beyond the replicas)."""
     j_count, h_count = raw.shape
-    one_ready = ready.shape[0] == 1
-    one_unready = unready.shape[0] == 1
-    for j in range(j_count):
-        jr = 0 if one_ready else j
-        ju = 0 if one_unready else j
-        for h in range(h_count):
-            raw[j, h] = _raw(
-                current[h],
-                ready[jr, h],
-                unready[ju, h],
-                missing[h],
-                usage[j, h],
-                request[h],
-                utilization[h],
-                target[h],
-                tolerance[h],
-            )
     for h in range(h_count):
         if current[h] > high[h] or current[h] < low[h]:
-            return -1
+            raw_rows(
+                0,
+                min(1, j_count),
+                current,
+                ready,
+                unready,
+                missing,
+                usage,
+                request,
+                utilization,
+                target,
+                tolerance,
+                raw,
+            )
+            return -1, True
     # the first sync each direction's recorded recommendations not beyond no longer hold
     # it back at (``_beyond``'s ``leaves`` of the ones holding, at the latest)
     held = np.zeros((2, h_count), dtype=np.int64)
@@ -159,8 +193,25 @@ def forecast_pass(
                         held[d, h] = left
     last = np.full((2, h_count), -(2**62), dtype=np.int64)
     one_limit = allowed_max.shape[0] == 1
+    one_ready = ready.shape[0] == 1
+    one_unready = unready.shape[0] == 1
     beyond = np.zeros((2, h_count), dtype=np.bool_)
+    metrics = True  # every HPA had a ready pod at every sync so far
     for j in range(j_count):
+        jr = 0 if one_ready else j
+        ju = 0 if one_unready else j
+        for h in range(h_count):  # the row of raw_rows, inline (a call costs more here)
+            raw[j, h] = _raw(
+                current[h],
+                ready[jr, h],
+                unready[ju, h],
+                missing[h],
+                usage[j, h],
+                request[h],
+                utilization[h],
+                target[h],
+                tolerance[h],
+            )
         at = 0 if one_limit else j
         found = False
         for h in range(h_count):
@@ -195,8 +246,11 @@ def forecast_pass(
                     else:
                         result = max(extreme, allowed_min[at, h])
                 final[h] = result
-            return j
-    return int(j_count)
+            return j, metrics
+        for h in range(h_count):
+            if ready[jr, h] <= 0:
+                metrics = False
+    return int(j_count), metrics
 
 
 def inputs_pass(
@@ -306,21 +360,20 @@ def commit_pass(
     times: FloatArray,
     active: BoolArray,
     raw: IntArray,
-    before: float,
+    done: int,
     recorded_time: FloatArray,
     recorded: IntArray,
-) -> int:
+) -> bool:
     """``Recommendations.commit``: the raw recommendations ``raw`` (J, H) of the HPAs
-    ``active`` at the syncs ``times`` before ``before`` recorded, the latest ones (as many
-    as can still be inside a window) in each HPA's oldest slots, oldest first (a stable
-    sort of the slots' times; a sync without metrics leaves its slot at -inf). Returns how
-    many syncs happened (the caller updates ``newest`` when some were recorded)."""
-    done = _leaves(times, before - 1e-9)
+    ``active`` at the first ``done`` syncs ``times`` recorded, the latest ones (as many as
+    can still be inside a window) in each HPA's oldest slots, oldest first (a stable sort
+    of the slots' times; a sync without metrics leaves its slot at -inf). Returns whether
+    some were (the caller updates ``newest``)."""
     slots = recorded_time.shape[1]
     start = max(0, done - (slots - 1))
     n = done - start
     if n <= 0:
-        return done
+        return False
     order = np.empty(slots, dtype=np.int64)
     for h in range(recorded_time.shape[0]):
         for s in range(slots):  # insertion sort: stable, as argsort(kind="stable")
@@ -335,7 +388,7 @@ def commit_pass(
             s = order[i]
             recorded_time[h, s] = times[j] if active[j, h] else -np.inf
             recorded[h, s] = raw[j, h]
-    return done
+    return True
 
 
 _compiled: dict[str, Callable[..., Any]] | None = None
@@ -347,7 +400,7 @@ def available() -> bool:
 
 
 def kernels() -> dict[str, Callable[..., Any]]:
-    """The compiled kernels by name (compiled once per process, cached on disk)."""
+    """The compiled kernels by name (compiled on first use, cached on disk)."""
     global _compiled
     if _compiled is None:
         if not available():
@@ -362,6 +415,7 @@ def kernels() -> dict[str, Callable[..., Any]]:
         globals()["_raw"] = jit(_raw)
         globals()["_leaves"] = jit(_leaves)
         globals()["_oldest"] = jit(_oldest)
+        rows = globals()["raw_rows"] = jit(raw_rows)  # forecast_pass calls it
         _compiled = {
             name: jit(fn)
             for name, fn in (
@@ -371,4 +425,5 @@ def kernels() -> dict[str, Callable[..., Any]]:
                 ("commit_pass", commit_pass),
             )
         }
+        _compiled["raw_rows"] = rows
     return _compiled
