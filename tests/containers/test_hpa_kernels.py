@@ -11,14 +11,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cloudsim import Simulation, load_scenario
 from cloudsim.containers.controllers.hpa import HorizontalPodAutoscaling, _HPAGroup
 from cloudsim.containers.hpa import Autoscalers, Forecast, kernels
 from cloudsim.containers.runtime import PodCounts
+from cloudsim.results import assemble
 from cloudsim.scenario.containers import HPA
+from tests.golden.cases import REPO, digest
 
 needs_numba = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
 
 SYNC = 15.0
+HUNAN = REPO / "scenarios" / "hunan-3s4c.yaml"
 
 
 @st.composite
@@ -302,3 +306,24 @@ def test_the_compiled_inputs_are_the_numpy_ones(data: st.DataObject) -> None:
     np.testing.assert_array_equal(got[0], np.broadcast_to(ready, (j, h)))
     np.testing.assert_array_equal(got[1], np.broadcast_to(unready, (j, h)))
     np.testing.assert_array_equal(got[2], usage)
+
+
+@needs_numba
+def test_a_hunan_run_is_the_same_with_the_numpy_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three weeks of the Hunan cloud (its HPAs rescale dozens of times a day) give the
+    same results, events and HPA counters with the compiled passes and without numba."""
+
+    def run() -> tuple[dict[str, Any], tuple[int, int, int], str]:
+        scenario = load_scenario(HUNAN, overrides={"meta.horizon": "21d"})
+        sim = Simulation(scenario, 7)
+        sim.kernel.run()
+        hpa = sim.modules["containers"].cloud.hpa
+        counters = (sim.events_processed, hpa.syncs, hpa.rescales)
+        return digest(assemble(sim.kernel)), counters, hpa.hpas.kernel
+
+    compiled = run()
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    reference = run()
+    assert (compiled[2], reference[2]) == ("numba", "numpy")
+    assert compiled[1] == reference[1] and compiled[1][2] > 100
+    assert compiled[0] == reference[0]

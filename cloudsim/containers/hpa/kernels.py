@@ -290,19 +290,29 @@ def inputs_pass(
         missing[h] = missing_now[tids[h]] * owned[h]
     per_ready = ready_now.copy()  # ready pods per template at sync j
     became = np.zeros(t_count, dtype=np.int64)
+    ready_h = np.empty(h_count, dtype=np.int64)  # the HPAs' pods while none becomes ready
+    unready_h = np.empty(h_count, dtype=np.int64)
+    part = np.empty(h_count, dtype=np.float64)  # each HPA's part of its service's demand
     for j in range(j_count):
+        moved = j == 0
         for t in range(t_count):
-            became[t] += grown[j, t]
-            per_ready[t] = ready_now[t] + became[t]
+            if grown[j, t] != 0:
+                became[t] += grown[j, t]
+                per_ready[t] = ready_now[t] + became[t]
+                moved = True
+        if moved:
+            for h in range(h_count):
+                tid = tids[h]
+                ready_h[h] = per_ready[tid]
+                unready_h[h] = unready_now[tid] * owned[h] - became[tid]
+                fed = 0  # ready pods of the HPA's service
+                for t in range(t_count):
+                    fed += per_ready[t] * feed_sel[t, h]
+                part[h] = (feed_own[h] * per_ready[tid]) / max(fed, 1)
         for h in range(h_count):
-            tid = tids[h]
-            ready[j, h] = per_ready[tid]
-            unready[j, h] = unready_now[tid] * owned[h] - became[tid]
-            fed = 0  # ready pods of the HPA's service
-            for t in range(t_count):
-                fed += per_ready[t] * feed_sel[t, h]
-            part = (feed_own[h] * per_ready[tid]) / max(fed, 1)
-            usage[j, h] = int(np.floor(part * demand[j, feed_rows[h]]))
+            ready[j, h] = ready_h[h]
+            unready[j, h] = unready_h[h]
+            usage[j, h] = int(np.floor(part[h] * demand[j, feed_rows[h]]))
 
 
 def _oldest(time: FloatArray, h: int) -> int:
