@@ -2,13 +2,16 @@
 
 Run from the repository root::
 
-    python benchmarks/hpa.py [--days 90] [--repeats 3]
+    python benchmarks/hpa.py [--days 90] [--repeats 3] [--kernel auto|numpy]
 
 Runs ``scenarios/hunan-3s4c.yaml`` (seed 7) for ``--days`` with the HPA controller's
 parts timed (CPU seconds of this process, each part's calls wrapped): a controller step,
 the inputs read for the syncs ahead, the forecast (and within it the replica calculator
 and the window checks), applying the sync a forecast found, and committing the syncs it
-skipped. Prints, for the best of ``--repeats`` runs (least run CPU), calls, CPU seconds,
+skipped; with numba (``--kernel auto``, the default when it is installed) the compiled
+passes within them (inputs, forecast), with ``--kernel numpy`` the numpy reference (the
+replica calculator and the window checks). Prints, for the best of ``--repeats`` runs
+(least run CPU), the path, calls, CPU seconds,
 share of the run and microseconds per call, then the forecasts' shape: syncs looked at,
 HPAs, and the quantiles of the first sync that changes replicas (how far ahead the
 rescale was). Timing wrappers add about a microsecond a call.
@@ -31,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 from cloudsim import Simulation, load_scenario  # noqa: E402
 from cloudsim.containers.controllers.hpa import HorizontalPodAutoscaling  # noqa: E402
-from cloudsim.containers.hpa import autoscalers  # noqa: E402
+from cloudsim.containers.hpa import autoscalers, kernels  # noqa: E402
 from cloudsim.containers.hpa.calculator import ReplicaCalculator  # noqa: E402
 
 SEED = 7
@@ -44,6 +47,8 @@ PARTS: list[tuple[str, Any, str]] = [
     ("  forecast", autoscalers.Autoscalers, "forecast"),
     ("    replica calculator", ReplicaCalculator, "calculate"),
     ("    window checks (changes)", autoscalers, "changes"),
+    ("    compiled forecast pass", kernels, "forecast_pass"),
+    ("    compiled inputs pass", kernels, "inputs_pass"),
     ("  apply the sync found", autoscalers.Autoscalers, "apply"),
     ("  commit the syncs skipped", autoscalers.Autoscalers, "commit"),
 ]
@@ -61,12 +66,19 @@ def _timed(fn: Callable[..., Any], into: list[float]) -> Callable[..., Any]:
     return wrapper
 
 
-def run(days: int) -> tuple[float, int, dict[str, list[float]], list[tuple[int, int, int]]]:
-    """One timed run: its CPU seconds, events, per-part [calls, seconds] and, per
-    forecast, (syncs, HPAs, first sync that changes)."""
+def run(
+    days: int, kernel: str
+) -> tuple[float, int, dict[str, list[float]], list[tuple[int, int, int]], str]:
+    """One timed run: its CPU seconds, events, per-part [calls, seconds], per forecast
+    (syncs, HPAs, first sync that changes), and the path ("numba" or "numpy")."""
     totals = {label: [0.0, 0.0] for label, _, _ in PARTS}
     shapes: list[tuple[int, int, int]] = []
-    saved = [(owner, name, getattr(owner, name)) for _, owner, name in PARTS]
+    compiled = kernels.kernels() if kernels.available() else {}
+    saved = [
+        (owner, name, getattr(owner, name)) for _, owner, name in PARTS if owner is not kernels
+    ]
+    saved_compiled = dict(compiled)
+    saved_available = kernels.available
     inner = autoscalers.Autoscalers.forecast
 
     def shaped(self: Any, times: Any, *rest: Any) -> Any:
@@ -76,30 +88,48 @@ def run(days: int) -> tuple[float, int, dict[str, list[float]], list[tuple[int, 
 
     try:
         autoscalers.Autoscalers.forecast = shaped  # type: ignore[method-assign]
+        if kernel == "numpy":
+            kernels.available = lambda: False  # type: ignore[assignment]
         for label, owner, name in PARTS:
-            setattr(owner, name, _timed(getattr(owner, name), totals[label]))
+            if owner is kernels:  # the controller and autoscalers read these at creation
+                if name in compiled:
+                    compiled[name] = _timed(compiled[name], totals[label])
+            else:
+                setattr(owner, name, _timed(getattr(owner, name), totals[label]))
         scenario = load_scenario(HUNAN, overrides={"meta.horizon": f"{days}d"})
         sim = Simulation(scenario, SEED)
         started = time.process_time()
         sim.kernel.run()
         cpu = time.process_time() - started
+        path = sim.modules["containers"].cloud.hpa.hpas.kernel  # type: ignore[attr-defined]
     finally:
         for owner, name, fn in saved:
             setattr(owner, name, fn)
-    return cpu, sim.events_processed, totals, shapes
+        compiled.update(saved_compiled)
+        kernels.available = saved_available  # type: ignore[assignment]
+    return cpu, sim.events_processed, totals, shapes, path
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=90, help="simulated days (90)")
     parser.add_argument("--repeats", type=int, default=3, help="runs, best one shown (3)")
+    parser.add_argument(
+        "--kernel",
+        choices=("auto", "numpy"),
+        default="auto",
+        help="auto: the compiled passes when numba is installed (default); numpy: without",
+    )
     args = parser.parse_args(argv)
     if args.days <= 0 or args.repeats <= 0:
         print("hpa.py: --days and --repeats must be positive integers", file=sys.stderr)
         return 2
-    best = min((run(args.days) for _ in range(args.repeats)), key=lambda r: r[0])
-    cpu, events, totals, shapes = best
-    print(f"hunan {args.days}d: {events:,} events, run CPU {cpu:.3f} s (best of {args.repeats})")
+    best = min((run(args.days, args.kernel) for _ in range(args.repeats)), key=lambda r: r[0])
+    cpu, events, totals, shapes, path = best
+    print(
+        f"hunan {args.days}d ({path} path): {events:,} events, run CPU {cpu:.3f} s "
+        f"(best of {args.repeats})"
+    )
     print(f"{'part':>32} {'calls':>8} {'cpu s':>8} {'% run':>6} {'µs/call':>8}")
     for label, (calls, seconds) in totals.items():
         per = seconds / calls * 1e6 if calls else 0.0

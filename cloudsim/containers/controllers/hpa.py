@@ -368,16 +368,17 @@ class HorizontalPodAutoscaling(Controller):
         self.forecast = self.expected = None
         first = 0
         if start <= now:  # a sync is due now
-            seen = self._unchanged(now, expected, forecast)
             if (
-                seen is not None
-                and forecast is not None
+                forecast is not None
+                and expected is not None
                 and forecast.final is not None
                 and forecast.times[forecast.first] == now
+                and self._read == self._state()
             ):  # the sync the forecast found, with the inputs it had for it
-                current = seen.current
+                current = expected.current
                 out = hpas.apply(forecast, current)
             else:
+                seen = self._unchanged(now, expected, forecast)
                 x = seen if seen is not None else self._inputs(now, np.array([start]))
                 current = x.current
                 out = hpas.step(
