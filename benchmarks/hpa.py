@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/hpa.py [--days 90] [--repeats 3] [--kernel auto|numpy]
+    python benchmarks/hpa.py [--days 90] [--repeats 3] [--kernel auto|numpy] [--wide N]
 
 Runs ``scenarios/hunan-3s4c.yaml`` (seed 7) for ``--days`` with the HPA controller's
 parts timed (CPU seconds of this process, each part's calls wrapped): a controller step,
@@ -15,11 +15,16 @@ replica calculator and the window checks). Prints, for the best of ``--repeats``
 share of the run and microseconds per call, then the forecasts' shape: syncs looked at,
 HPAs, and the quantiles of the first sync that changes replicas (how far ahead the
 rescale was). Timing wrappers add about a microsecond a call.
+
+``--wide N`` times instead one forecast of ``N`` HPAs over 481 syncs (the lookahead) by
+both paths, demand steady then rising at the last sync (every sync checked): how the
+forecast scales with the number of HPAs.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -33,9 +38,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cloudsim import Simulation, load_scenario  # noqa: E402
-from cloudsim.containers.controllers.hpa import HorizontalPodAutoscaling  # noqa: E402
+from cloudsim.containers.controllers.hpa import (  # noqa: E402
+    HPA_LOOKAHEAD_SYNCS,
+    HorizontalPodAutoscaling,
+)
 from cloudsim.containers.hpa import autoscalers, kernels  # noqa: E402
 from cloudsim.containers.hpa.calculator import ReplicaCalculator  # noqa: E402
+from cloudsim.scenario.containers import HPA  # noqa: E402
 
 SEED = 7
 HUNAN = ROOT / "scenarios" / "hunan-3s4c.yaml"
@@ -110,6 +119,41 @@ def run(
     return cpu, sim.events_processed, totals, shapes, path
 
 
+def wide(hpas: int, repeats: int) -> None:
+    """Print µs per forecast of ``hpas`` HPAs over the lookahead, by both paths (best of
+    ``repeats`` rounds), after checking they agree."""
+    specs = [
+        HPA.model_validate(
+            {"name": f"h{i}", "deployment": "d", "max_replicas": 50, "target_utilization": 60}
+        )
+        for i in range(hpas)
+    ]
+    j = HPA_LOOKAHEAD_SYNCS + 1
+    times = 900.0 + 15.0 * np.arange(j)
+    current = np.full(hpas, 4, dtype=np.int64)
+    ready = np.full((j, hpas), 4, dtype=np.int64)
+    unready = np.zeros((1, hpas), dtype=np.int64)
+    missing = np.zeros(hpas, dtype=np.int64)
+    request = np.full(hpas, 500, dtype=np.int64)
+    usage = np.full((j, hpas), 1200, dtype=np.int64)  # 60 %: within the tolerance
+    usage[-1] = 2000  # ... until the last sync
+    args = (times, current, ready, unready, missing, usage, request)
+    paths = ["numpy"] + (["numba"] if kernels.available() else [])
+    firsts = set()
+    for path in paths:
+        a = autoscalers.Autoscalers(specs, 15.0, kernel=path)
+        firsts.add(a.forecast(*args).first)  # compiled (or loaded) before timing
+        rounds = max(1, 2000 // hpas)
+        best = math.inf
+        for _ in range(repeats):
+            started = time.process_time()
+            for _ in range(rounds):
+                a.forecast(*args)
+            best = min(best, (time.process_time() - started) / rounds)
+        print(f"{hpas} HPAs x {j} syncs, {path}: {best * 1e6:,.1f} µs per forecast")
+    assert firsts == {j - 1}, firsts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--days", type=int, default=90, help="simulated days (90)")
@@ -120,10 +164,17 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="auto: the compiled passes when numba is installed (default); numpy: without",
     )
+    parser.add_argument("--wide", type=int, default=0, help="time N HPAs' forecast instead")
     args = parser.parse_args(argv)
-    if args.days <= 0 or args.repeats <= 0:
-        print("hpa.py: --days and --repeats must be positive integers", file=sys.stderr)
+    if args.days <= 0 or args.repeats <= 0 or args.wide < 0:
+        print(
+            "hpa.py: --days and --repeats must be positive integers, --wide not negative",
+            file=sys.stderr,
+        )
         return 2
+    if args.wide:
+        wide(args.wide, args.repeats)
+        return 0
     best = min((run(args.days, args.kernel) for _ in range(args.repeats)), key=lambda r: r[0])
     cpu, events, totals, shapes, path = best
     print(
