@@ -327,3 +327,16 @@ def test_a_hunan_run_is_the_same_with_the_numpy_path(monkeypatch: pytest.MonkeyP
     assert (compiled[2], reference[2]) == ("numba", "numpy")
     assert compiled[1] == reference[1] and compiled[1][2] > 100
     assert compiled[0] == reference[0]
+
+
+def test_asking_for_numba_without_it_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = HPA.model_validate(
+        {"name": "web", "deployment": "d", "max_replicas": 2, "target_utilization": 60}
+    )
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    monkeypatch.setattr(kernels, "_compiled", None)
+    assert Autoscalers([spec], SYNC).kernel == "numpy"  # auto: the numpy path
+    with pytest.raises(ModuleNotFoundError, match=r"cloudsim\[fast\]"):
+        Autoscalers([spec], SYNC, kernel="numba")
