@@ -181,8 +181,9 @@ def _same_histories(a: Autoscalers, b: Autoscalers) -> None:
 def test_applying_and_committing_compiled_record_what_numpy_records(
     data: st.DataObject,
 ) -> None:
-    """A forecast's syncs committed (any ``before``, ties in the slots' times included)
-    and the sync it found applied leave the same histories and replicas either way."""
+    """A forecast's syncs committed (any ``before``, ties in the slots' times included),
+    or the sync it found applied (the syncs before it committed), leave the same
+    histories and replicas either way."""
     h = data.draw(st.integers(1, 4), label="hpas")
     j = data.draw(st.integers(1, 40), label="syncs")
     hpa_specs = data.draw(specs(h))
@@ -191,12 +192,14 @@ def test_applying_and_committing_compiled_record_what_numpy_records(
         Autoscalers(hpa_specs, SYNC, kernel="numba"),
     )
     start = SYNC * data.draw(st.integers(30, 60))
+    recorded = []
     for _ in range(data.draw(st.integers(0, 30))):  # some slots filled, some at the same time
         rows = np.array(sorted(data.draw(st.sets(st.integers(0, h - 1), min_size=1))))
         at = start - SYNC * data.draw(st.integers(1, 4))
         values = np.array(
             data.draw(st.lists(st.integers(0, 16), min_size=len(rows), max_size=len(rows)))
         )
+        recorded.append((rows, at, values))
         for a in pair:
             a.history.record(rows, at, values)
     _same_histories(*pair)
@@ -212,10 +215,18 @@ def test_applying_and_committing_compiled_record_what_numpy_records(
     before = float(times[first]) + data.draw(st.sampled_from([0.0, -SYNC, -7.5, 0.5]))
     current = np.array(data.draw(st.lists(st.integers(1, 16), min_size=h, max_size=h)))
     current = current.astype(np.int64)
-    outs = []
     for a in pair:
         a.commit(forecast, before)
-        outs.append(a.apply(forecast, current))
+    _same_histories(*pair)
+    # apply commits the syncs before ``first`` itself: on histories as they were before
+    pair = (
+        Autoscalers(hpa_specs, SYNC, kernel="numpy"),
+        Autoscalers(hpa_specs, SYNC, kernel="numba"),
+    )
+    for a in pair:
+        for rows, at, values in recorded:
+            a.history.record(rows, at, values)
+    outs = [a.apply(forecast, current) for a in pair]
     _same_histories(*pair)
     np.testing.assert_array_equal(outs[0], outs[1])
 

@@ -363,18 +363,22 @@ class HorizontalPodAutoscaling(Controller):
             ):
                 return
         forecast = self.forecast
-        if forecast is not None:
-            hpas.commit(forecast, start)
         self.forecast = self.expected = None
+        # the sync the forecast found is due, with the inputs it had for it
+        found = (
+            start <= now
+            and forecast is not None
+            and expected is not None
+            and forecast.final is not None
+            and forecast.times[forecast.first] == now
+            and self._read == self._state()
+        )
+        if forecast is not None and not found:  # (apply commits the syncs before it)
+            hpas.commit(forecast, start)
         first = 0
         if start <= now:  # a sync is due now
-            if (
-                forecast is not None
-                and expected is not None
-                and forecast.final is not None
-                and forecast.times[forecast.first] == now
-                and self._read == self._state()
-            ):  # the sync the forecast found, with the inputs it had for it
+            if found:
+                assert forecast is not None and expected is not None
                 current = expected.current
                 out = hpas.apply(forecast, current)
             else:

@@ -285,32 +285,34 @@ class Autoscalers:
 
     def apply(self, forecast: Forecast, current: IntArray) -> IntArray:
         """Sync ``forecast.first`` as :meth:`step` would with the inputs the forecast had for
-        it (the caller makes sure they are still those, and committed the syncs before):
-        its recommendations recorded, its scale events stored; returns the new replicas."""
+        it (the caller makes sure they are still those): the syncs before it committed
+        (:meth:`commit`), its recommendations recorded, its scale events stored; returns
+        the new replicas."""
         final = forecast.final
         assert final is not None
         j = forecast.first
         now = float(forecast.times[j])
-        active = forecast.active[j]
         if self._apply is not None:
-            return self._apply_compiled(now, current, active, forecast.raw[j], final)
+            return self._apply_compiled(forecast, current, final)
+        self.commit(forecast, now)
+        active = forecast.active[j]
         self.history.record(active.nonzero()[0], now, forecast.raw[j][active])
         out: IntArray = np.where(active, final, current)
         self.limits.store(now, current, out)
         return out
 
-    def _apply_compiled(
-        self, now: float, current: IntArray, active: BoolArray, raw: IntArray, final: IntArray
-    ) -> IntArray:
-        """:meth:`apply` by :func:`.kernels.apply_pass`."""
+    def _apply_compiled(self, forecast: Forecast, current: IntArray, final: IntArray) -> IntArray:
+        """:meth:`apply` by :func:`.kernels.apply_pass` (which commits the syncs before)."""
         assert self._apply is not None
         history, up, down = self.history, self.limits.up_events, self.limits.down_events
+        times, j = forecast.times, forecast.first
         out = np.empty(len(current), dtype=np.int64)
         took = self._apply(
-            now,
+            times,
+            j,
             current,
-            active,
-            raw,
+            forecast.active,
+            forecast.raw_rows(j + 1),
             final,
             history.time,
             history.value,
@@ -320,12 +322,16 @@ class Autoscalers:
             down.change,
             out,
         )
-        if took & 1:
-            history.newest = max(history.newest, now)
-        if took & 2:
-            up.newest = max(up.newest, now)
-        if took & 4:
-            down.newest = max(down.newest, now)
+        if took:
+            now = float(times[j])
+            if took & 8:
+                history.newest = max(history.newest, float(times[j - 1]))
+            if took & 1:
+                history.newest = max(history.newest, now)
+            if took & 2:
+                up.newest = max(up.newest, now)
+            if took & 4:
+                down.newest = max(down.newest, now)
         return out
 
     def commit(self, forecast: Forecast, before: float) -> None:

@@ -325,7 +325,8 @@ def _oldest(time: FloatArray, h: int) -> int:
 
 
 def apply_pass(
-    now: float,
+    times: FloatArray,
+    first: int,
     current: IntArray,
     active: BoolArray,
     raw: IntArray,
@@ -338,17 +339,20 @@ def apply_pass(
     down_change: IntArray,
     out: IntArray,
 ) -> int:
-    """``Autoscalers.apply`` of a sync at ``now``: the raw recommendations ``raw`` (H,) of
-    the HPAs ``active`` recorded (each in its oldest slot), the new replicas (``final``
-    where active, else ``current``) into ``out`` and their changes stored as scale events
-    (``RateLimits.store``). Returns which histories took a value: 1 the recommendations,
-    2 the scale-ups, 4 the scale-downs (their ``newest`` is the caller's)."""
-    took = 0
+    """``Autoscalers.apply`` of a forecast (``times``, ``active``, ``raw``: (J, H)) at its
+    sync ``first``: the syncs before it committed (:func:`commit_pass`), then its raw
+    recommendations of the HPAs active recorded (each in its oldest slot), the new
+    replicas (``final`` where active, else ``current``) into ``out`` and their changes
+    stored as scale events (``RateLimits.store``). Returns which histories took a value:
+    1 the recommendations at ``first``, 2 the scale-ups, 4 the scale-downs, 8 the
+    recommendations of the syncs before (their ``newest`` is the caller's)."""
+    took = 8 if commit_pass(times, active, raw, first, recorded_time, recorded) else 0
+    now = times[first]
     for h in range(current.size):
-        if active[h]:
+        if active[first, h]:
             s = _oldest(recorded_time, h)
             recorded_time[h, s] = now
-            recorded[h, s] = raw[h]
+            recorded[h, s] = raw[first, h]
             took |= 1
             out[h] = final[h]
         else:
@@ -425,15 +429,17 @@ def kernels() -> dict[str, Callable[..., Any]]:
         globals()["_raw"] = jit(_raw)
         globals()["_leaves"] = jit(_leaves)
         globals()["_oldest"] = jit(_oldest)
-        rows = globals()["raw_rows"] = jit(raw_rows)  # forecast_pass calls it
+        # called by the passes below: compiled first, as module globals
+        rows = globals()["raw_rows"] = jit(raw_rows)
+        commit = globals()["commit_pass"] = jit(commit_pass)
         _compiled = {
             name: jit(fn)
             for name, fn in (
                 ("forecast_pass", forecast_pass),
                 ("inputs_pass", inputs_pass),
                 ("apply_pass", apply_pass),
-                ("commit_pass", commit_pass),
             )
         }
         _compiled["raw_rows"] = rows
+        _compiled["commit_pass"] = commit
     return _compiled
