@@ -147,7 +147,10 @@ class HorizontalPodAutoscaling(Controller):
     def groups(self) -> list[_HPAGroup]:
         """Per cluster with HPAs, its :class:`_HPAGroup` (rebuilt when templates are added)."""
         groups = self._groups
-        if groups and all(len(g.state.cluster.templates) == g.templates for g in groups):
+        if len(groups) == 1:  # the usual case, checked without a generator
+            if len(groups[0].state.cluster.templates) == groups[0].templates:
+                return groups
+        elif groups and all(len(g.state.cluster.templates) == g.templates for g in groups):
             return groups
         ledger = self.ledger
         groups = []
@@ -189,14 +192,16 @@ class HorizontalPodAutoscaling(Controller):
         replicas of every cluster with HPAs): while it stays the same, the inputs at a
         sync ahead are the ones forecast for it."""
         return tuple(
-            (
-                g.state.cluster.changes,
-                g.state.nodes.version,
-                g.state.host_version(),
-                len(g.state.cluster.templates),
-                g.state.desired.tobytes(),
-            )
-            for g in self.groups()
+            [
+                (
+                    cs.cluster.changes,
+                    cs.nodes.version,
+                    cs.host_version(),
+                    len(cs.cluster.templates),
+                    cs.desired.tobytes(),
+                )
+                for cs in [g.state for g in self.groups()]
+            ]
         )
 
     def _unchanged(
