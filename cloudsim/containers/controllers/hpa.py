@@ -122,6 +122,7 @@ class HorizontalPodAutoscaling(Controller):
         self.targets = targets  # (H, 2): cluster, deployment
         self._targets = [(int(c), int(d)) for c, d in targets.tolist()]
         self.sync = autoscalers.sync
+        self._whole_sync = float(self.sync).is_integer()
         self.wake_at = 0.0
         self.last = -math.inf
         self.forecast: Forecast | None = None
@@ -233,7 +234,10 @@ class HorizontalPodAutoscaling(Controller):
         h, j = len(self.hpas), len(times)
         groups = self.groups()
         demand = self._demand(times)  # (J, S)
-        direct = all(g.feeder is not None for g in groups)
+        if len(groups) == 1:
+            direct = groups[0].feeder is not None
+        else:
+            direct = all(g.feeder is not None for g in groups)
         if len(groups) == 1 and groups[0].every and direct:  # the usual case: no scatter
             g = groups[0]
             cs = g.state
@@ -341,7 +345,7 @@ class HorizontalPodAutoscaling(Controller):
         demand = self.ledger.demand
         sync = self.sync
         first = float(times[0])
-        if not float(sync).is_integer() or not first.is_integer():
+        if not self._whole_sync or not first.is_integer():
             return demand.at_times(times)
         k = int(first // sync)
         if k * sync != first:
