@@ -145,8 +145,11 @@ def test_unready_and_missing_pods_temper_the_change() -> None:
     assert one(a, 0.0, current=4, usage=4000, ready=2, unready=2) == 4
     # 4 ready pods at 25 % of their request, 4 missing (their node is NotReady): those
     # count at 100 % when scaling down -> ratio (1000 + 4000) / 8000 = 0.625 -> 5
-    b = hpas({"max_replicas": 20, "target_utilization": 100})
-    b.down.window[:] = 0.0
+    down = {
+        "stabilization_window": 0.0,
+        "policies": [{"type": "Percent", "value": 100, "period": 15.0}],
+    }
+    b = hpas({"max_replicas": 20, "target_utilization": 100, "scale_down": down})
     assert one(b, 0.0, current=8, usage=1000, ready=4, missing=4) == 5
 
 

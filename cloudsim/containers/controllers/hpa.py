@@ -9,6 +9,7 @@ HPA sleeps until the demand curve would next move its recommendation.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from cloudsim.containers.controllers.base import Controller, ControlPlane, grid_after
-from cloudsim.containers.hpa import Autoscalers, Forecast
+from cloudsim.containers.hpa import Autoscalers, Forecast, kernels
 from cloudsim.containers.labels import FloatArray, IntArray
 from cloudsim.containers.runtime import ClusterState
 from cloudsim.containers.services import ServiceLedger
@@ -119,7 +120,9 @@ class HorizontalPodAutoscaling(Controller):
         self.replicasets = replicasets
         self.hpas = autoscalers
         self.targets = targets  # (H, 2): cluster, deployment
+        self._targets = [(int(c), int(d)) for c, d in targets.tolist()]
         self.sync = autoscalers.sync
+        self._whole_sync = float(self.sync).is_integer()
         self.wake_at = 0.0
         self.last = -math.inf
         self.forecast: Forecast | None = None
@@ -130,6 +133,10 @@ class HorizontalPodAutoscaling(Controller):
         self._groups: list[_HPAGroup] = []
         self._read: tuple[tuple[int, int, int, int, bytes], ...] = ()  # what was forecast
         self._block: tuple[int, FloatArray] = (0, np.zeros((0, 0)))  # demand from a sync on
+        #: With numba (as the autoscalers' forecast), the usual case's inputs in one pass.
+        self._inputs_pass: Callable[..., None] | None = None
+        if autoscalers.kernel == "numba":
+            self._inputs_pass = kernels.kernels()["inputs_pass"]
 
     def due(self, now: float) -> float:
         if not len(self.hpas):
@@ -141,7 +148,10 @@ class HorizontalPodAutoscaling(Controller):
     def groups(self) -> list[_HPAGroup]:
         """Per cluster with HPAs, its :class:`_HPAGroup` (rebuilt when templates are added)."""
         groups = self._groups
-        if groups and all(len(g.state.cluster.templates) == g.templates for g in groups):
+        if len(groups) == 1:  # the usual case, checked without a generator
+            if len(groups[0].state.cluster.templates) == groups[0].templates:
+                return groups
+        elif groups and all(len(g.state.cluster.templates) == g.templates for g in groups):
             return groups
         ledger = self.ledger
         groups = []
@@ -183,14 +193,16 @@ class HorizontalPodAutoscaling(Controller):
         replicas of every cluster with HPAs): while it stays the same, the inputs at a
         sync ahead are the ones forecast for it."""
         return tuple(
-            (
-                g.state.cluster.changes,
-                g.state.nodes.version,
-                g.state.host_version(),
-                len(g.state.cluster.templates),
-                g.state.desired.tobytes(),
-            )
-            for g in self.groups()
+            [
+                (
+                    cs.cluster.changes,
+                    cs.nodes.version,
+                    cs.host_version(),
+                    len(cs.cluster.templates),
+                    cs.desired.tobytes(),
+                )
+                for cs in [g.state for g in self.groups()]
+            ]
         )
 
     def _unchanged(
@@ -222,11 +234,16 @@ class HorizontalPodAutoscaling(Controller):
         h, j = len(self.hpas), len(times)
         groups = self.groups()
         demand = self._demand(times)  # (J, S)
-        direct = all(g.feeder is not None for g in groups)
+        if len(groups) == 1:
+            direct = groups[0].feeder is not None
+        else:
+            direct = all(g.feeder is not None for g in groups)
         if len(groups) == 1 and groups[0].every and direct:  # the usual case: no scatter
             g = groups[0]
             cs = g.state
             current = cs.desired[g.deps]
+            if self._inputs_pass is not None and len(g.rows):
+                return self._compiled_inputs(g, now, times, demand, current)
             missing, ready, unready, usage = self._group_inputs(g, now, times, demand)
             return _HPAInputs(
                 times, current, g.request, missing, _rows(ready, j), _rows(unready, j), usage
@@ -247,6 +264,38 @@ class HorizontalPodAutoscaling(Controller):
         if share is not None:  # services feeding several HPAs: summed as they always were
             usage = np.floor(np.einsum("jhs,js->jh", share, demand)).astype(np.int64)
         return _HPAInputs(times, current, request, missing, ready, unready, usage)
+
+    def _compiled_inputs(
+        self, g: _HPAGroup, now: float, times: FloatArray, demand: FloatArray, current: IntArray
+    ) -> _HPAInputs:
+        """:meth:`_inputs` of one group with every HPA, each fed by one service, by
+        :func:`.kernels.inputs_pass` (the same as :meth:`_group_inputs`, J rows each)."""
+        assert self._inputs_pass is not None and g.feed_sel is not None
+        counts = g.state.pod_counts(now)
+        j, h = len(times), len(g.tids)
+        ready = np.empty((j, h), dtype=np.int64)
+        unready = np.empty((j, h), dtype=np.int64)
+        usage = np.empty((j, h), dtype=np.int64)
+        missing = np.empty(h, dtype=np.int64)
+        self._inputs_pass(
+            times,
+            counts.ready,
+            counts.unready,
+            counts.missing,
+            counts.starting,
+            counts.ready_at,
+            g.tids,
+            g.owned,
+            g.feed_sel,
+            g.feed_own,
+            demand,
+            g.feed_rows,
+            ready,
+            unready,
+            usage,
+            missing,
+        )
+        return _HPAInputs(times, current, g.request, missing, ready, unready, usage)
 
     @staticmethod
     def _group_inputs(
@@ -296,7 +345,7 @@ class HorizontalPodAutoscaling(Controller):
         demand = self.ledger.demand
         sync = self.sync
         first = float(times[0])
-        if not float(sync).is_integer() or not first.is_integer():
+        if not self._whole_sync or not first.is_integer():
             return demand.at_times(times)
         k = int(first // sync)
         if k * sync != first:
@@ -323,21 +372,26 @@ class HorizontalPodAutoscaling(Controller):
             ):
                 return
         forecast = self.forecast
-        if forecast is not None:
-            hpas.commit(forecast, start)
         self.forecast = self.expected = None
+        # the sync the forecast found is due, with the inputs it had for it
+        found = (
+            start <= now
+            and forecast is not None
+            and expected is not None
+            and forecast.final is not None
+            and forecast.times[forecast.first] == now
+            and self._read == self._state()
+        )
+        if forecast is not None and not found:  # (apply commits the syncs before it)
+            hpas.commit(forecast, start)
         first = 0
         if start <= now:  # a sync is due now
-            seen = self._unchanged(now, expected, forecast)
-            if (
-                seen is not None
-                and forecast is not None
-                and forecast.final is not None
-                and forecast.times[forecast.first] == now
-            ):  # the sync the forecast found, with the inputs it had for it
-                current = seen.current
+            if found:
+                assert forecast is not None and expected is not None
+                current = expected.current
                 out = hpas.apply(forecast, current)
             else:
+                seen = self._unchanged(now, expected, forecast)
                 x = seen if seen is not None else self._inputs(now, np.array([start]))
                 current = x.current
                 out = hpas.step(
@@ -347,7 +401,7 @@ class HorizontalPodAutoscaling(Controller):
             self.syncs += 1
             changed = (out != current).nonzero()[0]
             for h in changed.tolist():
-                c, d = (int(v) for v in self.targets[h])
+                c, d = self._targets[h]
                 self.plane.clusters[c].desired[d] = out[h]
                 self.rescales += 1
             if len(changed):  # the replica sets act now and poke back: forecast then

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import fields
 
 import numpy as np
 
+from cloudsim.containers.hpa import kernels
 from cloudsim.containers.hpa.calculator import ReplicaCalculator
 from cloudsim.containers.hpa.forecast import Forecast, changes
 from cloudsim.containers.hpa.limits import RateLimits
@@ -23,16 +25,25 @@ from cloudsim.containers.hpa.rules import (
 from cloudsim.containers.hpa.stabilisation import Recommendations
 from cloudsim.scenario.containers import HPA
 
+#: Which path forecasts: "numba" (one compiled pass), "numpy", "auto" (numba if installed).
+KERNELS = ("auto", "numba", "numpy")
+
 
 class Autoscalers:
     """Every HPA of a run: specs as arrays, recommendation and scale-event histories.
 
     Each sync and forecast costs a few dozen array operations whatever the number of HPAs
-    and syncs ahead: what the spec and rule arrays imply is derived once (and again only if
-    one of them changes), scale limits are remembered per replica vector while no scale
-    event counts, and histories that cannot reach the syncs asked about are skipped."""
+    and syncs ahead: what the spec and rule arrays imply is derived once (they are
+    read-only), scale limits are remembered per replica vector while no scale
+    event counts, and histories that cannot reach the syncs asked about are skipped. With
+    numba (``kernel`` "auto" or "numba") a forecast is one compiled pass instead
+    (:mod:`.kernels`), identical in its results."""
 
-    def __init__(self, specs: Sequence[HPA], sync_period: float = 15.0) -> None:
+    def __init__(
+        self, specs: Sequence[HPA], sync_period: float = 15.0, kernel: str = "auto"
+    ) -> None:
+        if kernel not in KERNELS:
+            raise ValueError(f"HPA kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
         self.specs = list(specs)
         n = len(self.specs)
         self.min = np.array([s.min_replicas for s in specs], dtype=np.int64)
@@ -55,50 +66,56 @@ class Autoscalers:
         slots = 2 + math.ceil(float(periods.max()) / shortest)
         self.limits = RateLimits(self.up, self.down, self.min, self.max, slots)
         self._cached: Derived | None = None
+        for array in (
+            self.min,
+            self.max,
+            self.calculator.utilization,
+            self.calculator.target,
+            self.calculator.tolerance,
+            *(getattr(r, f.name) for r in (self.up, self.down) for f in fields(r)),
+        ):
+            array.setflags(write=False)  # what they imply is derived once
+        self._pass: Callable[..., tuple[int, bool]] | None = None
+        self._apply: Callable[..., int] | None = None
+        self._commit: Callable[..., bool] | None = None
+        self._raw_rows: Callable[..., None] | None = None
+        if kernel == "numba" or (kernel == "auto" and kernels.available()):
+            compiled = kernels.kernels()
+            self._pass = compiled["forecast_pass"]
+            self._apply = compiled["apply_pass"]
+            self._commit = compiled["commit_pass"]
+            self._raw_rows = compiled["raw_rows"]
+
+    @property
+    def kernel(self) -> str:
+        """Which path forecasts: "numba" (one compiled pass) or "numpy"."""
+        return "numpy" if self._pass is None else "numba"
 
     def __len__(self) -> int:
         return len(self.specs)
 
     def _derived(self) -> Derived:
-        """The constants of the arrays above (checked against them at every sync: a test or
-        a caller may change a window in place)."""
-        up, down = self.up, self.down
-        key = b"".join(
-            [
-                a.tobytes()
-                for a in (
-                    self.calculator.utilization,
-                    np.float64(self.sync),
-                    up.window,
-                    up.select,
-                    up.kind,
-                    up.value,
-                    up.period,
-                    down.window,
-                    down.select,
-                    down.kind,
-                    down.value,
-                    down.period,
-                    self.min,
-                    self.max,
-                )
-            ]
-        )
+        """The constants of the arrays above (read-only: worked out once, again only if
+        the sync period is changed)."""
         cached = self._cached
-        if cached is not None and cached.key == key:
+        if cached is not None and cached.sync == self.sync:
             return cached
+        up, down = self.up, self.down
         periods = np.concatenate([up.period.ravel(), down.period.ravel(), [0.0]])
         windows = np.concatenate([up.window, down.window])
         up_ticks = np.ceil(up.window / self.sync - 1e-9).astype(np.int64)
         down_ticks = np.ceil(down.window / self.sync - 1e-9).astype(np.int64)
+        up_back, down_back = np.maximum(up_ticks, 1) - 1, np.maximum(down_ticks, 1) - 1
         self._cached = cached = Derived(
-            key=key,
+            sync=float(self.sync),
             all_utilization=bool(self.calculator.utilization.all()),
             no_utilization=not self.calculator.utilization.any(),
             up_ticks=up_ticks,
             down_ticks=down_ticks,
-            up_back=np.maximum(up_ticks, 1) - 1,
-            down_back=np.maximum(down_ticks, 1) - 1,
+            up_back=up_back,
+            down_back=down_back,
+            back=np.stack([up_back, down_back]),
+            windows=np.stack([up.window, down.window]).astype(np.float64),
             up_window=float(up.window.max(initial=0.0)),
             down_window=float(down.window.max(initial=0.0)),
             period_max=float(periods.max()),
@@ -152,6 +169,8 @@ class Autoscalers:
         sync (J, H) and the rest fixed: the first one that would change some HPA's replicas
         (J: none). Nothing is recorded; :meth:`commit` records the syncs that did happen."""
         derived = self._derived()
+        if self._pass is not None and derived.bounded:
+            return self._compiled(times, current, ready, unready, missing, usage, request)
         raw, has = self.calculator.calculate(
             current, ready, unready, missing, usage, request, derived
         )
@@ -195,21 +214,136 @@ class Autoscalers:
             return Forecast(times, raw, has, first)
         return Forecast(times, raw, has, first, final_at(first))
 
+    def _compiled(
+        self,
+        times: FloatArray,
+        current: IntArray,
+        ready: IntArray,
+        unready: IntArray,
+        missing: IntArray,
+        usage: IntArray,
+        request: IntArray,
+    ) -> Forecast:
+        """:meth:`forecast` by :func:`.kernels.forecast_pass` (windows' fills neutral)."""
+        assert self._pass is not None
+        derived = self._derived()
+        calculator, history = self.calculator, self.history
+        allowed_max, allowed_min = self.limits.allowed(times, current, derived)
+        raw = np.empty(usage.shape, dtype=np.int64)
+        final = np.empty(len(current), dtype=np.int64)
+        first, metrics = self._pass(
+            times,
+            current,
+            ready,
+            unready,
+            missing,
+            usage,
+            request,
+            calculator.utilization,
+            calculator.target,
+            calculator.tolerance,
+            self.min,
+            self.max,
+            derived.back,
+            derived.windows,
+            history.time,
+            history.value,
+            allowed_max,
+            allowed_min,
+            raw,
+            final,
+        )
+        has: BoolArray = ready > 0
+        count = len(times)
+        filled = [min(max(first + 1, 1), count)]  # rows of ``raw`` worked out
+        fill = self._raw_rows
+        assert fill is not None
+
+        def pending(upto: int) -> None:
+            if upto > filled[0]:
+                fill(
+                    filled[0],
+                    upto,
+                    current,
+                    ready,
+                    unready,
+                    missing,
+                    usage,
+                    request,
+                    calculator.utilization,
+                    calculator.target,
+                    calculator.tolerance,
+                    raw,
+                )
+                filled[0] = upto
+
+        if first < 0:  # replicas out of range: brought into range at the first sync
+            return Forecast(times, raw, has, 0, None, pending)
+        if first == count or not (derived.whole and float(times[0]).is_integer() and metrics):
+            return Forecast(times, raw, has, first, None, pending)
+        return Forecast(times, raw, has, first, final, pending)
+
     def apply(self, forecast: Forecast, current: IntArray) -> IntArray:
         """Sync ``forecast.first`` as :meth:`step` would with the inputs the forecast had for
-        it (the caller makes sure they are still those, and committed the syncs before):
-        its recommendations recorded, its scale events stored; returns the new replicas."""
+        it (the caller makes sure they are still those): the syncs before it committed
+        (:meth:`commit`), its recommendations recorded, its scale events stored; returns
+        the new replicas."""
         final = forecast.final
         assert final is not None
         j = forecast.first
         now = float(forecast.times[j])
+        if self._apply is not None:
+            return self._apply_compiled(forecast, current, final)
+        self.commit(forecast, now)
         active = forecast.active[j]
         self.history.record(active.nonzero()[0], now, forecast.raw[j][active])
         out: IntArray = np.where(active, final, current)
         self.limits.store(now, current, out)
         return out
 
+    def _apply_compiled(self, forecast: Forecast, current: IntArray, final: IntArray) -> IntArray:
+        """:meth:`apply` by :func:`.kernels.apply_pass` (which commits the syncs before)."""
+        assert self._apply is not None
+        history, up, down = self.history, self.limits.up_events, self.limits.down_events
+        times, j = forecast.times, forecast.first
+        out = np.empty(len(current), dtype=np.int64)
+        took = self._apply(
+            times,
+            j,
+            current,
+            forecast.active,
+            forecast.raw_rows(j + 1),
+            final,
+            history.time,
+            history.value,
+            up.time,
+            up.change,
+            down.time,
+            down.change,
+            out,
+        )
+        if took:
+            now = float(times[j])
+            if took & 8:
+                history.newest = max(history.newest, float(times[j - 1]))
+            if took & 1:
+                history.newest = max(history.newest, now)
+            if took & 2:
+                up.newest = max(up.newest, now)
+            if took & 4:
+                down.newest = max(down.newest, now)
+        return out
+
     def commit(self, forecast: Forecast, before: float) -> None:
         """Record the recommendations of the forecast syncs that happened before ``before``
         (only the latest ones can still be inside a window)."""
-        self.history.commit(forecast.times, forecast.active, forecast.raw, before)
+        history = self.history
+        if self._commit is None:
+            raw = forecast.raw_rows(len(forecast.times))
+            history.commit(forecast.times, forecast.active, raw, before)
+            return
+        times = forecast.times
+        done = int(times.searchsorted(before - 1e-9))
+        raw = forecast.raw_rows(done)
+        if self._commit(times, forecast.active, raw, done, history.time, history.value):
+            history.newest = max(history.newest, float(times[done - 1]))

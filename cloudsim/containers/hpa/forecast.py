@@ -25,7 +25,10 @@ from cloudsim.containers.hpa.stabilisation import Recommendations
 @dataclass(frozen=True)
 class Forecast:
     """Syncs ahead: their times, raw recommendations (J, H), HPAs with metrics, and the
-    index of the first sync that changes replicas (``len(times)``: none)."""
+    index of the first sync that changes replicas (``len(times)``: none).
+
+    A compiled forecast works out ``raw`` up to sync ``first`` only: the rows after it
+    are read through :meth:`raw_rows`."""
 
     times: FloatArray
     raw: IntArray
@@ -33,6 +36,14 @@ class Forecast:
     first: int
     #: The replicas of sync ``first`` when :meth:`Autoscalers.apply` may use them.
     final: IntArray | None = None
+    #: Works out the rows of ``raw`` before a count that are not yet (None: all are).
+    pending: Callable[[int], None] | None = None
+
+    def raw_rows(self, count: int) -> IntArray:
+        """``raw``, its first ``count`` rows worked out."""
+        if self.pending is not None:
+            self.pending(count)
+        return self.raw
 
 
 #: Stands for "no sync not beyond so far" in :func:`_beyond`'s running index: far enough

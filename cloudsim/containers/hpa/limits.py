@@ -72,9 +72,10 @@ class RateLimits:
         self, times: FloatArray, current: IntArray, derived: Derived
     ) -> tuple[IntArray, IntArray]:
         """(J or 1, H) the most and the fewest replicas the policies and min/max allow at
-        each of ``times`` (one row when no scale event counts at any: the same for all)."""
+        each of ``times`` (ascending; one row when no scale event counts at any: the same
+        for all)."""
         newest = max(self.up_events.newest, self.down_events.newest)
-        if newest > times.min() - derived.period_max:
+        if newest > float(times[0]) - derived.period_max:
             return self._bounds(times, current)
         key = current.tobytes() + current.dtype.char.encode()
         found = derived.limits.get(key)

@@ -1,5 +1,5 @@
 """The HPAs' behaviour as arrays, the scale events the policies count, and what the arrays
-imply (derived once, again only when one of them changes)."""
+imply (derived once: the arrays are read-only)."""
 
 from __future__ import annotations
 
@@ -80,15 +80,17 @@ class ScaleEvents:
 
 @dataclass
 class Derived:
-    """What the spec and rule arrays imply, derived again only when one of them changes."""
+    """What the (read-only) spec and rule arrays imply, derived once."""
 
-    key: bytes
+    sync: float  # the sync period they were derived for
     all_utilization: bool
     no_utilization: bool
     up_ticks: IntArray  # (H,) syncs inside each scale-up window (``stabilisation.sliding``)
     down_ticks: IntArray
     up_back: IntArray  # (H,) syncs before each inside its scale-up window (at least 0)
     down_back: IntArray
+    back: IntArray  # (2, H) up_back and down_back, for the compiled forecast
+    windows: FloatArray  # (2, H) the scale-up and scale-down windows, in seconds
     up_window: float  # the longest scale-up window
     down_window: float
     period_max: float  # the longest policy period (0 included)
