@@ -9,6 +9,7 @@ from dataclasses import fields
 
 import numpy as np
 
+from cloudsim.compiled import check, chosen
 from cloudsim.containers.hpa import kernels
 from cloudsim.containers.hpa.calculator import ReplicaCalculator
 from cloudsim.containers.hpa.forecast import Forecast, changes
@@ -25,9 +26,6 @@ from cloudsim.containers.hpa.rules import (
 from cloudsim.containers.hpa.stabilisation import Recommendations
 from cloudsim.scenario.containers import HPA
 
-#: Which path forecasts: "numba" (one compiled pass), "numpy", "auto" (numba if installed).
-KERNELS = ("auto", "numba", "numpy")
-
 
 class Autoscalers:
     """Every HPA of a run: specs as arrays, recommendation and scale-event histories.
@@ -42,8 +40,7 @@ class Autoscalers:
     def __init__(
         self, specs: Sequence[HPA], sync_period: float = 15.0, kernel: str = "auto"
     ) -> None:
-        if kernel not in KERNELS:
-            raise ValueError(f"HPA kernel {kernel!r}: expected one of {', '.join(KERNELS)}")
+        check(kernel, "HPA kernel")
         self.specs = list(specs)
         n = len(self.specs)
         self.min = np.array([s.min_replicas for s in specs], dtype=np.int64)
@@ -79,7 +76,7 @@ class Autoscalers:
         self._apply: Callable[..., int] | None = None
         self._commit: Callable[..., bool] | None = None
         self._raw_rows: Callable[..., None] | None = None
-        if kernel == "numba" or (kernel == "auto" and kernels.available()):
+        if chosen(kernel):
             compiled = kernels.kernels()
             self._pass = compiled["forecast_pass"]
             self._apply = compiled["apply_pass"]

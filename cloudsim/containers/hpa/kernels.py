@@ -18,12 +18,13 @@ and the functions below run as plain Python (slowly: the tests use that to compa
 
 from __future__ import annotations
 
-import importlib.util
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from cloudsim import compiled as compilation
+from cloudsim.compiled import Functions, KernelSet
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -405,41 +406,34 @@ def commit_pass(
     return True
 
 
-_compiled: dict[str, Callable[..., Any]] | None = None
+def _compile(numba: Any, functions: Functions) -> Functions:
+    """Compiled: the helpers first, then the passes other passes call, as this module's
+    globals (a pass calls what those name when it compiles), then the rest."""
+    jit = numba.njit(cache=True, nogil=True)
+    for helper in ("_ratio", "_raw", "_leaves", "_oldest"):
+        globals()[helper] = jit(globals()[helper])
+    compiled: Functions = {}
+    for name in ("raw_rows", "commit_pass"):  # called by the passes below
+        compiled[name] = globals()[name] = jit(functions[name])
+    for name in ("forecast_pass", "inputs_pass", "apply_pass"):
+        compiled[name] = jit(functions[name])
+    return compiled
 
 
-def available() -> bool:
-    """Whether numba is installed (the kernel compiles on first use, cached on disk)."""
-    return importlib.util.find_spec("numba") is not None
+KERNELS = KernelSet(
+    "HPA kernels",
+    lambda: {
+        "forecast_pass": forecast_pass,
+        "inputs_pass": inputs_pass,
+        "apply_pass": apply_pass,
+        "raw_rows": raw_rows,
+        "commit_pass": commit_pass,
+    },
+    _compile,
+)
+available = compilation.available
 
 
-def kernels() -> dict[str, Callable[..., Any]]:
+def kernels() -> Functions:
     """The compiled kernels by name (compiled on first use, cached on disk)."""
-    global _compiled
-    if _compiled is None:
-        if not available():
-            raise ModuleNotFoundError(
-                "the compiled HPA forecast needs numba: pip install 'cloudsim[fast]'"
-            )
-        import numba
-
-        jit = numba.njit(cache=True, nogil=True)
-        # forecast_pass calls the compiled helpers (module globals at compile time)
-        globals()["_ratio"] = jit(_ratio)
-        globals()["_raw"] = jit(_raw)
-        globals()["_leaves"] = jit(_leaves)
-        globals()["_oldest"] = jit(_oldest)
-        # called by the passes below: compiled first, as module globals
-        rows = globals()["raw_rows"] = jit(raw_rows)
-        commit = globals()["commit_pass"] = jit(commit_pass)
-        _compiled = {
-            name: jit(fn)
-            for name, fn in (
-                ("forecast_pass", forecast_pass),
-                ("inputs_pass", inputs_pass),
-                ("apply_pass", apply_pass),
-            )
-        }
-        _compiled["raw_rows"] = rows
-        _compiled["commit_pass"] = commit
-    return _compiled
+    return KERNELS.compiled()
