@@ -17,12 +17,17 @@ Without numba this module, and every module with a :class:`KernelSet`, still imp
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 #: The ``kernel=`` settings every part with compiled kernels accepts.
 KERNELS: tuple[str, ...] = ("auto", "numpy", "numba")
+#: The environment variable that decides what "auto" means in this process: "numpy" (every
+#: part on its reference path; numba is never imported), "numba" (compiled at once, not
+#: waiting for warm), "auto" or unset (as :func:`chosen` says).
+ENVIRONMENT = "CLOUDSIM_KERNELS"
 
 Functions = dict[str, Callable[..., Any]]
 
@@ -47,13 +52,14 @@ def chosen(
     """Whether a part set to ``kernel`` runs compiled: "numba" always, "numpy" never,
     "auto" when numba is installed (with ``wait_for_warm``: only once this process already
     ran a compiled kernel, :func:`warm`, or when the work is ``large`` enough to repay
-    numba's start-up on its own). An unknown ``kernel``: a ValueError naming ``what``."""
+    numba's start-up on its own). "auto" follows :data:`ENVIRONMENT` when it is set. An
+    unknown ``kernel``: a ValueError naming ``what``."""
     check(kernel, what)
-    if kernel != "auto":
-        return kernel == "numba"
-    if not available():
-        return False
-    return not wait_for_warm or large or warm()
+    if kernel == "auto":
+        kernel = check(os.environ.get(ENVIRONMENT, "auto").strip() or "auto", ENVIRONMENT)
+        if kernel == "auto":
+            return available() and (not wait_for_warm or large or warm())
+    return kernel == "numba"
 
 
 _SETS: list[KernelSet] = []
@@ -74,11 +80,17 @@ class KernelSet:
         self._functions = functions
         self._compile = compile
         self._compiled: Functions | None = None
+        self._plain: Functions | None = None
         _SETS.append(self)
 
     def python(self) -> Functions:
-        """The loops as plain Python (slow: the compiled ones' source, for tests)."""
-        return self._functions()
+        """The loops as plain Python (slow: the compiled ones' source, for tests), as
+        they were before compiling (a part whose loops call helpers through its module's
+        globals swaps those for their compiled selves when it compiles: the outer loops
+        stay plain, the helpers they call may not)."""
+        if self._plain is None:
+            self._plain = self._functions()
+        return dict(self._plain)
 
     def compiled(self) -> Functions:
         """The compiled loops by name (compiled once per process, cached on disk); a
@@ -90,7 +102,7 @@ class KernelSet:
                 )
             import numba
 
-            functions = self._functions()
+            functions = self.python()
             if self._compile is not None:
                 self._compiled = self._compile(numba, functions)
             else:

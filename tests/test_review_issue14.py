@@ -6,6 +6,7 @@ drop the mark). The others pin claims that hold, where no test pinned them befor
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,37 +35,53 @@ def _tiny_replay(tmp_path: Path) -> Simulation:
     return Simulation(build(replay_scenario(nodes, pods, horizon="1h", sample_interval="1m")))
 
 
-@needs_numba
-@pytest.mark.xfail(
-    strict=True,
-    reason="Scheduler/PodTopologySpread/NodeResourcesFit call containers.kernels.compiled() "
-    "and ClusterState takes pod_states_pass('auto') without wait_for_warm: every container "
-    "run imports numba at build and is warm, so README's 'a trace replay that places no "
-    "VM stays on numpy' no longer holds (the sampling test hides it by patching warm())",
-)
-def test_a_replay_that_places_no_vm_stays_on_numpy_without_patching_warm() -> None:
-    # in a fresh process: this one may already have run compiled code
+def _replay_in_a_fresh_process(env: dict[str, str]) -> list[str]:
+    """Whether numba was imported, the sample paths taken and the results' digest of the
+    tiny replay, run in a fresh process (this one may already have run compiled code)."""
     script = (
         "import sys, tempfile; from pathlib import Path\n"
         "from tests.test_review_issue14 import _tiny_replay\n"
         "from tests.containers.test_sample_kernels import containers_of\n"
+        "from cloudsim.results import assemble\n"
+        "from tests.golden.cases import digest\n"
         "sim = _tiny_replay(Path(tempfile.mkdtemp()))\n"
         "sim.kernel.run()\n"
-        "print('numba' in sys.modules, containers_of(sim).series.kernel, sim.recorder.kernel)\n"
+        "import hashlib, json\n"
+        "d = json.dumps(digest(assemble(sim.kernel)), sort_keys=True, default=str)\n"
+        "print('numba' in sys.modules, containers_of(sim).series.kernel, sim.recorder.kernel,"
+        " hashlib.sha256(d.encode()).hexdigest())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **env},
     ).stdout.split()
-    assert out == ["False", "numpy", "numpy"]
 
 
 @needs_numba
-@pytest.mark.xfail(
-    strict=True,
-    reason="placement's and the HPA's _compile swap module globals for dispatchers, so "
-    "KernelSet.python() (documented 'the loops as plain Python, for tests') returns "
-    "compiled 'best', 'raw_rows' and 'commit_pass' once compiled() ran in the process",
-)
+def test_a_container_run_compiles_and_cloudsim_kernels_numpy_keeps_every_part_on_numpy() -> None:
+    """A container run takes the compiled pod states and scheduler plugins ("auto": numba is
+    installed), so the samples, which wait for compiled code to have run, compile too;
+    ``CLOUDSIM_KERNELS=numpy`` keeps every part of the run on its reference path, numba
+    never imported, with the same results."""
+    compiled = _replay_in_a_fresh_process({"CLOUDSIM_KERNELS": "auto"})
+    reference = _replay_in_a_fresh_process({"CLOUDSIM_KERNELS": "numpy"})
+    assert compiled[:3] == ["True", "numba", "numba"]
+    assert reference[:3] == ["False", "numpy", "numpy"]
+    assert len(compiled) == len(reference) == 4 and compiled[3] == reference[3]
+
+
+def test_an_unknown_cloudsim_kernels_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUDSIM_KERNELS", "fortran")
+    with pytest.raises(ValueError, match=r"CLOUDSIM_KERNELS must be 'auto', 'numpy' or 'numba'"):
+        compilation.chosen("auto")
+    assert not compilation.chosen("numpy")  # an explicit setting does not read it
+
+
+@needs_numba
 @pytest.mark.parametrize(
     "module", ["cloudsim.placement.kernels", "cloudsim.containers.hpa.kernels"]
 )

@@ -478,8 +478,10 @@ def kernels() -> Functions:
 
 
 def compiled() -> Functions | None:
-    """The compiled kernels when numba is installed, else None (take the numpy path)."""
-    return kernels() if compilation.available() else None
+    """The compiled kernels when "auto" compiles (:func:`cloudsim.compiled.chosen`: numba
+    installed, unless ``CLOUDSIM_KERNELS=numpy``), else None (take the numpy path). The
+    scheduler's plugins choose this way: they have no ``kernel=`` of their own."""
+    return kernels() if compilation.chosen("auto") else None
 
 
 PodStates = Callable[..., PodStatePass]
