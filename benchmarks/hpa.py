@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from cloudsim import Simulation, load_scenario  # noqa: E402
+from cloudsim import compiled as compilation  # noqa: E402
 from cloudsim.containers.controllers.hpa import (  # noqa: E402
     HPA_LOOKAHEAD_SYNCS,
     HorizontalPodAutoscaling,
@@ -82,12 +84,12 @@ def run(
     (syncs, HPAs, first sync that changes), and the path ("numba" or "numpy")."""
     totals = {label: [0.0, 0.0] for label, _, _ in PARTS}
     shapes: list[tuple[int, int, int]] = []
-    compiled = kernels.kernels() if kernels.available() else {}
+    compiled = kernels.kernels() if compilation.available() else {}
     saved = [
         (owner, name, getattr(owner, name)) for _, owner, name in PARTS if owner is not kernels
     ]
     saved_compiled = dict(compiled)
-    saved_available = kernels.available
+    saved_setting = os.environ.get(compilation.ENVIRONMENT)
     inner = autoscalers.Autoscalers.forecast
 
     def shaped(self: Any, times: Any, *rest: Any) -> Any:
@@ -97,8 +99,8 @@ def run(
 
     try:
         autoscalers.Autoscalers.forecast = shaped  # type: ignore[method-assign]
-        if kernel == "numpy":
-            kernels.available = lambda: False  # type: ignore[assignment]
+        if kernel == "numpy":  # every part on its reference path
+            os.environ[compilation.ENVIRONMENT] = "numpy"
         for label, owner, name in PARTS:
             if owner is kernels:  # the controller and autoscalers read these at creation
                 if name in compiled:
@@ -115,7 +117,10 @@ def run(
         for owner, name, fn in saved:
             setattr(owner, name, fn)
         compiled.update(saved_compiled)
-        kernels.available = saved_available  # type: ignore[assignment]
+        if saved_setting is None:
+            os.environ.pop(compilation.ENVIRONMENT, None)
+        else:
+            os.environ[compilation.ENVIRONMENT] = saved_setting
     return cpu, sim.events_processed, totals, shapes, path
 
 
@@ -138,7 +143,7 @@ def wide(hpas: int, repeats: int) -> None:
     usage = np.full((j, hpas), 1200, dtype=np.int64)  # 60 %: within the tolerance
     usage[-1] = 2000  # ... until the last sync
     args = (times, current, ready, unready, missing, usage, request)
-    paths = ["numpy"] + (["numba"] if kernels.available() else [])
+    paths = ["numpy"] + (["numba"] if compilation.available() else [])
     firsts = set()
     for path in paths:
         a = autoscalers.Autoscalers(specs, 15.0, kernel=path)

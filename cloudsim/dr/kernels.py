@@ -8,7 +8,7 @@ reference (and the path without numba): the same IEEE operations in the same ord
 fast-math, so no fused multiply-add), and a property test checks that both leave every
 array identical, bit for bit.
 
-Without numba the module still imports; :func:`available` says whether the kernel can run.
+Without numba the module still imports (:mod:`cloudsim.compiled`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from cloudsim import compiled
 from cloudsim.compiled import Functions, KernelSet
 
 FloatArray = npt.NDArray[np.float64]
@@ -163,7 +162,6 @@ def sample_kept(
 KERNELS = KernelSet(
     "replication kernels", lambda: {"advance": advance_loop, "sample_kept": sample_kept}
 )
-available = compiled.available
 
 
 def kernels() -> Functions:

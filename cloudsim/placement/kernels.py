@@ -7,7 +7,7 @@ score, the best host and how many hosts tie with it. The numpy path of
 floating-point operations in the same order (no fast-math, so no fused multiply-add), and a
 property test checks that both give identical decisions, ties drawn alike.
 
-Without numba the module still imports; :func:`available` says whether the kernels can run.
+Without numba the module still imports (:mod:`cloudsim.compiled`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cloudsim import compiled
 from cloudsim.compiled import Functions, KernelSet
 
 FloatArray = npt.NDArray[np.float64]
@@ -205,7 +204,6 @@ KERNELS = KernelSet(
     },
     _compile,
 )
-available = compiled.available
 
 
 def kernels() -> Functions:

@@ -11,7 +11,7 @@ the path without numba): the same IEEE operations (no fast-math, so no fused mul
 the bytes moved summed in numpy's pairwise order), and a property test checks that both
 give identical results, bit for bit.
 
-Without numba the module still imports; :func:`available` says whether the kernels can run.
+Without numba the module still imports (:mod:`cloudsim.compiled`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cloudsim import compiled as compilation
 from cloudsim.compiled import Functions, KernelSet
 
 FloatArray = npt.NDArray[np.float64]
@@ -358,7 +357,6 @@ KERNELS = KernelSet(
     lambda: {"advance": advance_loop, "done": done_loop, "fill": fill_loop},
     _compile,
 )
-available = compilation.available
 
 
 def kernels() -> Functions:

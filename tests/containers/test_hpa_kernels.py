@@ -20,7 +20,7 @@ from cloudsim.results import assemble
 from cloudsim.scenario.containers import HPA
 from tests.golden.cases import REPO, digest
 
-needs_numba = pytest.mark.skipif(not kernels.available(), reason="numba is not installed")
+needs_numba = pytest.mark.skipif(not compilation.available(), reason="numba is not installed")
 
 SYNC = 15.0
 HUNAN = REPO / "scenarios" / "hunan-3s4c.yaml"

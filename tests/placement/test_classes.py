@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cloudsim.placement import core, kernels
+from cloudsim import compiled as compilation
+from cloudsim.placement import core
 from cloudsim.placement.core import Placer, Request
 from cloudsim.scenario.schema import Scenario
 from cloudsim.state.hosts import PURPOSES, HostTable
@@ -25,7 +26,7 @@ from tests.placement.test_properties import SETTINGS, requests, scenarios
 GENERAL, DEDICATED, CONTAINER, STANDBY = (
     PURPOSES.index(p) for p in ("general", "dedicated", "container", "standby")
 )
-KERNELS = ["numpy", "numba"] if kernels.available() else ["numpy"]
+KERNELS = ["numpy", "numba"] if compilation.available() else ["numpy"]
 
 
 def reference_mask(

@@ -12,7 +12,7 @@ that both give identical forecasts.
 :func:`inputs_pass` reads the inputs of the syncs ahead the same way (the usual case of
 ``HorizontalPodAutoscaling._group_inputs``: one service feeding each HPA).
 
-Without numba the module still imports; :func:`available` says whether the kernel can run,
+Without numba the module still imports (:mod:`cloudsim.compiled`),
 and the functions below run as plain Python (slowly: the tests use that to compare).
 """
 
@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cloudsim import compiled as compilation
 from cloudsim.compiled import Functions, KernelSet
 
 IntArray = npt.NDArray[np.int64]
@@ -431,7 +430,6 @@ KERNELS = KernelSet(
     },
     _compile,
 )
-available = compilation.available
 
 
 def kernels() -> Functions:
