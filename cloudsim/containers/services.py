@@ -255,7 +255,7 @@ class ServiceLedger:
             self.last = max(self.last, now)
             return
         self._integrate(now)
-        key = tuple(cs.state_key(now) for cs in self.clusters)
+        key = tuple([cs.state_key(now) for cs in self.clusters])
         if key == self._read:
             return
         self._read = key
@@ -323,7 +323,8 @@ class ServiceLedger:
     # -- results --------------------------------------------------------------------------
     def sample(self, now: float, replicas: IntArray) -> None:
         """One row per service: the state now and the integrals since the previous sample
-        (no rows, and no work, without services)."""
+        (no rows, and no work, without services). ``replicas`` is kept, not copied: the
+        caller hands over a fresh array."""
         if not self.specs:
             self._last_sample = now
             return
@@ -336,7 +337,7 @@ class ServiceLedger:
             now - self._last_sample,
             self.ready,
             self.endpoints,
-            np.array(replicas, dtype=np.int64),
+            np.asarray(replicas, dtype=np.int64),  # the caller's, not changed afterwards
             self.capacity,
         )
         self._last_sample = now
