@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -51,17 +51,52 @@ class ServiceSpec:
     required: int
 
 
-@dataclass
 class _Series:
-    columns: dict[str, list[npt.NDArray[np.generic]]] = field(default_factory=dict)
+    """The services' samples, one entry per sample (stacked into columns only for the
+    table): the time, the time since the sample before, and the (S,) ready endpoints, bound
+    endpoints, replicas and capacity, arrays that are replaced, never changed in place.
+    Demand is a pure function of time, read for every sample at once at the end."""
 
-    def add(self, **values: npt.NDArray[np.generic]) -> None:
-        for key, value in values.items():
-            self.columns.setdefault(key, []).append(value)
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.intervals: list[float] = []
+        self.states: list[tuple[IntArray, IntArray, IntArray, IntArray]] = []
 
-    def concat(self, key: str, dtype: type) -> npt.NDArray[np.generic]:
-        parts = self.columns.get(key)
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    def add(
+        self,
+        time: float,
+        interval: float,
+        ready: IntArray,
+        endpoints: IntArray,
+        replicas: IntArray,
+        capacity: IntArray,
+    ) -> None:
+        self.times.append(time)
+        self.intervals.append(interval)
+        self.states.append((ready, endpoints, replicas, capacity))
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def columns(self, n: int) -> dict[str, npt.NDArray[np.generic]]:
+        """Per sample and service (sample-major): time, service, ready, endpoints,
+        replicas, capacity and interval."""
+        k = len(self.times)
+        stacked = (
+            np.array(self.states, dtype=np.int64).reshape(k, 4, n).transpose(1, 0, 2)
+            if k
+            else np.zeros((4, 0, n), dtype=np.int64)
+        )
+        ready, endpoints, replicas, capacity = (a.reshape(-1) for a in stacked)
+        return {
+            "time": np.repeat(np.array(self.times, dtype=np.float64), n),
+            "service": np.tile(np.arange(n, dtype=np.int64), k),
+            "ready": ready,
+            "endpoints": endpoints,
+            "replicas": replicas,
+            "capacity": capacity,
+            "interval": np.repeat(np.array(self.intervals, dtype=np.float64), n),
+        }
 
 
 #: Intervals held at most before they are settled (any batch gives the same sums).
@@ -110,7 +145,7 @@ class ServiceLedger:
         #: the sample before (None until settled).
         self._deltas: list[FloatArray | None] = []
         self._selects: dict[int, BoolArray] = {}  # per cluster: (S_c, T)
-        self._weight_cache: dict[int, tuple[IntArray, IntArray]] = {}
+        self._weight_cache: dict[int, tuple[IntArray, IntArray, IntArray]] = {}
         self._read: tuple[tuple[int, int, int, float], ...] | None = None
         self._by_cluster = {
             c: np.array([i for i, s in enumerate(self.specs) if s.cluster == c], dtype=np.int64)
@@ -176,39 +211,42 @@ class ServiceLedger:
         self._selects[c] = matrix
         return matrix
 
-    def _weights(self, c: int) -> tuple[IntArray, IntArray]:
-        """(S_c, T) :meth:`selects` as integers and (T,) the CPU one pod of each template
-        serves (its limit, else its request), for the templates of cluster ``c`` now."""
+    def _weights(self, c: int) -> tuple[IntArray, IntArray, IntArray]:
+        """(T, S_c) :meth:`selects`, transposed, as integers, (T,) the CPU one pod of each
+        template serves (its limit, else its request) and a (3, T) scratch row block, for
+        the templates of cluster ``c`` now."""
         templates = self.clusters[c].cluster.templates
         found = self._weight_cache.get(c)
         if found is not None and len(found[1]) == len(templates):
             return found
         per_pod = np.array([t.cpu_limit or t.cpu for t in templates], dtype=np.int64)
-        found = self._weight_cache[c] = (self.selects(c).astype(np.int64), per_pod)
+        by_template = np.ascontiguousarray(self.selects(c).T, dtype=np.int64)
+        scratch = np.empty((3, len(templates)), dtype=np.int64)
+        found = self._weight_cache[c] = (by_template, per_pod, scratch)
         return found
+
+    def _cluster_state(self, c: int, now: float) -> IntArray:
+        """(3, S_c) ready endpoints, bound endpoints and capacity of cluster ``c``'s
+        services: one product of its per-template counts with the selection."""
+        counts = self.clusters[c].pod_counts(now)
+        by_template, per_pod, rows = self._weights(c)
+        rows[0] = counts.ready
+        rows[1] = counts.bound
+        np.multiply(counts.ready, per_pod, out=rows[2])
+        result: IntArray = rows @ by_template  # a new array: the scratch rows are reused
+        return result
 
     def state(self, now: float) -> tuple[IntArray, IntArray, IntArray]:
         """(S,) ready endpoints, bound endpoints and capacity (millicores) right now."""
         sole = self._sole
         if sole is not None:  # one cluster has every service: no scatter into (S,)
-            counts = self.clusters[sole].pod_counts(now)
-            sel, per_pod = self._weights(sole)
-            per_ready = counts.ready
-            return sel @ per_ready, sel @ counts.bound, sel @ (per_ready * per_pod)
-        n = len(self.specs)
-        ready = np.zeros(n, dtype=np.int64)
-        bound = np.zeros(n, dtype=np.int64)
-        capacity = np.zeros(n, dtype=np.int64)
+            ready, bound, capacity = self._cluster_state(sole, now)
+            return ready, bound, capacity
+        out = np.zeros((3, len(self.specs)), dtype=np.int64)
         for c, rows in self._by_cluster.items():
-            if not len(rows):
-                continue
-            counts = self.clusters[c].pod_counts(now)
-            sel, per_pod = self._weights(c)
-            per_ready = counts.ready
-            ready[rows] = sel @ per_ready
-            bound[rows] = sel @ counts.bound
-            capacity[rows] = sel @ (per_ready * per_pod)
-        return ready, bound, capacity
+            if len(rows):
+                out[:, rows] = self._cluster_state(c, now)
+        return out[0], out[1], out[2]
 
     def advance(self, now: float) -> None:
         """Integrate the state held since the last call up to ``now``, then read it anew
@@ -217,7 +255,7 @@ class ServiceLedger:
             self.last = max(self.last, now)
             return
         self._integrate(now)
-        key = tuple(cs.state_key(now) for cs in self.clusters)
+        key = tuple([cs.state_key(now) for cs in self.clusters])
         if key == self._read:
             return
         self._read = key
@@ -285,7 +323,8 @@ class ServiceLedger:
     # -- results --------------------------------------------------------------------------
     def sample(self, now: float, replicas: IntArray) -> None:
         """One row per service: the state now and the integrals since the previous sample
-        (no rows, and no work, without services)."""
+        (no rows, and no work, without services). ``replicas`` is kept, not copied: the
+        caller hands over a fresh array."""
         if not self.specs:
             self._last_sample = now
             return
@@ -293,17 +332,13 @@ class ServiceLedger:
         # the integrals' part since the previous sample is filled in when they settle
         self._pending.append((len(self._deltas), len(self._held)))
         self._deltas.append(None)
-        n = len(self.specs)
         self.series.add(
-            time=np.full(n, now),
-            service=np.arange(n, dtype=np.int64),
-            ready=self.ready.copy(),
-            endpoints=self.endpoints.copy(),
-            replicas=replicas.astype(np.int64),
-            required=self.required.copy(),
-            demand=self.demand.at(now),
-            capacity=self.capacity.copy(),
-            interval=np.full(n, now - self._last_sample),
+            now,
+            now - self._last_sample,
+            self.ready,
+            self.endpoints,
+            np.asarray(replicas, dtype=np.int64),  # the caller's, not changed afterwards
+            self.capacity,
         )
         self._last_sample = now
 
@@ -331,23 +366,27 @@ class ServiceLedger:
         )
 
     def table(self, names: Sequence[str], systems: Sequence[str]) -> pa.Table:
-        s = self.series
+        n = len(self.specs)
+        columns = self.series.columns(n)
+        times = np.array(self.series.times, dtype=np.float64)
+        demand = self.demand.at_times(times).astype(np.int64).reshape(-1)
         integrals = self.integrals()
-        service = s.concat("service", np.int64).astype(np.int64)
+        service = columns["service"]
         return pa.table(
             {
-                "time": pa.array(s.concat("time", np.float64), pa.float64()),
+                "time": pa.array(columns["time"], pa.float64()),
                 "service": names_column(service, names),
                 "system": names_column(
                     np.array([self.specs[i].system for i in service], dtype=np.int64), systems
                 ),
                 **{
-                    key: pa.array(s.concat(key, np.int64), pa.int64())
-                    for key in ("ready", "endpoints", "replicas", "required")
+                    key: pa.array(columns[key], pa.int64())
+                    for key in ("ready", "endpoints", "replicas")
                 },
-                "demand_cpu_milli": pa.array(s.concat("demand", np.int64), pa.int64()),
-                "capacity_cpu_milli": pa.array(s.concat("capacity", np.int64), pa.int64()),
-                "interval": pa.array(s.concat("interval", np.float64), pa.float64()),
+                "required": pa.array(np.tile(self.required, len(times)), pa.int64()),
+                "demand_cpu_milli": pa.array(demand, pa.int64()),
+                "capacity_cpu_milli": pa.array(columns["capacity"], pa.int64()),
+                "interval": pa.array(columns["interval"], pa.float64()),
                 **{key: pa.array(integrals[key], pa.float64()) for key in _INTEGRALS},
             }
         )

@@ -71,6 +71,8 @@ class IaaSModule(Module):
         self._departures: list[tuple[float, int, int]] = []  # (time, vm_id, row)
         self._series: dict[str, npt.NDArray[Any]] | None = None
         self._log: _Log | None = None
+        #: The live VMs' hosts as of the host table's change counters (see :meth:`sample`).
+        self._vm_hosts: tuple[tuple[int, int, int], npt.NDArray[np.int64]] | None = None
 
     def start(self) -> None:
         before = np.flatnonzero(self.platform.vms.live)
@@ -118,8 +120,20 @@ class IaaSModule(Module):
             i += 1
 
     def sample(self, now: float) -> None:
-        vms = self.platform.vms
-        self.ctx.recorder.sample(now, self.ctx.hosts, vms.ints["host"][vms.live])
+        self.ctx.recorder.sample(now, self.ctx.hosts, self.vm_hosts())
+
+    def vm_hosts(self) -> npt.NDArray[np.int64]:
+        """The host of each live VM, gathered again only when the host table's change
+        counters moved: a VM never starts, ends or moves without an allocation or release
+        on the table (the recorder keys its samples on the same counters), so between two
+        changes the gather is the same (O(VMs) a sample otherwise)."""
+        hosts = self.ctx.hosts
+        key = (id(hosts), hosts.version, hosts.free_changes)
+        found = self._vm_hosts
+        if found is None or found[0] != key:
+            vms = self.platform.vms
+            found = self._vm_hosts = (key, vms.ints["host"][vms.live])
+        return found[1]
 
     # -- results ----------------------------------------------------------------------------
     def tables(self, results: Results) -> Mapping[str, pa.Table]:
